@@ -1,0 +1,3 @@
+"""The `advantage` command line (see `advantage --help`)."""
+
+__all__: list[str] = []

@@ -1,0 +1,174 @@
+"""What every command shares: finding games and adversaries, progress, tables and JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from games.engine import Estimate
+from games.registry import ADVERSARIES, GAMES, coerce
+from oracles import InvalidArgument
+
+__all__ = [
+    "add_run_options",
+    "console",
+    "estimate_table",
+    "make_adversary",
+    "make_game",
+    "pairs",
+    "print_json",
+    "progress",
+]
+
+console = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+def pairs(items: Sequence[str] | None, flag: str) -> dict[str, str]:
+    """``["k=v", ...]`` as a dict; a malformed item is refused with the flag named."""
+    out: dict[str, str] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidArgument(f"{flag} {item!r} must look like key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def make_game(name: str, params: dict[str, str]) -> Any:
+    cls = GAMES.get(name)
+    return cls(**coerce(cls, params, what=f"parameter of game {name}"))
+
+
+def make_adversary(name: str, params: dict[str, str], game: str | None = None) -> Any:
+    entry = ADVERSARIES.entry(name)
+    if game is not None and entry.games and game not in entry.games:
+        fits = [e.name for e in ADVERSARIES.entries() if not e.games or game in e.games]
+        raise InvalidArgument(
+            f"adversary {name!r} is written for {', '.join(entry.games)}, not {game!r}; "
+            f"adversaries for {game}: {', '.join(fits)}"
+        )
+    cls = entry.load()
+    return cls(**coerce(cls, params, what=f"parameter of adversary {name}"))
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, trials: int | None = 1000) -> None:
+    """The options of every command that plays a game."""
+    parser.add_argument("game", help="game name (see `advantage list games`)")
+    parser.add_argument(
+        "-p", "--param", action="append", metavar="KEY=VALUE", help="set a game parameter (repeatable)"
+    )
+    parser.add_argument(
+        "-a", "--adv-param", action="append", metavar="KEY=VALUE",
+        help="set an adversary parameter (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    parser.add_argument("--level", type=float, default=0.95, help="confidence level (default: 0.95)")
+    parser.add_argument(
+        "--method", default="clopper-pearson", help="interval: clopper-pearson (default), wilson, hoeffding"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    if trials is not None:
+        parser.add_argument("--trials", type=int, default=trials, help=f"trials to play (default: {trials})")
+    engine = parser.add_argument_group("engine")
+    engine.add_argument("--backend", default="serial", help="serial (default), process or ray")
+    engine.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    engine.add_argument("--chunk-size", type=int, default=None, help="trials per unit of work")
+    engine.add_argument("--address", default=None, help="Ray cluster to join: auto or HOST:PORT")
+    engine.add_argument(
+        "--batched", action=argparse.BooleanOptionalAction, default=None,
+        help="force (or forbid) the batched path; by default it is used when both sides offer it",
+    )
+
+
+def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "backend": args.backend,
+        "workers": args.workers,
+        "chunk_size": args.chunk_size,
+        "address": args.address,
+        "batched": args.batched,
+    }
+
+
+@contextmanager
+def progress(enabled: bool, what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback that shows a bar on stderr once a run has taken over a second."""
+    started = time.perf_counter()
+    bar: Progress | None = None
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar, task
+        if not enabled:
+            return
+        if bar is None:
+            if time.perf_counter() - started < 1.0 or done >= total:
+                return
+            bar = Progress(
+                TextColumn(escape(what)), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                console=stderr, transient=True,
+            )
+            bar.start()
+            task = bar.add_task(what, total=total)
+        bar.update(task, completed=done)  # type: ignore[arg-type]
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=str) + "\n")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:+.4f}"
+
+
+def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
+    """A person-readable table of one estimate."""
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    params = ", ".join(f"{k}={v}" for k, v in estimate.params.items())
+    adv_params = ", ".join(f"{k}={v}" for k, v in estimate.adversary_params.items())
+    table.add_row("game", f"{estimate.game} ({params})" if params else estimate.game)
+    table.add_row("adversary", f"{estimate.adversary} ({adv_params})" if adv_params else estimate.adversary)
+    table.add_row("trials", f"{estimate.trials} (seed {estimate.seed}, {estimate.path} path)")
+    if estimate.worlds:
+        (rn, r1), (i_n, i1) = estimate.worlds["real"], estimate.worlds["ideal"]
+        table.add_row("answered real", f"{r1}/{rn} in the real world, {i1}/{i_n} in the ideal world")
+    else:
+        table.add_row("wins", f"{estimate.wins} (rate {estimate.win_rate:.4f}, baseline {estimate.baseline:.4g})")
+    table.add_row(
+        "advantage",
+        f"[bold]{_fmt(estimate.advantage)}[/]  "
+        + escape(f"[{_fmt(estimate.ci_low)}, {_fmt(estimate.ci_high)}]  ({estimate.level:.0%} {estimate.method})"),
+    )
+    if estimate.queries:
+        per = ", ".join(f"{k}: {v / max(estimate.trials, 1):.3g}/trial" for k, v in estimate.queries.items())
+        table.add_row("queries", per)
+    if estimate.errors:
+        kinds = ", ".join(f"{k}: {v}" for k, v in estimate.errors.items())
+        table.add_row("errors", f"[red]{estimate.error_count}[/] ({kinds}); trials lost count as losses")
+    table.add_row("time", f"{estimate.seconds:.2f} s of play")
+    return table
+
+
+def show_first_error(estimate: Estimate) -> None:
+    if estimate.first_error:
+        stderr.print("[red]first error:[/]")
+        stderr.print(escape(estimate.first_error), soft_wrap=True)

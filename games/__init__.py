@@ -1,0 +1,57 @@
+"""Games: the three shapes, the engine that plays them, and the statistics it reports."""
+
+from games import stats
+from games.backends import BACKENDS, ChunkFailed
+from games.base import (
+    IDEAL,
+    REAL,
+    Adversary,
+    BatchAdversary,
+    Challenge,
+    Game,
+    HiddenBit,
+    InvalidAnswer,
+    RealIdeal,
+    Search,
+    TrialFailed,
+    answer_bit,
+    integer,
+    number,
+    param,
+)
+from games.engine import Estimate, Tally, TrialRecord, estimate, replay
+from games.registry import ADVERSARIES, GAMES, UnknownName, register
+from games.stats import plan
+from oracles import InvalidArgument
+
+__all__ = [
+    "ADVERSARIES",
+    "BACKENDS",
+    "GAMES",
+    "IDEAL",
+    "REAL",
+    "Adversary",
+    "BatchAdversary",
+    "Challenge",
+    "ChunkFailed",
+    "Estimate",
+    "Game",
+    "HiddenBit",
+    "InvalidAnswer",
+    "InvalidArgument",
+    "RealIdeal",
+    "Search",
+    "Tally",
+    "TrialFailed",
+    "TrialRecord",
+    "UnknownName",
+    "answer_bit",
+    "estimate",
+    "integer",
+    "number",
+    "param",
+    "plan",
+    "register",
+    "replay",
+    "stats",
+]

@@ -1,0 +1,174 @@
+"""Where chunks of trials run: in this process, in a process pool, or on a Ray cluster.
+
+Every backend runs the same function on the same chunks and yields each chunk's tally as it
+completes; tallies add up the same in any order, so the answer never depends on the backend.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+import os
+import socket
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from oracles import InvalidArgument
+
+__all__ = ["BACKENDS", "ChunkFailed", "run_chunks"]
+
+BACKENDS = ("serial", "process", "ray")
+
+
+class ChunkFailed(RuntimeError):
+    """A worker died or broke while playing a chunk; the run stops and names the chunk."""
+
+    def __init__(self, start: int, stop: int, why: str) -> None:
+        super().__init__(
+            f"trials {start}-{stop - 1} failed: {why}. Finished chunks are in the run log, if one "
+            "was given; rerun with --resume to play only what is missing"
+        )
+        self.start, self.stop = start, stop
+
+
+def check_workers(workers: int | None) -> int:
+    if workers is None:
+        return os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0:
+        raise InvalidArgument(f"workers={workers!r} must be a positive integer")
+    return workers
+
+
+def run_chunks(
+    play: Callable[..., Any],
+    game: Any,
+    adversary: Any,
+    seed: int,
+    work: Sequence[tuple[int, int]],
+    batched: bool,
+    *,
+    backend: str = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+) -> Iterator[Any]:
+    """Yield ``play(game, adversary, seed, start, stop, batched)`` for each chunk of ``work``."""
+    if backend not in BACKENDS:
+        raise InvalidArgument(f"backend={backend!r} must be one of: {', '.join(BACKENDS)}")
+    count = check_workers(workers)
+    if address is not None and backend != "ray":
+        raise InvalidArgument("address is for backend='ray' only")
+    if backend == "serial":
+        for start, stop in work:
+            yield play(game, adversary, seed, start, stop, batched)
+    elif backend == "process":
+        yield from _process(play, game, adversary, seed, work, batched, count)
+    else:
+        yield from _ray(play, game, adversary, seed, work, batched, workers, address)
+
+
+def _process(
+    play: Callable[..., Any],
+    game: Any,
+    adversary: Any,
+    seed: int,
+    work: Sequence[tuple[int, int]],
+    batched: bool,
+    workers: int,
+) -> Iterator[Any]:
+    # Forking a process whose torch thread pools are running can deadlock the child, so a
+    # run that has loaded torch starts fresh interpreters instead.
+    method = "spawn" if "torch" in sys.modules else "fork"
+    context = multiprocessing.get_context(method)
+    window = 4 * workers  # chunks in flight: enough to keep workers busy, little held in memory
+    queue = iter(work)
+    with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        running: dict[futures.Future[Any], tuple[int, int]] = {}
+
+        def submit() -> None:
+            for start, stop in queue:
+                running[pool.submit(play, game, adversary, seed, start, stop, batched)] = (start, stop)
+                if len(running) >= window:
+                    return
+
+        submit()
+        while running:
+            done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+            for future in done:
+                start, stop = running.pop(future)
+                try:
+                    yield future.result()
+                except futures.process.BrokenProcessPool as error:
+                    raise ChunkFailed(start, stop, f"a worker process died ({error})") from None
+            submit()
+
+
+def _ray(
+    play: Callable[..., Any],
+    game: Any,
+    adversary: Any,
+    seed: int,
+    work: Sequence[tuple[int, int]],
+    batched: bool,
+    workers: int | None,
+    address: str | None,
+) -> Iterator[Any]:
+    try:
+        import ray
+    except ImportError:
+        raise InvalidArgument(
+            "backend='ray' needs Ray, which is not installed: pip install -e '.[ray]'"
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        if address is not None and address != "auto":
+            _reachable(address)
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address is None:
+            kwargs["num_cpus"] = workers
+        else:
+            kwargs["address"] = address
+        try:
+            ray.init(**kwargs)
+        except (ConnectionError, RuntimeError) as error:
+            raise InvalidArgument(f"cannot join the Ray cluster at {address}: {error}") from None
+        started = True
+    try:
+        remote = ray.remote(play)
+        game_ref, adversary_ref = ray.put(game), ray.put(adversary)
+        window = 4 * int(ray.cluster_resources().get("CPU", 1))
+        queue = iter(work)
+        running: dict[Any, tuple[int, int]] = {}
+
+        def submit() -> None:
+            for start, stop in queue:
+                ref = remote.remote(game_ref, adversary_ref, seed, start, stop, batched)
+                running[ref] = (start, stop)
+                if len(running) >= window:
+                    return
+
+        submit()
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            start, stop = running.pop(done[0])
+            try:
+                yield ray.get(done[0])
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as error:
+                raise ChunkFailed(start, stop, f"a Ray worker died ({error})") from None
+            submit()
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _reachable(address: str, timeout: float = 3.0) -> None:
+    """Fail fast, naming the address, when nothing listens there."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise InvalidArgument(f"address={address!r} must be 'auto' or HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise InvalidArgument(
+            f"cannot reach a Ray cluster at {address} within {timeout:.0f} s: {error}"
+        ) from None

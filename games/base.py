@@ -1,0 +1,273 @@
+"""The three shapes of a security game, the record a challenger hands out, and parameters.
+
+A game is a small frozen attrs class whose fields are its parameters. Its methods are pure
+with respect to the game object: what a trial needs (keys, the hidden bit, a trained model)
+lives in the :class:`Challenge` that ``setup`` returns, never on the game.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import attrs
+import numpy as np
+
+from oracles import InvalidArgument, Oracle, Oracles
+
+__all__ = [
+    "IDEAL",
+    "REAL",
+    "Adversary",
+    "BatchAdversary",
+    "Challenge",
+    "Game",
+    "HiddenBit",
+    "InvalidAnswer",
+    "RealIdeal",
+    "Search",
+    "TrialFailed",
+    "answer_bit",
+    "integer",
+    "number",
+    "param",
+]
+
+Shape = Literal["hidden-bit", "real-vs-ideal", "search"]
+REAL, IDEAL = 1, 0
+
+
+class InvalidAnswer(ValueError):
+    """The adversary's answer is not one the game accepts (None, NaN, not a bit...)."""
+
+
+class TrialFailed(RuntimeError):
+    """The challenger's side of a trial failed (a model's loss became NaN, say).
+
+    The engine reports it with the trial's index and seed and leaves the trial out of the
+    counts; it is never averaged away.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class Challenge:
+    """What ``setup`` returns for one trial (or one batch of trials).
+
+    Attributes:
+        oracles: the functions the adversary may query, by name. The engine wraps each in
+            an :class:`~oracles.Oracle` that enforces its budget and keeps the transcript.
+        budgets: queries allowed per trial, by oracle name; a missing name is unlimited.
+            On the batched path one call answers every trial of the batch and counts as
+            one query of each.
+        public: values the adversary is given openly (a challenge, parameters, a model).
+        secret: whatever ``finalize`` needs to judge the answer; never shown to the adversary.
+        failed: batched path only: a boolean mask of trials whose challenger side failed
+            (a diverged model); they are reported and left out of the counts.
+    """
+
+    oracles: Mapping[str, Callable[..., Any]] = attrs.field(factory=dict)
+    budgets: Mapping[str, int | None] = attrs.field(factory=dict)
+    public: Mapping[str, Any] = attrs.field(factory=dict)
+    secret: Any = None
+    failed: Any = None
+
+    def handles(self, transcript: bool = False) -> Oracles:
+        """The adversary's view: oracle handles and public values, nothing else."""
+        unknown = set(self.budgets) - set(self.oracles)
+        if unknown:
+            raise InvalidArgument(f"budgets name oracles that do not exist: {sorted(unknown)}")
+        return Oracles(
+            {
+                name: Oracle(fn, name=name, budget=self.budgets.get(name), transcript=transcript)
+                for name, fn in self.oracles.items()
+            },
+            self.public,
+        )
+
+
+def answer_bit(answer: Any) -> int:
+    """The adversary's answer as a bit, or :class:`InvalidAnswer`."""
+    if isinstance(answer, bool | np.bool_):
+        return int(answer)
+    if isinstance(answer, int | np.integer) and answer in (0, 1):
+        return int(answer)
+    if isinstance(answer, float | np.floating) and not math.isnan(answer) and answer in (0.0, 1.0):
+        return int(answer)
+    raise InvalidAnswer(f"answer {answer!r} is not a bit (0 or 1)")
+
+
+class Game:
+    """Base of every game. Subclass one of :class:`HiddenBit`, :class:`RealIdeal`, :class:`Search`."""
+
+    shape: ClassVar[Shape]
+
+    @property
+    def baseline(self) -> float:
+        """Win rate of the trivial adversary."""
+        return 0.5
+
+    @property
+    def batched(self) -> bool:
+        """Whether this game overrides its shape's ``setup_batch`` (the engine's fast path)."""
+        for shape in (HiddenBit, RealIdeal, Search):
+            if isinstance(self, shape):
+                return type(self).setup_batch is not shape.setup_batch
+        return False
+
+    def describe(self) -> dict[str, Any]:
+        """The game's parameters, as plain values."""
+        return attrs.asdict(self) if attrs.has(type(self)) else {}
+
+
+class HiddenBit(Game):
+    """The challenger draws a bit b; the adversary wins by answering b.
+
+    Advantage: 2·Pr[win] − 1. Subclasses implement ``setup(b, rng)``.
+    """
+
+    shape: ClassVar[Shape] = "hidden-bit"
+
+    def setup(self, b: int, rng: np.random.Generator) -> Challenge:
+        raise NotImplementedError
+
+    def setup_batch(self, b: np.ndarray, rng: np.random.Generator) -> Challenge:
+        """Set up ``len(b)`` trials at once; the oracles then take and return arrays."""
+        raise NotImplementedError(f"{type(self).__name__} has no batched path")
+
+
+class RealIdeal(Game):
+    """The adversary is put in the real world or the ideal one and answers 1 for real.
+
+    Advantage: Pr[A→1 | real] − Pr[A→1 | ideal]. The engine plays the two worlds in equal
+    numbers (even trials real, odd trials ideal). Subclasses implement
+    ``setup(world, rng)`` with ``world`` equal to :data:`REAL` (1) or :data:`IDEAL` (0).
+    """
+
+    shape: ClassVar[Shape] = "real-vs-ideal"
+
+    def setup(self, world: int, rng: np.random.Generator) -> Challenge:
+        raise NotImplementedError
+
+    def setup_batch(self, world: np.ndarray, rng: np.random.Generator) -> Challenge:
+        """Set up ``len(world)`` trials at once; the oracles then take and return arrays."""
+        raise NotImplementedError(f"{type(self).__name__} has no batched path")
+
+
+class Search(Game):
+    """The adversary must find something (a forgery, a collision); advantage Pr[win] − baseline.
+
+    Subclasses implement ``setup(rng)``, ``finalize(challenge, answer) -> bool`` and
+    ``baseline``; for a batched path, ``setup_batch(size, rng)`` and
+    ``finalize_batch(challenge, answers) -> bool array``.
+    """
+
+    shape: ClassVar[Shape] = "search"
+
+    @property
+    def baseline(self) -> float:
+        return 0.0
+
+    def setup(self, rng: np.random.Generator) -> Challenge:
+        raise NotImplementedError
+
+    def finalize(self, challenge: Challenge, answer: Any) -> bool:
+        raise NotImplementedError
+
+    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
+        """Set up ``size`` trials at once; the oracles then take and return arrays."""
+        raise NotImplementedError(f"{type(self).__name__} has no batched path")
+
+    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} has no batched path")
+
+
+@runtime_checkable
+class Adversary(Protocol):
+    """Gets the oracle handles and its own random generator, returns an answer."""
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any: ...
+
+
+@runtime_checkable
+class BatchAdversary(Protocol):
+    """An adversary that also plays ``size`` trials at once against a batched game.
+
+    Its oracles take and return arrays whose first axis is the trial; it returns an array
+    of ``size`` answers.
+    """
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any: ...
+
+    def batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> Any: ...
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+def param(
+    default: Any,
+    *,
+    help: str,
+    check: Callable[[str, Any], None] | None = None,
+    choices: Sequence[Any] | None = None,
+) -> Any:
+    """A game or adversary parameter: an attrs field with a help text and a check.
+
+    ``check(name, value)`` raises :class:`InvalidArgument`; ``choices`` restricts the value
+    to a fixed set and is shown by ``advantage list``.
+    """
+
+    def validate(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if choices is not None and value not in choices:
+            allowed = ", ".join(map(str, choices))
+            raise InvalidArgument(f"{attribute.name}={value!r} must be one of: {allowed}")
+        if check is not None:
+            check(attribute.name, value)
+
+    return attrs.field(
+        default=default,
+        validator=validate,
+        metadata={"help": help, "choices": tuple(choices) if choices is not None else None},
+    )
+
+
+def integer(low: int | None = None, high: int | None = None) -> Callable[[str, Any], None]:
+    """A check that the value is an int in [low, high] (either end may be open)."""
+
+    def check(name: str, value: Any) -> None:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = ok and (low is None or value >= low) and (high is None or value <= high)
+        if ok:
+            return
+        if low == 1 and high is None:
+            kind = "a positive integer"
+        elif low is not None and high is not None:
+            kind = f"an integer in [{low}, {high}]"
+        elif low is not None:
+            kind = f"an integer >= {low}"
+        else:
+            kind = f"an integer <= {high}" if high is not None else "an integer"
+        raise InvalidArgument(f"{name}={value!r} must be {kind}")
+
+    return check
+
+
+def number(
+    low: float | None = None, high: float | None = None, *, open_low: bool = False, open_high: bool = False
+) -> Callable[[str, Any], None]:
+    """A check that the value is a finite real in the interval given."""
+
+    def check(name: str, value: Any) -> None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and low is not None:
+            ok = value > low if open_low else value >= low
+        if ok and high is not None:
+            ok = value < high if open_high else value <= high
+        if not ok:
+            left = "(" if open_low else "["
+            right = ")" if open_high else "]"
+            span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+            raise InvalidArgument(f"{name}={value!r} must be a number in {span}")
+
+    return check

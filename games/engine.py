@@ -1,0 +1,578 @@
+"""The engine: plays a game many times and estimates the adversary's advantage.
+
+Trial *i* of seed *s* draws its randomness from ``SeedSequence(s, spawn_key=(i, 0))`` (the
+challenger) and ``SeedSequence(s, spawn_key=(i, 1))`` (the adversary), the children of
+``SeedSequence(s).spawn(n)[i]``: the same whatever the backend, worker count, chunking or
+order, and replayable alone. A batched chunk ``[start, stop)`` draws from
+``spawn_key=(start, stop, 0|1)``, so the batched path is reproducible for a fixed chunk size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from games import stats
+from games.base import (
+    IDEAL,
+    REAL,
+    BatchAdversary,
+    Challenge,
+    Game,
+    InvalidAnswer,
+    TrialFailed,
+    answer_bit,
+)
+from games.registry import ADVERSARIES, name_of
+from oracles import BudgetExceeded, InvalidArgument
+
+__all__ = ["Estimate", "Tally", "TrialRecord", "estimate", "estimate_from", "play_chunk", "replay"]
+
+ERROR_KINDS = ("exception", "budget", "invalid-answer", "game-failed")
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Tally:
+    """What a range of trials produced; tallies of disjoint ranges add up.
+
+    ``real`` and ``ideal`` are (trials, answers of 1) per world, for real-vs-ideal games.
+    ``first_error`` is (trial index, traceback) of the lowest-numbered failed trial.
+    """
+
+    ranges: tuple[tuple[int, int], ...]
+    trials: int = 0
+    wins: int = 0
+    real: tuple[int, int] = (0, 0)
+    ideal: tuple[int, int] = (0, 0)
+    queries: Mapping[str, int] = attrs.field(factory=dict)
+    errors: Mapping[str, int] = attrs.field(factory=dict)
+    first_error: tuple[int, str] | None = None
+    seconds: float = 0.0
+
+    def __add__(self, other: Tally) -> Tally:
+        errors = [e for e in (self.first_error, other.first_error) if e is not None]
+        return Tally(
+            ranges=tuple(sorted(self.ranges + other.ranges)),
+            trials=self.trials + other.trials,
+            wins=self.wins + other.wins,
+            real=(self.real[0] + other.real[0], self.real[1] + other.real[1]),
+            ideal=(self.ideal[0] + other.ideal[0], self.ideal[1] + other.ideal[1]),
+            queries=_add(self.queries, other.queries),
+            errors=_add(self.errors, other.errors),
+            first_error=min(errors) if errors else None,
+            seconds=self.seconds + other.seconds,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ranges": [list(r) for r in self.ranges],
+            "trials": self.trials,
+            "wins": self.wins,
+            "real": list(self.real),
+            "ideal": list(self.ideal),
+            "queries": dict(self.queries),
+            "errors": dict(self.errors),
+            "first_error": list(self.first_error) if self.first_error else None,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Tally:
+        first = data.get("first_error")
+        return cls(
+            ranges=tuple(tuple(r) for r in data["ranges"]),  # type: ignore[misc]
+            trials=int(data["trials"]),
+            wins=int(data["wins"]),
+            real=tuple(data["real"]),  # type: ignore[arg-type]
+            ideal=tuple(data["ideal"]),  # type: ignore[arg-type]
+            queries=dict(data["queries"]),
+            errors=dict(data["errors"]),
+            first_error=(int(first[0]), str(first[1])) if first else None,
+            seconds=float(data["seconds"]),
+        )
+
+
+def _add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = out.get(key, 0) + value
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class Estimate:
+    """An adversary's estimated advantage in a game, with its confidence interval.
+
+    ``trials`` counts the trials that were played to the end; trials the adversary lost by
+    raising, overspending a budget or giving an invalid answer are among them (counted as
+    losses and in ``errors``); trials whose challenger side failed are not, and appear in
+    ``errors["game-failed"]``.
+    """
+
+    game: str
+    params: Mapping[str, Any]
+    adversary: str
+    adversary_params: Mapping[str, Any]
+    shape: str
+    trials: int
+    wins: int
+    win_rate: float
+    baseline: float
+    advantage: float
+    ci_low: float
+    ci_high: float
+    level: float
+    method: str
+    seed: int
+    queries: Mapping[str, int]
+    errors: Mapping[str, int]
+    first_error: str | None
+    seconds: float
+    worlds: Mapping[str, tuple[int, int]] | None = None
+    path: str = "trial"
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields as plain JSON values (the `--json` output of `advantage run`)."""
+        return {
+            "game": self.game,
+            "adversary": self.adversary,
+            "params": _plain(self.params),
+            "adversary_params": _plain(self.adversary_params),
+            "shape": self.shape,
+            "trials": self.trials,
+            "wins": self.wins,
+            "win_rate": self.win_rate,
+            "baseline": self.baseline,
+            "advantage": self.advantage,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "level": self.level,
+            "method": self.method,
+            "seed": self.seed,
+            "seconds": self.seconds,
+            "queries": dict(self.queries),
+            "errors": self.error_count,
+            "error_kinds": dict(self.errors),
+            "first_error": self.first_error,
+            "worlds": {k: list(v) for k, v in self.worlds.items()} if self.worlds else None,
+            "path": self.path,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.adversary} vs {self.game}: advantage {self.advantage:+.4f} "
+            f"[{self.ci_low:+.4f}, {self.ci_high:+.4f}] "
+            f"({self.level:.0%} {self.method}, {self.trials} trials, seed {self.seed})"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly copy of parameter values (tuples to lists, objects to their repr)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)
+
+
+@attrs.frozen(kw_only=True)
+class TrialRecord:
+    """One trial replayed: the hidden value, the answer, the outcome and every query."""
+
+    trial: int
+    seed: int
+    hidden: int | None
+    answer: Any
+    win: bool
+    error: str | None
+    error_kind: str | None
+    transcripts: Mapping[str, tuple[tuple[Any, Any], ...]]
+
+
+# -- playing ------------------------------------------------------------------------------
+
+
+def _generators(seed: int, *key: int) -> tuple[np.random.Generator, np.random.Generator]:
+    return (
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(*key, 0)))),
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(*key, 1)))),
+    )
+
+
+def _play(
+    game: Game, adversary: Callable[..., Any], seed: int, index: int, transcript: bool = False
+) -> tuple[int | None, Any, bool, str | None, str | None, Any]:
+    """One trial: (hidden, answer, win, error kind, traceback, handles)."""
+    challenger, attacker = _generators(seed, index)
+    shape = game.shape
+    try:
+        if shape == "search":
+            hidden = None
+            challenge = game.setup(challenger)  # type: ignore[attr-defined]
+        else:
+            hidden = int(challenger.integers(2)) if shape == "hidden-bit" else _world(index)
+            challenge = game.setup(hidden, challenger)  # type: ignore[attr-defined]
+    except TrialFailed:
+        return None, None, False, "game-failed", _trace(index, seed), None
+    handles = challenge.handles(transcript)
+    try:
+        answer = adversary(handles, attacker)
+    except BudgetExceeded:
+        return hidden, None, False, "budget", _trace(index, seed), handles
+    except Exception:
+        return hidden, None, False, "exception", _trace(index, seed), handles
+    if any(oracle.exceeded for oracle in handles.values()):
+        # The adversary caught BudgetExceeded and went on: the trial is lost all the same.
+        return hidden, answer, False, "budget", f"trial {index}: budget exceeded", handles
+    try:
+        if shape == "search":
+            win = bool(game.finalize(challenge, answer))  # type: ignore[attr-defined]
+        else:
+            win = answer_bit(answer) == hidden
+    except InvalidAnswer:
+        return hidden, answer, False, "invalid-answer", _trace(index, seed), handles
+    return hidden, answer, win, None, None, handles
+
+
+def _world(index: int) -> int:
+    return REAL if index % 2 == 0 else IDEAL
+
+
+def _trace(index: int, seed: int) -> str:
+    return f"trial {index} (seed {seed}):\n{traceback.format_exc()}"
+
+
+def play_chunk(
+    game: Game, adversary: Callable[..., Any], seed: int, start: int, stop: int, batched: bool
+) -> Tally:
+    """Play trials ``[start, stop)`` and tally them (the unit of work of every backend)."""
+    clock = time.perf_counter()
+    if batched:
+        tally = _batch_chunk(game, adversary, seed, start, stop)  # type: ignore[arg-type]
+    else:
+        tally = _trial_chunk(game, adversary, seed, start, stop)
+    return attrs.evolve(tally, seconds=time.perf_counter() - clock)
+
+
+def _trial_chunk(game: Game, adversary: Callable[..., Any], seed: int, start: int, stop: int) -> Tally:
+    wins = real_n = real_1 = ideal_n = ideal_1 = 0
+    queries: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    first: tuple[int, str] | None = None
+    real_vs_ideal = game.shape == "real-vs-ideal"
+    for index in range(start, stop):
+        hidden, answer, win, kind, trace, handles = _play(game, adversary, seed, index)
+        if handles is not None:
+            for name, oracle in handles.items():
+                queries[name] = queries.get(name, 0) + oracle.queries
+        if kind is not None:
+            errors[kind] = errors.get(kind, 0) + 1
+            if first is None:
+                first = (index, trace or "")
+            if kind == "game-failed":
+                continue
+        wins += win
+        if real_vs_ideal:
+            says_real = win == (hidden == REAL)
+            if hidden == REAL:
+                real_n, real_1 = real_n + 1, real_1 + says_real
+            else:
+                ideal_n, ideal_1 = ideal_n + 1, ideal_1 + says_real
+    played = stop - start - errors.get("game-failed", 0)
+    return Tally(
+        ranges=((start, stop),),
+        trials=played,
+        wins=wins,
+        real=(real_n, real_1),
+        ideal=(ideal_n, ideal_1),
+        queries=queries,
+        errors=errors,
+        first_error=first,
+    )
+
+
+def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, stop: int) -> Tally:
+    size = stop - start
+    challenger, attacker = _generators(seed, start, stop)
+    shape = game.shape
+    if shape == "hidden-bit":
+        hidden = challenger.integers(2, size=size)
+        challenge: Challenge = game.setup_batch(hidden, challenger)  # type: ignore[attr-defined]
+    elif shape == "real-vs-ideal":
+        hidden = (np.arange(start, stop) % 2 == 0).astype(np.int64)  # REAL on even trials
+        challenge = game.setup_batch(hidden, challenger)  # type: ignore[attr-defined]
+    else:
+        hidden = None
+        challenge = game.setup_batch(size, challenger)  # type: ignore[attr-defined]
+    handles = challenge.handles()
+    failed = np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
+    kept = ~failed
+    errors: dict[str, int] = {}
+    firsts: list[tuple[int, str]] = []
+    where = f"(seed {seed}, batch {start}-{stop - 1})"
+
+    def lost(kind: str, mask: np.ndarray, why: str) -> None:
+        mask = mask & kept
+        if mask.any():
+            errors[kind] = int(mask.sum())
+            firsts.append((start + int(np.flatnonzero(mask)[0]), f"{why} {where}"))
+
+    win = np.zeros(size, bool)
+    try:
+        answers = adversary.batch(handles, attacker, size)
+    except BudgetExceeded:
+        lost("budget", kept, f"the batch went over budget:\n{traceback.format_exc()}")
+    except Exception:
+        lost("exception", kept, f"the adversary raised:\n{traceback.format_exc()}")
+    else:
+        if any(oracle.exceeded for oracle in handles.values()):
+            lost("budget", kept, "the batch went over budget")
+        elif shape == "search":
+            win = np.asarray(game.finalize_batch(challenge, answers), bool)  # type: ignore[attr-defined]
+        elif np.shape(answers) != (size,):
+            lost("invalid-answer", kept, f"answers of shape {np.shape(answers)}, not ({size},)")
+        else:
+            answers = np.asarray(answers)
+            valid = np.isin(answers, (0, 1))
+            if not valid.all():
+                bad = answers[np.flatnonzero(~valid & kept)[:1]]
+                lost("invalid-answer", ~valid, f"answer {bad!r} is not a bit")
+            win = valid & (np.where(valid, answers, -1).astype(np.int64) == hidden)
+    if failed.any():
+        errors["game-failed"] = int(failed.sum())
+        firsts.append((start + int(np.flatnonzero(failed)[0]), f"the challenger failed {where}"))
+    first = min(firsts) if firsts else None
+    real_n = real_1 = ideal_n = ideal_1 = 0
+    if shape == "real-vs-ideal":
+        says_real = win == (hidden == REAL)
+        is_real = (hidden == REAL) & kept
+        is_ideal = (hidden == IDEAL) & kept
+        real_n, real_1 = int(is_real.sum()), int((says_real & is_real).sum())
+        ideal_n, ideal_1 = int(is_ideal.sum()), int((says_real & is_ideal).sum())
+    return Tally(
+        ranges=((start, stop),),
+        trials=int(kept.sum()),
+        wins=int((win & kept).sum()),
+        real=(real_n, real_1),
+        ideal=(ideal_n, ideal_1),
+        queries={name: oracle.queries * int(kept.sum()) for name, oracle in handles.items()},
+        errors=errors,
+        first_error=first,
+    )
+
+
+# -- estimating ---------------------------------------------------------------------------
+
+
+def _check_common(trials: int, seed: int, level: float, method: str) -> None:
+    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials <= 0:
+        raise InvalidArgument(f"trials={trials!r} must be a positive integer")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidArgument(f"seed={seed!r} must be a non-negative integer")
+    if not isinstance(level, int | float) or not 0 < level < 1:
+        raise InvalidArgument(f"level={level!r} must be in (0, 1)")
+    if method not in stats.METHODS:
+        raise InvalidArgument(f"method={method!r} must be one of: {', '.join(stats.METHODS)}")
+
+
+def use_batched(game: Game, adversary: Any, batched: bool | None) -> bool:
+    """Whether to take the batched path: both sides must offer it."""
+    both = game.batched and isinstance(adversary, BatchAdversary)
+    if batched and not both:
+        side = "game" if not game.batched else "adversary"
+        raise InvalidArgument(f"batched=True but the {side} has no batched path")
+    return both if batched is None else bool(batched)
+
+
+DEFAULT_BATCH = 1024
+
+
+def chunks(
+    todo: list[tuple[int, int]], chunk_size: int | None, batched: bool
+) -> Iterator[tuple[int, int]]:
+    """Split the ranges still to play into chunks.
+
+    Batched chunks are aligned to multiples of the chunk size, since a batch's randomness
+    depends on its bounds; per-trial chunks may be cut anywhere.
+    """
+    size = chunk_size or (DEFAULT_BATCH if batched else 256)
+    for start, stop in todo:
+        at = start
+        while at < stop:
+            end = min(stop, (at // size + 1) * size) if batched else min(stop, at + size)
+            yield at, end
+            at = end
+
+
+def estimate(
+    game: Game,
+    adversary: Callable[..., Any],
+    *,
+    trials: int,
+    seed: int,
+    level: float = 0.95,
+    method: str = "clopper-pearson",
+    batched: bool | None = None,
+    chunk_size: int | None = None,
+    backend: str = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    log: str | Path | None = None,
+    resume: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Estimate:
+    """Play ``trials`` trials of ``game`` against ``adversary`` and estimate the advantage.
+
+    Args:
+        trials: number of trials (a positive integer).
+        seed: the run's seed; trial *i* is the same trial whatever else changes.
+        level, method: the confidence level and interval method (see :mod:`games.stats`).
+        batched: None takes the batched path when game and adversary both offer it.
+        chunk_size: trials per unit of work (log line, progress step, backend task).
+        backend: ``serial``, ``process`` or ``ray``; ``workers`` processes for the latter two.
+        log: a JSON-lines run log; with ``resume`` an interrupted run continues from it.
+        progress: called as ``progress(done, total)`` after each chunk.
+    """
+    from games.backends import run_chunks
+    from games.runlog import RunLog, spec_of
+
+    _check_common(trials, seed, level, method)
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0
+    ):
+        raise InvalidArgument(f"chunk_size={chunk_size!r} must be a positive integer")
+    path = use_batched(game, adversary, batched)
+    if path and chunk_size is None:
+        chunk_size = DEFAULT_BATCH
+    spec = spec_of(game, adversary, trials=trials, seed=seed, batched=path, chunk_size=chunk_size)
+    total = Tally(ranges=())
+    todo = [(0, trials)]
+    runlog = None
+    if log is not None:
+        runlog = RunLog.open(Path(log), spec, resume=resume)
+        for done in runlog.tallies:
+            total = total + done
+        todo = runlog.missing(trials)
+    if progress is not None:
+        progress(trials - sum(b - a for a, b in todo), trials)
+    work = list(chunks(todo, chunk_size, path))
+    try:
+        for tally in run_chunks(
+            play_chunk, game, adversary, seed, work, path, backend=backend, workers=workers, address=address
+        ):
+            total = total + tally
+            if runlog is not None:
+                runlog.append(tally)
+            if progress is not None:
+                progress(sum(b - a for a, b in total.ranges), trials)
+    finally:
+        if runlog is not None:
+            runlog.close()
+    return estimate_from(spec, total, level=level, method=method)
+
+
+def estimate_from(
+    spec: Mapping[str, Any], total: Tally, *, level: float = 0.95, method: str = "clopper-pearson"
+) -> Estimate:
+    """The estimate that a run's spec and tally support (used by runs and by `show`)."""
+    shape = spec["shape"]
+    baseline = float(spec["baseline"])
+    n = total.trials
+    if n == 0:
+        lo, hi, advantage, rate = -1.0, 1.0, math.nan, math.nan
+    elif shape == "real-vs-ideal":
+        rate = total.wins / n
+        lo, hi, method = _difference(total.real, total.ideal, level, method)
+        (rn, r1), (i_n, i1) = total.real, total.ideal
+        advantage = r1 / rn - i1 / i_n if rn and i_n else math.nan
+    else:
+        rate = total.wins / n
+        advantage = 2 * rate - 1 if shape == "hidden-bit" else rate - baseline
+        lo, hi = stats.advantage_interval(
+            shape, total.wins, n, level=level, method=method, baseline=baseline
+        )
+    first = total.first_error[1] if total.first_error else None
+    return Estimate(
+        game=spec["game"],
+        params=spec["params"],
+        adversary=spec["adversary"],
+        adversary_params=spec["adversary_params"],
+        shape=shape,
+        trials=n,
+        wins=total.wins,
+        win_rate=rate,
+        baseline=baseline,
+        advantage=advantage,
+        ci_low=lo,
+        ci_high=hi,
+        level=level,
+        method=method,
+        seed=int(spec["seed"]),
+        queries=dict(total.queries),
+        errors=dict(total.errors),
+        first_error=first,
+        seconds=total.seconds,
+        worlds={"real": total.real, "ideal": total.ideal} if shape == "real-vs-ideal" else None,
+        path="batch" if spec.get("batched") else "trial",
+    )
+
+
+def _difference(
+    real: tuple[int, int], ideal: tuple[int, int], level: float, method: str
+) -> tuple[float, float, str]:
+    """Two-sample interval for Pr[A→1 | real] − Pr[A→1 | ideal], and the method's name.
+
+    Wilson maps to Newcombe's interval; the other methods get a Bonferroni pair of one-sample
+    intervals at level 1 − α/2 each.
+    """
+    (rn, r1), (i_n, i1) = real, ideal
+    if not (rn and i_n):
+        return -1.0, 1.0, method
+    if method == "wilson":
+        return (*stats.difference_interval(r1, rn, i1, i_n, level=level, method="newcombe"), "newcombe")
+    half = 1 - (1 - level) / 2
+    lr, hr = stats.binomial_interval(r1, rn, half, method)
+    li, hi = stats.binomial_interval(i1, i_n, half, method)
+    return lr - hi, hr - li, f"bonferroni-{method}"
+
+
+def replay(game: Game, adversary: Callable[..., Any], *, seed: int, trial: int) -> TrialRecord:
+    """Rerun one trial of a per-trial run and return its transcript."""
+    if isinstance(trial, bool) or not isinstance(trial, int) or trial < 0:
+        raise InvalidArgument(f"trial={trial!r} must be a non-negative integer")
+    _check_common(1, seed, 0.95, "clopper-pearson")
+    hidden, answer, win, kind, trace, handles = _play(game, adversary, seed, trial, transcript=True)
+    return TrialRecord(
+        trial=trial,
+        seed=seed,
+        hidden=hidden,
+        answer=answer,
+        win=bool(win),
+        error=trace,
+        error_kind=kind,
+        transcripts={name: o.transcript for name, o in (handles or {}).items()},
+    )
+
+
+def describe_adversary(adversary: Any) -> tuple[str, dict[str, Any]]:
+    """The adversary's registered name and its parameters."""
+    params = attrs.asdict(adversary, recurse=False) if attrs.has(type(adversary)) else {}
+    return name_of(adversary, ADVERSARIES), params

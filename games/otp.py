@@ -1,0 +1,53 @@
+"""The one-time pad: the first teaching game."""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from games.base import Challenge, HiddenBit, integer, param
+from games.registry import register
+
+__all__ = ["OneTimePad"]
+
+
+@register("otp")
+@attrs.frozen(kw_only=True)
+class OneTimePad(HiddenBit):
+    """One-time pad: two left-or-right encryptions, perfectly secret unless the key is reused.
+
+    The adversary submits message pairs (m0, m1) of ``n``-bit integers to the ``encrypt``
+    oracle and gets m_b XOR key back. Each query draws a fresh key, unless ``key_reuse``
+    keeps the first one for the whole trial.
+    """
+
+    n: int = param(16, help="message length in bits", check=integer(1, 64))
+    key_reuse: bool = param(False, help="reuse one key for every encryption (a misuse)")
+    queries: int = param(2, help="encryptions the adversary may ask for", check=integer(1))
+
+    def _keys(self, rng: np.random.Generator, size: int | None = None):  # type: ignore[no-untyped-def]
+        return rng.integers(0, 1 << self.n, size=size, dtype=np.uint64)
+
+    def setup(self, b: int, rng: np.random.Generator) -> Challenge:
+        first = int(self._keys(rng))
+
+        def encrypt(m0: int, m1: int) -> int:
+            key = first if self.key_reuse or not used else int(self._keys(rng))
+            used.append(key)
+            return (m1 if b else m0) ^ key
+
+        used: list[int] = []
+        return Challenge(oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public={"n": self.n})
+
+    def setup_batch(self, b: np.ndarray, rng: np.random.Generator) -> Challenge:
+        size = len(b)
+        first = self._keys(rng, size)
+        calls = [0]
+
+        def encrypt(m0: np.ndarray, m1: np.ndarray) -> np.ndarray:
+            key = first if self.key_reuse or calls[0] == 0 else self._keys(rng, size)
+            calls[0] += 1
+            chosen = np.where(b == 1, np.asarray(m1, np.uint64), np.asarray(m0, np.uint64))
+            return chosen ^ key
+
+        return Challenge(oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public={"n": self.n})
