@@ -1,0 +1,51 @@
+"""Classic cryptography: n-bit PRFs, Feistel, modes of operation and MACs, and their games."""
+
+from games.crypto.primitives import (
+    BLOCK_BITS,
+    PRF,
+    PRF_NAMES,
+    Blake2PRF,
+    Feistel,
+    LinearPRF,
+    as_blocks,
+    check_block_bits,
+    get_prf,
+    mask,
+    uniform_blocks,
+)
+from games.crypto.schemes import (
+    CBC,
+    CTR,
+    ECB,
+    ENCRYPTION_SCHEMES,
+    HMAC,
+    MAC_SCHEMES,
+    CBCMac,
+    PRFMac,
+    encryption_scheme,
+    mac_scheme,
+)
+
+__all__ = [
+    "BLOCK_BITS",
+    "CBC",
+    "CTR",
+    "ECB",
+    "ENCRYPTION_SCHEMES",
+    "HMAC",
+    "MAC_SCHEMES",
+    "PRF",
+    "PRF_NAMES",
+    "Blake2PRF",
+    "CBCMac",
+    "Feistel",
+    "LinearPRF",
+    "PRFMac",
+    "as_blocks",
+    "check_block_bits",
+    "encryption_scheme",
+    "get_prf",
+    "mac_scheme",
+    "mask",
+    "uniform_blocks",
+]
