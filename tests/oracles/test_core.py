@@ -81,7 +81,7 @@ def test_oracles_mapping_and_attribute_access():
     with pytest.raises(KeyError, match="no oracle named 'dec'; this game offers: enc"):
         handles["dec"]
     with pytest.raises(AttributeError):
-        handles.dec
+        _ = handles.dec
     with pytest.raises(TypeError):
         handles.public["n"] = 5  # read-only
     with pytest.raises(InvalidArgument, match="must be an Oracle"):
