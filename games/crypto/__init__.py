@@ -1,5 +1,14 @@
 """Classic cryptography: n-bit PRFs, Feistel, modes of operation and MACs, and their games."""
 
+from games.crypto.games import (
+    Collision,
+    EufCMA,
+    IndCPA,
+    PRFSecurity,
+    PRGSecurity,
+    PRPSecurity,
+)
+from games.crypto.ideal import BatchRandomFunction, BatchRandomPermutation
 from games.crypto.primitives import (
     BLOCK_BITS,
     PRF,
@@ -28,6 +37,14 @@ from games.crypto.schemes import (
 
 __all__ = [
     "BLOCK_BITS",
+    "BatchRandomFunction",
+    "BatchRandomPermutation",
+    "Collision",
+    "EufCMA",
+    "IndCPA",
+    "PRFSecurity",
+    "PRGSecurity",
+    "PRPSecurity",
     "CBC",
     "CTR",
     "ECB",

@@ -257,8 +257,14 @@ class LinearPRF(_PRFBase):
         return out
 
     def _rows(self, keys: np.ndarray, points: np.ndarray) -> np.ndarray:
-        out = keys[:, -1:].copy()
-        out = np.broadcast_to(out, points.shape).copy()
+        if points.size <= 8:
+            # A per-trial message has a few blocks: Python ints beat a numpy pass per output bit.
+            rows = [
+                [self._scalar(key, x) for x in row]
+                for key, row in zip(keys, points.tolist(), strict=True)
+            ]
+            return np.array(rows, dtype=np.uint64).reshape(points.shape)
+        out = np.broadcast_to(keys[:, -1:], points.shape).copy()
         one = np.uint64(1)
         for j in range(self.out_bits):
             parity = np.bitwise_count(keys[:, j : j + 1] & points).astype(np.uint64) & one
