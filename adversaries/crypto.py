@@ -198,52 +198,52 @@ class EcbRepeat:
     """
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
-        n, blocks = oracles.public["n"], oracles.public["blocks"]
+        n, blocks = oracles.public["n"], oracles.public.get("blocks", 1)
         x, y = (int(v) for v in _distinct_points(rng, n, 2, None))
         if blocks >= 2:
-            c = oracles["lr"]([x, x], [x, y])
+            c = oracles["encrypt"]([x, x], [x, y])
             return int(c[-2] != c[-1])
-        first = oracles["lr"]([x], [x])
-        second = oracles["lr"]([x], [y])
+        first = oracles["encrypt"]([x], [x])
+        second = oracles["encrypt"]([x], [y])
         return int(first[-1] != second[-1])
 
     def batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
-        n, blocks = oracles.public["n"], oracles.public["blocks"]
+        n, blocks = oracles.public["n"], oracles.public.get("blocks", 1)
         points = _distinct_points(rng, n, 2, size)
         x, y = points[:, 0], points[:, 1]
         if blocks >= 2:
-            c = oracles["lr"](np.stack([x, x], 1), np.stack([x, y], 1))
+            c = oracles["encrypt"](np.stack([x, x], 1), np.stack([x, y], 1))
             return (c[:, -2] != c[:, -1]).astype(np.int64)
-        first = oracles["lr"](x[:, None], x[:, None])
-        second = oracles["lr"](x[:, None], y[:, None])
+        first = oracles["encrypt"](x[:, None], x[:, None])
+        second = oracles["encrypt"](x[:, None], y[:, None])
         return (first[:, -1] != second[:, -1]).astype(np.int64)
 
 
 @register("nonce-reuse", games=("ind-cpa",))
 @attrs.frozen(kw_only=True)
 class NonceReuse:
-    """Learns a keystream from lr(z, z), then strips it from the next ciphertext.
+    """Learns a keystream from encrypt(z, z), then strips it from the next ciphertext.
 
     Under a repeated nonce the second ciphertext minus the first keystream is m_b itself;
     under fresh nonces it is noise and the answer is a coin flip's worth.
     """
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
-        n, length = oracles.public["n"], oracles.public["blocks"]
+        n, length = oracles.public["n"], oracles.public.get("blocks", 1)
         z = _blocks(rng, n, length)
-        c = oracles["lr"](z, z)
+        c = oracles["encrypt"](z, z)
         keystream = c[-length:] ^ z
         m0, m1 = _blocks(rng, n, length), _blocks(rng, n, length)
-        c = oracles["lr"](m0, m1)
+        c = oracles["encrypt"](m0, m1)
         return int(np.array_equal(c[-length:] ^ keystream, m1))
 
     def batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
-        n, length = oracles.public["n"], oracles.public["blocks"]
+        n, length = oracles.public["n"], oracles.public.get("blocks", 1)
         z = _blocks(rng, n, (size, length))
-        c = oracles["lr"](z, z)
+        c = oracles["encrypt"](z, z)
         keystream = c[:, -length:] ^ z
         m0, m1 = _blocks(rng, n, (size, length)), _blocks(rng, n, (size, length))
-        c = oracles["lr"](m0, m1)
+        c = oracles["encrypt"](m0, m1)
         return (c[:, -length:] ^ keystream == m1).all(axis=1).astype(np.int64)
 
 
@@ -252,10 +252,12 @@ class NonceReuse:
 class LinearPRF:
     """Solves for a GF(2)-affine PRF (toy-linear) from its input/output pairs, then predicts it.
 
-    prf: queries the oracle at ``points`` random inputs (default n + 1, within the
+    It plays by the oracles it is handed, so it also runs inside a reduction that offers
+    the same oracle names. prf (oracle f): queries the oracle at ``points`` random inputs (default n + 1, within the
     budget), then at a fresh point of their affine span, and answers real when the
-    prediction holds. prg: predicts later output blocks from earlier ones. ind-cpa:
-    learns the block function (the PRF of ctr, the whole Feistel cipher of ecb and cbc,
+    prediction holds. prg (no oracle, ``public["output"]``): predicts later output blocks
+    from earlier ones. ind-cpa (oracle encrypt; ``public`` names the scheme, default ctr,
+    and the message length, default 1): learns the block function (the PRF of ctr, the whole Feistel cipher of ecb and cbc,
     affine too over toy-linear) from encryptions of random messages, then checks which of
     m0, m1 the challenge ciphertext is consistent with. Against blake2 its predictions
     fail and it guesses.
@@ -270,12 +272,11 @@ class LinearPRF:
     # -- per trial
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
-        public = oracles.public
-        if "output" in public:
-            return self._prg(public, rng)
-        if "scheme" in public:
+        if "encrypt" in oracles:
             return self._ind_cpa(oracles, rng)
-        return self._prf(oracles, rng)
+        if "f" in oracles:
+            return self._prf(oracles, rng)
+        return self._prg(oracles.public, rng)
 
     def _learning(self, f: Any, n: int) -> int:
         """Learning queries for the prf game: one query must stay for the test point."""
@@ -310,19 +311,19 @@ class LinearPRF:
         return int(all(verdicts)) if verdicts else int(rng.integers(2))
 
     def _ind_cpa(self, oracles: Oracles, rng: np.random.Generator) -> int:
-        public, lr = oracles.public, oracles["lr"]
-        n, length, scheme = public["n"], public["blocks"], public["scheme"]
+        public, encrypt = oracles.public, oracles["encrypt"]
+        n, length, scheme = public["n"], public.get("blocks", 1), public.get("scheme", "ctr")
         learner = AffineLearner(n)
         limit = self.points if self.points is not None else 4 * n + 4
         for _ in range(limit):
-            if learner.rank >= n or (lr.remaining is not None and lr.remaining <= 1):
+            if learner.rank >= n or (encrypt.remaining is not None and encrypt.remaining <= 1):
                 break
             m = _blocks(rng, n, length)
-            for x, y in zip(*block_pairs(scheme, m, lr(m, m), n), strict=True):
+            for x, y in zip(*block_pairs(scheme, m, encrypt(m, m), n), strict=True):
                 learner.add(int(x), int(y))
         m0 = _blocks(rng, n, length)
         m1 = m0 ^ (_blocks(rng, n, length) | np.uint64(1))
-        c = lr(m0, m1)
+        c = encrypt(m0, m1)
         fits = []
         for m in (m0, m1):
             inputs, outputs = block_pairs(scheme, m, c, n)
@@ -336,12 +337,11 @@ class LinearPRF:
     # -- batched
 
     def batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
-        public = oracles.public
-        if "output" in public:
-            return self._prg_batch(public, rng, size)
-        if "scheme" in public:
+        if "encrypt" in oracles:
             return self._ind_cpa_batch(oracles, rng, size)
-        return self._prf_batch(oracles, rng, size)
+        if "f" in oracles:
+            return self._prf_batch(oracles, rng, size)
+        return self._prg_batch(oracles.public, rng, size)
 
     def _prf_batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
         n, f = oracles.public["n"], oracles["f"]
@@ -378,20 +378,22 @@ class LinearPRF:
         return np.where(checked, ~wrong, guess).astype(np.int64)
 
     def _ind_cpa_batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
-        public, lr = oracles.public, oracles["lr"]
-        n, length, scheme = public["n"], public["blocks"], public["scheme"]
+        public, encrypt = oracles.public, oracles["encrypt"]
+        n, length, scheme = public["n"], public.get("blocks", 1), public.get("scheme", "ctr")
         learner = BatchAffineLearner(n, size)
         limit = self.points if self.points is not None else 4 * n + 4
         for _ in range(limit):
-            if (learner.rank >= n).all() or (lr.remaining is not None and lr.remaining <= 1):
+            if (learner.rank >= n).all() or (
+                encrypt.remaining is not None and encrypt.remaining <= 1
+            ):
                 break
             m = _blocks(rng, n, (size, length))
-            inputs, outputs = block_pairs(scheme, m, lr(m, m), n)
+            inputs, outputs = block_pairs(scheme, m, encrypt(m, m), n)
             for i in range(length):
                 learner.add(inputs[:, i], outputs[:, i])
         m0 = _blocks(rng, n, (size, length))
         m1 = m0 ^ (_blocks(rng, n, (size, length)) | np.uint64(1))
-        c = lr(m0, m1)
+        c = encrypt(m0, m1)
         fits = []
         for m in (m0, m1):
             inputs, outputs = block_pairs(scheme, m, c, n)
@@ -489,14 +491,14 @@ class Birthday:
         return _first_collisions(xs, ys)[1]
 
 
-@register("prp-prf-switch", games=("prp",))
+@register("prp-prf-switch", games=("prf", "prp"))
 @attrs.frozen(kw_only=True)
 class PRPPRFSwitch:
     """Queries q distinct points and answers "function" (0) on a collision, "permutation" (1) otherwise.
 
-    Against ``prp ideal=function`` its advantage is the collision probability, about
-    1 − exp(−q(q−1)/2^(n+1)): the term of the PRP/PRF switching lemma. Against a
-    permutation in both worlds it has none.
+    Against ``prf prf=feistel`` (a permutation against a random function) its advantage is
+    the collision probability, about 1 − exp(−q(q−1)/2^(n+1)): the term of the PRP/PRF
+    switching lemma. Against ``prp``, a permutation in both worlds, it has none.
     """
 
     q: int | None = param(

@@ -13,6 +13,7 @@ adversary can read the block size or the scheme's name.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -202,23 +203,43 @@ class PRGSecurity(RealIdeal):
 @register("prf")
 @attrs.frozen(kw_only=True)
 class PRFSecurity(RealIdeal):
-    """PRF security: oracle ``f`` is F_k for a random key, or a uniformly random function."""
+    """PRF security: oracle f is F_k for a random key, or a uniformly random function.
 
-    prf: str = _PRF("blake2", help="the PRF under test")
-    n: int = _N(16, help="input and output size in bits")
+    ``prf=feistel`` puts the block cipher (Feistel over blake2, ``rounds`` rounds) in the
+    real world: a permutation posing as a function, which q queries expose with
+    probability about q(q−1)/2^(n+1) (the PRP/PRF switching lemma).
+    """
+
+    prf: str = param(
+        "blake2", help="the keyed function under test", choices=(*PRF_NAMES, "feistel")
+    )
+    n: int = _N(16, help="input and output size in bits (even for feistel)")
     queries: int = param(64, help="queries to f per trial", check=integer(1))
+    rounds: int = param(4, help="Feistel rounds (prf=feistel only)", check=integer(1, 64))
+
+    def __attrs_post_init__(self) -> None:
+        if self.prf == "feistel":
+            _feistel_n(self, self.n)
 
     def _public(self) -> dict[str, Any]:
-        return {"prf": self.prf, "n": self.n, "queries": self.queries}
+        return {"prf": self.prf, "n": self.n, "queries": self.queries, "rounds": self.rounds}
+
+    def _function(self) -> tuple[Callable[..., np.ndarray], Callable[[np.ndarray, Any], Any]]:
+        """The real world's key generator and evaluation (an int or an array of points)."""
+        if self.prf == "feistel":
+            cipher = _cipher(self.n, self.rounds, "blake2")
+            return cipher.keygen, cipher.encrypt
+        f = _prf(self.prf, self.n)
+        return f.keygen, f
 
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
         n = self.n
         if world == REAL:
-            f = _prf(self.prf, n)
-            key = f.keygen(rng)
+            keygen, evaluate = self._function()
+            key = keygen(rng)
 
             def oracle(x: Any) -> int:
-                return f(key, check_point(x, n))
+                return evaluate(key, check_point(x, n))
 
         else:
             ideal = RandomFunction(n, rng=rng)
@@ -231,15 +252,15 @@ class PRFSecurity(RealIdeal):
     def setup_batch(self, world: np.ndarray, rng: np.random.Generator) -> Challenge:
         size, n = len(world), self.n
         real, ideal = _split(world)
-        f = _prf(self.prf, n)
-        keys = f.keygen(rng, len(real)) if len(real) else None
+        keygen, evaluate = self._function()
+        keys = keygen(rng, len(real)) if len(real) else None
         table = BatchRandomFunction(len(ideal), n, rng=rng) if len(ideal) else None
 
         def oracle(x: Any) -> np.ndarray:
             points = check_points(x, n, size)
             out = np.empty(size, dtype=np.uint64)
             if keys is not None:
-                out[real] = f.evaluate(keys, points[real])
+                out[real] = evaluate(keys, points[real])
             if table is not None:
                 out[ideal] = table(points[ideal])
             return out
@@ -250,28 +271,24 @@ class PRFSecurity(RealIdeal):
 @register("prp")
 @attrs.frozen(kw_only=True)
 class PRPSecurity(RealIdeal):
-    """PRP security of the Feistel cipher: oracle ``f`` is E_k, or a random permutation.
+    """PRP security of the Feistel cipher: oracle f is E_k, or a random permutation."""
 
-    With ``ideal=function`` the ideal world is a random function instead: the game of the
-    PRP/PRF switching lemma, where a collision gives the function away.
-    """
-
+    prp: str = param("feistel", help="the block cipher under test", choices=("feistel",))
     prf: str = _PRF("blake2", help="the round function")
     rounds: int = param(4, help="Feistel rounds", check=integer(1, 64))
     n: int = _N(16, help="block size in bits (even)")
     queries: int = param(64, help="queries to f per trial", check=integer(1))
-    ideal: str = param("permutation", help="the ideal object", choices=("permutation", "function"))
 
     def __attrs_post_init__(self) -> None:
         _feistel_n(self, self.n)
 
     def _public(self) -> dict[str, Any]:
         return {
+            "prp": self.prp,
             "prf": self.prf,
             "rounds": self.rounds,
             "n": self.n,
             "queries": self.queries,
-            "ideal": self.ideal,
         }
 
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
@@ -284,11 +301,7 @@ class PRPSecurity(RealIdeal):
                 return cipher.encrypt(key, check_point(x, n))
 
         else:
-            table = (
-                RandomPermutation(n, rng=rng)
-                if self.ideal == "permutation"
-                else RandomFunction(n, rng=rng)
-            )
+            table = RandomPermutation(n, rng=rng)
 
             def oracle(x: Any) -> int:
                 return table(check_point(x, n))
@@ -300,13 +313,7 @@ class PRPSecurity(RealIdeal):
         real, ideal = _split(world)
         cipher = _cipher(n, self.rounds, self.prf)
         keys = cipher.keygen(rng, len(real)) if len(real) else None
-        table: BatchRandomPermutation | BatchRandomFunction | None = None
-        if len(ideal):
-            table = (
-                BatchRandomPermutation(len(ideal), n, rng=rng)
-                if self.ideal == "permutation"
-                else BatchRandomFunction(len(ideal), n, rng=rng)
-            )
+        table = BatchRandomPermutation(len(ideal), n, rng=rng) if len(ideal) else None
 
         def oracle(x: Any) -> np.ndarray:
             points = check_points(x, n, size)
@@ -326,7 +333,7 @@ class PRPSecurity(RealIdeal):
 @register("ind-cpa")
 @attrs.frozen(kw_only=True)
 class IndCPA(HiddenBit):
-    """IND-CPA, left-or-right: oracle ``lr(m0, m1)`` encrypts m_b under one key per trial.
+    """IND-CPA, left-or-right: oracle encrypt(m0, m1) encrypts m_b under one key per trial.
 
     Messages are sequences of 1 to ``blocks`` n-bit blocks (an int is one block); m0 and m1
     must have the same length. Ciphertexts of cbc and ctr start with the IV or nonce.
@@ -373,11 +380,13 @@ class IndCPA(HiddenBit):
         def check(m: Any, name: str) -> np.ndarray:
             return message(m, self.n, self.blocks, name)
 
-        def lr(m0: Any, m1: Any) -> np.ndarray:
+        def encrypt(m0: Any, m1: Any) -> np.ndarray:
             left, right = self._pair(m0, m1, check)
             return scheme.enc(key, right if b else left, rng)
 
-        return Challenge(oracles={"lr": lr}, budgets={"lr": self.queries}, public=self._public())
+        return Challenge(
+            oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public=self._public()
+        )
 
     def setup_batch(self, b: np.ndarray, rng: np.random.Generator) -> Challenge:
         scheme = self._scheme()
@@ -388,11 +397,13 @@ class IndCPA(HiddenBit):
         def check(m: Any, name: str) -> np.ndarray:
             return messages(m, self.n, size, self.blocks, name)
 
-        def lr(m0: Any, m1: Any) -> np.ndarray:
+        def encrypt(m0: Any, m1: Any) -> np.ndarray:
             left, right = self._pair(m0, m1, check)
             return scheme.enc(keys, np.where(chosen, right, left), rng)
 
-        return Challenge(oracles={"lr": lr}, budgets={"lr": self.queries}, public=self._public())
+        return Challenge(
+            oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public=self._public()
+        )
 
 
 # -- EUF-CMA ------------------------------------------------------------------------------
@@ -401,7 +412,7 @@ class IndCPA(HiddenBit):
 @register("euf-cma")
 @attrs.frozen(kw_only=True)
 class EufCMA(Search):
-    """EUF-CMA: with oracle ``tag(m)``, output a pair (m, t) with t a valid tag and m never queried.
+    """EUF-CMA: with oracle tag(m), output a pair (m, t) with t a valid tag and m never queried.
 
     Messages have exactly ``blocks`` blocks unless ``variable_length`` admits any length
     (prf-mac signs one block whatever the setting). Tags have n bits: baseline 2^-n.

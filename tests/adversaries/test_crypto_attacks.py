@@ -24,7 +24,7 @@ from adversaries.crypto import (
 from games.crypto import EufCMA, IndCPA, PRFSecurity, PRGSecurity, PRPSecurity, encryption_scheme
 from games.crypto import LinearPRF as ToyLinear
 from games.registry import ADVERSARIES
-from oracles import InvalidArgument
+from oracles import InvalidArgument, Oracle, Oracles
 
 
 def contains_zero(estimate: games.Estimate) -> bool:
@@ -60,7 +60,7 @@ def test_nonce_reuse_breaks_only_the_reused_nonce() -> None:
 def test_ecb_repeat_per_trial_and_batched_agree_on_one_block_messages() -> None:
     for estimate in both_paths(IndCPA(scheme="ecb", blocks=1), EcbRepeat(), 300, 3):
         assert estimate.ci_low > 0.95
-        assert estimate.queries["lr"] == 600
+        assert estimate.queries["encrypt"] == 600
 
 
 @pytest.mark.parametrize("scheme", ["ctr", "ecb", "cbc"])
@@ -75,6 +75,28 @@ def test_linear_prf_learns_nothing_from_blake2(scheme: str) -> None:
     game = IndCPA(scheme=scheme, prf="blake2", n=16, queries=8, blocks=4)
     for estimate in both_paths(game, LinearPRF(), 300, 5):
         assert contains_zero(estimate)
+
+
+def test_linear_prf_needs_only_the_encrypt_oracle_and_n() -> None:
+    # The view a reduction gives it: an encrypt oracle (CTR over its own function) and n.
+    scheme = encryption_scheme("ctr", n=16, prf="toy-linear")
+    wins = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        key, b = scheme.keygen(rng), seed % 2
+
+        def encrypt(
+            m0: object,
+            m1: object,
+            key: np.ndarray = key,
+            b: int = b,
+            rng: np.random.Generator = rng,
+        ) -> np.ndarray:
+            return scheme.enc(key, np.atleast_1d(np.asarray(m1 if b else m0, np.uint64)), rng)
+
+        handles = Oracles({"encrypt": Oracle(encrypt, name="encrypt", budget=40)}, {"n": 16})
+        wins += LinearPRF()(handles, np.random.default_rng(1000 + seed)) == b
+    assert wins == 40
 
 
 # -- PRF, PRG, PRP ------------------------------------------------------------------------
@@ -108,7 +130,7 @@ def test_linear_prf_breaks_the_toy_prg() -> None:
 def test_prp_prf_switch_sees_the_birthday_term() -> None:
     q, n = 300, 16
     expected = 1 - math.exp(-q * (q - 1) / 2 ** (n + 1))
-    game = PRPSecurity(n=n, queries=q, ideal="function")
+    game = PRFSecurity(prf="feistel", n=n, queries=q)
     estimate = games.estimate(game, PRPPRFSwitch(), trials=1000, seed=10)
     assert estimate.ci_low <= expected <= estimate.ci_high
     assert contains_zero(
@@ -117,7 +139,7 @@ def test_prp_prf_switch_sees_the_birthday_term() -> None:
 
 
 def test_prp_prf_switch_paths_agree() -> None:
-    both_paths(PRPSecurity(n=12, queries=64, ideal="function"), PRPPRFSwitch(), 400, 11)
+    both_paths(PRFSecurity(prf="feistel", n=12, queries=64), PRPPRFSwitch(), 400, 11)
 
 
 # -- MACs and collisions ------------------------------------------------------------------
@@ -212,7 +234,7 @@ def test_registered_with_their_games() -> None:
         "linear-prf": ("prf", "prg", "ind-cpa"),
         "cbc-mac-extension": ("euf-cma",),
         "birthday": ("collision",),
-        "prp-prf-switch": ("prp",),
+        "prp-prf-switch": ("prf", "prp"),
     }
     for name, plays in expected.items():
         entry = ADVERSARIES.entry(name)

@@ -32,7 +32,7 @@ BIT_GAMES = [
     PRFSecurity(prf="blake2"),
     PRFSecurity(prf="toy-linear"),
     PRPSecurity(),
-    PRPSecurity(ideal="function", rounds=1),
+    PRFSecurity(prf="feistel", rounds=1),
     PRGSecurity(prf="toy-linear"),
 ]
 
@@ -117,23 +117,23 @@ def test_ind_cpa_lr_encrypts_the_chosen_message() -> None:
     game = IndCPA(scheme="ctr", n=32, blocks=3)
     for b in (0, 1):
         challenge, oracles = handles(game, b)
-        c = oracles["lr"]([1, 2], [3, 4])
+        c = oracles["encrypt"]([1, 2], [3, 4])
         assert c.shape == (3,)
         assert oracles.public["scheme"] == "ctr" and oracles.public["blocks"] == 3
-    one = handles(game, 0)[1]["lr"](5, 6)  # an int is a one-block message
+    one = handles(game, 0)[1]["encrypt"](5, 6)  # an int is a one-block message
     assert one.shape == (2,)
 
 
 def test_ind_cpa_rejects_bad_messages() -> None:
     oracles = handles(IndCPA(scheme="cbc", n=16, blocks=2))[1]
     with pytest.raises(InvalidArgument, match="same length"):
-        oracles["lr"]([1, 2], [1])
+        oracles["encrypt"]([1, 2], [1])
     with pytest.raises(InvalidArgument, match="3 blocks; it must have 1 to 2"):
-        oracles["lr"]([1, 2, 3], [1, 2, 3])
+        oracles["encrypt"]([1, 2, 3], [1, 2, 3])
     with pytest.raises(InvalidArgument, match="m1 holds a block outside"):
-        oracles["lr"]([1], [1 << 16])
+        oracles["encrypt"]([1], [1 << 16])
     with pytest.raises(InvalidArgument, match="m0=.* must hold integers"):
-        oracles["lr"]([-1], [1])
+        oracles["encrypt"]([-1], [1])
 
 
 def test_prf_oracle_answers_one_point_per_query() -> None:
@@ -197,15 +197,15 @@ def test_euf_cma_variable_length_and_prf_mac() -> None:
 def test_batched_oracles_take_one_row_per_trial() -> None:
     rng = np.random.default_rng(0)
     challenge = IndCPA(scheme="ecb", blocks=2).setup_batch(np.array([0, 1, 1]), rng)
-    lr = challenge.handles()["lr"]
+    encrypt = challenge.handles()["encrypt"]
     m0 = np.array([[1, 1], [1, 1], [1, 1]], np.uint64)
     m1 = np.array([[1, 2], [1, 2], [1, 2]], np.uint64)
-    c = lr(m0, m1)
+    c = encrypt(m0, m1)
     assert c.shape == (3, 2)
     assert (c[:, 0] == c[:, 1]).tolist() == [True, False, False]
-    assert lr.queries == 1
+    assert encrypt.queries == 1
     with pytest.raises(InvalidArgument, match=r"must have shape \(3, L\)"):
-        lr(m0[:2], m1[:2])
+        encrypt(m0[:2], m1[:2])
     f = PRFSecurity().setup_batch(np.array([1, 0]), rng).handles()["f"]
     with pytest.raises(InvalidArgument, match=r"must have shape \(2,\): one point per trial"):
         f(np.zeros((2, 3), np.uint64))
@@ -274,7 +274,9 @@ def test_batch_random_permutation_is_a_permutation_with_inverse() -> None:
         (lambda: IndCPA(prf="aes"), "prf='aes' must be one of: blake2, toy-linear"),
         (lambda: PRPSecurity(n=15), "n=15 must be even"),
         (lambda: PRPSecurity(rounds=0), r"rounds=0 must be an integer in \[1, 64\]"),
-        (lambda: PRPSecurity(ideal="group"), "ideal='group' must be one of: permutation, function"),
+        (lambda: PRPSecurity(prp="aes"), "prp='aes' must be one of: feistel"),
+        (lambda: PRFSecurity(prf="feistel", n=13), "n=13 must be even"),
+        (lambda: PRFSecurity(prf="aes"), "prf='aes' must be one of: blake2, toy-linear, feistel"),
         (lambda: PRFSecurity(n=65), r"n=65 must be an integer in \[8, 64\]"),
         (lambda: PRGSecurity(blocks=-1), "blocks=-1 must be"),
         (lambda: EufCMA(mac="pmac"), "mac='pmac' must be one of: prf-mac, cbc-mac, hmac"),
