@@ -89,6 +89,11 @@ def add_run_options(parser: argparse.ArgumentParser, *, trials: int | None = 100
         "--batched", action=argparse.BooleanOptionalAction, default=None,
         help="force (or forbid) the batched path; by default it is used when both sides offer it",
     )
+    engine.add_argument(
+        "--isolate", action="store_true",
+        help="run the adversary in a separate process that sees only oracle messages",
+    )
+    engine.add_argument("--device", default=None, help="torch device for ML games: cpu or cuda (default: cuda if present)")
 
 
 def engine_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -98,6 +103,8 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "chunk_size": args.chunk_size,
         "address": args.address,
         "batched": args.batched,
+        "isolate": args.isolate,
+        "device": args.device,
     }
 
 

@@ -6,12 +6,12 @@ completes; tallies add up the same in any order, so the answer never depends on 
 
 from __future__ import annotations
 
-import concurrent.futures as futures
 import multiprocessing
 import os
 import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from queue import Empty
 from typing import Any
 
 from oracles import InvalidArgument
@@ -67,6 +67,20 @@ def run_chunks(
         yield from _ray(play, game, adversary, seed, work, batched, workers, address)
 
 
+def _worker(
+    tasks: Any, results: Any, play: Callable[..., Any], game: Any, adversary: Any, seed: int, batched: bool
+) -> None:
+    """A worker process: play the chunks it is sent, saying which one before it starts."""
+    pid = os.getpid()
+    while (chunk := tasks.get()) is not None:
+        start, stop = chunk
+        results.put(("start", pid, chunk, None))
+        try:
+            results.put(("done", pid, chunk, play(game, adversary, seed, start, stop, batched)))
+        except BaseException as error:  # the game itself failed: the parent re-raises it
+            results.put(("error", pid, chunk, error))
+
+
 def _process(
     play: Callable[..., Any],
     game: Any,
@@ -78,29 +92,59 @@ def _process(
 ) -> Iterator[Any]:
     # Forking a process whose torch thread pools are running can deadlock the child, so a
     # run that has loaded torch starts fresh interpreters instead.
-    method = "spawn" if "torch" in sys.modules else "fork"
-    context = multiprocessing.get_context(method)
-    window = 4 * workers  # chunks in flight: enough to keep workers busy, little held in memory
+    context = multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
+    tasks, results = context.Queue(), context.Queue()
+    # The pool is the engine's own so that it knows which chunk each worker is playing, and
+    # a worker that dies is named with its chunk. Game and adversary are sent once per worker.
+    processes = [
+        context.Process(target=_worker, args=(tasks, results, play, game, adversary, seed, batched), daemon=True)
+        for _ in range(min(workers, len(work)) or 1)
+    ]
+    for process in processes:
+        process.start()
     queue = iter(work)
-    with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        running: dict[futures.Future[Any], tuple[int, int]] = {}
+    pending = 0
+    playing: dict[int, tuple[int, int]] = {}
 
-        def submit() -> None:
-            for start, stop in queue:
-                running[pool.submit(play, game, adversary, seed, start, stop, batched)] = (start, stop)
-                if len(running) >= window:
-                    return
+    def feed() -> None:
+        nonlocal pending
+        for chunk in queue:
+            tasks.put(chunk)
+            pending += 1
+            if pending >= 2 * len(processes):  # enough queued to keep every worker busy
+                return
 
-        submit()
-        while running:
-            done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
-            for future in done:
-                start, stop = running.pop(future)
-                try:
-                    yield future.result()
-                except futures.process.BrokenProcessPool as error:
-                    raise ChunkFailed(start, stop, f"a worker process died ({error})") from None
-            submit()
+    try:
+        feed()
+        while pending:
+            try:
+                kind, pid, chunk, payload = results.get(timeout=0.2)
+            except Empty:
+                for process in processes:
+                    if process.exitcode is not None:
+                        start, stop = playing.get(process.pid or -1) or _oldest(work, playing)
+                        raise ChunkFailed(start, stop, f"a worker process died (exit code {process.exitcode})")
+                continue
+            if kind == "start":
+                playing[pid] = chunk
+                continue
+            playing.pop(pid, None)
+            pending -= 1
+            if kind == "error":
+                raise payload
+            yield payload
+            feed()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+
+
+def _oldest(work: Sequence[tuple[int, int]], playing: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """A chunk to name when a worker died before saying what it played (rare)."""
+    return min(playing.values(), default=work[0])
 
 
 def _ray(

@@ -235,10 +235,9 @@ def _play(
     handles = challenge.handles(transcript)
     try:
         answer = adversary(handles, attacker)
-    except BudgetExceeded:
-        return hidden, None, False, "budget", _trace(index, seed), handles
-    except Exception:
-        return hidden, None, False, "exception", _trace(index, seed), handles
+    except Exception as error:
+        over = isinstance(error, BudgetExceeded) or any(o.exceeded for o in handles.values())
+        return hidden, None, False, "budget" if over else "exception", _trace(index, seed), handles
     if any(oracle.exceeded for oracle in handles.values()):
         # The adversary caught BudgetExceeded and went on: the trial is lost all the same.
         return hidden, answer, False, "budget", f"trial {index}: budget exceeded", handles
@@ -437,6 +436,8 @@ def estimate(
     address: str | None = None,
     log: str | Path | None = None,
     resume: bool = False,
+    isolate: bool = False,
+    device: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Estimate:
     """Play ``trials`` trials of ``game`` against ``adversary`` and estimate the advantage.
@@ -449,6 +450,10 @@ def estimate(
         chunk_size: trials per unit of work (log line, progress step, backend task).
         backend: ``serial``, ``process`` or ``ray``; ``workers`` processes for the latter two.
         log: a JSON-lines run log; with ``resume`` an interrupted run continues from it.
+        isolate: run the adversary in a separate process that sees only oracle messages
+            (see :mod:`games.isolation`); implies the per-trial path.
+        device: the torch device for games with a ``device`` parameter (default: cuda when
+            available, else cpu).
         progress: called as ``progress(done, total)`` after each chunk.
     """
     from games.backends import run_chunks
@@ -459,6 +464,11 @@ def estimate(
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0
     ):
         raise InvalidArgument(f"chunk_size={chunk_size!r} must be a positive integer")
+    game = with_device(game, device)
+    if isolate:
+        if batched:
+            raise InvalidArgument("isolate=True plays trial by trial; it cannot take the batched path")
+        batched = False
     path = use_batched(game, adversary, batched)
     if path and chunk_size is None:
         chunk_size = DEFAULT_BATCH
@@ -474,6 +484,10 @@ def estimate(
     if progress is not None:
         progress(trials - sum(b - a for a, b in todo), trials)
     work = list(chunks(todo, chunk_size, path))
+    if isolate:
+        from games.isolation import Isolated
+
+        adversary = Isolated(adversary)
     try:
         for tally in run_chunks(
             play_chunk, game, adversary, seed, work, path, backend=backend, workers=workers, address=address
@@ -486,7 +500,32 @@ def estimate(
     finally:
         if runlog is not None:
             runlog.close()
+        if isolate:
+            adversary.close()  # type: ignore[attr-defined]
     return estimate_from(spec, total, level=level, method=method)
+
+
+def with_device(game: Game, device: str | None) -> Game:
+    """The game with its torch ``device`` parameter set, if it has one."""
+    fields = attrs.fields_dict(type(game)) if attrs.has(type(game)) else {}
+    if "device" not in fields:
+        if device is not None and device != "cpu":
+            raise InvalidArgument(f"device={device!r}: game {name_of(game)} does not use torch")
+        return game
+    if device is None:
+        if game.device is not None:  # type: ignore[attr-defined]
+            return game
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InvalidArgument(f"device={device!r} but torch sees no CUDA device; use device='cpu'")
+    elif device != "cpu":
+        raise InvalidArgument(f"device={device!r} must be 'cpu' or 'cuda' (or 'cuda:N')")
+    return attrs.evolve(game, device=device)  # type: ignore[misc]
 
 
 def estimate_from(
