@@ -1,0 +1,683 @@
+"""Training many small classifiers at once: stacked weights and batched matrix products.
+
+A chunk of M models is one computation. Layer ``l`` of every model lives in one tensor
+``W_l`` of shape (M, in, out) (and ``b_l`` of shape (M, out)); a forward pass is one
+``torch.baddbmm`` per layer, a backward pass one ``torch.bmm`` per layer. Each model has
+its own data subset (a row of a boolean mask over the shared records) and its own random
+stream (a ``torch.Generator`` seeded from its own numpy ``SeedSequence``) from which its
+initial weights, its batches and its noise are all drawn, so training model *i* alone with
+the same seed gives the same parameters as training it in any chunk.
+
+DP-SGD clips each example's gradient. For these fully connected nets the gradient of
+example *j* with respect to ``W_l`` is the outer product ``a_j δ_jᵀ`` of the layer's input
+and the loss gradient at its output, so its squared norm is ``‖a_j‖²‖δ_j‖²`` and the sum of
+clipped gradients is ``aᵀ (c ⊙ δ)``: per-example clipping costs one extra reduction, not M×B
+materialised gradients.
+
+Trainers (:data:`TRAINERS`, built with :func:`make_trainer`): ``sgd``, ``dp-sgd``,
+``dp-sgd-noclip`` (a deliberately broken DP-SGD that adds the calibrated noise but never
+clips, for auditing demonstrations) and ``opacus`` (the same DP-SGD driven by Opacus's
+PrivacyEngine, one model at a time; needs ``pip install -e '.[opacus]'``). Anything with
+the :class:`Trainer` protocol's methods can stand in for them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import attrs
+import numpy as np
+import torch
+
+from games.privacy import accounting
+from oracles import InvalidArgument
+
+__all__ = [
+    "MODELS",
+    "SAMPLING",
+    "TRAINERS",
+    "DPSGD",
+    "DPSGDNoClip",
+    "Network",
+    "Opacus",
+    "Params",
+    "SGD",
+    "Trained",
+    "Trainer",
+    "generators",
+    "init_params",
+    "logits",
+    "losses",
+    "make_trainer",
+    "network",
+    "select",
+]
+
+MODELS = ("logreg", "mlp")
+SAMPLING = ("poisson", "fixed")
+TRAINERS = ("sgd", "dp-sgd", "dp-sgd-noclip", "opacus")
+
+Params = tuple[torch.Tensor, ...]
+"""Stacked parameters ``(W_1, b_1, ..., W_L, b_L)``; ``W_l`` is (M, in, out), ``b_l`` (M, out)."""
+
+# Steps of randomness drawn per model per call: fewer Python-level generator calls, bounded
+# memory. A function of the architecture only, so a model's stream does not depend on the
+# chunk it is trained in.
+_BLOCK_FLOATS = 1 << 16
+_BLOCK_MAX = 16
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+def _positive_int(name: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        kind = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise InvalidArgument(f"{name}={value!r} must be {kind}")
+    return int(value)
+
+
+def _positive(name: str, value: Any, *, zero: bool = False) -> float:
+    ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and (value >= 0 if zero else value > 0)
+    if not ok:
+        raise InvalidArgument(
+            f"{name}={value!r} must be a finite number {'>= 0' if zero else '> 0'}"
+        )
+    return float(value)
+
+
+def _int_field(default: int) -> Any:
+    return attrs.field(default=default, validator=lambda _, a, v: _positive_int(a.name, v))
+
+
+def _pos_field(default: float) -> Any:
+    return attrs.field(default=default, validator=lambda _, a, v: _positive(a.name, v))
+
+
+def _check_sampling(_instance: Any, _attribute: Any, value: str) -> None:
+    if value not in SAMPLING:
+        raise InvalidArgument(f"sampling={value!r} must be one of: {', '.join(SAMPLING)}")
+
+
+# -- the networks -------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Network:
+    """A fully connected ReLU classifier: ``logreg`` (no hidden layer) or ``mlp``.
+
+    ``depth`` hidden layers of ``width`` units each (ignored for ``logreg``).
+    """
+
+    kind: Literal["logreg", "mlp"] = attrs.field(default="mlp")
+    width: int = _int_field(32)
+    depth: int = _int_field(1)
+
+    @kind.validator
+    def _check_kind(self, _attribute: Any, value: str) -> None:
+        if value not in MODELS:
+            raise InvalidArgument(f"model={value!r} must be one of: {', '.join(MODELS)}")
+
+    def sizes(self, dims: int, classes: int) -> list[int]:
+        """Layer widths from input to output."""
+        hidden = [] if self.kind == "logreg" else [self.width] * self.depth
+        return [dims, *hidden, classes]
+
+    def count(self, dims: int, classes: int) -> int:
+        """Parameters per model."""
+        sizes = self.sizes(dims, classes)
+        return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+def network(kind: str = "mlp", *, width: int = 32, depth: int = 1) -> Network:
+    """A network description; InvalidArgument for an unknown kind or a bad size."""
+    return Network(kind=kind, width=width, depth=depth)  # type: ignore[arg-type]
+
+
+def generators(seeds: Sequence[Any]) -> list[torch.Generator]:
+    """One CPU ``torch.Generator`` per model, seeded from its numpy SeedSequence (or int)."""
+    out = []
+    for seed in seeds:
+        sequence = (
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
+        state = int(sequence.generate_state(1, np.uint64)[0])
+        out.append(torch.Generator().manual_seed(state))
+    return out
+
+
+def init_params(
+    net: Network, dims: int, classes: int, gens: Sequence[torch.Generator], device: str = "cpu"
+) -> Params:
+    """Initial weights, as ``torch.nn.Linear`` draws them: U(−1/√fan_in, 1/√fan_in)."""
+    sizes = net.sizes(dims, classes)
+    total = net.count(dims, classes)
+    flat = torch.stack([torch.rand(total, generator=g) for g in gens]) * 2 - 1
+    return _unflatten(flat, sizes, scale=True, device=device)
+
+
+def _unflatten(flat: torch.Tensor, sizes: list[int], *, scale: bool, device: str) -> Params:
+    out: list[torch.Tensor] = []
+    at = 0
+    M = flat.shape[0]
+    for fan_in, fan_out in zip(sizes, sizes[1:], strict=False):
+        bound = 1 / math.sqrt(fan_in) if scale else 1.0
+        W = flat[:, at : at + fan_in * fan_out].reshape(M, fan_in, fan_out) * bound
+        at += fan_in * fan_out
+        b = flat[:, at : at + fan_out] * bound
+        at += fan_out
+        out += [W.to(device).contiguous(), b.to(device).contiguous()]
+    return tuple(out)
+
+
+def _tensor(value: Any) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    return torch.from_numpy(np.array(value))  # a copy: inputs may be read-only
+
+
+def _stack_input(params: Params, X: torch.Tensor) -> torch.Tensor:
+    M = params[0].shape[0]
+    X = _tensor(X).to(params[0].device, params[0].dtype)
+    return X.expand(M, *X.shape) if X.dim() == 2 else X
+
+
+def _forward(params: Params, X: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Layer inputs ``a_0..a_{L-1}`` and pre-activations ``z_1..z_L``."""
+    inputs, pre = [], []
+    a = X
+    layers = len(params) // 2
+    for layer in range(layers):
+        W, b = params[2 * layer], params[2 * layer + 1]
+        inputs.append(a)
+        z = torch.baddbmm(b.unsqueeze(1), a, W)
+        pre.append(z)
+        a = torch.relu(z) if layer < layers - 1 else z
+    return inputs, pre
+
+
+def logits(params: Params, X: torch.Tensor) -> torch.Tensor:
+    """Logits (M, n, classes) of every model on X: (n, d) shared, or (M, n, d) per model."""
+    with torch.no_grad():
+        return _forward(params, _stack_input(params, X))[1][-1]
+
+
+def losses(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-example cross-entropy (M, n); y is (n,) shared or (M, n) per model."""
+    out = logits(params, X)
+    y = _tensor(y).to(out.device).long()
+    if y.dim() == 1:
+        y = y.expand(out.shape[0], -1)
+    return -torch.log_softmax(out, -1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
+
+
+def select(params: Params, which: Any) -> Params:
+    """The parameters of some of the models (an index, slice, or boolean mask)."""
+    if isinstance(which, int | np.integer):
+        which = slice(int(which), int(which) + 1)
+    elif isinstance(which, np.ndarray):
+        which = torch.as_tensor(which)
+    return tuple(p[which] for p in params)
+
+
+# -- trained models -----------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Trained:
+    """What a trainer returns for a chunk of M models.
+
+    Attributes:
+        params: the stacked parameters.
+        diverged: (M,) bool, models whose loss or weights stopped being finite.
+        steps: (M,) int, optimiser steps each model took.
+        examples: per-example gradients computed, over the chunk (a resource count).
+    """
+
+    params: Params
+    diverged: np.ndarray
+    steps: np.ndarray
+    examples: int = 0
+
+    @property
+    def size(self) -> int:
+        return int(self.params[0].shape[0])
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    """What the membership game needs from a training algorithm (bring your own).
+
+    ``train`` fits M models, model *i* on the records where ``masks[i]`` is true, drawing
+    all its randomness from ``seeds[i]`` (a numpy SeedSequence or an int); ``size`` is the
+    nominal training-set size that fixes the sampling rate and number of steps (the same for
+    neighbouring datasets; each model's own record count when None). ``logits`` and ``loss``
+    evaluate the returned stacked parameters.
+    """
+
+    def train(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        masks: np.ndarray,
+        seeds: Sequence[Any],
+        device: str = "cpu",
+        *,
+        size: int | None = None,
+    ) -> Trained: ...
+
+    def logits(self, params: Params, X: torch.Tensor) -> torch.Tensor: ...
+
+    def loss(self, params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
+
+
+# -- the trainers -------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class SGD:
+    """Minibatch SGD on the cross-entropy, M models in one computation.
+
+    ``sampling="fixed"`` draws ``batch_size`` distinct records per step (uniformly, afresh
+    each step); ``"poisson"`` takes each record independently with probability
+    ``1/ceil(size/batch_size)`` and divides the gradient sum by the expected batch size.
+    An epoch is ``ceil(size/batch_size)`` steps.
+    """
+
+    network: Network = attrs.field(factory=Network)
+    epochs: int = _int_field(5)
+    batch_size: int = _int_field(64)
+    lr: float = _pos_field(0.1)
+    sampling: str = attrs.field(default="fixed", validator=_check_sampling)
+
+    private = False
+
+    def logits(self, params: Params, X: torch.Tensor) -> torch.Tensor:
+        return logits(params, X)
+
+    def loss(self, params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return losses(params, X, y)
+
+    def steps(self, size: int) -> int:
+        """Optimiser steps for a training set of ``size`` records."""
+        return self.epochs * math.ceil(size / self.batch_size)
+
+    def sample_rate(self, size: int) -> float:
+        """Poisson sampling rate for a training set of ``size`` records."""
+        return 1 / math.ceil(size / self.batch_size)
+
+    def train(
+        self,
+        X: torch.Tensor | np.ndarray,
+        y: torch.Tensor | np.ndarray,
+        masks: np.ndarray,
+        seeds: Sequence[Any],
+        device: str = "cpu",
+        *,
+        size: int | None = None,
+    ) -> Trained:
+        """Train one model per row of ``masks`` (see :class:`Trainer`)."""
+        data = _prepare(X, y, masks, seeds, size)
+        return _fit(self, data, device)
+
+    # Hooks the DP trainers override.
+    def _noise(self) -> float:
+        return 0.0
+
+    def _clip_factors(
+        self, inputs: list[torch.Tensor], deltas: list[torch.Tensor]
+    ) -> torch.Tensor | None:
+        """Per-example factors (M, B) that scale each example's gradient; None: no clipping."""
+        return None
+
+
+@attrs.frozen(kw_only=True)
+class DPSGD(SGD):
+    """DP-SGD (Abadi et al. 2016): per-example clipping to ``max_grad_norm``, Gaussian noise.
+
+    The noise added to each step's gradient sum has standard deviation
+    ``noise_multiplier · max_grad_norm``. With Poisson sampling (the default) the run is
+    (ε, δ)-DP for adding or removing one record, ε given by :meth:`epsilon`.
+    """
+
+    noise_multiplier: float = _pos_field(1.0)
+    max_grad_norm: float = _pos_field(1.0)
+    sampling: str = attrs.field(default="poisson", validator=_check_sampling)
+
+    private = True
+
+    def _noise(self) -> float:
+        return self.noise_multiplier * self.max_grad_norm
+
+    def _clip_factors(
+        self, inputs: list[torch.Tensor], deltas: list[torch.Tensor]
+    ) -> torch.Tensor | None:
+        # Example j's gradient for layer l is the outer product a_j δ_jᵀ (plus δ_j for the
+        # bias): squared norm (‖a_j‖² + 1)‖δ_j‖².
+        norms_sq = sum(
+            (torch.linalg.vector_norm(a, dim=-1).square() + 1)
+            * torch.linalg.vector_norm(d, dim=-1).square()
+            for a, d in zip(inputs, deltas, strict=True)
+        )
+        # As Opacus: factor C / (‖g‖ + 1e-6), capped at 1.
+        return (self.max_grad_norm / (norms_sq.sqrt() + 1e-6)).clamp(max=1.0)  # type: ignore[union-attr]
+
+    def epsilon(self, delta: float, size: int, *, accountant: str = "rdp") -> float:
+        """ε of the whole run at ``delta`` for a training set of ``size`` records.
+
+        From Google's ``dp-accounting`` (RDP or PLD accountant of the Poisson-subsampled
+        Gaussian mechanism), or Opacus's RDP accountant when only Opacus is installed.
+        """
+        if self.sampling != "poisson":
+            raise InvalidArgument(
+                f"sampling={self.sampling!r} has no accountant here; use sampling='poisson'"
+            )
+        _positive_int("size", size)
+        return accounting.epsilon(
+            noise_multiplier=self.noise_multiplier,
+            sample_rate=self.sample_rate(size),
+            steps=self.steps(size),
+            delta=delta,
+            accountant=accountant,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class DPSGDNoClip(DPSGD):
+    """DP-SGD with a planted bug: the calibrated noise is added, the clipping is skipped.
+
+    It claims the same ε as ``dp-sgd`` and is wrong: an example's contribution is unbounded.
+    An audit must catch it.
+    """
+
+    def _clip_factors(
+        self, inputs: list[torch.Tensor], deltas: list[torch.Tensor]
+    ) -> torch.Tensor | None:
+        return None
+
+
+@attrs.frozen(kw_only=True)
+class Opacus(DPSGD):
+    """The same DP-SGD driven by Opacus's PrivacyEngine, one model at a time (a reference).
+
+    Needs ``pip install -e '.[opacus]'``. Each model's initial weights come from the same
+    stream as the batched trainers; its batches and noise from Opacus with that model's
+    generator, so its results match ``dp-sgd`` in distribution, not bit for bit.
+    """
+
+    def train(
+        self,
+        X: torch.Tensor | np.ndarray,
+        y: torch.Tensor | np.ndarray,
+        masks: np.ndarray,
+        seeds: Sequence[Any],
+        device: str = "cpu",
+        *,
+        size: int | None = None,
+    ) -> Trained:
+        data = _prepare(X, y, masks, seeds, size)
+        return _fit_opacus(self, data, device)
+
+
+def make_trainer(
+    name: str,
+    *,
+    network: Network | None = None,
+    epochs: int = 5,
+    batch_size: int = 64,
+    lr: float = 0.1,
+    noise_multiplier: float = 1.0,
+    max_grad_norm: float = 1.0,
+    sampling: str | None = None,
+) -> SGD:
+    """A trainer by name (one of :data:`TRAINERS`); DP arguments are ignored by ``sgd``."""
+    net = network if network is not None else Network()
+    common: dict[str, Any] = {"network": net, "epochs": epochs, "batch_size": batch_size, "lr": lr}
+    if sampling is not None:
+        common["sampling"] = sampling
+    if name == "sgd":
+        return SGD(**common)
+    dp = {"noise_multiplier": noise_multiplier, "max_grad_norm": max_grad_norm}
+    if name == "dp-sgd":
+        return DPSGD(**common, **dp)
+    if name == "dp-sgd-noclip":
+        return DPSGDNoClip(**common, **dp)
+    if name == "opacus":
+        try:
+            import opacus  # noqa: F401
+        except ImportError:
+            raise InvalidArgument(
+                "trainer='opacus' needs Opacus: pip install -e '.[opacus]'"
+            ) from None
+        return Opacus(**common, **dp)
+    raise InvalidArgument(f"trainer={name!r} must be one of: {', '.join(TRAINERS)}")
+
+
+# -- the batched loop ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class _Data:
+    X: torch.Tensor  # (N, d) float32, CPU
+    y: torch.Tensor  # (N,) int64, CPU
+    index: torch.Tensor  # (M, n_max) rows of each model's records, padded with 0
+    counts: np.ndarray  # (M,) records per model
+    sizes: np.ndarray  # (M,) nominal sizes (sampling rate and steps)
+    seeds: list[Any]
+    classes: int
+
+
+def _prepare(X: Any, y: Any, masks: Any, seeds: Sequence[Any], size: int | None) -> _Data:
+    X = _tensor(X).float().cpu()
+    y = _tensor(y).long().cpu()
+    if X.dim() != 2 or y.shape != (X.shape[0],):
+        raise InvalidArgument(
+            f"X must be (n, d) and y (n,), got {tuple(X.shape)} and {tuple(y.shape)}"
+        )
+    masks = np.asarray(masks.cpu() if isinstance(masks, torch.Tensor) else masks, bool)
+    if masks.ndim != 2 or masks.shape[1] != X.shape[0]:
+        raise InvalidArgument(f"masks must be (models, {X.shape[0]}), got {masks.shape}")
+    seeds = list(seeds)
+    if len(seeds) != len(masks):
+        raise InvalidArgument(f"seeds has {len(seeds)} entries for {len(masks)} models")
+    counts = masks.sum(axis=1)
+    if len(masks) == 0 or counts.min() == 0:
+        raise InvalidArgument("every model needs at least one training record (masks rows)")
+    if size is not None:
+        _positive_int("size", size)
+    n_max = int(counts.max())
+    # Stable argsort puts each model's records first, in ascending row order.
+    order = np.argsort(~masks, axis=1, kind="stable")[:, :n_max]
+    order = np.where(np.arange(n_max) < counts[:, None], order, 0)
+    sizes = counts if size is None else np.full(len(masks), size)
+    return _Data(
+        X=X,
+        y=y,
+        index=torch.as_tensor(order, dtype=torch.long),
+        counts=counts,
+        sizes=sizes,
+        seeds=seeds,
+        classes=int(y.max()) + 1,
+    )
+
+
+def _block(net_params: int) -> int:
+    return max(1, min(_BLOCK_MAX, _BLOCK_FLOATS // max(1, net_params)))
+
+
+def _fit(trainer: SGD, data: _Data, device: str) -> Trained:
+    dims = data.X.shape[1]
+    classes = data.classes
+    net = trainer.network
+    sizes_l = net.sizes(dims, classes)
+    P = net.count(dims, classes)
+    M = len(data.counts)
+    gens = generators(data.seeds)
+    params = list(init_params(net, dims, classes, gens, device))
+    X, y = data.X.to(device), data.y.to(device)
+    index = data.index.to(device)
+    n_max = index.shape[1]
+    counts = torch.as_tensor(data.counts, device=device)
+    B = trainer.batch_size
+    steps = np.array([trainer.steps(int(s)) for s in data.sizes])
+    rate = torch.tensor([trainer.sample_rate(int(s)) for s in data.sizes], device=device)
+    # Poisson: the gradient sum is divided by the expected batch size (as Opacus does);
+    # fixed-size batches by the batch size.
+    if trainer.sampling == "poisson":
+        denom = torch.tensor(
+            [max(1, int(int(s) * trainer.sample_rate(int(s)))) for s in data.sizes],
+            device=device,
+            dtype=torch.float32,
+        )
+    else:
+        denom = torch.clamp(counts, max=B).float()
+    sigma = trainer._noise()
+    K = _block(P)
+    diverged = torch.zeros(M, dtype=torch.bool, device=device)
+    total = int(steps.max())
+    first_done = int(steps.min())
+    steps_t = torch.as_tensor(steps, device=device)
+    step_size = trainer.lr / denom
+    examples = 0
+    for start in range(0, total, K):
+        # Each model's draws come from its own generator in a fixed order (uniforms for
+        # sampling, then normals for noise), so they do not depend on the chunk.
+        uniform = torch.full((M, K, n_max), 2.0)
+        for i, g in enumerate(gens):
+            uniform[i, :, : data.counts[i]] = torch.rand((K, int(data.counts[i])), generator=g)
+        noise = torch.stack([torch.randn((K, P), generator=g) for g in gens]) if sigma > 0 else None
+        uniform = uniform.to(device)
+        if noise is not None:
+            noise = noise.to(device)
+        for k in range(min(K, total - start)):
+            t = start + k
+            u = uniform[:, k]
+            if trainer.sampling == "poisson":
+                taken = u < rate[:, None]
+                per_model = taken.sum(1)
+                width = max(1, int(per_model.max()))
+                pos = torch.argsort((~taken).to(torch.int8), dim=1, stable=True)[:, :width]
+                weight = (torch.arange(width, device=device) < per_model[:, None]).float()
+            else:
+                width = min(B, n_max)
+                pos = torch.topk(u, width, dim=1, largest=False).indices
+                weight = (pos < counts[:, None]).float()
+            rows = index.gather(1, pos)
+            examples += int(weight.sum())
+            grads, loss = _gradients(params, X[rows], y[rows], weight, trainer)
+            diverged |= ~torch.isfinite(loss)
+            if noise is not None:
+                extra = _unflatten(noise[:, k], sizes_l, scale=False, device=device)
+                grads = [g.add_(e, alpha=sigma) for g, e in zip(grads, extra, strict=True)]
+            # Models whose training set is larger may take more steps; the others stand still.
+            rate_now = step_size if t < first_done else step_size * (t < steps_t)
+            for p, g in zip(params, grads, strict=True):
+                p.sub_(g * rate_now.view(M, *([1] * (g.dim() - 1))))
+    for p in params:
+        diverged |= ~torch.isfinite(p.reshape(M, -1)).all(1)
+    return Trained(
+        params=tuple(params), diverged=diverged.cpu().numpy(), steps=steps, examples=examples
+    )
+
+
+def _gradients(
+    params: list[torch.Tensor],
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    weight: torch.Tensor,
+    trainer: SGD,
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Summed (clipped, for DP) per-example gradients of each model, and each model's loss sum."""
+    inputs, pre = _forward(params, xb)
+    logp = torch.log_softmax(pre[-1], -1)
+    label = yb.unsqueeze(-1)
+    loss = -(logp.gather(-1, label).squeeze(-1) * weight).sum(1)
+    # Loss gradient at each layer's output, per example (rows of padding are zero).
+    delta = logp.exp()
+    delta.scatter_add_(-1, label, torch.full_like(label, -1, dtype=delta.dtype))
+    delta.mul_(weight.unsqueeze(-1))
+    deltas = [delta]
+    layers = len(params) // 2
+    for layer in range(layers - 1, 0, -1):
+        delta = torch.bmm(delta, params[2 * layer].transpose(1, 2)) * (pre[layer - 1] > 0)
+        deltas.append(delta)
+    deltas.reverse()
+    factor = trainer._clip_factors(inputs, deltas)
+    grads: list[torch.Tensor] = []
+    for a, d in zip(inputs, deltas, strict=True):
+        if factor is not None:
+            d = d * factor.unsqueeze(-1)
+        grads += [torch.bmm(a.transpose(1, 2), d), d.sum(1)]
+    return grads, loss
+
+
+def _fit_opacus(trainer: Opacus, data: _Data, device: str) -> Trained:
+    import warnings
+
+    from opacus import PrivacyEngine
+    from opacus.data_loader import DPDataLoader
+    from torch.utils.data import TensorDataset
+
+    dims = data.X.shape[1]
+    sizes_l = trainer.network.sizes(dims, data.classes)
+    gens = generators(data.seeds)
+    init = init_params(trainer.network, dims, data.classes, gens, "cpu")
+    M = len(data.counts)
+    out: list[list[torch.Tensor]] = [[] for _ in init]
+    diverged = np.zeros(M, bool)
+    steps = np.array([trainer.steps(int(s)) for s in data.sizes])
+    examples = 0
+    for i in range(M):
+        layers: list[torch.nn.Module] = []
+        for layer, (fan_in, fan_out) in enumerate(zip(sizes_l, sizes_l[1:], strict=False)):
+            linear = torch.nn.Linear(fan_in, fan_out)
+            with torch.no_grad():
+                linear.weight.copy_(init[2 * layer][i].T)
+                linear.bias.copy_(init[2 * layer + 1][i])
+            layers += [linear, torch.nn.ReLU()]
+        module = torch.nn.Sequential(*layers[:-1]).to(device)
+        size = int(data.sizes[i])
+        rate = trainer.sample_rate(size)
+        expected = max(1, int(size * rate))
+        # The loss is a sum, so the optimiser's step lr/expected divides the noisy sum of
+        # clipped gradients by the expected batch size, as the batched trainer does.
+        optimizer = torch.optim.SGD(module.parameters(), lr=trainer.lr / expected)
+        rows = data.index[i, : data.counts[i]]
+        dataset = TensorDataset(data.X[rows], data.y[rows])
+        loader = DPDataLoader(dataset, sample_rate=rate, generator=gens[i])
+        loader.batch_sampler.steps = int(steps[i])
+        with warnings.catch_warnings():
+            # Opacus warns that its secure RNG is off: randomness here is seeded on purpose.
+            warnings.simplefilter("ignore")
+            engine = PrivacyEngine(accountant="rdp")
+            module, optimizer, loader = engine.make_private(
+                module=module,
+                optimizer=optimizer,
+                data_loader=loader,
+                noise_multiplier=trainer.noise_multiplier,
+                max_grad_norm=trainer.max_grad_norm,
+                poisson_sampling=False,
+                loss_reduction="sum",
+                noise_generator=gens[i],
+            )
+            for xb, yb in loader:
+                optimizer.zero_grad()
+                loss = torch.nn.functional.cross_entropy(
+                    module(xb.to(device)), yb.to(device), reduction="sum"
+                )
+                loss.backward()
+                optimizer.step()
+                examples += len(yb)
+                if not torch.isfinite(loss):
+                    diverged[i] = True
+        linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+        for layer, linear in enumerate(linears):
+            out[2 * layer].append(linear.weight.detach().T.to(device))
+            out[2 * layer + 1].append(linear.bias.detach().to(device))
+    params = tuple(torch.stack(p) for p in out)
+    for p in params:
+        diverged |= ~torch.isfinite(p.reshape(M, -1)).all(1).cpu().numpy()
+    return Trained(params=params, diverged=diverged, steps=steps, examples=examples)
