@@ -123,7 +123,8 @@ def _process(
                 for process in processes:
                     if process.exitcode is not None:
                         start, stop = playing.get(process.pid or -1) or _oldest(work, playing)
-                        raise ChunkFailed(start, stop, f"a worker process died (exit code {process.exitcode})")
+                        why = f"a worker process died (exit code {process.exitcode})"
+                        raise ChunkFailed(start, stop, why) from None
                 continue
             if kind == "start":
                 playing[pid] = chunk

@@ -17,6 +17,7 @@ chunk, as a remote attacker would be).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import traceback
 from multiprocessing.connection import Connection
@@ -91,10 +92,8 @@ class Isolated:
         self._process = None
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
 
 class _QueryFailed(RuntimeError):
