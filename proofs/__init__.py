@@ -1,0 +1,44 @@
+"""Proofs: assumptions, reductions, bound expressions, proof files and their checks.
+
+A proof file (TOML, format in ``proofs/README.md``) states a theorem about a game, the
+assumptions it rests on with their claimed bounds and reductions, the chain of hops, and
+the domain of the resources. Bounds are parsed without executing anything.
+
+    >>> import proofs
+    >>> proof = proofs.load("ctr-prf")
+    >>> proofs.check_symbolic(proof).status
+    'proven'
+"""
+
+from proofs.errors import ProofError
+from proofs.explain import explain
+from proofs.expressions import FUNCTIONS, parse_expression
+from proofs.format import catalogue, load, loads
+from proofs.model import Assumption, Domain, Expression, Hop, Proof, Resource, Theorem
+from proofs.quantities import get_quantity, quantities, quantity
+from proofs.symbolic import Decision, Finding, SymbolicReport, check_symbolic, decide
+
+__all__ = [
+    "FUNCTIONS",
+    "Assumption",
+    "Decision",
+    "Domain",
+    "Expression",
+    "Finding",
+    "Hop",
+    "Proof",
+    "ProofError",
+    "Resource",
+    "SymbolicReport",
+    "Theorem",
+    "catalogue",
+    "check_symbolic",
+    "decide",
+    "explain",
+    "get_quantity",
+    "load",
+    "loads",
+    "parse_expression",
+    "quantities",
+    "quantity",
+]

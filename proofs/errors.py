@@ -1,0 +1,30 @@
+"""The one error a malformed or unsafe proof file raises."""
+
+from __future__ import annotations
+
+__all__ = ["ProofError"]
+
+
+class ProofError(ValueError):
+    """A proof file is malformed or unsafe; the message names the file and the key.
+
+    Attributes:
+        file: the proof file (a path, a catalogue name, or ``<expression>`` for text
+            parsed on its own).
+        key: where in the file, as a dotted path (``hops[2].by``); arrays count from 1.
+        reason: the message without the file and key.
+    """
+
+    def __init__(self, reason: str, *, file: str = "<expression>", key: str = "<document>") -> None:
+        super().__init__(f"{file}: {key}: {reason}")
+        self.file = file
+        self.key = key
+        self.reason = reason
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Keyword-only arguments do not survive the default pickling of exceptions.
+        return (_rebuild, (self.reason, self.file, self.key))
+
+
+def _rebuild(reason: str, file: str, key: str) -> ProofError:
+    return ProofError(reason, file=file, key=key)
