@@ -74,9 +74,9 @@ class Challenge:
 
     def handles(self, transcript: bool = False) -> Oracles:
         """The adversary's view: oracle handles and public values, nothing else."""
-        unknown = set(self.budgets) - set(self.oracles)
-        if unknown:
-            raise InvalidArgument(f"budgets name oracles that do not exist: {sorted(unknown)}")
+        if not self.budgets.keys() <= self.oracles.keys():
+            unknown = sorted(set(self.budgets) - set(self.oracles))
+            raise InvalidArgument(f"budgets name oracles that do not exist: {unknown}")
         return Oracles(
             {
                 name: Oracle(fn, name=name, budget=self.budgets.get(name), transcript=transcript)
