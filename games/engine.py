@@ -345,7 +345,10 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
         if any(oracle.exceeded for oracle in handles.values()):
             lost("budget", kept, "the batch went over budget")
         elif shape == "search":
-            win = np.asarray(game.finalize_batch(challenge, answers), bool)  # type: ignore[attr-defined]
+            try:
+                win = np.asarray(game.finalize_batch(challenge, answers), bool)  # type: ignore[attr-defined]
+            except InvalidAnswer:
+                lost("invalid-answer", kept, f"the answers were refused:\n{traceback.format_exc()}")
         elif np.shape(answers) != (size,):
             lost("invalid-answer", kept, f"answers of shape {np.shape(answers)}, not ({size},)")
         else:
