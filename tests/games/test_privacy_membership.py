@@ -1,0 +1,187 @@
+"""The membership game and the DP audit: parameters, oracles, failures, bounds that hold."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import games  # noqa: E402
+from games.base import TrialFailed  # noqa: E402
+from games.privacy import audit  # noqa: E402
+from games.privacy.membership import Membership, ModelAccess, dp_advantage_bound  # noqa: E402
+from oracles import BudgetExceeded, InvalidArgument  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small(**kw):
+    base = {"training_size": 32, "epochs": 2, "batch_size": 16}
+    return Membership(**{**base, **kw})
+
+
+# -- the game -----------------------------------------------------------------------------
+
+
+def test_setup_trains_with_the_target_exactly_when_b_is_one():
+    game = small(target="mislabeled", epochs=10)
+    losses = {}
+    for b in (0, 1):
+        challenge = game.setup(b, np.random.default_rng(7))
+        model = challenge.public["model"]
+        assert isinstance(model, ModelAccess) and model.size == 1
+        x, y = challenge.public["target"]
+        losses[b] = float(model.loss(x[None], [y])[0, 0])
+    # Same randomness apart from b: the model that saw the mislabeled target fits it better.
+    assert losses[1] < losses[0]
+
+
+def test_setup_is_a_function_of_the_generator():
+    game = small()
+    a = game.setup(1, np.random.default_rng(3)).public["model"].params
+    b = game.setup(1, np.random.default_rng(3)).public["model"].params
+    for p, q in zip(a, b, strict=True):
+        assert torch.equal(p, q)
+
+
+def test_batched_setup_trains_one_model_per_trial():
+    game = small(access="black-box", queries=1)
+    bits = np.array([0, 1, 1, 0, 1])
+    challenge = game.setup_batch(bits, np.random.default_rng(0))
+    x, y = challenge.public["target"]
+    assert x.shape == (5, 64) and y.shape == (5,)
+    handles = challenge.handles()
+    assert handles["loss"](x, y).shape == (5,)
+    with pytest.raises(BudgetExceeded):
+        handles["loss"](x, y)
+    assert handles["logits"](x).shape == (5, 10)
+    assert list(challenge.failed) == [False] * 5
+
+
+def test_the_canary_must_come_before_the_model():
+    game = small(target="adversary")
+    challenge = game.setup(1, np.random.default_rng(0))
+    assert "target" not in challenge.public and "model" not in challenge.public
+    handles = challenge.handles()
+    with pytest.raises(InvalidArgument, match="submit the canary"):
+        handles["model"]()
+    handles["canary"](np.zeros(64), 3)
+    assert handles["model"]().size == 1
+    with pytest.raises(InvalidArgument, match="label must be in"):
+        game.setup(1, np.random.default_rng(0)).handles()["canary"](np.zeros(64), 10)
+
+
+def test_diverged_models_fail_the_trial_not_the_adversary():
+    game = small(model="mlp", lr=1e6, epochs=5, target="mislabeled")
+    with pytest.raises(TrialFailed, match="diverged"):
+        for seed in range(5):
+            game.setup(1, np.random.default_rng(seed))
+    est = games.estimate(game, games_guess(), trials=20, seed=0)
+    assert est.errors.get("game-failed", 0) > 0
+    assert est.trials == 20 - est.errors["game-failed"]
+
+
+def games_guess():
+    from adversaries.generic import Guess
+
+    return Guess()
+
+
+def test_bad_game_parameters():
+    with pytest.raises(
+        InvalidArgument, match="training_size=5000 must be below the population size 1797"
+    ):
+        Membership(training_size=5000)
+    with pytest.raises(InvalidArgument, match="trainer='adam' must be one of"):
+        Membership(trainer="adam")
+    with pytest.raises(
+        InvalidArgument, match="target='canary' must be one of: random, mislabeled, adversary"
+    ):
+        Membership(target="canary")
+    with pytest.raises(InvalidArgument, match="access='grey-box' must be one of"):
+        Membership(access="grey-box")
+    with pytest.raises(InvalidArgument, match="lr=0 must be a number in"):
+        Membership(lr=0)
+    with pytest.raises(InvalidArgument, match="makes no DP claim"):
+        Membership().epsilon(1e-5)
+
+
+def test_the_game_is_registered_and_batched():
+    assert games.GAMES.get("membership") is Membership
+    assert small().batched
+
+
+# -- bounds and audits --------------------------------------------------------------------
+
+
+def test_dp_advantage_bound():
+    assert dp_advantage_bound(0.0, 0.0) == 0.0
+    assert dp_advantage_bound(1.0, 0.0) == pytest.approx((math.e - 1) / (math.e + 1))
+    assert dp_advantage_bound(1000.0, 0.0) == 1.0
+    values = [dp_advantage_bound(e, 1e-5) for e in (0.1, 0.5, 1, 2, 4)]
+    assert values == sorted(values)
+    with pytest.raises(InvalidArgument, match="eps=-1"):
+        dp_advantage_bound(-1, 0)
+
+
+def test_epsilon_lower_bound_is_zero_without_separation_and_grows_with_it():
+    assert audit.epsilon_lower_bound(50, 100, 50, 100, delta=0) == 0.0
+    weak = audit.epsilon_lower_bound(60, 100, 20, 100, delta=0)
+    strong = audit.epsilon_lower_bound(90, 100, 5, 100, delta=0)
+    assert 0 < weak < strong < math.log(90 / 5)
+    more = audit.epsilon_lower_bound(900, 1000, 50, 1000, delta=0)
+    assert more > strong  # more trials, tighter bound
+    with pytest.raises(InvalidArgument, match="delta=1 must be in"):
+        audit.epsilon_lower_bound(1, 2, 1, 2, delta=1)
+
+
+def test_audit_bound_holds_for_a_mechanism_of_known_epsilon():
+    # Scores from randomised response with ε = 1: member says 1 w.p. e/(1+e), non-member
+    # w.p. 1/(1+e). No test can prove more than ε = 1.
+    rng = np.random.default_rng(0)
+    members = rng.integers(2, size=20_000).astype(bool)
+    p = math.e / (1 + math.e)
+    scores = np.where(members, rng.random(len(members)) < p, rng.random(len(members)) < 1 - p)
+    result = audit.audit(scores.astype(float), members, delta=0, rng=rng)
+    assert 0.8 < result.epsilon <= 1.0
+    assert result.calibration + result.evaluation == len(scores)
+
+
+def test_tpr_at_fpr():
+    scores = np.array([0.0, 0.1, 0.2, 0.3, 1.0, 2.0, 3.0, 0.05])
+    members = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    tpr, threshold = audit.tpr_at_fpr(scores, members, 0.0)
+    assert tpr == 0.75 and threshold == 0.3
+    with pytest.raises(InvalidArgument, match="both members and non-members"):
+        audit.tpr_at_fpr(scores, np.ones(8), 0.1)
+
+
+def test_audit_catches_the_missing_clipping_and_not_dp_sgd():
+    from adversaries.privacy import GradientCanary
+
+    attack = GradientCanary(calibration=32)
+    found = {}
+    for trainer in ("dp-sgd", "dp-sgd-noclip"):
+        game = Membership(
+            training_size=64,
+            epochs=2,
+            batch_size=16,
+            lr=0.5,
+            trainer=trainer,
+            noise_multiplier=3.0,
+            target="adversary",
+        )
+        scores, bits = audit.membership_scores(game, attack, trials=600, seed=5)
+        found[trainer] = audit.audit(scores, bits, delta=1e-5, rng=np.random.default_rng(0))
+        claimed = game.epsilon(1e-5)
+    assert found["dp-sgd"].epsilon <= claimed
+    assert found["dp-sgd-noclip"].epsilon > claimed, (found, claimed)
