@@ -353,11 +353,11 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
             lost("invalid-answer", kept, f"answers of shape {np.shape(answers)}, not ({size},)")
         else:
             answers = np.asarray(answers)
-            valid = np.isin(answers, (0, 1))
+            valid = (answers == 0) | (answers == 1)  # NaN, None and 2 fail both
             if not valid.all():
                 bad = answers[np.flatnonzero(~valid & kept)[:1]]
                 lost("invalid-answer", ~valid, f"answer {bad!r} is not a bit")
-            win = valid & (np.where(valid, answers, -1).astype(np.int64) == hidden)
+            win = valid & (answers == hidden)
     if failed.any():
         errors["game-failed"] = int(failed.sum())
         firsts.append((start + int(np.flatnonzero(failed)[0]), f"the challenger failed {where}"))

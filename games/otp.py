@@ -42,12 +42,12 @@ class OneTimePad(HiddenBit):
     def setup_batch(self, b: np.ndarray, rng: np.random.Generator) -> Challenge:
         size = len(b)
         first = self._keys(rng, size)
+        chosen = b.astype(bool)
         calls = [0]
 
         def encrypt(m0: np.ndarray, m1: np.ndarray) -> np.ndarray:
             key = first if self.key_reuse or calls[0] == 0 else self._keys(rng, size)
             calls[0] += 1
-            chosen = np.where(b == 1, np.asarray(m1, np.uint64), np.asarray(m0, np.uint64))
-            return chosen ^ key
+            return np.where(chosen, m1, m0).astype(np.uint64, copy=False) ^ key
 
         return Challenge(oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public={"n": self.n})
