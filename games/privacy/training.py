@@ -185,7 +185,9 @@ def _stack_input(params: Params, X: torch.Tensor) -> torch.Tensor:
     return X.expand(M, *X.shape) if X.dim() == 2 else X
 
 
-def _forward(params: Params, X: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _forward(
+    params: Sequence[torch.Tensor], X: torch.Tensor
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Layer inputs ``a_0..a_{L-1}`` and pre-activations ``z_1..z_L``."""
     inputs, pre = [], []
     a = X
@@ -260,8 +262,8 @@ class Trainer(Protocol):
 
     def train(
         self,
-        X: torch.Tensor,
-        y: torch.Tensor,
+        X: torch.Tensor | np.ndarray,
+        y: torch.Tensor | np.ndarray,
         masks: np.ndarray,
         seeds: Sequence[Any],
         device: str = "cpu",
@@ -440,7 +442,7 @@ def make_trainer(
         common["sampling"] = sampling
     if name == "sgd":
         return SGD(**common)
-    dp = {"noise_multiplier": noise_multiplier, "max_grad_norm": max_grad_norm}
+    dp: dict[str, Any] = {"noise_multiplier": noise_multiplier, "max_grad_norm": max_grad_norm}
     if name == "dp-sgd":
         return DPSGD(**common, **dp)
     if name == "dp-sgd-noclip":
@@ -571,11 +573,11 @@ def _fit(trainer: SGD, data: _Data, device: str) -> Trained:
             diverged |= ~torch.isfinite(loss)
             if noise is not None:
                 extra = _unflatten(noise[:, k], sizes_l, scale=False, device=device)
-                grads = [g.add_(e, alpha=sigma) for g, e in zip(grads, extra, strict=True)]
+                grads = [grad.add_(e, alpha=sigma) for grad, e in zip(grads, extra, strict=True)]
             # Models whose training set is larger may take more steps; the others stand still.
             rate_now = step_size if t < first_done else step_size * (t < steps_t)
-            for p, g in zip(params, grads, strict=True):
-                p.sub_(g * rate_now.view(M, *([1] * (g.dim() - 1))))
+            for p, grad in zip(params, grads, strict=True):
+                p.sub_(grad * rate_now.view(M, *([1] * (grad.dim() - 1))))
     for p in params:
         diverged |= ~torch.isfinite(p.reshape(M, -1)).all(1)
     return Trained(

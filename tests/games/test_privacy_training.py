@@ -368,3 +368,20 @@ def test_gpu_training_matches_cpu():
     gpu = trainer.train(ds.X, ds.y, masks, [0, 1, 2, 3], device="cuda")
     for a, b in zip(cpu.params, gpu.params, strict=True):
         torch.testing.assert_close(a, b.cpu(), rtol=1e-3, atol=1e-4)
+
+
+def test_epsilon_falls_back_to_opacus_and_says_what_to_install(monkeypatch):
+    pytest.importorskip("dp_accounting")
+    pytest.importorskip("opacus")
+    args = {"noise_multiplier": 1.3, "sample_rate": 0.05, "steps": 97, "delta": 1e-6}
+    google = accounting.epsilon(**args)
+    monkeypatch.setitem(sys.modules, "dp_accounting", None)
+    assert accounting.available() == "opacus"
+    meta = accounting.epsilon(**{**args, "steps": 98})  # a new point: not from the cache
+    assert abs(meta - google) < 0.1 * google
+    with pytest.raises(InvalidArgument, match="accountant='pld' needs dp-accounting"):
+        accounting.epsilon(**{**args, "steps": 99}, accountant="pld")
+    monkeypatch.setitem(sys.modules, "opacus", None)
+    monkeypatch.setitem(sys.modules, "opacus.accountants", None)
+    with pytest.raises(InvalidArgument, match="pip install dp-accounting"):
+        accounting.epsilon(**{**args, "steps": 100})
