@@ -168,9 +168,14 @@ def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
     if estimate.queries:
         per = ", ".join(f"{k}: {v / max(estimate.trials, 1):.3g}/trial" for k, v in estimate.queries.items())
         table.add_row("queries", per)
+    if estimate.resources:
+        table.add_row("resources", ", ".join(f"{k}: {v}" for k, v in estimate.resources.items()))
     if estimate.errors:
         kinds = ", ".join(f"{k}: {v}" for k, v in estimate.errors.items())
-        table.add_row("errors", f"[red]{estimate.error_count}[/] ({kinds}); trials lost count as losses")
+        note = "adversary failures count as losses"
+        if estimate.errors.get("game-failed"):
+            note += "; challenger failures are left out, so the estimate is conditional on success"
+        table.add_row("errors", f"[red]{estimate.error_count}[/] ({kinds}); {note}")
     table.add_row("time", f"{estimate.seconds:.2f} s of play")
     return table
 

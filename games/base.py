@@ -26,6 +26,7 @@ __all__ = [
     "HiddenBit",
     "InvalidAnswer",
     "RealIdeal",
+    "ReportsResources",
     "Search",
     "TrialFailed",
     "answer_bit",
@@ -200,6 +201,13 @@ class BatchAdversary(Protocol):
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any: ...
 
     def batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> Any: ...
+
+
+@runtime_checkable
+class ReportsResources(Protocol):
+    """An adversary that spends more than oracle queries (shadow models, training steps)."""
+
+    def resources(self, game: Any) -> Mapping[str, Any]: ...
 
 
 # -- parameters ---------------------------------------------------------------------------

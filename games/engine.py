@@ -27,6 +27,7 @@ from games.base import (
     Challenge,
     Game,
     InvalidAnswer,
+    ReportsResources,
     TrialFailed,
     answer_bit,
 )
@@ -140,6 +141,7 @@ class Estimate:
     seconds: float
     worlds: Mapping[str, tuple[int, int]] | None = None
     path: str = "trial"
+    resources: Mapping[str, Any] = attrs.field(factory=dict)
 
     @property
     def error_count(self) -> int:
@@ -170,6 +172,7 @@ class Estimate:
             "first_error": self.first_error,
             "worlds": {k: list(v) for k, v in self.worlds.items()} if self.worlds else None,
             "path": self.path,
+            "resources": _plain(self.resources),
         }
 
     def __str__(self) -> str:
@@ -236,6 +239,10 @@ def _play(
     try:
         answer = adversary(handles, attacker)
     except Exception as error:
+        if any(isinstance(o.failure, TrialFailed) for o in handles.values()):
+            # The challenger failed while answering (a model trained on the adversary's canary
+            # diverged): a challenger failure, which an adversary cannot fake by raising.
+            return hidden, None, False, "game-failed", _trace(index, seed), handles
         over = isinstance(error, BudgetExceeded) or any(o.exceeded for o in handles.values())
         return hidden, None, False, "budget" if over else "exception", _trace(index, seed), handles
     if any(oracle.exceeded for oracle in handles.values()):
@@ -322,45 +329,44 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
         hidden = None
         challenge = game.setup_batch(size, challenger)  # type: ignore[attr-defined]
     handles = challenge.handles()
+    losses: list[tuple[str, np.ndarray, str]] = []
+    everyone = np.ones(size, bool)
+    win = np.zeros(size, bool)
+    try:
+        answers = adversary.batch(handles, attacker, size)
+    except BudgetExceeded:
+        losses.append(("budget", everyone, f"the batch went over budget:\n{traceback.format_exc()}"))
+    except Exception:
+        losses.append(("exception", everyone, f"the adversary raised:\n{traceback.format_exc()}"))
+    else:
+        if any(oracle.exceeded for oracle in handles.values()):
+            losses.append(("budget", everyone, "the batch went over budget"))
+        elif shape == "search":
+            try:
+                win = np.asarray(game.finalize_batch(challenge, answers), bool)  # type: ignore[attr-defined]
+            except InvalidAnswer:
+                losses.append(("invalid-answer", everyone, f"answers refused:\n{traceback.format_exc()}"))
+        elif np.shape(answers) != (size,):
+            losses.append(("invalid-answer", everyone, f"answers of shape {np.shape(answers)}, not ({size},)"))
+        else:
+            answers = np.asarray(answers)
+            valid = (answers == 0) | (answers == 1)  # NaN, None and 2 fail both
+            if not valid.all():
+                bad = answers[np.flatnonzero(~valid)[:1]]
+                losses.append(("invalid-answer", ~valid, f"answer {bad!r} is not a bit"))
+            win = valid & (answers == hidden)
+    # Read only now: the challenger may fill its mask while answering (a model is trained
+    # once the adversary submits its canary).
     failed = np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
     kept = ~failed
     errors: dict[str, int] = {}
     firsts: list[tuple[int, str]] = []
     where = f"(seed {seed}, batch {start}-{stop - 1})"
-
-    def lost(kind: str, mask: np.ndarray, why: str) -> None:
-        mask = mask & kept
+    for kind, mask, why in losses + [("game-failed", failed, "the challenger failed")]:
+        mask = mask & kept if kind != "game-failed" else mask
         if mask.any():
             errors[kind] = int(mask.sum())
             firsts.append((start + int(np.flatnonzero(mask)[0]), f"{why} {where}"))
-
-    win = np.zeros(size, bool)
-    try:
-        answers = adversary.batch(handles, attacker, size)
-    except BudgetExceeded:
-        lost("budget", kept, f"the batch went over budget:\n{traceback.format_exc()}")
-    except Exception:
-        lost("exception", kept, f"the adversary raised:\n{traceback.format_exc()}")
-    else:
-        if any(oracle.exceeded for oracle in handles.values()):
-            lost("budget", kept, "the batch went over budget")
-        elif shape == "search":
-            try:
-                win = np.asarray(game.finalize_batch(challenge, answers), bool)  # type: ignore[attr-defined]
-            except InvalidAnswer:
-                lost("invalid-answer", kept, f"the answers were refused:\n{traceback.format_exc()}")
-        elif np.shape(answers) != (size,):
-            lost("invalid-answer", kept, f"answers of shape {np.shape(answers)}, not ({size},)")
-        else:
-            answers = np.asarray(answers)
-            valid = (answers == 0) | (answers == 1)  # NaN, None and 2 fail both
-            if not valid.all():
-                bad = answers[np.flatnonzero(~valid & kept)[:1]]
-                lost("invalid-answer", ~valid, f"answer {bad!r} is not a bit")
-            win = valid & (answers == hidden)
-    if failed.any():
-        errors["game-failed"] = int(failed.sum())
-        firsts.append((start + int(np.flatnonzero(failed)[0]), f"the challenger failed {where}"))
     first = min(firsts) if firsts else None
     real_n = real_1 = ideal_n = ideal_1 = 0
     if shape == "real-vs-ideal":
@@ -487,13 +493,14 @@ def estimate(
     if progress is not None:
         progress(trials - sum(b - a for a, b in todo), trials)
     work = list(chunks(todo, chunk_size, path))
+    player = adversary
     if isolate:
         from games.isolation import Isolated
 
-        adversary = Isolated(adversary)
+        player = Isolated(adversary)
     try:
         for tally in run_chunks(
-            play_chunk, game, adversary, seed, work, path, backend=backend, workers=workers, address=address
+            play_chunk, game, player, seed, work, path, backend=backend, workers=workers, address=address
         ):
             total = total + tally
             if runlog is not None:
@@ -504,8 +511,11 @@ def estimate(
         if runlog is not None:
             runlog.close()
         if isolate:
-            adversary.close()  # type: ignore[attr-defined]
-    return estimate_from(spec, total, level=level, method=method)
+            player.close()  # type: ignore[attr-defined]
+    result = estimate_from(spec, total, level=level, method=method)
+    if isinstance(adversary, ReportsResources):
+        result = attrs.evolve(result, resources=dict(adversary.resources(game)))
+    return result
 
 
 def with_device(game: Game, device: str | None) -> Game:

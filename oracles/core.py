@@ -40,7 +40,7 @@ class Oracle:
     adversary catches the exception.
     """
 
-    __slots__ = ("_answer", "_budget", "_exceeded", "_name", "_queries", "_transcript")
+    __slots__ = ("_answer", "_budget", "_exceeded", "_failure", "_name", "_queries", "_transcript")
 
     def __init__(
         self,
@@ -57,6 +57,7 @@ class Oracle:
         self._budget = check_budget(budget)
         self._queries = 0
         self._exceeded = False
+        self._failure: BaseException | None = None
         self._transcript: list[tuple[Any, Any]] | None = [] if transcript else None
 
     def __call__(self, *query: Any) -> Any:
@@ -64,7 +65,11 @@ class Oracle:
             self._exceeded = True
             raise BudgetExceeded(self._name, self._budget)
         self._queries += 1
-        reply = self._answer(*query)
+        try:
+            reply = self._answer(*query)
+        except Exception as error:
+            self._failure = error
+            raise
         if self._transcript is not None:
             self._transcript.append((query[0] if len(query) == 1 else query, reply))
         return reply
@@ -90,6 +95,11 @@ class Oracle:
     def exceeded(self) -> bool:
         """Whether the adversary asked for more than the budget."""
         return self._exceeded
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The last exception the challenger's side raised while answering, if any."""
+        return self._failure
 
     @property
     def transcript(self) -> tuple[tuple[Any, Any], ...]:

@@ -257,3 +257,68 @@ def test_estimate_record_is_frozen_and_serialisable():
         assert key in data
     assert data["game"] == "otp" and data["adversary"] == "guess" and data["params"]["n"] == 16
     assert np.isfinite(data["advantage"])
+
+
+@attrs.frozen(kw_only=True)
+class CanaryGame(games.HiddenBit):
+    """The challenger 'trains' only when the canary arrives; a canary of 13 makes it fail."""
+
+    def setup(self, b, rng):
+        def canary(x):
+            if x == 13:
+                raise games.TrialFailed("training on the canary diverged")
+            return b
+
+        return Challenge(oracles={"canary": canary}, budgets={"canary": 1})
+
+    def setup_batch(self, b, rng):
+        failed = np.zeros(len(b), bool)
+
+        def canary(x):
+            failed[:] = x == 13
+            return b
+
+        return Challenge(oracles={"canary": canary}, budgets={"canary": 1}, failed=failed)
+
+
+@attrs.frozen(kw_only=True)
+class SendsCanary:
+    def __call__(self, oracles, rng):
+        return oracles["canary"](13 if rng.random() < 0.25 else 1)
+
+    def batch(self, oracles, rng, size):
+        return oracles["canary"](np.where(rng.random(size) < 0.25, 13, 1))
+
+
+@attrs.frozen(kw_only=True)
+class FakesFailure:
+    """Raises TrialFailed itself to drop the trials it would lose: must count as its own failure."""
+
+    def __call__(self, oracles, rng):
+        raise games.TrialFailed("not my fault")
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_failures_while_answering_are_challenger_failures(batched):
+    result = games.estimate(CanaryGame(), SendsCanary(), trials=2000, seed=3, batched=batched)
+    failed = result.errors["game-failed"]
+    assert 400 < failed < 600 and result.trials == 2000 - failed and result.wins == result.trials
+    assert "the challenger failed" in result.first_error or "diverged" in result.first_error
+
+
+def test_an_adversary_cannot_fake_a_challenger_failure():
+    result = games.estimate(CanaryGame(), FakesFailure(), trials=100, seed=0)
+    assert result.errors == {"exception": 100} and result.trials == 100
+
+
+def test_adversary_resources_are_reported():
+    @attrs.frozen
+    class Shadowed:
+        def __call__(self, oracles, rng):
+            return 0
+
+        def resources(self, game):
+            return {"shadow_models": 8}
+
+    result = games.estimate(OneTimePad(), Shadowed(), trials=10, seed=0)
+    assert result.resources == {"shadow_models": 8} and result.to_json()["resources"] == {"shadow_models": 8}
