@@ -316,7 +316,7 @@ def plan(
     approx = ((z_a * sigma0 + z_b * sigma1) / (p1 - p0)) ** 2
     # The exact n is within a few standard deviations' worth of the approximation: search
     # a window of a few sqrt(n) around it, widening it while the answer sits on its edge.
-    width = int(8 * math.sqrt(approx)) + 64
+    width = int(4 * math.sqrt(approx)) + 48
     low = max(1, int(approx) - width)
     high = int(approx) + width
     while True:
