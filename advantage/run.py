@@ -39,7 +39,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                           "estimate that a run log supports, from the log alone (no game is played).")
     show.add_argument("log", help="a run log written by `advantage run --log`")
     show.add_argument("--level", type=float, default=None, help="confidence level (default: the run's)")
-    show.add_argument("--method", default=None, help="interval method (default: clopper-pearson)")
+    show.add_argument("--method", default=None, help="interval method (default: the run's)")
     show.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     show.set_defaults(handler=show_command)
 
@@ -79,8 +79,9 @@ def report(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 
 def show_command(args: argparse.Namespace) -> int:
     spec, total = runlog.read(args.log)
-    level = args.level if args.level is not None else 0.95
-    result = estimate_from(spec, total, level=level, method=args.method or "clopper-pearson")
+    level = args.level if args.level is not None else spec.get("level", 0.95)
+    method = args.method or spec.get("method", "clopper-pearson")
+    result = estimate_from(spec, total, level=level, method=method)
     if not args.json and total.trials < spec["trials"]:
         console.print(f"[yellow]incomplete run:[/] {total.trials} of {spec['trials']} trials logged")
     report(result, args.json)

@@ -481,7 +481,9 @@ def estimate(
     path = use_batched(game, adversary, batched)
     if path and chunk_size is None:
         chunk_size = DEFAULT_BATCH
-    spec = spec_of(game, adversary, trials=trials, seed=seed, batched=path, chunk_size=chunk_size)
+    spec = spec_of(
+        game, adversary, trials=trials, seed=seed, batched=path, chunk_size=chunk_size, level=level, method=method
+    )
     total = Tally(ranges=())
     todo = [(0, trials)]
     runlog = None

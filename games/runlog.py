@@ -29,7 +29,15 @@ IDENTITY = ("game", "params", "adversary", "adversary_params", "seed", "batched"
 
 
 def spec_of(
-    game: Any, adversary: Any, *, trials: int, seed: int, batched: bool, chunk_size: int | None
+    game: Any,
+    adversary: Any,
+    *,
+    trials: int,
+    seed: int,
+    batched: bool,
+    chunk_size: int | None,
+    level: float = 0.95,
+    method: str = "clopper-pearson",
 ) -> dict[str, Any]:
     """The spec line of a run: what was played, with which seed, by which software."""
     from importlib import metadata
@@ -50,6 +58,8 @@ def spec_of(
         "adversary_params": _plain(adversary_params),
         "seed": int(seed),
         "trials": int(trials),
+        "level": level,  # how the run was reported; `show` may report it otherwise
+        "method": method,
         "batched": bool(batched),
         # The batched path's randomness depends on chunk bounds; the per-trial path's does not.
         "chunk_size": chunk_size if batched else None,
