@@ -2,7 +2,9 @@
 
 A proof file (TOML, format in ``proofs/README.md``) states a theorem about a game, the
 assumptions it rests on with their claimed bounds and reductions, the chain of hops, and
-the domain of the resources. Bounds are parsed without executing anything.
+the domain of the resources. Bounds are parsed without executing anything. The symbolic
+check proves that the bound covers the chain of hops; the empirical check plays the games
+against an adversary and its reductions and says which part failed.
 
     >>> import proofs
     >>> proof = proofs.load("ctr-prf")
@@ -10,6 +12,7 @@ the domain of the resources. Bounds are parsed without executing anything.
     'proven'
 """
 
+from proofs.empirical import AssumptionCheck, EmpiricalReport, HopCheck, check_empirical
 from proofs.errors import ProofError
 from proofs.explain import explain
 from proofs.expressions import FUNCTIONS, parse_expression
@@ -21,17 +24,21 @@ from proofs.symbolic import Decision, Finding, SymbolicReport, check_symbolic, d
 __all__ = [
     "FUNCTIONS",
     "Assumption",
+    "AssumptionCheck",
     "Decision",
     "Domain",
+    "EmpiricalReport",
     "Expression",
     "Finding",
     "Hop",
+    "HopCheck",
     "Proof",
     "ProofError",
     "Resource",
     "SymbolicReport",
     "Theorem",
     "catalogue",
+    "check_empirical",
     "check_symbolic",
     "decide",
     "explain",
