@@ -17,6 +17,7 @@ __all__ = ["main", "parser"]
 # Each module adds its subcommands with `add(subparsers)`; the order is the order of --help.
 COMMANDS = (
     "advantage.run",
+    "advantage.check",
     "advantage.listing",
     "advantage.tour",
 )

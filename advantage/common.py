@@ -62,9 +62,18 @@ def make_adversary(name: str, params: dict[str, str], game: str | None = None) -
     return cls(**coerce(cls, params, what=f"parameter of adversary {name}"))
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, trials: int | None = 1000) -> None:
-    """The options of every command that plays a game."""
-    parser.add_argument("game", help="game name (see `advantage list games`)")
+def add_run_options(
+    parser: argparse.ArgumentParser,
+    *,
+    trials: int | None = 1000,
+    subject: tuple[str, str] = ("game", "game name (see `advantage list games`)"),
+) -> None:
+    """The options of every command that plays a game.
+
+    ``subject`` is the positional argument's name and help (a game for `run`, a proof for
+    `check`).
+    """
+    parser.add_argument(subject[0], help=subject[1])
     parser.add_argument(
         "-p", "--param", action="append", metavar="KEY=VALUE", help="set a game parameter (repeatable)"
     )
