@@ -1,6 +1,7 @@
-"""`advantage tour`: every built-in game against its matching and trivial adversaries.
+"""`advantage tour`: every built-in game against its matching and trivial adversaries, and
+the verdicts of the proof checker on a planted bug, a broken assumption and a sound scheme.
 
-Each row states what theory predicts and says whether the measured interval agrees, so the
+Each row states what theory predicts and says whether the measurement agrees, so the
 tour doubles as a smoke test of the whole catalogue. It grows as domains are added.
 """
 
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -20,7 +22,9 @@ from advantage.common import console, print_json
 from games.engine import Estimate, estimate
 from games.registry import ADVERSARIES, GAMES
 
-__all__ = ["ROWS", "Row", "add", "agrees"]
+__all__ = ["FAMILY_LEVEL", "ROWS", "CheckRow", "Row", "add", "agrees", "birthday"]
+
+FAMILY_LEVEL = 0.95
 
 
 @attrs.frozen(kw_only=True)
@@ -37,16 +41,110 @@ class Row:
     why: str = ""
 
 
-ROWS: list[Row] = [
+@attrs.frozen(kw_only=True)
+class CheckRow:
+    """One line of the tour that checks a proof against an adversary: the verdicts expected.
+
+    ``expect`` lists the verdicts joined by ", " (``algorithm``, ``assumption:prf``,
+    ``consistent``); ``params`` override the theorem game's parameters, as ``-p`` does.
+    """
+
+    proof: str
+    adversary: str
+    expect: str
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    adversary_params: Mapping[str, Any] = attrs.field(factory=dict)
+    trials: int = 1000
+    why: str = ""
+
+
+def birthday(q: int, n: int) -> float:
+    """The probability that q distinct queries to a random n-bit function collide."""
+    return 1 - math.prod(1 - i / 2**n for i in range(q))
+
+
+ROWS: list[Row | CheckRow] = [
     Row(game="otp", adversary="guess", expect="0", why="a guess learns nothing"),
     Row(game="otp", adversary="two-time-pad", expect="0", why="fresh keys: perfect secrecy"),
-    Row(game="otp", adversary="two-time-pad", params={"key_reuse": True}, expect="1",
-        why="a reused key cancels out"),
+    Row(
+        game="otp",
+        adversary="two-time-pad",
+        params={"key_reuse": True},
+        expect="1",
+        why="a reused key cancels out",
+    ),
+    Row(game="ind-cpa", adversary="guess", expect="0", why="a guess learns nothing"),
+    Row(
+        game="ind-cpa",
+        adversary="ecb-repeat",
+        params={"scheme": "ecb"},
+        expect="1",
+        why="ECB is deterministic: equal blocks, equal ciphertexts",
+    ),
+    Row(
+        game="ind-cpa",
+        adversary="ecb-repeat",
+        params={"scheme": "ctr"},
+        expect="0",
+        why="fresh nonces hide repeated blocks",
+    ),
+    Row(
+        game="ind-cpa",
+        adversary="nonce-reuse",
+        params={"scheme": "ctr-nonce-reuse"},
+        expect="1",
+        why="a repeated nonce repeats the keystream",
+    ),
+    Row(game="prf", adversary="guess", expect="0", why="a guess learns nothing"),
+    Row(
+        game="prf",
+        adversary="linear-prf",
+        params={"prf": "toy-linear"},
+        expect="1",
+        why="n + 1 queries predict an affine map",
+    ),
+    Row(game="prf", adversary="linear-prf", expect="0", why="blake2 is not affine"),
+    Row(
+        game="collision",
+        adversary="birthday",
+        expect=f"{birthday(300, 16) - 2**-16:.6f}",
+        why="1 − ∏(1 − i/2^16) over 300 queries, less the 2^-16 baseline",
+    ),
+    Row(
+        game="euf-cma",
+        adversary="cbc-mac-extension",
+        params={"mac": "cbc-mac", "variable_length": True},
+        expect="1",
+        why="m ‖ (m₁ ⊕ t) ‖ … has tag t",
+    ),
+    Row(
+        game="euf-cma",
+        adversary="cbc-mac-extension",
+        params={"mac": "cbc-mac"},
+        expect="0",
+        why="fixed length: the extension is not a message",
+    ),
+    CheckRow(
+        proof="ctr-prf",
+        adversary="ecb-repeat",
+        expect="consistent",
+        why="CTR over BLAKE2 is secure",
+    ),
+    CheckRow(
+        proof="ctr-prf",
+        adversary="nonce-reuse",
+        params={"scheme": "ctr-nonce-reuse"},
+        expect="algorithm",
+        why="the planted bug: B, built from A, gains nothing against blake2",
+    ),
+    CheckRow(
+        proof="ctr-prf",
+        adversary="linear-prf",
+        params={"prf": "toy-linear", "queries": 24},
+        expect="assumption:prf",
+        why="toy-linear is not a PRF",
+    ),
 ]
-
-# Commands other than `run` (a proof check, say) add rows of their own here:
-# name -> function(quick) returning (label, measured, expected, agrees, seconds).
-EXTRA: dict[str, Callable[[], tuple[str, str, str, bool, float]]] = {}
 
 
 def agrees(expect: str, result: Estimate) -> bool:
@@ -63,10 +161,13 @@ def agrees(expect: str, result: Estimate) -> bool:
 
 def add(sub: argparse._SubParsersAction) -> None:
     tour = sub.add_parser(
-        "tour", help="play every built-in game against its matching and trivial adversaries",
+        "tour",
+        help="play every built-in game against its matching and trivial adversaries",
         description="Play each built-in game against the adversary that breaks it and against a "
-        "trivial one, and print one table of advantages with 95%% Clopper-Pearson intervals next to "
-        "what theory predicts. Rows that need an optional extra say how to enable them.",
+        "trivial one, and check a proof against a sound scheme, a planted bug and a broken "
+        "assumption; print one table of advantages and verdicts next to what theory predicts. "
+        "The intervals hold together at 95%% (Bonferroni over the rows; a check row splits its "
+        "share over its own intervals). Rows that need an optional extra say how to enable them.",
     )
     tour.add_argument("--seed", type=int, default=0, help="seed of every row (default: 0)")
     tour.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -77,55 +178,104 @@ def _label(name: str, params: Mapping[str, Any]) -> str:
     return name + "".join(f" {k}={v}" for k, v in params.items())
 
 
-FAMILY_LEVEL = 0.95
+def _play(row: Row, seed: int, level: float) -> tuple[str, bool, dict[str, Any]]:
+    """An estimate row: what was measured, whether it agrees, and its JSON record."""
+    game = GAMES.get(row.game)(**row.params)
+    adversary = ADVERSARIES.get(row.adversary)(**row.adversary_params)
+    result = estimate(game, adversary, trials=row.trials, seed=seed, level=level)
+    ok = agrees(row.expect, result)
+    measured = f"{result.advantage:+.3f} [{result.ci_low:+.3f}, {result.ci_high:+.3f}]"
+    return (
+        measured,
+        ok,
+        {"kind": "estimate", **result.to_json(), "expect": row.expect, "agrees": ok},
+    )
+
+
+def _check(row: CheckRow, seed: int, level: float) -> tuple[str, bool, dict[str, Any]]:
+    """A check row: the verdicts, whether they are the expected ones, and the JSON record."""
+    import proofs
+
+    adversary = ADVERSARIES.get(row.adversary)(**row.adversary_params)
+    report = proofs.check_empirical(
+        proofs.load(row.proof),
+        adversary,
+        params=row.params,
+        trials=row.trials,
+        seed=seed,
+        level=level,
+    )
+    ok = sorted(report.verdicts) == sorted(v.strip() for v in row.expect.split(","))
+    measured = (
+        f"{report.verdict}: Adv {report.theorem.advantage:+.3f} "
+        f"[{report.theorem.ci_low:+.3f}, {report.theorem.ci_high:+.3f}], bound {report.bound:.3g}"
+    )
+    for check in report.assumptions:
+        measured += (
+            f"; Adv_{check.name}(B) {check.estimate.advantage:+.3f} "
+            f"[{check.estimate.ci_low:+.3f}, {check.estimate.ci_high:+.3f}]"
+        )
+    return measured, ok, {"kind": "check", **report.to_json(), "expect": row.expect, "agrees": ok}
 
 
 def tour_command(args: argparse.Namespace) -> int:
-    rows = len(ROWS) + len(EXTRA)
-    # The table claims every row agrees with theory at once, so each interval gets its share of
-    # the error budget (Bonferroni): the family of rows holds at FAMILY_LEVEL.
+    rows = len(ROWS)
+    # The table claims every row agrees with theory at once, so each row gets its share of
+    # the error budget (Bonferroni): the family of rows holds at FAMILY_LEVEL. A check row
+    # splits its share again over the intervals it reports.
     level = 1 - (1 - FAMILY_LEVEL) / rows
     table = Table(
         title=f"advantage tour: {level:.2%} Clopper-Pearson intervals "
-        f"(Bonferroni over {rows} rows: {FAMILY_LEVEL:.0%} for the whole table)",
+        f"(Bonferroni over {rows} rows: {FAMILY_LEVEL:.0%} for the whole table; "
+        "a check row splits its share over its intervals)",
         title_style="bold",
     )
     table.add_column("game", overflow="fold")
     table.add_column("adversary", overflow="fold")
-    table.add_column("advantage [interval]", no_wrap=True)
-    table.add_column("theory")
+    table.add_column(escape("advantage [interval] or verdict"), overflow="fold")
+    table.add_column("theory", overflow="fold")
     table.add_column("ok", no_wrap=True)
     table.add_column("s", justify="right", no_wrap=True)
     records = []
     failures = 0
     for row in ROWS:
-        game_label, adv_label = _label(row.game, row.params), _label(row.adversary, row.adversary_params)
+        if isinstance(row, CheckRow):
+            game_label = "check " + _label(row.proof, row.params)
+        else:
+            game_label = _label(row.game, row.params)
+        adv_label = _label(row.adversary, row.adversary_params)
         theory = f"{row.expect}: {row.why}" if row.why else row.expect
-        if row.needs and importlib.util.find_spec(row.needs) is None:
+        if isinstance(row, Row) and row.needs and importlib.util.find_spec(row.needs) is None:
             hint = f"needs {row.needs}: pip install -e '.[ml]'"
-            table.add_row(escape(game_label), escape(adv_label), escape(hint), escape(theory), "skip", "-")
+            table.add_row(
+                escape(game_label), escape(adv_label), escape(hint), escape(theory), "skip", "-"
+            )
             records.append({"game": game_label, "adversary": adv_label, "skipped": hint})
             continue
         started = time.perf_counter()
-        game = GAMES.get(row.game)(**row.params)
-        adversary = ADVERSARIES.get(row.adversary)(**row.adversary_params)
-        result = estimate(game, adversary, trials=row.trials, seed=args.seed, level=level)
-        ok = agrees(row.expect, result)
+        if isinstance(row, CheckRow):
+            measured, ok, record = _check(row, args.seed, level)
+        else:
+            measured, ok, record = _play(row, args.seed, level)
         failures += not ok
         table.add_row(
-            escape(game_label), escape(adv_label),
-            escape(f"{result.advantage:+.3f} [{result.ci_low:+.3f}, {result.ci_high:+.3f}]"),
-            escape(theory), "[green]yes[/]" if ok else "[red]NO[/]", f"{time.perf_counter() - started:.1f}",
+            escape(game_label),
+            escape(adv_label),
+            escape(measured),
+            escape(theory),
+            "[green]yes[/]" if ok else "[red]NO[/]",
+            f"{time.perf_counter() - started:.1f}",
         )
-        records.append({**result.to_json(), "expect": row.expect, "agrees": ok})
-    for name, play in EXTRA.items():
-        label, measured, expected, ok, seconds = play()
-        failures += not ok
-        table.add_row(escape(name), escape(label), escape(measured), escape(expected),
-                      "[green]yes[/]" if ok else "[red]NO[/]", f"{seconds:.1f}")
-        records.append({"check": name, "label": label, "measured": measured, "expect": expected, "agrees": ok})
+        records.append(record)
     if args.json:
-        print_json({"rows": records, "level": level, "family_level": FAMILY_LEVEL, "disagreements": failures})
+        print_json(
+            {
+                "rows": records,
+                "level": level,
+                "family_level": FAMILY_LEVEL,
+                "disagreements": failures,
+            }
+        )
     else:
         console.print(table)
         if failures:
