@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
 import attrs
@@ -39,7 +40,7 @@ class Peek:
 
     @staticmethod
     def _frames() -> int | None:
-        frame = sys._getframe(1)
+        frame: FrameType | None = sys._getframe(1)
         while frame is not None:
             for name in SECRET_NAMES:
                 if name in frame.f_locals and (bit := _bit(frame.f_locals[name])) is not None:

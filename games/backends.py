@@ -92,7 +92,7 @@ def _process(
 ) -> Iterator[Any]:
     # Forking a process whose torch thread pools are running can deadlock the child, so a
     # run that has loaded torch starts fresh interpreters instead.
-    context = multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
+    context: Any = multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
     tasks, results = context.Queue(), context.Queue()
     # The pool is the engine's own so that it knows which chunk each worker is playing, and
     # a worker that dies is named with its chunk. Game and adversary are sent once per worker.

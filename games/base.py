@@ -118,7 +118,7 @@ class Game:
 
     def describe(self) -> dict[str, Any]:
         """The game's parameters, as plain values."""
-        return attrs.asdict(self) if attrs.has(type(self)) else {}
+        return attrs.asdict(self) if attrs.has(type(self)) else {}  # type: ignore[arg-type]
 
 
 class HiddenBit(Game):

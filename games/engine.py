@@ -522,7 +522,7 @@ def estimate(
 
 def with_device(game: Game, device: str | None) -> Game:
     """The game with its torch ``device`` parameter set, if it has one."""
-    fields = attrs.fields_dict(type(game)) if attrs.has(type(game)) else {}
+    fields = attrs.fields_dict(type(game)) if attrs.has(type(game)) else {}  # type: ignore[arg-type]
     if "device" not in fields:
         if device is not None and device != "cpu":
             raise InvalidArgument(f"device={device!r}: game {name_of(game)} does not use torch")

@@ -77,7 +77,7 @@ class Isolated:
                 else:  # the trial is over: an answer, or the adversary's own exception
                     kind, payload, exceeded = message
                     if exceeded:  # the child's handle refused a query the parent never saw
-                        raise BudgetExceeded(exceeded[0], budgets[exceeded[0]])
+                        raise BudgetExceeded(exceeded[0], budgets[exceeded[0]] or 0)
                     if kind == "raised":
                         raise RuntimeError(f"the isolated adversary raised:\n{payload}")
                     return payload
