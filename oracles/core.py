@@ -54,7 +54,7 @@ class Oracle:
             raise InvalidArgument(f"answer={answer!r} must be callable")
         self._answer = answer
         self._name = name
-        self._budget = check_budget(budget)
+        self._budget = budget if type(budget) is int and budget >= 0 else check_budget(budget)
         self._queries = 0
         self._exceeded = False
         self._failure: BaseException | None = None
@@ -126,9 +126,10 @@ class Oracles(Mapping[str, Oracle]):
     ) -> None:
         self._oracles = dict(oracles or {})
         for key, oracle in self._oracles.items():
-            if not isinstance(oracle, Oracle):
+            if type(oracle) is not Oracle and not isinstance(oracle, Oracle):
                 raise InvalidArgument(f"oracle {key!r} must be an Oracle, got {type(oracle).__name__}")
-        self._public = MappingProxyType(dict(public or {}))
+        # A read-only view of a private copy: the adversary can neither change nor share it.
+        self._public = MappingProxyType(dict(public) if public else {})
 
     @property
     def public(self) -> Mapping[str, Any]:
