@@ -82,7 +82,7 @@ class _Probe:
 @register("linear-probe", games=("concept-erasure",))
 @attrs.frozen(kw_only=True)
 class LinearProbe(_Probe):
-    """Logistic regression on standardised representations: the reader LEACE is built against."""
+    """Logistic regression on whitened representations: the reader LEACE is built against."""
 
     c: float = param(1.0, help="inverse L2 regularisation strength", check=number(0, open_low=True))
 
@@ -95,7 +95,7 @@ class LinearProbe(_Probe):
 @register("quadratic-probe", games=("concept-erasure",))
 @attrs.frozen(kw_only=True)
 class QuadraticProbe(_Probe):
-    """Logistic regression on degree-2 features: reads class covariances, not higher moments."""
+    """Logistic regression on degree-2 features of whitened representations: a quadratic reader."""
 
     c: float = param(1.0, help="inverse L2 regularisation strength", check=number(0, open_low=True))
 
@@ -114,7 +114,7 @@ class QuadraticProbe(_Probe):
 @register("mlp-probe", games=("concept-erasure",))
 @attrs.frozen(kw_only=True)
 class MlpProbe(_Probe):
-    """A one-hidden-layer MLP (L-BFGS) on standardised representations: a nonlinear reader."""
+    """A one-hidden-layer MLP (L-BFGS) on whitened representations: a nonlinear reader."""
 
     hidden: int = param(32, help="hidden units", check=integer(1, 4096))
     alpha: float = param(1e-3, help="L2 penalty", check=number(0))
@@ -135,7 +135,7 @@ class MlpProbe(_Probe):
 @register("knn", games=("concept-erasure",))
 @attrs.frozen(kw_only=True)
 class Knn(_Probe):
-    """k nearest neighbours on standardised representations: a nonparametric reader."""
+    """k nearest neighbours on whitened representations: a nonparametric reader."""
 
     k: int = param(15, help="neighbours that vote", check=integer(1))
 
