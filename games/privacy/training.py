@@ -286,7 +286,9 @@ class SGD:
     ``sampling="fixed"`` draws ``batch_size`` distinct records per step (uniformly, afresh
     each step); ``"poisson"`` takes each record independently with probability
     ``1/ceil(size/batch_size)`` and divides the gradient sum by the expected batch size.
-    An epoch is ``ceil(size/batch_size)`` steps.
+    An epoch is ``ceil(size/batch_size)`` steps. ``weight_decay`` λ adds (λ/2)‖θ‖² to the
+    objective (every parameter, biases included); ``ascent`` climbs the data term instead of
+    descending it (the decay still descends).
     """
 
     network: Network = attrs.field(factory=Network)
@@ -294,6 +296,10 @@ class SGD:
     batch_size: int = _int_field(64)
     lr: float = _pos_field(0.1)
     sampling: str = attrs.field(default="fixed", validator=_check_sampling)
+    weight_decay: float = attrs.field(
+        default=0.0, validator=lambda _, a, v: _positive(a.name, v, zero=True)
+    )
+    ascent: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
     private = False
 
@@ -320,10 +326,14 @@ class SGD:
         device: str = "cpu",
         *,
         size: int | None = None,
+        init: Params | None = None,
     ) -> Trained:
-        """Train one model per row of ``masks`` (see :class:`Trainer`)."""
+        """Train one model per row of ``masks`` (see :class:`Trainer`).
+
+        ``init``: stacked parameters to start from (warm start) instead of a fresh draw.
+        """
         data = _prepare(X, y, masks, seeds, size)
-        return _fit(self, data, device)
+        return _fit(self, data, device, init)
 
     # Hooks the DP trainers override.
     def _noise(self) -> float:
@@ -419,7 +429,10 @@ class Opacus(DPSGD):
         device: str = "cpu",
         *,
         size: int | None = None,
+        init: Params | None = None,
     ) -> Trained:
+        if init is not None:
+            raise InvalidArgument("the opacus trainer starts from a fresh draw only (init=None)")
         data = _prepare(X, y, masks, seeds, size)
         return _fit_opacus(self, data, device)
 
@@ -510,7 +523,7 @@ def _block(net_params: int) -> int:
     return max(1, min(_BLOCK_MAX, _BLOCK_FLOATS // max(1, net_params)))
 
 
-def _fit(trainer: SGD, data: _Data, device: str) -> Trained:
+def _fit(trainer: SGD, data: _Data, device: str, init: Params | None = None) -> Trained:
     dims = data.X.shape[1]
     classes = data.classes
     net = trainer.network
@@ -518,7 +531,16 @@ def _fit(trainer: SGD, data: _Data, device: str) -> Trained:
     P = net.count(dims, classes)
     M = len(data.counts)
     gens = generators(data.seeds)
-    params = list(init_params(net, dims, classes, gens, device))
+    if init is None:
+        params = list(init_params(net, dims, classes, gens, device))
+    else:
+        shapes = [(M, a, b) for a, b in zip(sizes_l, sizes_l[1:], strict=False)]
+        expected = [s for w in shapes for s in (w, (M, w[2]))]
+        if [tuple(p.shape) for p in init] != expected:
+            raise InvalidArgument(
+                f"init has shapes {[tuple(p.shape) for p in init]}, not {expected}"
+            )
+        params = [p.detach().to(device, torch.float32).clone() for p in init]
     X, y = data.X.to(device), data.y.to(device)
     index = data.index.to(device)
     n_max = index.shape[1]
@@ -542,7 +564,8 @@ def _fit(trainer: SGD, data: _Data, device: str) -> Trained:
     total = int(steps.max())
     first_done = int(steps.min())
     steps_t = torch.as_tensor(steps, device=device)
-    step_size = trainer.lr / denom
+    step_size = trainer.lr / denom * (-1.0 if trainer.ascent else 1.0)
+    decay = trainer.lr * trainer.weight_decay
     examples = 0
     for start in range(0, total, K):
         # Each model's draws come from its own generator in a fixed order (uniforms for
@@ -576,6 +599,10 @@ def _fit(trainer: SGD, data: _Data, device: str) -> Trained:
                 grads = [grad.add_(e, alpha=sigma) for grad, e in zip(grads, extra, strict=True)]
             # Models whose training set is larger may take more steps; the others stand still.
             rate_now = step_size if t < first_done else step_size * (t < steps_t)
+            if decay:
+                keep = 1 - decay * (t < steps_t).float()
+                for p in params:
+                    p.mul_(keep.view(M, *([1] * (p.dim() - 1))))
             for p, grad in zip(params, grads, strict=True):
                 p.sub_(grad * rate_now.view(M, *([1] * (grad.dim() - 1))))
     for p in params:
