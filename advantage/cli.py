@@ -18,6 +18,7 @@ __all__ = ["main", "parser"]
 COMMANDS = (
     "advantage.run",
     "advantage.check",
+    "advantage.audit",
     "advantage.listing",
     "advantage.tour",
 )

@@ -1,0 +1,129 @@
+"""`advantage audit`: the advantage, TPR at low FPR and an ε lower bound next to the claim."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import games  # noqa: E402
+from advantage import audit  # noqa: E402
+from advantage.cli import main  # noqa: E402
+from adversaries.privacy import GradientCanary  # noqa: E402
+from games.privacy.membership import Membership, dp_advantage_bound  # noqa: E402
+from oracles import InvalidArgument  # noqa: E402
+
+DP = ["-p", "target=adversary", "-p", "training_size=64", "-p", "epochs=2"]
+DP += ["-p", "batch_size=16", "-p", "noise_multiplier=3"]
+CANARY = ["--adversary", "gradient-canary", "-a", "calibration=128"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run_json(capsys, *args: str) -> tuple[int, dict]:
+    status = main(["audit", "membership", *args, "--json"])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_the_missing_clipping_is_refuted_twice(capsys):
+    status, data = run_json(
+        capsys, *DP, "-p", "trainer=dp-sgd-noclip", *CANARY, "--trials", "600", "--seed", "1"
+    )
+    assert status == 1 and data["refuted"]
+    claimed = data["claimed"]["epsilon"]
+    assert data["epsilon_lower"]["epsilon"] > claimed > 0
+    assert data["advantage"]["ci_low"] > data["claimed"]["advantage_bound"]
+    assert len(data["refutations"]) == 2
+    assert data["tpr_at_fpr"]["tpr_low"] > data["tpr_at_fpr"]["fpr_high"]
+
+
+def test_dp_sgd_is_not_refuted_and_the_bound_stays_below_the_claim(capsys):
+    status, data = run_json(capsys, *DP, "-p", "trainer=dp-sgd", *CANARY, "--trials", "600")
+    assert status == 0 and not data["refuted"] and data["refutations"] == []
+    claimed = data["claimed"]
+    assert data["epsilon_lower"]["epsilon"] <= claimed["epsilon"]
+    assert claimed["advantage_bound"] == pytest.approx(dp_advantage_bound(claimed["epsilon"], 1e-5))
+    assert claimed["tightness"] == pytest.approx(
+        data["epsilon_lower"]["epsilon"] / claimed["epsilon"]
+    )
+
+
+def test_figures_share_the_family_level_and_one_held_out_split(capsys):
+    status, data = run_json(
+        capsys, *DP, "-p", "trainer=dp-sgd", *CANARY, "--trials", "200", "--level", "0.9"
+    )
+    assert status == 0
+    each = 1 - 0.1 / audit.FIGURES
+    assert data["each"] == pytest.approx(each)
+    assert data["advantage"]["level"] == pytest.approx(each)
+    assert data["epsilon_lower"]["level"] == pytest.approx(each)
+    assert data["tpr_at_fpr"]["level"] == pytest.approx(1 - (1 - each) / 2)
+    low, rates = data["epsilon_lower"], data["tpr_at_fpr"]
+    assert low["calibration"] + low["evaluation"] == data["kept"] == 200
+    assert rates["members"] + rates["non_members"] == low["evaluation"]
+
+
+def test_the_advantage_is_the_one_advantage_run_reports():
+    game = Membership(
+        trainer="dp-sgd-noclip",
+        target="adversary",
+        training_size=64,
+        epochs=2,
+        batch_size=16,
+        noise_multiplier=3.0,
+    )
+    attack = GradientCanary(calibration=128)
+    report = audit.run_audit(game, attack, trials=300, seed=3)
+    played = games.estimate(game, attack, trials=300, seed=3, chunk_size=300)
+    assert report.advantage["wins"] == played.wins and report.advantage["trials"] == 300
+
+
+def test_no_claim_without_dp_and_a_large_leak_without_it(capsys):
+    args = ["-p", "target=mislabeled", "-p", "training_size=16", "-p", "epochs=20"]
+    args += ["-p", "batch_size=8", "--adversary", "lira", "-a", "shadows=16"]
+    status, data = run_json(capsys, *args, "-a", "calibration=64", "--trials", "300")
+    assert status == 0 and not data["refuted"]
+    assert data["claimed"]["epsilon"] is None
+    assert "trainer='sgd' makes no DP claim" in data["claimed"]["reason"]
+    assert data["advantage"]["ci_low"] > 0.8 and data["epsilon_lower"]["epsilon"] > 1
+
+
+def test_the_table_names_the_claim_and_the_correction(capsys):
+    assert (
+        main(["audit", "membership", *DP, "-p", "trainer=dp-sgd", *CANARY, "--trials", "80"]) == 0
+    )
+    out = " ".join(capsys.readouterr().out.split())
+    for text in ("TPR at FPR ≤ 0.01", "ε lower bound", "claimed ε", "Bonferroni over 3 figures"):
+        assert text in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fpr", "1.5"], r"fpr=1\.5 must be in \[0, 1\)"),
+        (["--delta", "0"], r"delta=0\.0 must be in \(0, 1\)"),
+        (["--level", "1"], r"level=1\.0 must be in \(0, 1\)"),
+        (["--trials", "2"], "trials=2 must be an integer >= 4"),
+        (["--calibration", "1"], r"calibration=1\.0 must be in \(0, 1\)"),
+    ],
+)
+def test_bad_options_exit_2(args, message, capsys):
+    assert main(["audit", "membership", *CANARY, *args]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert re.search(message, err), err
+
+
+def test_games_and_adversaries_that_cannot_be_audited():
+    with pytest.raises(InvalidArgument, match="gives no membership scores"):
+        audit.run_audit(Membership(), games.ADVERSARIES.get("guess")(), trials=10, seed=0)
+    with pytest.raises(InvalidArgument, match="needs a hidden-bit game with a batched path"):
+        audit.run_audit(games.GAMES.get("prf")(), GradientCanary(), trials=10, seed=0)
