@@ -284,8 +284,10 @@ def add(sub: argparse._SubParsersAction) -> None:
         "random calibration split and the rates measured on the held-out rest with "
         "Clopper-Pearson bounds, so the ε bound is valid; the three figures hold together at "
         "--level (Bonferroni). Exit status: 0, or 1 when the ε lower bound exceeds the claimed "
-        "ε (or the advantage exceeds what it allows), 2 for bad input. Example: advantage audit membership -p trainer=dp-sgd-noclip "
-        "-p target=adversary --adversary gradient-canary --trials 1000",
+        "ε (or the advantage exceeds what it allows), 2 for bad input. Example (a noise "
+        "multiplier large enough for the claim to say something): advantage audit membership "
+        "-p trainer=dp-sgd-noclip -p target=adversary -p training_size=64 -p epochs=2 "
+        "-p batch_size=16 -p noise_multiplier=3 --adversary gradient-canary --trials 1000",
     )
     audit.add_argument("game", help="game name (membership)")
     audit.add_argument(
