@@ -273,8 +273,8 @@ def number(
         if ok and high is not None:
             ok = value < high if open_high else value <= high
         if not ok:
-            left = "(" if open_low else "["
-            right = ")" if open_high else "]"
+            left = "(" if open_low or low is None else "["
+            right = ")" if open_high or high is None else "]"
             span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
             raise InvalidArgument(f"{name}={value!r} must be a number in {span}")
 
