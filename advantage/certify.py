@@ -1,0 +1,191 @@
+"""`advantage certify`: play until an anytime-valid confidence sequence decides advantage ≤ eps."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from advantage.common import (
+    console,
+    engine_options,
+    make_adversary,
+    make_game,
+    pairs,
+    print_json,
+    stderr,
+)
+from games.certify import Certificate, certify
+
+__all__ = ["add"]
+
+DESCRIPTION = """\
+Play GAME against the adversary until an anytime-valid confidence sequence decides whether
+its advantage is at most EPS ("below") or above it ("above"), or MAX_TRIALS is reached
+("undecided", with the current interval). The chance of a wrong decision is at most ALPHA
+however early the run stops. Trials are those of `advantage run` with the same seed.
+
+Example: advantage certify otp --adversary guess --eps 0.05"""
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "certify",
+        help="play until advantage ≤ eps or > eps is decided (anytime-valid)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("game", help="game name (see `advantage list games`)")
+    parser.add_argument(
+        "--adversary", required=True, help="adversary name (see `advantage list adversaries`)"
+    )
+    parser.add_argument(
+        "--eps", type=float, required=True, help="the advantage to certify against, in (0, 1)"
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=0.05, help="chance of a wrong decision (default: 0.05)"
+    )
+    parser.add_argument(
+        "--max-trials",
+        type=int,
+        default=100_000,
+        help="stop undecided after this many trials (default: 100000)",
+    )
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set a game parameter (repeatable)",
+    )
+    parser.add_argument(
+        "-a",
+        "--adv-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set an adversary parameter (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    engine = parser.add_argument_group("engine")
+    engine.add_argument("--backend", default="serial", help="serial (default), process or ray")
+    engine.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: all cores)"
+    )
+    engine.add_argument("--chunk-size", type=int, default=None, help="trials per unit of work")
+    engine.add_argument("--address", default=None, help="Ray cluster to join: auto or HOST:PORT")
+    engine.add_argument(
+        "--batched",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="force (or forbid) the batched path; by default it is used when both sides offer it",
+    )
+    engine.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run the adversary in a separate process that sees only oracle messages",
+    )
+    engine.add_argument("--device", default=None, help="torch device for ML games: cpu or cuda")
+    parser.set_defaults(handler=certify_command)
+
+
+def _picture(c: Certificate, width: int = 41) -> str:
+    """The interval on the advantage axis [-1, 1] as text, with eps marked."""
+
+    def at(value: float) -> int:
+        return min(width - 1, max(0, round((value + 1) / 2 * (width - 1))))
+
+    cells = ["·"] * width
+    for i in range(at(c.ci_low), at(c.ci_high) + 1):
+        cells[i] = "━"
+    cells[at(c.eps)] = "┃"
+    return "-1 " + "".join(cells) + " +1"
+
+
+def _line(c: Certificate) -> Text:
+    return Text.from_markup(
+        f"[bold]{c.trials:,}[/] trials  advantage in "
+        + escape(f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]")
+        + f"  {_picture(c)}  eps {c.eps:g}: [bold]{c.decision}[/]"
+    )
+
+
+def certify_command(args: argparse.Namespace) -> int:
+    game = make_game(args.game, pairs(args.param, "-p"))
+    adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
+    live: Live | None = None
+
+    def show(so_far: Certificate) -> None:
+        nonlocal live
+        if args.json:
+            return
+        if live is None:
+            live = Live(_line(so_far), console=stderr, transient=True, auto_refresh=False)
+            live.start()
+        live.update(_line(so_far), refresh=True)
+
+    try:
+        result = certify(
+            game,
+            adversary,
+            eps=args.eps,
+            alpha=args.alpha,
+            max_trials=args.max_trials,
+            seed=args.seed,
+            progress=show,
+            **engine_options(args),
+        )
+    finally:
+        if live is not None:
+            live.stop()
+    if args.json:
+        print_json(result.to_json())
+    else:
+        console.print(certificate_table(result))
+        if result.first_error:
+            stderr.print("[red]first error:[/]")
+            stderr.print(escape(result.first_error), soft_wrap=True)
+    return 0
+
+
+def certificate_table(c: Certificate) -> Table:
+    """A person-readable table of a certificate."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+
+    def described(name: str, params: Any) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in params.items())
+        return f"{name} ({inner})" if inner else name
+
+    colour = {"below": "green", "above": "red", "undecided": "yellow"}[c.decision]
+    verdict = {
+        "below": f"advantage ≤ {c.eps:g}",
+        "above": f"advantage > {c.eps:g}",
+        "undecided": f"undecided after {c.max_trials:,} trials",
+    }[c.decision]
+    table.add_row("game", escape(described(c.game, c.params)))
+    table.add_row("adversary", escape(described(c.adversary, c.adversary_params)))
+    table.add_row("decision", f"[bold {colour}]{c.decision}[/]: {escape(verdict)}")
+    played = f" ({c.played:,} played)" if c.played != c.trials else ""
+    table.add_row("trials", f"{c.trials:,}{played}, seed {c.seed}, {c.path} path")
+    table.add_row("wins", f"{c.wins:,} (boundary win rate {c.p_eps:.4g})")
+    table.add_row(
+        "advantage",
+        f"[bold]{c.advantage:+.4f}[/]  "
+        + escape(f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]")
+        + f"  (each end anytime-valid at {1 - c.alpha:.0%}; {escape(c.method)})",
+    )
+    table.add_row("wrong decision", f"chance at most alpha = {c.alpha:g}, whenever the run stops")
+    if c.errors:
+        kinds = ", ".join(f"{k}: {v}" for k, v in c.errors.items())
+        table.add_row(
+            "errors",
+            f"[red]{sum(c.errors.values())}[/] ({kinds}); adversary failures count as losses",
+        )
+    table.add_row("time", f"{c.seconds:.2f} s")
+    return table
