@@ -1,0 +1,206 @@
+"""`advantage sweep`: advantage against a budget, a fitted curve, its band and a plot."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+
+from advantage.common import (
+    add_run_options,
+    console,
+    engine_options,
+    make_adversary,
+    make_game,
+    pairs,
+    print_json,
+    progress,
+)
+from games.registry import coerce
+from games.sweep import MODELS, Sweep, budget_target, sweep
+from oracles import InvalidArgument
+
+__all__ = ["add", "parse_budget"]
+
+DESCRIPTION = """\
+Estimate the adversary's advantage at each value of a budget (a game parameter such as
+`queries`, or an adversary parameter; the game is tried first), optionally fit a curve of
+success against budget by maximum likelihood, with a confidence band, and extrapolate it.
+
+Models: best-of-n (1 − (1 − p)^N), power-law (a·N^b, clipped to 1),
+logistic-in-log-budget (sigmoid(a + b·log N)). When a curve is fitted the per-budget
+intervals are Bonferroni-corrected across the budgets.
+
+Example: advantage sweep collision -p n=16 --adversary birthday
+         --budget queries=8,16,32,64,128 --fit power-law --extrapolate 256 --plot curve.png"""
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "sweep",
+        help="advantage against a budget, with a fitted curve and its band",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_options(parser)
+    parser.add_argument(
+        "--adversary", required=True, help="adversary name (see `advantage list adversaries`)"
+    )
+    parser.add_argument(
+        "--budget",
+        required=True,
+        metavar="NAME=V1,V2,...",
+        help="the parameter to sweep and its values, increasing (e.g. queries=1,2,4,8)",
+    )
+    parser.add_argument(
+        "--fit", choices=MODELS, default=None, help="fit this model of success against budget"
+    )
+    parser.add_argument(
+        "--extrapolate", type=float, default=None, help="read the fit and its band at this budget"
+    )
+    parser.add_argument(
+        "--simultaneous",
+        action="store_true",
+        help="Bonferroni-correct the per-budget intervals even without a fit (to read off a maximum)",
+    )
+    parser.add_argument(
+        "--plot", default=None, metavar="OUT.png", help="draw points, intervals, fit and band here"
+    )
+    parser.add_argument(
+        "--assumption",
+        default=None,
+        metavar="OUT.toml",
+        help="write the fitted upper band as a behavioural assumption for a proof file",
+    )
+    parser.add_argument(
+        "--assumption-name",
+        default=None,
+        help="the assumption's name (default: ADVERSARY_BUDGET_scaling)",
+    )
+    parser.set_defaults(handler=sweep_command)
+
+
+def parse_budget(text: str) -> tuple[str, list[str]]:
+    """``"queries=1,2,4"`` as ``("queries", ["1", "2", "4"])``."""
+    name, sep, rest = text.partition("=")
+    items = [item.strip() for item in rest.split(",") if item.strip()]
+    if not sep or not name.strip():
+        raise InvalidArgument(
+            f"--budget {text!r} must look like name=v1,v2,... (e.g. queries=1,2,4)"
+        )
+    if not items:
+        raise InvalidArgument(f"--budget {text!r} gives no values: the budget list is empty")
+    return name.strip(), items
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    if args.assumption is not None and args.fit is None:
+        raise InvalidArgument("--assumption writes a fitted curve: give --fit MODEL")
+    game = make_game(args.game, pairs(args.param, "-p"))
+    adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
+    name, texts = parse_budget(args.budget)
+    target = budget_target(game, adversary, name)
+    cls = type(game) if target == "game" else type(adversary)
+    what = f"budget value of {target} parameter"
+    values = [coerce(cls, {name: text}, what=what)[name] for text in texts]
+    with progress(not args.json, f"{args.adversary} vs {args.game}, {name} sweep") as update:
+        result = sweep(
+            game,
+            adversary,
+            budget=name,
+            values=values,
+            trials=args.trials,
+            seed=args.seed,
+            level=args.level,
+            method=args.method,
+            fit=args.fit,
+            extrapolate=args.extrapolate,
+            simultaneous=True if args.simultaneous else None,
+            progress=update,
+            **engine_options(args),
+        )
+    written = {}
+    if args.plot:
+        written["plot"] = str(result.plot(args.plot))
+    if args.assumption:
+        path = Path(args.assumption)
+        path.write_text(result.assumption(name=args.assumption_name))
+        written["assumption"] = str(path)
+    if args.json:
+        print_json({**result.to_json(), **written})
+    else:
+        console.print(sweep_table(result))
+        for line in summary(result):
+            console.print(line, soft_wrap=True)
+        for kind, where in written.items():
+            console.print(f"{kind} written to {escape(where)}")
+    return 0
+
+
+def sweep_table(result: Sweep) -> Table:
+    params = ", ".join(f"{k}={v}" for k, v in result.params.items() if k != result.budget)
+    table = Table(
+        title=escape(f"{result.adversary} vs {result.game} ({params})"),
+        caption=escape(
+            f"{result.trials} trials per budget; intervals {result.point_level:.2%} {result.method} "
+            f"({result.correction}; family-wise {result.level:.0%})"
+        ),
+    )
+    for column in (result.budget, "wins", "advantage", "interval"):
+        table.add_column(column, justify="right")
+    if result.fit is not None:
+        table.add_column("fit", justify="right")
+        table.add_column(f"{result.fit.level:.0%} band", justify="right")
+    for point in result.points:
+        e = point.estimate
+        row = [
+            str(point.value),
+            f"{e.wins}/{e.trials}",
+            f"{e.advantage:+.4f}",
+            escape(f"[{e.ci_low:+.4f}, {e.ci_high:+.4f}]"),
+        ]
+        if result.fit is not None:
+            low, high = result.fit.advantage_band(float(point.value))
+            row += [
+                f"{result.fit.advantage(float(point.value))[0]:+.4f}",
+                escape(f"[{low[0]:+.4f}, {high[0]:+.4f}]"),
+            ]
+        table.add_row(*row)
+    return table
+
+
+def summary(result: Sweep) -> list[str]:
+    lines = []
+    if result.correction.startswith("bonferroni"):
+        top = result.largest()
+        e = top.estimate
+        lines.append(
+            f"largest advantage: {e.advantage:+.4f} at {result.budget}={top.value} "
+            + escape(f"[{e.ci_low:+.4f}, {e.ci_high:+.4f}]")
+            + f" ({result.correction})"
+        )
+    fit = result.fit
+    if fit is not None:
+        fitted = ", ".join(f"{k} = {v:.4g}" for k, v in fit.params.items())
+        quality = (
+            f"goodness of fit p = {fit.fit_pvalue:.3g}"
+            if fit.fit_pvalue == fit.fit_pvalue
+            else "no spare points to test the fit"
+        )
+        lines.append(
+            f"fit: {fit.model}, {fitted} ({fit.method}; band {fit.level:.0%}, simultaneous over budgets; {quality})"
+        )
+        if fit.fit_pvalue < 0.05:
+            lines.append(
+                "[yellow]the model does not describe these points well; its band is only as good as the model[/]"
+            )
+    if result.extrapolation is not None:
+        value, centre, low, high = result.extrapolation
+        lines.append(
+            f"extrapolated to {result.budget}={value:g}: advantage {centre:+.4f} "
+            + escape(f"[{low:+.4f}, {high:+.4f}]")
+            + f" ({fit.level:.0%} band, if the model holds)"  # type: ignore[union-attr]
+        )
+    return lines
