@@ -17,6 +17,8 @@ __all__ = ["main", "parser"]
 # Each module adds its subcommands with `add(subparsers)`; the order is the order of --help.
 COMMANDS = (
     "advantage.run",
+    "advantage.certify",
+    "advantage.sweep",
     "advantage.check",
     "advantage.audit",
     "advantage.listing",

@@ -13,6 +13,16 @@ percentile of its stopping trials over ``--sims`` simulated runs. It is compared
     probability at least 0.9.
 
     COLUMNS=160 python benchmarks/certify_savings.py [--sims 1000] [--seed 0]
+
+With ``--through-engine`` a second table runs ``games.certify`` itself on synthetic games
+with the same win probabilities (``games.synthetic``: a biased coin for the hidden bit, a
+lottery for search), ``--engine-runs`` runs with seeds 0, 1, ... on the batched path and a
+quarter as many on the per-trial path, and compares its stopping times with the simulation's.
+"Same stop" replays the first runs' trials with ``games.certify.play_outcomes`` and checks that
+certify stopped exactly where the confidence sequence's thresholds
+(``Certifier.boundaries``) are first crossed.
+
+    COLUMNS=160 python benchmarks/certify_savings.py --through-engine [--engine-runs 200]
 """
 
 from __future__ import annotations
@@ -30,6 +40,8 @@ from scipy import special
 from scipy import stats as sps
 
 from games import sequential, stats
+from games.certify import certify, play_outcomes
+from games.synthetic import Coin, Draw, Hint, Lottery
 
 ALPHA = 0.05
 POWER = 0.9
@@ -80,11 +92,111 @@ def hoeffding_n(p: float, p_eps: float, below: bool) -> int:
     return int(n[np.argmax(chance >= POWER)])
 
 
+def synthetic(shape: str, baseline: float | None, adv: float):  # type: ignore[no-untyped-def]
+    """A game and adversary whose win probability is that of the case."""
+    if shape == "hidden-bit":
+        return Coin(advantage=adv), Hint()
+    # baseline 2^-62: zero to double precision next to the eps of the cases
+    return Lottery(p=(baseline or 0.0) + adv, queries=1, n=62), Draw()
+
+
+def replayed_stop(game, adversary, cert, seed: int, batched: bool, chunk: int, horizon: int) -> int:  # type: ignore[no-untyped-def]
+    """Where the thresholds are first crossed on the engine's own trials of this seed."""
+    outcomes = np.concatenate(
+        [
+            play_outcomes(game, adversary, seed, a, min(a + chunk, horizon), batched)[1]
+            for a in range(0, horizon, chunk)
+        ]
+    )
+    wins = np.cumsum(outcomes == 1)
+    most_below, least_above = cert.boundaries(horizon)
+    hit = (wins <= most_below) | (wins >= least_above)
+    return int(np.argmax(hit)) + 1 if hit.any() else horizon
+
+
+def through_engine(args: argparse.Namespace, console: Console) -> None:
+    table = Table(
+        title=f"certify through the engine (games.certify on games.synthetic, α = {ALPHA}, seeds 0..R-1) "
+        f"against the simulation ({args.sims} runs)"
+    )
+    for column in (
+        "case",
+        "path",
+        "runs",
+        "median",
+        "90%",
+        "wrong",
+        "sim median",
+        "sim 90%",
+        "same stop",
+        "ms / run",
+    ):
+        table.add_column(column, justify="left" if column in ("case", "path") else "right")
+    for label, shape, baseline, eps, adv, _target, _text in CASES:
+        cert = sequential.certifier(eps, alpha=ALPHA, shape=shape, baseline=baseline)
+        p_zero = 0.5 if shape == "hidden-bit" else baseline
+        p = p_zero + (adv / 2 if shape == "hidden-bit" else adv)
+        wrong_side = "above" if p <= cert.p_eps else "below"
+        sim = sequential.simulate(
+            p,
+            cert,
+            sims=args.sims,
+            max_trials=args.max_trials,
+            rng=np.random.default_rng(args.seed),
+        )
+        game, adversary = synthetic(shape, baseline, adv)
+        engine_cert = sequential.certifier(
+            eps, alpha=ALPHA, shape=shape, baseline=game.baseline if shape == "search" else None
+        )
+        for batched, runs in ((True, args.engine_runs), (False, max(1, args.engine_runs // 4))):
+            stops, decisions = [], []
+            started = time.perf_counter()
+            for seed in range(runs):
+                c = certify(
+                    game,
+                    adversary,
+                    eps=eps,
+                    alpha=ALPHA,
+                    max_trials=args.max_trials,
+                    seed=seed,
+                    batched=batched,
+                    chunk_size=256,
+                )
+                stops.append(c.trials)
+                decisions.append(c.decision)
+            per_run = (time.perf_counter() - started) / runs * 1000
+            checks = min(runs, 10)
+            same = sum(
+                replayed_stop(game, adversary, engine_cert, seed, batched, 256, stops[seed] + 256)
+                == stops[seed]
+                for seed in range(checks)
+            )
+            table.add_row(
+                escape(label),
+                "batched" if batched else "per trial",
+                str(runs),
+                f"{np.median(stops):,.0f}",
+                f"{np.quantile(stops, 0.9):,.0f}",
+                f"{np.mean(np.array(decisions) == wrong_side):.1%}",
+                f"{np.median(sim.trials):,.0f}",
+                f"{np.quantile(sim.trials, 0.9):,.0f}",
+                f"{same}/{checks}",
+                f"{per_run:.1f}",
+            )
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sims", type=int, default=1000, help="simulated runs per case")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-trials", type=int, default=200_000)
+    parser.add_argument(
+        "--through-engine", action="store_true", help="also run games.certify itself"
+    )
+    parser.add_argument(
+        "--engine-runs", type=int, default=200, help="certify runs per case (batched path)"
+    )
     args = parser.parse_args()
 
     table = Table(
@@ -140,6 +252,8 @@ def main() -> None:
         )
     console = Console()
     console.print(table)
+    if args.through_engine:
+        through_engine(args, console)
     console.print(
         f"{time.perf_counter() - started:.1f} s on {platform.machine()} "
         f"({platform.processor() or platform.platform()}), Python {platform.python_version()}"

@@ -19,9 +19,12 @@ from games.base import (
     number,
     param,
 )
+from games.certify import Certificate, certify
 from games.engine import Estimate, Tally, TrialRecord, estimate, replay
+from games.ensemble import Ensemble, estimate_best
 from games.registry import ADVERSARIES, GAMES, UnknownName, register
 from games.stats import plan
+from games.sweep import Sweep, sweep
 from oracles import InvalidArgument
 
 __all__ = [
@@ -32,8 +35,10 @@ __all__ = [
     "REAL",
     "Adversary",
     "BatchAdversary",
+    "Certificate",
     "Challenge",
     "ChunkFailed",
+    "Ensemble",
     "Estimate",
     "Game",
     "HiddenBit",
@@ -41,12 +46,15 @@ __all__ = [
     "InvalidArgument",
     "RealIdeal",
     "Search",
+    "Sweep",
     "Tally",
     "TrialFailed",
     "TrialRecord",
     "UnknownName",
     "answer_bit",
+    "certify",
     "estimate",
+    "estimate_best",
     "integer",
     "number",
     "param",
@@ -54,4 +62,5 @@ __all__ = [
     "register",
     "replay",
     "stats",
+    "sweep",
 ]
