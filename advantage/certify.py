@@ -19,7 +19,7 @@ from advantage.common import (
     print_json,
     stderr,
 )
-from games.certify import Certificate, certify
+from games.certification import Certificate, certify
 
 __all__ = ["add"]
 

@@ -65,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        err.print("interrupted: finished chunks are kept in the run log, if one was given (--resume continues)")
+        err.print(
+            "interrupted: finished chunks are kept in the run log, if one was given (--resume continues)"
+        )
         return 130
     except RuntimeError as error:
         from games.backends import ChunkFailed

@@ -75,34 +75,56 @@ def add_run_options(
     """
     parser.add_argument(subject[0], help=subject[1])
     parser.add_argument(
-        "-p", "--param", action="append", metavar="KEY=VALUE", help="set a game parameter (repeatable)"
+        "-p",
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set a game parameter (repeatable)",
     )
     parser.add_argument(
-        "-a", "--adv-param", action="append", metavar="KEY=VALUE",
+        "-a",
+        "--adv-param",
+        action="append",
+        metavar="KEY=VALUE",
         help="set an adversary parameter (repeatable)",
     )
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
-    parser.add_argument("--level", type=float, default=0.95, help="confidence level (default: 0.95)")
     parser.add_argument(
-        "--method", default="clopper-pearson", help="interval: clopper-pearson (default), wilson, hoeffding"
+        "--level", type=float, default=0.95, help="confidence level (default: 0.95)"
+    )
+    parser.add_argument(
+        "--method",
+        default="clopper-pearson",
+        help="interval: clopper-pearson (default), wilson, hoeffding",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     if trials is not None:
-        parser.add_argument("--trials", type=int, default=trials, help=f"trials to play (default: {trials})")
+        parser.add_argument(
+            "--trials", type=int, default=trials, help=f"trials to play (default: {trials})"
+        )
     engine = parser.add_argument_group("engine")
     engine.add_argument("--backend", default="serial", help="serial (default), process or ray")
-    engine.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    engine.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: all cores)"
+    )
     engine.add_argument("--chunk-size", type=int, default=None, help="trials per unit of work")
     engine.add_argument("--address", default=None, help="Ray cluster to join: auto or HOST:PORT")
     engine.add_argument(
-        "--batched", action=argparse.BooleanOptionalAction, default=None,
+        "--batched",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="force (or forbid) the batched path; by default it is used when both sides offer it",
     )
     engine.add_argument(
-        "--isolate", action="store_true",
+        "--isolate",
+        action="store_true",
         help="run the adversary in a separate process that sees only oracle messages",
     )
-    engine.add_argument("--device", default=None, help="torch device for ML games: cpu or cuda (default: cuda if present)")
+    engine.add_argument(
+        "--device",
+        default=None,
+        help="torch device for ML games: cpu or cuda (default: cuda if present)",
+    )
 
 
 def engine_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -132,8 +154,12 @@ def progress(enabled: bool, what: str) -> Iterator[Callable[[int, int], None]]:
             if time.perf_counter() - started < 1.0 or done >= total:
                 return
             bar = Progress(
-                TextColumn(escape(what)), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                console=stderr, transient=True,
+                TextColumn(escape(what)),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=stderr,
+                transient=True,
             )
             bar.start()
             task = bar.add_task(what, total=total)
@@ -162,20 +188,31 @@ def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
     params = ", ".join(f"{k}={v}" for k, v in estimate.params.items())
     adv_params = ", ".join(f"{k}={v}" for k, v in estimate.adversary_params.items())
     table.add_row("game", f"{estimate.game} ({params})" if params else estimate.game)
-    table.add_row("adversary", f"{estimate.adversary} ({adv_params})" if adv_params else estimate.adversary)
+    table.add_row(
+        "adversary", f"{estimate.adversary} ({adv_params})" if adv_params else estimate.adversary
+    )
     table.add_row("trials", f"{estimate.trials} (seed {estimate.seed}, {estimate.path} path)")
     if estimate.worlds:
         (rn, r1), (i_n, i1) = estimate.worlds["real"], estimate.worlds["ideal"]
-        table.add_row("answered real", f"{r1}/{rn} in the real world, {i1}/{i_n} in the ideal world")
+        table.add_row(
+            "answered real", f"{r1}/{rn} in the real world, {i1}/{i_n} in the ideal world"
+        )
     else:
-        table.add_row("wins", f"{estimate.wins} (rate {estimate.win_rate:.4f}, baseline {estimate.baseline:.4g})")
+        table.add_row(
+            "wins",
+            f"{estimate.wins} (rate {estimate.win_rate:.4f}, baseline {estimate.baseline:.4g})",
+        )
     table.add_row(
         "advantage",
         f"[bold]{_fmt(estimate.advantage)}[/]  "
-        + escape(f"[{_fmt(estimate.ci_low)}, {_fmt(estimate.ci_high)}]  ({estimate.level:.0%} {estimate.method})"),
+        + escape(
+            f"[{_fmt(estimate.ci_low)}, {_fmt(estimate.ci_high)}]  ({estimate.level:.0%} {estimate.method})"
+        ),
     )
     if estimate.queries:
-        per = ", ".join(f"{k}: {v / max(estimate.trials, 1):.3g}/trial" for k, v in estimate.queries.items())
+        per = ", ".join(
+            f"{k}: {v / max(estimate.trials, 1):.3g}/trial" for k, v in estimate.queries.items()
+        )
         table.add_row("queries", per)
     if estimate.resources:
         table.add_row("resources", ", ".join(f"{k}: {v}" for k, v in estimate.resources.items()))

@@ -18,7 +18,8 @@ KINDS = ("games", "adversaries", "proofs")
 
 def add(sub: argparse._SubParsersAction) -> None:
     listing = sub.add_parser(
-        "list", help="list games, adversaries and proofs",
+        "list",
+        help="list games, adversaries and proofs",
         description="List the registered games, adversaries and proofs with one-line descriptions. "
         "`advantage list games NAME` shows one game's parameters.",
     )
@@ -74,7 +75,9 @@ def list_command(args: argparse.Namespace) -> int:
             table.add_column("plays")
         table.add_column("description")
         for row in rows:
-            cells = [row["name"]] + ([row["games"]] if kind == "adversaries" else []) + [row["summary"]]
+            cells = (
+                [row["name"]] + ([row["games"]] if kind == "adversaries" else []) + [row["summary"]]
+            )
             table.add_row(*map(escape, cells))
         console.print(table)
     return 0
@@ -85,10 +88,21 @@ def _detail(kind: str, name: str, as_json: bool) -> int:
     cls = entry.load()
     fields = {k: f for k, f in parameters(cls).items() if not k.startswith("_")}
     if as_json:
-        print_json({"name": name, "doc": cls.__doc__ or "", "parameters": {k: help_of(f) for k, f in fields.items()}})
+        print_json(
+            {
+                "name": name,
+                "doc": cls.__doc__ or "",
+                "parameters": {k: help_of(f) for k, f in fields.items()},
+            }
+        )
         return 0
     console.print(f"[bold cyan]{name}[/]  {escape((cls.__doc__ or '').strip())}\n")
-    table = Table("parameter", "type", "meaning", title="parameters (-p KEY=VALUE)" if kind == "games" else "parameters (-a KEY=VALUE)")
+    table = Table(
+        "parameter",
+        "type",
+        "meaning",
+        title="parameters (-p KEY=VALUE)" if kind == "games" else "parameters (-a KEY=VALUE)",
+    )
     for key, field in fields.items():
         kind_name = getattr(field.type, "__name__", str(field.type))
         table.add_row(key, escape(kind_name), escape(help_of(field)))

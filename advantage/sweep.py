@@ -19,7 +19,7 @@ from advantage.common import (
     progress,
 )
 from games.registry import coerce
-from games.sweep import MODELS, Sweep, budget_target, sweep
+from games.sweeps import MODELS, Sweep, budget_target, sweep
 from oracles import InvalidArgument
 
 __all__ = ["add", "parse_budget"]

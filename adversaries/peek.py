@@ -53,7 +53,9 @@ class Peek:
         for name in oracles:
             function = object.__getattribute__(oracles[name], "_answer")
             code = getattr(function, "__code__", None)
-            for var, cell in zip(code.co_freevars if code else (), function.__closure__ or (), strict=False):
+            for var, cell in zip(
+                code.co_freevars if code else (), function.__closure__ or (), strict=False
+            ):
                 if var in SECRET_NAMES and (bit := _bit(cell.cell_contents)) is not None:
                     return bit
         return None

@@ -56,11 +56,18 @@ def main() -> None:
         table.add_column(column)
     base = {"game": Busy(), "adversary": Guess(), "trials": args.trials, "seed": 0, "chunk_size": 4}
     serial, t_serial = timed(**base)
-    table.add_row("serial", f"{t_serial:.2f}", f"{args.trials / t_serial:.1f}", "1.00", str(serial.wins))
+    table.add_row(
+        "serial", f"{t_serial:.2f}", f"{args.trials / t_serial:.1f}", "1.00", str(serial.wins)
+    )
     process, t_process = timed(**base, backend="process", workers=args.workers)
     assert process.wins == serial.wins
-    table.add_row("process", f"{t_process:.2f}", f"{args.trials / t_process:.1f}", f"{t_serial / t_process:.2f}",
-                  str(process.wins))
+    table.add_row(
+        "process",
+        f"{t_process:.2f}",
+        f"{args.trials / t_process:.1f}",
+        f"{t_serial / t_process:.2f}",
+        str(process.wins),
+    )
     rows = []
     if not args.no_ray and importlib.util.find_spec("ray"):
         import ray
@@ -70,22 +77,37 @@ def main() -> None:
             timed(**base, trials=8, backend="ray")  # warm the workers up
             remote, t_ray = timed(**base, backend="ray")
             assert remote.wins == serial.wins
-            table.add_row("ray (local)", f"{t_ray:.2f}", f"{args.trials / t_ray:.1f}", f"{t_serial / t_ray:.2f}",
-                          str(remote.wins))
+            table.add_row(
+                "ray (local)",
+                f"{t_ray:.2f}",
+                f"{args.trials / t_ray:.1f}",
+                f"{t_serial / t_ray:.2f}",
+                str(remote.wins),
+            )
             # Overhead per chunk: chunks of one trivial trial, ray against serial.
             chunks = 400
-            cheap = {"game": OneTimePad(), "adversary": Guess(), "trials": chunks, "seed": 0, "chunk_size": 1,
-                     "batched": False}
+            cheap = {
+                "game": OneTimePad(),
+                "adversary": Guess(),
+                "trials": chunks,
+                "seed": 0,
+                "chunk_size": 1,
+                "batched": False,
+            }
             _, t_cheap_serial = timed(**cheap)
             _, t_cheap_ray = timed(**cheap, backend="ray")
-            rows.append(f"Ray overhead per chunk: {(t_cheap_ray - t_cheap_serial) / chunks * 1e3:.2f} ms "
-                        f"({chunks} chunks of one trivial trial)")
+            rows.append(
+                f"Ray overhead per chunk: {(t_cheap_ray - t_cheap_serial) / chunks * 1e3:.2f} ms "
+                f"({chunks} chunks of one trivial trial)"
+            )
         finally:
             ray.shutdown()
     console.print(table)
     for row in rows:
         console.print(row)
-    console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    console.print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
 
 
 if __name__ == "__main__":

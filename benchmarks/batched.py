@@ -76,20 +76,32 @@ def main() -> None:
     for column in ("game", "hand-written trials/s", "engine trials/s", "ratio (target ≥ 0.8)"):
         table.add_column(column)
     cases = [
-        ("otp key_reuse=True, two-time-pad", lambda: otp_by_hand(n, chunk, 0),
-         lambda: games.estimate(OneTimePad(key_reuse=True), TwoTimePad(), trials=n, seed=0, chunk_size=chunk)),
+        (
+            "otp key_reuse=True, two-time-pad",
+            lambda: otp_by_hand(n, chunk, 0),
+            lambda: games.estimate(
+                OneTimePad(key_reuse=True), TwoTimePad(), trials=n, seed=0, chunk_size=chunk
+            ),
+        ),
     ]
     cpa = IndCPA(scheme="ecb", prf="toy-linear", n=16, blocks=2)
     cases.append(
-        ("ind-cpa ecb toy-linear, ecb-repeat", lambda: ind_cpa_by_hand(cpa, n, chunk, 0),
-         lambda: games.estimate(cpa, EcbRepeat(), trials=n, seed=0, chunk_size=chunk)),
+        (
+            "ind-cpa ecb toy-linear, ecb-repeat",
+            lambda: ind_cpa_by_hand(cpa, n, chunk, 0),
+            lambda: games.estimate(cpa, EcbRepeat(), trials=n, seed=0, chunk_size=chunk),
+        ),
     )
     for label, by_hand, engine in cases:
         assert engine().path == "batch"
         t_hand, t_engine = best(by_hand, args.repeats), best(engine, args.repeats)
-        table.add_row(label, f"{n / t_hand:,.0f}", f"{n / t_engine:,.0f}", f"{t_hand / t_engine:.2f}")
+        table.add_row(
+            label, f"{n / t_hand:,.0f}", f"{n / t_engine:,.0f}", f"{t_hand / t_engine:.2f}"
+        )
     Console().print(table)
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}"
+    )
 
 
 if __name__ == "__main__":

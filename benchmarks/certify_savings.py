@@ -18,7 +18,7 @@ With ``--through-engine`` a second table runs ``games.certify`` itself on synthe
 with the same win probabilities (``games.synthetic``: a biased coin for the hidden bit, a
 lottery for search), ``--engine-runs`` runs with seeds 0, 1, ... on the batched path and a
 quarter as many on the per-trial path, and compares its stopping times with the simulation's.
-"Same stop" replays the first runs' trials with ``games.certify.play_outcomes`` and checks that
+"Same stop" replays the first runs' trials with ``games.certification.play_outcomes`` and checks that
 certify stopped exactly where the confidence sequence's thresholds
 (``Certifier.boundaries``) are first crossed.
 
@@ -40,7 +40,7 @@ from scipy import special
 from scipy import stats as sps
 
 from games import sequential, stats
-from games.certify import certify, play_outcomes
+from games.certification import certify, play_outcomes
 from games.synthetic import Coin, Draw, Hint, Lottery
 
 ALPHA = 0.05

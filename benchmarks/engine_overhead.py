@@ -33,8 +33,12 @@ class Raw(dict):
 def bare(game, adversary, trials: int, seed: int) -> int:
     wins = 0
     for index in range(trials):
-        challenger = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 0))))
-        attacker = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 1))))
+        challenger = np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 0)))
+        )
+        attacker = np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 1)))
+        )
         b = int(challenger.integers(2))
         challenge = game.setup(b, challenger)
         wins += adversary(Raw(challenge.oracles), attacker) == b
@@ -61,19 +65,29 @@ def main() -> None:
     result = games.estimate(game, adversary, trials=n, seed=0, batched=False)
     assert result.wins == reference, "the engine and the bare loop must play the same trials"
     t_bare = best(lambda: bare(game, adversary, n, 0), args.repeats)
-    t_engine = best(lambda: games.estimate(game, adversary, trials=n, seed=0, batched=False), args.repeats)
+    t_engine = best(
+        lambda: games.estimate(game, adversary, trials=n, seed=0, batched=False), args.repeats
+    )
     t_batch = best(lambda: games.estimate(game, adversary, trials=n, seed=0), args.repeats)
     overhead = (t_engine - t_bare) / n * 1e6
-    table = Table(title=f"engine overhead, otp key_reuse=True vs two-time-pad, {n} trials (best of {args.repeats})")
+    table = Table(
+        title=f"engine overhead, otp key_reuse=True vs two-time-pad, {n} trials (best of {args.repeats})"
+    )
     for column in ("loop", "µs/trial", "ratio to bare loop"):
         table.add_column(column)
     table.add_row("bare Python loop", f"{t_bare / n * 1e6:.2f}", "1.00")
-    table.add_row("games.estimate, per-trial path", f"{t_engine / n * 1e6:.2f}", f"{t_engine / t_bare:.2f}")
-    table.add_row("games.estimate, batched path", f"{t_batch / n * 1e6:.3f}", f"{t_batch / t_bare:.3f}")
+    table.add_row(
+        "games.estimate, per-trial path", f"{t_engine / n * 1e6:.2f}", f"{t_engine / t_bare:.2f}"
+    )
+    table.add_row(
+        "games.estimate, batched path", f"{t_batch / n * 1e6:.3f}", f"{t_batch / t_bare:.3f}"
+    )
     console = Console()
     console.print(table)
-    console.print(f"engine overhead: [bold]{overhead:.2f} µs/trial[/] (target ≤ 5) on {platform.processor() or platform.machine()}, "
-                  f"Python {platform.python_version()}, numpy {np.__version__}")
+    console.print(
+        f"engine overhead: [bold]{overhead:.2f} µs/trial[/] (target ≤ 5) on {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def peak_mb(trials: int) -> float:
-    out = subprocess.run([sys.executable, "-c", SNIPPET, str(trials)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", SNIPPET, str(trials)], capture_output=True, text=True, check=True
+    )
     return int(out.stdout.strip()) / 1024
 
 
@@ -36,8 +38,10 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=1_000_000)
     args = parser.parse_args()
     idle, run = peak_mb(0), peak_mb(args.trials)
-    print(f"peak RSS: {run:.0f} MB for {args.trials} batched otp trials; {idle:.0f} MB after imports alone; "
-          f"the run added {run - idle:.0f} MB (target: total under 500 MB) on {platform.machine()}")
+    print(
+        f"peak RSS: {run:.0f} MB for {args.trials} batched otp trials; {idle:.0f} MB after imports alone; "
+        f"the run added {run - idle:.0f} MB (target: total under 500 MB) on {platform.machine()}"
+    )
 
 
 if __name__ == "__main__":

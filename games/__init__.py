@@ -19,12 +19,12 @@ from games.base import (
     number,
     param,
 )
-from games.certify import Certificate, certify
+from games.certification import Certificate, certify
 from games.engine import Estimate, Tally, TrialRecord, estimate, replay
 from games.ensemble import Ensemble, estimate_best
 from games.registry import ADVERSARIES, GAMES, UnknownName, register
 from games.stats import plan
-from games.sweep import Sweep, sweep
+from games.sweeps import Sweep, sweep
 from oracles import InvalidArgument
 
 __all__ = [

@@ -68,7 +68,13 @@ def run_chunks(
 
 
 def _worker(
-    tasks: Any, results: Any, play: Callable[..., Any], game: Any, adversary: Any, seed: int, batched: bool
+    tasks: Any,
+    results: Any,
+    play: Callable[..., Any],
+    game: Any,
+    adversary: Any,
+    seed: int,
+    batched: bool,
 ) -> None:
     """A worker process: play the chunks it is sent, saying which one before it starts."""
     pid = os.getpid()
@@ -97,7 +103,9 @@ def _process(
     # The pool is the engine's own so that it knows which chunk each worker is playing, and
     # a worker that dies is named with its chunk. Game and adversary are sent once per worker.
     processes = [
-        context.Process(target=_worker, args=(tasks, results, play, game, adversary, seed, batched), daemon=True)
+        context.Process(
+            target=_worker, args=(tasks, results, play, game, adversary, seed, batched), daemon=True
+        )
         for _ in range(min(workers, len(work)) or 1)
     ]
     for process in processes:
@@ -143,7 +151,9 @@ def _process(
             process.join(timeout=5)
 
 
-def _oldest(work: Sequence[tuple[int, int]], playing: dict[int, tuple[int, int]]) -> tuple[int, int]:
+def _oldest(
+    work: Sequence[tuple[int, int]], playing: dict[int, tuple[int, int]]
+) -> tuple[int, int]:
     """A chunk to name when a worker died before saying what it played (rare)."""
     return min(playing.values(), default=work[0])
 

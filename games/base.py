@@ -262,7 +262,11 @@ def integer(low: int | None = None, high: int | None = None) -> Callable[[str, A
 
 
 def number(
-    low: float | None = None, high: float | None = None, *, open_low: bool = False, open_high: bool = False
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
 ) -> Callable[[str, Any], None]:
     """A check that the value is a finite real in the interval given."""
 
@@ -275,7 +279,9 @@ def number(
         if not ok:
             left = "(" if open_low or low is None else "["
             right = ")" if open_high or high is None else "]"
-            span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+            span = (
+                f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+            )
             raise InvalidArgument(f"{name}={value!r} must be a number in {span}")
 
     return check

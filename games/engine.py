@@ -34,7 +34,17 @@ from games.base import (
 from games.registry import ADVERSARIES, name_of
 from oracles import BudgetExceeded, InvalidArgument
 
-__all__ = ["Estimate", "Tally", "TrialRecord", "estimate", "estimate_from", "play_chunk", "replay"]
+__all__ = [
+    "Estimate",
+    "Tally",
+    "TrialRecord",
+    "check_run",
+    "estimate",
+    "estimate_from",
+    "plain",
+    "play_chunk",
+    "replay",
+]
 
 ERROR_KINDS = ("exception", "budget", "invalid-answer", "game-failed")
 
@@ -152,8 +162,8 @@ class Estimate:
         return {
             "game": self.game,
             "adversary": self.adversary,
-            "params": _plain(self.params),
-            "adversary_params": _plain(self.adversary_params),
+            "params": plain(self.params),
+            "adversary_params": plain(self.adversary_params),
             "shape": self.shape,
             "trials": self.trials,
             "wins": self.wins,
@@ -172,7 +182,7 @@ class Estimate:
             "first_error": self.first_error,
             "worlds": {k: list(v) for k, v in self.worlds.items()} if self.worlds else None,
             "path": self.path,
-            "resources": _plain(self.resources),
+            "resources": plain(self.resources),
         }
 
     def __str__(self) -> str:
@@ -183,12 +193,12 @@ class Estimate:
         )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A JSON-friendly copy of parameter values (tuples to lists, objects to their repr)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, bool | int | float | str) or value is None:
         return value
     if isinstance(value, np.generic):
@@ -278,7 +288,9 @@ def play_chunk(
     return attrs.evolve(tally, seconds=time.perf_counter() - clock)
 
 
-def _trial_chunk(game: Game, adversary: Callable[..., Any], seed: int, start: int, stop: int) -> Tally:
+def _trial_chunk(
+    game: Game, adversary: Callable[..., Any], seed: int, start: int, stop: int
+) -> Tally:
     wins = real_n = real_1 = ideal_n = ideal_1 = 0
     queries: dict[str, int] = {}
     errors: dict[str, int] = {}
@@ -335,7 +347,9 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
     try:
         answers = adversary.batch(handles, attacker, size)
     except BudgetExceeded:
-        losses.append(("budget", everyone, f"the batch went over budget:\n{traceback.format_exc()}"))
+        losses.append(
+            ("budget", everyone, f"the batch went over budget:\n{traceback.format_exc()}")
+        )
     except Exception:
         losses.append(("exception", everyone, f"the adversary raised:\n{traceback.format_exc()}"))
     else:
@@ -345,9 +359,13 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
             try:
                 win = np.asarray(game.finalize_batch(challenge, answers), bool)  # type: ignore[attr-defined]
             except InvalidAnswer:
-                losses.append(("invalid-answer", everyone, f"answers refused:\n{traceback.format_exc()}"))
+                losses.append(
+                    ("invalid-answer", everyone, f"answers refused:\n{traceback.format_exc()}")
+                )
         elif np.shape(answers) != (size,):
-            losses.append(("invalid-answer", everyone, f"answers of shape {np.shape(answers)}, not ({size},)"))
+            losses.append(
+                ("invalid-answer", everyone, f"answers of shape {np.shape(answers)}, not ({size},)")
+            )
         else:
             answers = np.asarray(answers)
             valid = (answers == 0) | (answers == 1)  # NaN, None and 2 fail both
@@ -357,7 +375,9 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
             win = valid & (answers == hidden)
     # Read only now: the challenger may fill its mask while answering (a model is trained
     # once the adversary submits its canary).
-    failed = np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
+    failed = (
+        np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
+    )
     kept = ~failed
     errors: dict[str, int] = {}
     firsts: list[tuple[int, str]] = []
@@ -390,7 +410,8 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
 # -- estimating ---------------------------------------------------------------------------
 
 
-def _check_common(trials: int, seed: int, level: float, method: str) -> None:
+def check_run(trials: int, seed: int, level: float, method: str) -> None:
+    """Refuse bad run arguments with a message naming the argument and its range."""
     if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials <= 0:
         raise InvalidArgument(f"trials={trials!r} must be a positive integer")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -468,7 +489,7 @@ def estimate(
     from games.backends import run_chunks
     from games.runlog import RunLog, spec_of
 
-    _check_common(trials, seed, level, method)
+    check_run(trials, seed, level, method)
     if chunk_size is not None and (
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0
     ):
@@ -476,13 +497,22 @@ def estimate(
     game = with_device(game, device)
     if isolate:
         if batched:
-            raise InvalidArgument("isolate=True plays trial by trial; it cannot take the batched path")
+            raise InvalidArgument(
+                "isolate=True plays trial by trial; it cannot take the batched path"
+            )
         batched = False
     path = use_batched(game, adversary, batched)
     if path and chunk_size is None:
         chunk_size = DEFAULT_BATCH
     spec = spec_of(
-        game, adversary, trials=trials, seed=seed, batched=path, chunk_size=chunk_size, level=level, method=method
+        game,
+        adversary,
+        trials=trials,
+        seed=seed,
+        batched=path,
+        chunk_size=chunk_size,
+        level=level,
+        method=method,
     )
     total = Tally(ranges=())
     todo = [(0, trials)]
@@ -502,7 +532,15 @@ def estimate(
         player = Isolated(adversary)
     try:
         for tally in run_chunks(
-            play_chunk, game, player, seed, work, path, backend=backend, workers=workers, address=address
+            play_chunk,
+            game,
+            player,
+            seed,
+            work,
+            path,
+            backend=backend,
+            workers=workers,
+            address=address,
         ):
             total = total + tally
             if runlog is not None:
@@ -537,7 +575,9 @@ def with_device(game: Game, device: str | None) -> Game:
         import torch
 
         if not torch.cuda.is_available():
-            raise InvalidArgument(f"device={device!r} but torch sees no CUDA device; use device='cpu'")
+            raise InvalidArgument(
+                f"device={device!r} but torch sees no CUDA device; use device='cpu'"
+            )
     elif device != "cpu":
         raise InvalidArgument(f"device={device!r} must be 'cpu' or 'cuda' (or 'cuda:N')")
     return attrs.evolve(game, device=device)  # type: ignore[misc]
@@ -601,7 +641,10 @@ def _difference(
     if not (rn and i_n):
         return -1.0, 1.0, method
     if method == "wilson":
-        return (*stats.difference_interval(r1, rn, i1, i_n, level=level, method="newcombe"), "newcombe")
+        return (
+            *stats.difference_interval(r1, rn, i1, i_n, level=level, method="newcombe"),
+            "newcombe",
+        )
     half = 1 - (1 - level) / 2
     lr, hr = stats.binomial_interval(r1, rn, half, method)
     li, hi = stats.binomial_interval(i1, i_n, half, method)
@@ -612,7 +655,7 @@ def replay(game: Game, adversary: Callable[..., Any], *, seed: int, trial: int) 
     """Rerun one trial of a per-trial run and return its transcript."""
     if isinstance(trial, bool) or not isinstance(trial, int) or trial < 0:
         raise InvalidArgument(f"trial={trial!r} must be a non-negative integer")
-    _check_common(1, seed, 0.95, "clopper-pearson")
+    check_run(1, seed, 0.95, "clopper-pearson")
     hidden, answer, win, kind, trace, handles = _play(game, adversary, seed, trial, transcript=True)
     return TrialRecord(
         trial=trial,

@@ -38,12 +38,12 @@ from games.engine import (
     DEFAULT_BATCH,
     Estimate,
     Tally,
-    _check_common,
-    _plain,
+    check_run,
     chunks,
     describe_adversary,
     estimate,
     estimate_from,
+    plain,
     play_chunk,
     use_batched,
     with_device,
@@ -117,7 +117,7 @@ class Ensemble:
     def to_json(self) -> dict[str, Any]:
         return {
             "game": self.game,
-            "params": _plain(self.params),
+            "params": plain(self.params),
             "shape": self.shape,
             "trials": self.trials,
             "seed": self.seed,
@@ -396,7 +396,7 @@ def estimate_best(
         raise InvalidArgument(
             f"adversaries={adversaries!r} must be a non-empty list of adversaries"
         )
-    _check_common(trials, seed, level, method)
+    check_run(trials, seed, level, method)
     if correction not in CORRECTIONS:
         raise InvalidArgument(f"correction={correction!r} must be one of: {', '.join(CORRECTIONS)}")
     if correction == "held-out" and trials < 2:
@@ -482,7 +482,7 @@ def estimate_best(
         done += trials
     return Ensemble(
         game=name_of(game),
-        params=_plain(game.describe()),
+        params=plain(game.describe()),
         shape=game.shape,
         trials=trials,
         seed=seed,

@@ -52,7 +52,9 @@ class Isolated:
         if self._process is None or not self._process.is_alive():
             context = multiprocessing.get_context("spawn")
             parent, child = context.Pipe()
-            self._process = context.Process(target=_serve, args=(child, self.adversary), daemon=True)
+            self._process = context.Process(
+                target=_serve, args=(child, self.adversary), daemon=True
+            )
             self._process.start()
             child.close()
             self._conn = parent
@@ -83,7 +85,9 @@ class Isolated:
                     return payload
         except (EOFError, BrokenPipeError, ConnectionResetError):
             self._process = None
-            raise AdversaryProcessDied("the isolated adversary's process died during the trial") from None
+            raise AdversaryProcessDied(
+                "the isolated adversary's process died during the trial"
+            ) from None
 
     def close(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -122,7 +126,10 @@ def _serve(conn: Connection, adversary: Any) -> None:
             return
         _, budgets, public, state = message
         handles = Oracles(
-            {name: Oracle(proxy(name), name=name, budget=budget) for name, budget in budgets.items()},
+            {
+                name: Oracle(proxy(name), name=name, budget=budget)
+                for name, budget in budgets.items()
+            },
             public,
         )
         bit_generator = np.random.PCG64()

@@ -37,7 +37,9 @@ class OneTimePad(HiddenBit):
             return (m1 if b else m0) ^ key
 
         used: list[int] = []
-        return Challenge(oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public={"n": self.n})
+        return Challenge(
+            oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public={"n": self.n}
+        )
 
     def setup_batch(self, b: np.ndarray, rng: np.random.Generator) -> Challenge:
         size = len(b)
@@ -50,4 +52,6 @@ class OneTimePad(HiddenBit):
             calls[0] += 1
             return np.where(chosen, m1, m0).astype(np.uint64, copy=False) ^ key
 
-        return Challenge(oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public={"n": self.n})
+        return Challenge(
+            oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public={"n": self.n}
+        )

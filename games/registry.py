@@ -21,7 +21,17 @@ import attrs
 
 from oracles import InvalidArgument
 
-__all__ = ["ADVERSARIES", "GAMES", "Entry", "Registry", "UnknownName", "coerce", "name_of", "parameters", "register"]
+__all__ = [
+    "ADVERSARIES",
+    "GAMES",
+    "Entry",
+    "Registry",
+    "UnknownName",
+    "coerce",
+    "name_of",
+    "parameters",
+    "register",
+]
 
 T = TypeVar("T")
 NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

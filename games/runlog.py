@@ -17,7 +17,7 @@ from typing import IO, Any
 import attrs
 import numpy as np
 
-from games.engine import Tally, _plain, describe_adversary
+from games.engine import Tally, describe_adversary, plain
 from games.registry import name_of
 from oracles import InvalidArgument
 
@@ -51,11 +51,11 @@ def spec_of(
         "kind": "spec",
         "format": FORMAT,
         "game": name_of(game),
-        "params": _plain(game.describe()),
+        "params": plain(game.describe()),
         "shape": game.shape,
         "baseline": float(game.baseline),
         "adversary": adversary_name,
-        "adversary_params": _plain(adversary_params),
+        "adversary_params": plain(adversary_params),
         "seed": int(seed),
         "trials": int(trials),
         "level": level,  # how the run was reported; `show` may report it otherwise
@@ -91,8 +91,12 @@ class RunLog:
             old, tallies, keep = _read(path)
             mismatched = [key for key in IDENTITY if old.get(key) != spec.get(key)]
             if mismatched:
-                detail = "; ".join(f"{k}: log has {old.get(k)!r}, run has {spec.get(k)!r}" for k in mismatched)
-                raise InvalidArgument(f"cannot resume {path}: it records a different run ({detail})")
+                detail = "; ".join(
+                    f"{k}: log has {old.get(k)!r}, run has {spec.get(k)!r}" for k in mismatched
+                )
+                raise InvalidArgument(
+                    f"cannot resume {path}: it records a different run ({detail})"
+                )
             with path.open("r+") as handle:
                 handle.truncate(keep)  # drop a torn last line
             handle = path.open("a")
@@ -143,7 +147,9 @@ def _read(path: Path) -> tuple[dict[str, Any], list[Tally], int]:
     if not isinstance(spec, Mapping) or spec.get("kind") != "spec":
         raise InvalidArgument(f"{path} is not a run log: its first line is not a spec")
     if spec.get("format") != FORMAT:
-        raise InvalidArgument(f"{path} has log format {spec.get('format')!r}; this version reads {FORMAT}")
+        raise InvalidArgument(
+            f"{path} has log format {spec.get('format')!r}; this version reads {FORMAT}"
+        )
     tallies, keep = [], len(complete[0]) + 1
     seen: set[tuple[int, int]] = set()
     for number, line in enumerate(complete[1:], start=2):

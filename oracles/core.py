@@ -127,7 +127,9 @@ class Oracles(Mapping[str, Oracle]):
         self._oracles = dict(oracles or {})
         for key, oracle in self._oracles.items():
             if type(oracle) is not Oracle and not isinstance(oracle, Oracle):
-                raise InvalidArgument(f"oracle {key!r} must be an Oracle, got {type(oracle).__name__}")
+                raise InvalidArgument(
+                    f"oracle {key!r} must be an Oracle, got {type(oracle).__name__}"
+                )
         # A read-only view of a private copy: the adversary can neither change nor share it.
         self._public = MappingProxyType(dict(public) if public else {})
 

@@ -29,9 +29,9 @@ def one_thread():
 @pytest.mark.parametrize(
     ("param", "value", "message"),
     [
-        ("noise_multiplier", 0.0, r"noise_multiplier=0\.0 must be a number in \(0, inf\]"),
-        ("noise_multiplier", -1.0, r"noise_multiplier=-1\.0 must be a number in \(0, inf\]"),
-        ("max_grad_norm", 0.0, r"max_grad_norm=0\.0 must be a number in \(0, inf\]"),
+        ("noise_multiplier", 0.0, r"noise_multiplier=0\.0 must be a number in \(0, inf\)"),
+        ("noise_multiplier", -1.0, r"noise_multiplier=-1\.0 must be a number in \(0, inf\)"),
+        ("max_grad_norm", 0.0, r"max_grad_norm=0\.0 must be a number in \(0, inf\)"),
         ("noise_multiplier", float("inf"), r"noise_multiplier=inf must be a"),
         ("dataset", "mnist", "dataset='mnist' must be one of: digits, breast-cancer, gaussian"),
     ],

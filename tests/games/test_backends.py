@@ -25,7 +25,14 @@ def test_per_trial_path_identical_across_backends_workers_and_chunks():
     game = OneTimePad()
     wins = {
         (backend, workers, chunk): games.estimate(
-            game, Guess(), trials=3000, seed=21, backend=backend, workers=workers, chunk_size=chunk, batched=False
+            game,
+            Guess(),
+            trials=3000,
+            seed=21,
+            backend=backend,
+            workers=workers,
+            chunk_size=chunk,
+            batched=False,
         ).wins
         for backend, workers in (("serial", None), ("process", 1), ("process", 2))
         for chunk in (None, 97, 1000)
@@ -36,7 +43,9 @@ def test_per_trial_path_identical_across_backends_workers_and_chunks():
 def test_batched_path_identical_across_backends_for_a_chunk_size():
     game = OneTimePad()
     runs = [
-        games.estimate(game, Guess(), trials=50_000, seed=5, backend=backend, workers=workers, chunk_size=4096)
+        games.estimate(
+            game, Guess(), trials=50_000, seed=5, backend=backend, workers=workers, chunk_size=4096
+        )
         for backend, workers in (("serial", None), ("process", 1), ("process", 2))
     ]
     assert {r.path for r in runs} == {"batch"} and len({r.wins for r in runs}) == 1
@@ -50,9 +59,17 @@ def test_ray_backend_matches_serial():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         for batched in (False, True):
-            serial = games.estimate(OneTimePad(), Guess(), trials=4000, seed=7, chunk_size=500, batched=batched)
+            serial = games.estimate(
+                OneTimePad(), Guess(), trials=4000, seed=7, chunk_size=500, batched=batched
+            )
             remote = games.estimate(
-                OneTimePad(), Guess(), trials=4000, seed=7, chunk_size=500, batched=batched, backend="ray"
+                OneTimePad(),
+                Guess(),
+                trials=4000,
+                seed=7,
+                chunk_size=500,
+                batched=batched,
+                backend="ray",
             )
             assert remote.wins == serial.wins and remote.trials == 4000
     finally:
@@ -63,7 +80,9 @@ def test_ray_backend_matches_serial():
 def test_unreachable_ray_address_fails_fast_naming_it():
     started = time.perf_counter()
     with pytest.raises(InvalidArgument, match="cannot reach a Ray cluster at 127.0.0.1:9"):
-        games.estimate(OneTimePad(), Guess(), trials=10, seed=0, backend="ray", address="127.0.0.1:9")
+        games.estimate(
+            OneTimePad(), Guess(), trials=10, seed=0, backend="ray", address="127.0.0.1:9"
+        )
     assert time.perf_counter() - started < 10
 
 
@@ -74,7 +93,9 @@ def test_ray_missing_says_how_to_install():
         "try:\n    games.estimate(OneTimePad(), Guess(), trials=10, seed=0, backend='ray')\n"
         "except games.InvalidArgument as e:\n    print(e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "pip install -e '.[ray]'" in out
 
 
@@ -99,9 +120,19 @@ def test_dead_worker_fails_the_run_naming_the_chunk_and_resume_recovers(tmp_path
     log = tmp_path / "run.jsonl"
     adversary = DiesOnce(str(flag))
     with pytest.raises(ChunkFailed, match=r"trials 1000-1499 failed: a worker process died"):
-        games.estimate(OneTimePad(), adversary, trials=3000, seed=2, chunk_size=500,
-                       backend="process", workers=2, log=log)
-    resumed = games.estimate(OneTimePad(), adversary, trials=3000, seed=2, chunk_size=500, log=log, resume=True)
+        games.estimate(
+            OneTimePad(),
+            adversary,
+            trials=3000,
+            seed=2,
+            chunk_size=500,
+            backend="process",
+            workers=2,
+            log=log,
+        )
+    resumed = games.estimate(
+        OneTimePad(), adversary, trials=3000, seed=2, chunk_size=500, log=log, resume=True
+    )
     whole = games.estimate(OneTimePad(), adversary, trials=3000, seed=2)
     assert (resumed.trials, resumed.wins) == (3000, whole.wins)
 
@@ -111,8 +142,15 @@ def test_isolation_stops_peeking_and_keeps_budgets():
     assert open_run.ci_low > 0.95
     isolated = games.estimate(OneTimePad(), Peek(), trials=400, seed=4, isolate=True)
     assert isolated.ci_low <= 0 <= isolated.ci_high
-    honest = games.estimate(OneTimePad(key_reuse=True), TwoTimePad(), trials=200, seed=4, isolate=True)
-    assert honest.wins == games.estimate(OneTimePad(key_reuse=True), TwoTimePad(), trials=200, seed=4, batched=False).wins
+    honest = games.estimate(
+        OneTimePad(key_reuse=True), TwoTimePad(), trials=200, seed=4, isolate=True
+    )
+    assert (
+        honest.wins
+        == games.estimate(
+            OneTimePad(key_reuse=True), TwoTimePad(), trials=200, seed=4, batched=False
+        ).wins
+    )
 
 
 @attrs.frozen
@@ -135,8 +173,13 @@ class Overspends:
 
 @pytest.mark.parametrize(("swallow", "bypass"), [(False, False), (True, False), (True, True)])
 def test_isolated_budgets_are_enforced_by_the_challenger(swallow, bypass):
-    result = games.estimate(OneTimePad(queries=2), Overspends(swallow=swallow, bypass=bypass),
-                            trials=30, seed=0, isolate=True)
+    result = games.estimate(
+        OneTimePad(queries=2),
+        Overspends(swallow=swallow, bypass=bypass),
+        trials=30,
+        seed=0,
+        isolate=True,
+    )
     assert result.errors == {"budget": 30} and result.wins == 0
 
 
@@ -148,8 +191,23 @@ def test_isolate_refuses_the_batched_path():
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     log = tmp_path / "run.jsonl"
-    argv = ["advantage", "run", "otp", "--adversary", "guess", "--trials", "150000", "--seed", "6",
-            "--no-batched", "--chunk-size", "1000", "--log", str(log), "--json"]
+    argv = [
+        "advantage",
+        "run",
+        "otp",
+        "--adversary",
+        "guess",
+        "--trials",
+        "150000",
+        "--seed",
+        "6",
+        "--no-batched",
+        "--chunk-size",
+        "1000",
+        "--log",
+        str(log),
+        "--json",
+    ]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -165,6 +223,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     whole = subprocess.run(unlogged, capture_output=True, text=True, check=True)
     a, b = json.loads(resumed.stdout), json.loads(whole.stdout)
     assert (a["trials"], a["wins"]) == (b["trials"], b["wins"]) == (150000, b["wins"])
-    ranges = sorted(tuple(r) for line in log.read_text().splitlines()[1:] for r in json.loads(line)["ranges"])
+    ranges = sorted(
+        tuple(r) for line in log.read_text().splitlines()[1:] for r in json.loads(line)["ranges"]
+    )
     assert sum(stop - start for start, stop in ranges) == 150000
     assert all(x[1] <= y[0] for x, y in zip(ranges, ranges[1:], strict=False))

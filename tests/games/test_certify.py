@@ -9,7 +9,7 @@ import pytest
 
 import games
 from adversaries.crypto import Birthday
-from games.certify import Certificate, certify, play_outcomes
+from games.certification import Certificate, certify, play_outcomes
 from games.otp import OneTimePad
 from games.sequential import certifier
 from games.synthetic import Coin, Draw, Hint, Lottery, Worlds

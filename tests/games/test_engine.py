@@ -54,7 +54,7 @@ class GuessNumber(games.Search):
 class UseParity:
     def __call__(self, oracles, rng):
         parity = oracles["parity"]()
-        return 2 * int(rng.integers(2 ** 3)) + parity
+        return 2 * int(rng.integers(2**3)) + parity
 
 
 @attrs.frozen(kw_only=True)
@@ -77,7 +77,9 @@ class ReadPublic:
 
 
 def test_otp_matches_theory():
-    reuse = games.estimate(OneTimePad(key_reuse=True), TwoTimePad(), trials=2000, seed=1, batched=False)
+    reuse = games.estimate(
+        OneTimePad(key_reuse=True), TwoTimePad(), trials=2000, seed=1, batched=False
+    )
     assert reuse.ci_low > 0.95 and reuse.advantage == 1.0
     fresh = games.estimate(OneTimePad(), TwoTimePad(), trials=2000, seed=1, batched=False)
     assert fresh.ci_low <= 0 <= fresh.ci_high
@@ -134,7 +136,10 @@ def test_batched_and_per_trial_paths_agree():
         one = games.estimate(game, TwoTimePad(), trials=4000, seed=11, batched=False)
         many = games.estimate(game, TwoTimePad(), trials=4000, seed=11)
         assert many.path == "batch" and one.path == "trial"
-        assert one.ci_low <= many.win_rate * 2 - 1 <= one.ci_high or many.ci_low <= one.advantage <= many.ci_high
+        assert (
+            one.ci_low <= many.win_rate * 2 - 1 <= one.ci_high
+            or many.ci_low <= one.advantage <= many.ci_high
+        )
         assert max(one.ci_low, many.ci_low) <= min(one.ci_high, many.ci_high)
         assert one.queries["encrypt"] == many.queries["encrypt"] == 8000
 
@@ -234,7 +239,10 @@ def test_bad_arguments(kwargs, message):
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"n": 0}, r"n=0 must be an integer in \[1, 64\]"), ({"queries": 0}, "queries=0 must be a positive integer")],
+    [
+        ({"n": 0}, r"n=0 must be an integer in \[1, 64\]"),
+        ({"queries": 0}, "queries=0 must be a positive integer"),
+    ],
 )
 def test_bad_game_parameters(params, message):
     with pytest.raises(InvalidArgument, match=message):
@@ -252,8 +260,24 @@ def test_estimate_record_is_frozen_and_serialisable():
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         result.wins = 3
     data = result.to_json()
-    for key in ("game", "adversary", "params", "adversary_params", "trials", "wins", "win_rate",
-                "advantage", "ci_low", "ci_high", "level", "method", "seed", "seconds", "queries", "errors"):
+    for key in (
+        "game",
+        "adversary",
+        "params",
+        "adversary_params",
+        "trials",
+        "wins",
+        "win_rate",
+        "advantage",
+        "ci_low",
+        "ci_high",
+        "level",
+        "method",
+        "seed",
+        "seconds",
+        "queries",
+        "errors",
+    ):
         assert key in data
     assert data["game"] == "otp" and data["adversary"] == "guess" and data["params"]["n"] == 16
     assert np.isfinite(data["advantage"])
@@ -321,4 +345,6 @@ def test_adversary_resources_are_reported():
             return {"shadow_models": 8}
 
     result = games.estimate(OneTimePad(), Shadowed(), trials=10, seed=0)
-    assert result.resources == {"shadow_models": 8} and result.to_json()["resources"] == {"shadow_models": 8}
+    assert result.resources == {"shadow_models": 8} and result.to_json()["resources"] == {
+        "shadow_models": 8
+    }

@@ -10,7 +10,9 @@ from games.otp import OneTimePad
 
 def test_log_has_spec_then_chunks_and_show_recomputes(tmp_path):
     log = tmp_path / "run.jsonl"
-    result = games.estimate(OneTimePad(), Guess(), trials=1000, seed=3, chunk_size=100, log=log, batched=False)
+    result = games.estimate(
+        OneTimePad(), Guess(), trials=1000, seed=3, chunk_size=100, log=log, batched=False
+    )
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert lines[0]["kind"] == "spec" and lines[0]["game"] == "otp" and lines[0]["seed"] == 3
     assert {"advantage", "numpy", "python"} <= set(lines[0]["versions"])
@@ -18,7 +20,11 @@ def test_log_has_spec_then_chunks_and_show_recomputes(tmp_path):
     spec, total = runlog.read(log)
     again = games.engine.estimate_from(spec, total)
     assert (again.wins, again.trials, again.ci_low, again.ci_high) == (
-        result.wins, result.trials, result.ci_low, result.ci_high)
+        result.wins,
+        result.trials,
+        result.ci_low,
+        result.ci_high,
+    )
 
 
 def _cut(log, keep_chunks, torn=""):
@@ -34,17 +40,27 @@ def test_resume_plays_exactly_the_missing_trials(tmp_path, batched, torn):
     whole = games.estimate(game, adversary, trials=5000, seed=8, chunk_size=500, batched=batched)
     games.estimate(game, adversary, trials=5000, seed=8, chunk_size=500, log=log, batched=batched)
     _cut(log, 4, torn)
-    resumed = games.estimate(game, adversary, trials=5000, seed=8, chunk_size=500, log=log, resume=True, batched=batched)
+    resumed = games.estimate(
+        game, adversary, trials=5000, seed=8, chunk_size=500, log=log, resume=True, batched=batched
+    )
     assert (resumed.trials, resumed.wins) == (whole.trials, whole.wins)
-    ranges = sorted(tuple(r) for line in log.read_text().splitlines()[1:] for r in json.loads(line)["ranges"])
-    assert sum(b - a for a, b in ranges) == 5000 and all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    ranges = sorted(
+        tuple(r) for line in log.read_text().splitlines()[1:] for r in json.loads(line)["ranges"]
+    )
+    assert sum(b - a for a, b in ranges) == 5000 and all(
+        a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False)
+    )
 
 
 def test_resume_can_extend_a_finished_run(tmp_path):
     log = tmp_path / "run.jsonl"
     games.estimate(OneTimePad(), Guess(), trials=300, seed=1, log=log, batched=False)
-    longer = games.estimate(OneTimePad(), Guess(), trials=900, seed=1, log=log, resume=True, batched=False)
-    assert longer.wins == games.estimate(OneTimePad(), Guess(), trials=900, seed=1, batched=False).wins
+    longer = games.estimate(
+        OneTimePad(), Guess(), trials=900, seed=1, log=log, resume=True, batched=False
+    )
+    assert (
+        longer.wins == games.estimate(OneTimePad(), Guess(), trials=900, seed=1, batched=False).wins
+    )
 
 
 def test_existing_log_is_never_overwritten(tmp_path):

@@ -14,7 +14,7 @@ import games
 import proofs
 from adversaries.crypto import Birthday
 from games.otp import OneTimePad
-from games.sweep import MODELS, Sweep, fit_curve, point_seed, sweep
+from games.sweeps import MODELS, Sweep, fit_curve, point_seed, sweep
 from games.synthetic import Coin, Draw, Hint, Lottery, lottery_win_rate
 from oracles import InvalidArgument
 
@@ -157,7 +157,7 @@ def test_the_assumption_parses_as_a_proof_file_and_states_the_band(tmp_path):
     assert assumption.kind == "behavioural" and assumption.game == "collision"
     assert (
         dict(assumption.params) == {"n": 16}
-        and assumption.reduction == "games.sweep:same_adversary"
+        and assumption.reduction == "games.sweeps:same_adversary"
     )
     for q in (8, 100, 1024):
         assert assumption.claim.value({"queries": q}) == pytest.approx(
@@ -219,7 +219,7 @@ def test_plot_draws_a_png_and_matplotlib_loads_only_then(tmp_path):
     )
     out = result.plot(tmp_path / "curve.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    code = "import games, games.sweep, sys; assert 'matplotlib' not in sys.modules"
+    code = "import games, games.sweeps, sys; assert 'matplotlib' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

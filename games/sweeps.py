@@ -44,7 +44,7 @@ from scipy import optimize, special
 from scipy import stats as sps
 
 from games.base import Game
-from games.engine import Estimate, _check_common, _plain, describe_adversary, estimate
+from games.engine import Estimate, check_run, describe_adversary, estimate, plain
 from games.registry import name_of, parameters
 from oracles import InvalidArgument
 
@@ -387,7 +387,7 @@ class SweepPoint:
     def to_json(self) -> dict[str, Any]:
         e = self.estimate
         return {
-            "value": _plain(self.value),
+            "value": plain(self.value),
             "seed": self.seed,
             "trials": e.trials,
             "wins": e.wins,
@@ -445,9 +445,9 @@ class Sweep:
         biggest = self.largest()
         return {
             "game": self.game,
-            "params": _plain(self.params),
+            "params": plain(self.params),
             "adversary": self.adversary,
-            "adversary_params": _plain(self.adversary_params),
+            "adversary_params": plain(self.adversary_params),
             "shape": self.shape,
             "baseline": self.baseline,
             "budget": self.budget,
@@ -460,7 +460,7 @@ class Sweep:
             "correction": self.correction,
             "points": [p.to_json() for p in self.points],
             "largest": {
-                "value": _plain(biggest.value),
+                "value": plain(biggest.value),
                 "advantage": biggest.estimate.advantage,
                 "ci_low": biggest.estimate.ci_low,
                 "ci_high": biggest.estimate.ci_high,
@@ -476,7 +476,7 @@ class Sweep:
         }
 
     def assumption(
-        self, *, name: str | None = None, reduction: str = "games.sweep:same_adversary"
+        self, *, name: str | None = None, reduction: str = "games.sweeps:same_adversary"
     ) -> str:
         """The fitted curve's upper band as a behavioural assumption: a TOML ``[[assumptions]]``
         entry in the proofs format, for a proof file to cite.
@@ -502,7 +502,7 @@ class Sweep:
         described = (
             f"{self.adversary} against {self.game}: the advantage at budget {self.budget} is at most "
             f"the upper {fit.level:.0%} band of a {fit.model} fit ({fitted}) to "
-            f"{len(self.points)} budgets from {_plain(self.values[0])} to {_plain(self.values[-1])}, "
+            f"{len(self.points)} budgets from {plain(self.values[0])} to {plain(self.values[-1])}, "
             f"{self.trials} trials each, seed {self.seed}"
         )
         lines = [
@@ -679,7 +679,7 @@ def sweep(
     """
     if not isinstance(budget, str) or not budget:
         raise InvalidArgument(f"budget={budget!r} must be a parameter name")
-    _check_common(trials, seed, level, method)
+    check_run(trials, seed, level, method)
     if fit is not None and fit not in MODELS:
         raise InvalidArgument(f"fit={fit!r} must be one of: {', '.join(MODELS)}")
     values = _check_values(values, fit is not None)

@@ -41,9 +41,9 @@ from games.base import Game, ReportsResources
 from games.engine import (
     DEFAULT_BATCH,
     Tally,
-    _check_common,
-    _plain,
+    check_run,
     chunks,
+    plain,
     play_chunk,
     use_batched,
     with_device,
@@ -118,8 +118,8 @@ class Certificate:
         return {
             "game": self.game,
             "adversary": self.adversary,
-            "params": _plain(self.params),
-            "adversary_params": _plain(self.adversary_params),
+            "params": plain(self.params),
+            "adversary_params": plain(self.adversary_params),
             "shape": self.shape,
             "decision": self.decision,
             "trials": self.trials,
@@ -142,7 +142,7 @@ class Certificate:
             "first_error": self.first_error,
             "seconds": self.seconds,
             "path": self.path,
-            "resources": _plain(self.resources),
+            "resources": plain(self.resources),
         }
 
     def __str__(self) -> str:
@@ -347,7 +347,7 @@ def certify(
     if isinstance(max_trials, bool) or not isinstance(max_trials, Integral) or max_trials <= 0:
         raise InvalidArgument(f"max_trials={max_trials!r} must be a positive integer")
     max_trials = int(max_trials)
-    _check_common(max_trials, seed, 0.95, "clopper-pearson")
+    check_run(max_trials, seed, 0.95, "clopper-pearson")
     if chunk_size is not None and (
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0
     ):
