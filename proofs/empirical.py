@@ -7,7 +7,8 @@ For an adversary A and a proof, :func:`check_empirical` estimates
 - Adv_Hi(B_i) for each assumption, where B_i = R_i(A) is built by the reduction the file
   names and plays the assumption's game H_i with what the proof says it spends;
 - each hop's gap, when both of its games are playable (see :func:`endpoint`): A's
-  advantage in the two games and their difference.
+  advantage in the two games and their difference. An end may instead state A's advantage
+  exactly (see :func:`stated_advantage`); the gap is then measured from the other end.
 
 Every interval is at level ``1 − (1 − level)/k`` for the k estimates made (Bonferroni),
 so that all of them hold together at ``level``; the hop gaps follow from the intervals of
@@ -58,6 +59,7 @@ __all__ = [
     "HopCheck",
     "check_empirical",
     "endpoint",
+    "stated_advantage",
 ]
 
 #: The power the trial suggestion of an inconclusive check aims for.
@@ -68,6 +70,7 @@ MAX_SUGGESTION = 10**12
 _ENDPOINT = re.compile(
     r"^(?:[^:]*:)?\s*(?P<game>[a-z0-9]+(?:-[a-z0-9]+)*)(?P<rest>(?:\s+[A-Za-z_]\w*=\S+)*)\s*$"
 )
+_STATED = re.compile(r"^(?:[^:]*:)?\s*advantage\s+(?P<value>[-+]?(?:\d+(?:\.\d*)?|\.\d+))(?:,.*)?$")
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -111,9 +114,10 @@ class HopCheck:
         index, source, target, by: the hop as written in the file.
         allowance: count × term at the resources, with each ``adv_NAME`` at the upper end of
             its interval.
-        measured: whether both games were played.
+        measured: whether both ends were measured (played, or an advantage the proof states).
         reason: why it was not measured.
-        source_estimate, target_estimate: A's advantage in the two games.
+        source_estimate, target_estimate: A's advantage in the two games (None for an end
+            that states its advantage: it counts as exact).
         gap, gap_low, gap_high: |Adv_target(A) − Adv_source(A)| and its interval.
         violated: whether ``gap_low`` exceeds the allowance.
     """
@@ -484,6 +488,28 @@ def endpoint(text: str) -> tuple[str, dict[str, str]] | None:
     return match.group("game"), params
 
 
+def stated_advantage(text: str) -> float | None:
+    """The advantage a hop's ``from`` or ``to`` states, if it states one, else None.
+
+    An end reading ``[LABEL:] advantage NUMBER[, words]`` (``"G2: advantage 0, the classes
+    coincide"``) is a world in which the proof shows every adversary's advantage to be
+    exactly NUMBER (a hidden bit independent of the view, say). The checker takes the value
+    as exact, so a hop from a playable game to it is measured from that game alone.
+    """
+    match = _STATED.match(text.strip())
+    if match is None:
+        return None
+    value = float(match.group("value"))
+    return value if math.isfinite(value) and -1 <= value <= 1 else None
+
+
+@attrs.frozen
+class _Stated:
+    """A hop end whose advantage the proof states exactly."""
+
+    value: float
+
+
 # -- the check ------------------------------------------------------------------------------
 
 
@@ -695,12 +721,19 @@ def check_empirical(
     endpoint_games: dict[Any, Any] = {theorem_key: game}
     hop_plans: list[tuple[Hop, Any, Any, str]] = []
     for hop in proof.hops:
-        ends = []
+        ends: list[Any] = []
         reason = ""
         for side, text in (("from", hop.source), ("to", hop.target)):
+            stated = stated_advantage(text)
+            if stated is not None:
+                ends.append(_Stated(stated))
+                continue
             parsed = endpoint(text)
             if parsed is None:
-                reason = f"{text!r} names no registered game (GAME key=value ...)"
+                reason = (
+                    f"{text!r} names no registered game (GAME key=value ...) "
+                    "nor states an advantage (advantage NUMBER)"
+                )
                 break
             name, strings = parsed
             cls = _game_class(name, file=file, key=f"{hop.key}.{side}")
@@ -852,10 +885,11 @@ def _judge(
                 )
             )
             continue
-        first, second = endpoint_results[source], endpoint_results[target]
-        gap = abs(second.advantage - first.advantage)
-        gap_low = max(0.0, second.ci_low - first.ci_high, first.ci_low - second.ci_high)
-        gap_high = max(abs(second.ci_high - first.ci_low), abs(first.ci_high - second.ci_low))
+        first, (a1, low1, high1) = _end(source, endpoint_results)
+        second, (a2, low2, high2) = _end(target, endpoint_results)
+        gap = abs(a2 - a1)
+        gap_low = max(0.0, low2 - high1, low1 - high2)
+        gap_high = max(abs(high2 - low1), abs(high1 - low2))
         hops.append(
             HopCheck(
                 index=hop.index,
@@ -973,6 +1007,16 @@ def _judge(
         trials_needed=trials_needed,
         blamed_hops=blamed,
     )
+
+
+def _end(
+    key: Any, endpoint_results: Mapping[Any, Estimate]
+) -> tuple[Estimate | None, tuple[float, float, float]]:
+    """A hop end's estimate (None for a stated advantage) and its advantage, low and high."""
+    if isinstance(key, _Stated):
+        return None, (key.value, key.value, key.value)
+    result = endpoint_results[key]
+    return result, (result.advantage, result.ci_low, result.ci_high)
 
 
 def _suggest(
