@@ -174,6 +174,63 @@ ROWS: list[Row | CheckRow] = [
         needs="torch",
         why="the planted bug: no clipping, the same claimed ε",
     ),
+    Row(
+        game="concept-erasure",
+        adversary="linear-probe",
+        params={"eraser": "none"},
+        expect=">0",
+        trials=100,
+        needs="sklearn",
+        why="nothing erased: the class means lie 2.5 Mahalanobis units apart (2Φ(1.25) − 1 ≈ 0.79)",
+    ),
+    Row(
+        game="concept-erasure",
+        adversary="linear-probe",
+        params={"fit_size": 2000},
+        expect="0",
+        trials=200,
+        needs="sklearn",
+        why="LEACE makes the class means equal: a linear reader has nothing",
+    ),
+    Row(
+        game="concept-erasure",
+        adversary="knn",
+        params={"source": "shape", "dims": 4},
+        expect=">0",
+        trials=200,
+        needs="sklearn",
+        why="the classes differ in shape, not in their moments: LEACE guards linear readers only",
+    ),
+    CheckRow(
+        proof="leace",
+        adversary="mlp-probe",
+        adversary_params={"hidden": 16, "max_iter": 10},
+        expect="consistent",
+        trials=280,
+        needs="sklearn",
+        why="Gaussian representations: two-moment holds and LEACE leaves only its fitting error",
+    ),
+    CheckRow(
+        proof="leace",
+        adversary="mlp-probe",
+        params={"source": "digits", "dims": 16},
+        adversary_params={"hidden": 16, "max_iter": 10},
+        expect="assumption:two_moment",
+        trials=240,
+        needs="sklearn",
+        why="an MLP's hidden layer is not Gaussian: LEACE kept its promise, the model of the "
+        "representations was wrong",
+    ),
+    CheckRow(
+        proof="leace",
+        adversary="linear-probe",
+        params={"eraser": "leace-no-whiten", "fit_size": 4000, "budget": 400},
+        expect="algorithm",
+        trials=900,
+        needs="sklearn",
+        why="the planted bug: the class means stay apart on the Gaussian twin, where no "
+        "assumption is involved",
+    ),
 ]
 
 
