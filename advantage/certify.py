@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advantage.common import (
+    add_run_options,
     console,
     engine_options,
     make_adversary,
@@ -39,7 +40,7 @@ def add(sub: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("game", help="game name (see `advantage list games`)")
+    add_run_options(parser, trials=None, interval=False)
     parser.add_argument(
         "--adversary", required=True, help="adversary name (see `advantage list adversaries`)"
     )
@@ -55,41 +56,6 @@ def add(sub: argparse._SubParsersAction) -> None:
         default=100_000,
         help="stop undecided after this many trials (default: 100000)",
     )
-    parser.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="set a game parameter (repeatable)",
-    )
-    parser.add_argument(
-        "-a",
-        "--adv-param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="set an adversary parameter (repeatable)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    engine = parser.add_argument_group("engine")
-    engine.add_argument("--backend", default="serial", help="serial (default), process or ray")
-    engine.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: all cores)"
-    )
-    engine.add_argument("--chunk-size", type=int, default=None, help="trials per unit of work")
-    engine.add_argument("--address", default=None, help="Ray cluster to join: auto or HOST:PORT")
-    engine.add_argument(
-        "--batched",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="force (or forbid) the batched path; by default it is used when both sides offer it",
-    )
-    engine.add_argument(
-        "--isolate",
-        action="store_true",
-        help="run the adversary in a separate process that sees only oracle messages",
-    )
-    engine.add_argument("--device", default=None, help="torch device for ML games: cpu or cuda")
     parser.set_defaults(handler=certify_command)
 
 

@@ -67,11 +67,12 @@ def add_run_options(
     *,
     trials: int | None = 1000,
     subject: tuple[str, str] = ("game", "game name (see `advantage list games`)"),
+    interval: bool = True,
 ) -> None:
     """The options of every command that plays a game.
 
     ``subject`` is the positional argument's name and help (a game for `run`, a proof for
-    `check`).
+    `check`); ``interval`` adds --level and --method (commands that report an interval).
     """
     parser.add_argument(subject[0], help=subject[1])
     parser.add_argument(
@@ -89,14 +90,15 @@ def add_run_options(
         help="set an adversary parameter (repeatable)",
     )
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
-    parser.add_argument(
-        "--level", type=float, default=0.95, help="confidence level (default: 0.95)"
-    )
-    parser.add_argument(
-        "--method",
-        default="clopper-pearson",
-        help="interval: clopper-pearson (default), wilson, hoeffding",
-    )
+    if interval:
+        parser.add_argument(
+            "--level", type=float, default=0.95, help="confidence level (default: 0.95)"
+        )
+        parser.add_argument(
+            "--method",
+            default="clopper-pearson",
+            help="interval: clopper-pearson (default), wilson, hoeffding",
+        )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     if trials is not None:
         parser.add_argument(

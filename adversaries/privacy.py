@@ -19,35 +19,18 @@ attack's own ``seed`` so that every trial and every chunk sees the same attack.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 import numpy as np
 import torch
 
+from adversaries.memo import cached
 from adversaries.registry import register
 from games.base import integer, number, param
 from oracles import Oracles
 
 __all__ = ["GradientCanary", "Lira", "LossThreshold", "best_threshold"]
-
-_CACHE: dict[Any, Any] = {}
-_LOCK = threading.Lock()
-
-
-def _cached(key: Any, compute: Callable[[], Any]) -> Any:
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    value = compute()
-    with _LOCK:
-        if len(_CACHE) > 64:
-            _CACHE.clear()
-        _CACHE[key] = value
-    return value
-
 
 def best_threshold(scores: np.ndarray, bits: np.ndarray) -> float:
     """The threshold t maximising the accuracy of ``score > t`` (midpoint between scores)."""
@@ -136,7 +119,7 @@ class _Calibrated:
 
     def cutoff(self, game: Any) -> float:
         """The score above which the attack answers 1 in ``game`` (calibrated once)."""
-        return _cached(("threshold", self, game), lambda: self._calibrate(game))
+        return cached(("threshold", self, game), lambda: self._calibrate(game))
 
     def _calibrate(self, game: Any) -> float:
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(1,)))
@@ -233,7 +216,7 @@ class Lira(_Calibrated):
                 params=trained.params, members=members, ok=~trained.diverged, index=index
             )
 
-        return _cached(("shadows", self, game), train)
+        return cached(("shadows", self, game), train)
 
     def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
         x, y = view.target(rng)

@@ -25,36 +25,19 @@ the weights, so whatever the canary left there shows), labelled with the rarest 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 import numpy as np
 import torch
 
+from adversaries.memo import cached
 from adversaries.privacy import best_threshold
 from adversaries.registry import register
 from games.base import integer, param
 from oracles import Oracles
 
 __all__ = ["LossGap", "ULira", "canaries", "confidence", "statistic"]
-
-_CACHE: dict[Any, Any] = {}
-_LOCK = threading.Lock()
-
-
-def _cached(key: Any, compute: Callable[[], Any]) -> Any:
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    value = compute()
-    with _LOCK:
-        if len(_CACHE) > 64:
-            _CACHE.clear()
-        _CACHE[key] = value
-    return value
-
 
 def canaries(game: Any) -> tuple[np.ndarray, np.ndarray]:
     """``forget_size`` copies of a canary (x (k, d), y (k,)): unit norm along the population's
@@ -214,7 +197,7 @@ class LossGap(_Calibrated):
             sign, t = _signed_threshold(scores[kept], run.worlds[kept])
             return _Rule(sign=sign, threshold=t, runs=self.calibration, models=run.models)
 
-        return _cached(("loss-gap", self, game), fit)
+        return cached(("loss-gap", self, game), fit)
 
     def _decide(self, game: Any, scores: np.ndarray) -> np.ndarray:
         rule = self.rule(game)
@@ -298,7 +281,7 @@ class ULira(_Calibrated):
             threshold = best_threshold(ratio[kept], real[kept])
             return attrs.evolve(shadows, real=fits[0], ideal=fits[1], threshold=threshold)
 
-        return _cached(("u-lira", self, game), train)
+        return cached(("u-lira", self, game), train)
 
     def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
         x, y = view.forget()

@@ -322,15 +322,9 @@ def _key(game: str, params: Mapping[str, Any]) -> tuple[str, tuple[tuple[str, st
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    if hasattr(value, "item"):
-        return value.item()
-    return repr(value)
+    from games.engine import plain  # games is loaded only once a check runs
+
+    return plain(value)
 
 
 def _row(

@@ -73,7 +73,7 @@ def test_whiten_drops_a_collapsed_direction() -> None:
 
 
 def test_probe_parameters_are_checked() -> None:
-    with pytest.raises(InvalidArgument, match=r"c=0 must be a number in \(0, inf\]"):
+    with pytest.raises(InvalidArgument, match=r"c=0 must be a number in \(0, inf\)"):
         LinearProbe(c=0)
     with pytest.raises(InvalidArgument, match="k=0 must be a positive integer"):
         Knn(k=0)
