@@ -74,7 +74,7 @@ def main() -> None:
 
         ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
         try:
-            timed(**base, trials=8, backend="ray")  # warm the workers up
+            timed(**{**base, "trials": 8}, backend="ray")  # warm the workers up
             remote, t_ray = timed(**base, backend="ray")
             assert remote.wins == serial.wins
             table.add_row(

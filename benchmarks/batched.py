@@ -5,7 +5,7 @@ attack's queries, the encryptions, the answers); the hand-written loop has no or
 budgets, answer checks, tallies or chunk bookkeeping. Target: the engine at
 ≥ 0.8× the hand-written loop's trials/s.
 
-    python benchmarks/batched.py [--trials 2000000] [--chunk 65536] [--repeats 3]
+    python benchmarks/batched.py [--trials 2000000] [--chunks 4096,16384,65536] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -68,36 +68,44 @@ def best(fn, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=2_000_000)
-    parser.add_argument("--chunk", type=int, default=65536)
+    parser.add_argument("--chunks", default="4096,16384,65536", help="chunk sizes to compare")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    n, chunk = args.trials, args.chunk
-    table = Table(title=f"batched path, {n} trials in chunks of {chunk} (best of {args.repeats})")
-    for column in ("game", "hand-written trials/s", "engine trials/s", "ratio (target ≥ 0.8)"):
+    n = args.trials
+    table = Table(title=f"batched path, {n} trials (best of {args.repeats})")
+    for column in (
+        "game",
+        "chunk",
+        "hand-written trials/s",
+        "engine trials/s",
+        "ratio (target ≥ 0.8)",
+    ):
         table.add_column(column)
-    cases = [
-        (
-            "otp key_reuse=True, two-time-pad",
-            lambda: otp_by_hand(n, chunk, 0),
-            lambda: games.estimate(
-                OneTimePad(key_reuse=True), TwoTimePad(), trials=n, seed=0, chunk_size=chunk
-            ),
-        ),
-    ]
     cpa = IndCPA(scheme="ecb", prf="toy-linear", n=16, blocks=2)
-    cases.append(
-        (
-            "ind-cpa ecb toy-linear, ecb-repeat",
-            lambda: ind_cpa_by_hand(cpa, n, chunk, 0),
-            lambda: games.estimate(cpa, EcbRepeat(), trials=n, seed=0, chunk_size=chunk),
-        ),
-    )
-    for label, by_hand, engine in cases:
-        assert engine().path == "batch"
-        t_hand, t_engine = best(by_hand, args.repeats), best(engine, args.repeats)
-        table.add_row(
-            label, f"{n / t_hand:,.0f}", f"{n / t_engine:,.0f}", f"{t_hand / t_engine:.2f}"
-        )
+    otp = OneTimePad(key_reuse=True)
+    for chunk in (int(c) for c in args.chunks.split(",")):
+        cases = [
+            (
+                "otp key_reuse=True, two-time-pad",
+                lambda c=chunk: otp_by_hand(n, c, 0),
+                lambda c=chunk: games.estimate(otp, TwoTimePad(), trials=n, seed=0, chunk_size=c),
+            ),
+            (
+                "ind-cpa ecb toy-linear, ecb-repeat",
+                lambda c=chunk: ind_cpa_by_hand(cpa, n, c, 0),
+                lambda c=chunk: games.estimate(cpa, EcbRepeat(), trials=n, seed=0, chunk_size=c),
+            ),
+        ]
+        for label, by_hand, engine in cases:
+            assert engine().path == "batch"
+            t_hand, t_engine = best(by_hand, args.repeats), best(engine, args.repeats)
+            table.add_row(
+                label,
+                str(chunk),
+                f"{n / t_hand:,.0f}",
+                f"{n / t_engine:,.0f}",
+                f"{t_hand / t_engine:.2f}",
+            )
     Console().print(table)
     print(
         f"machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}"

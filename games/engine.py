@@ -73,7 +73,7 @@ class Tally:
     def __add__(self, other: Tally) -> Tally:
         errors = [e for e in (self.first_error, other.first_error) if e is not None]
         return Tally(
-            ranges=tuple(sorted(self.ranges + other.ranges)),
+            ranges=_coalesce(self.ranges + other.ranges),
             trials=self.trials + other.trials,
             wins=self.wins + other.wins,
             real=(self.real[0] + other.real[0], self.real[1] + other.real[1]),
@@ -111,6 +111,17 @@ class Tally:
             first_error=(int(first[0]), str(first[1])) if first else None,
             seconds=float(data["seconds"]),
         )
+
+
+def _coalesce(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """Sorted ranges with touching neighbours joined, so a run's tally stays small."""
+    out: list[tuple[int, int]] = []
+    for start, stop in sorted(ranges):
+        if out and out[-1][1] == start:
+            out[-1] = (out[-1][0], stop)
+        else:
+            out.append((start, stop))
+    return tuple(out)
 
 
 def _add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
@@ -341,70 +352,80 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
         hidden = None
         challenge = game.setup_batch(size, challenger)  # type: ignore[attr-defined]
     handles = challenge.handles()
-    losses: list[tuple[str, np.ndarray, str]] = []
-    everyone = np.ones(size, bool)
-    win = np.zeros(size, bool)
+    # (kind, which trials (None: all), why): the common case of no loss allocates nothing.
+    losses: list[tuple[str, np.ndarray | None, str]] = []
+    win: np.ndarray | None = None
     try:
         answers = adversary.batch(handles, attacker, size)
     except BudgetExceeded:
-        losses.append(
-            ("budget", everyone, f"the batch went over budget:\n{traceback.format_exc()}")
-        )
+        losses.append(("budget", None, f"the batch went over budget:\n{traceback.format_exc()}"))
     except Exception:
-        losses.append(("exception", everyone, f"the adversary raised:\n{traceback.format_exc()}"))
+        losses.append(("exception", None, f"the adversary raised:\n{traceback.format_exc()}"))
     else:
         if any(oracle.exceeded for oracle in handles.values()):
-            losses.append(("budget", everyone, "the batch went over budget"))
+            losses.append(("budget", None, "the batch went over budget"))
         elif shape == "search":
             try:
                 win = np.asarray(game.finalize_batch(challenge, answers), bool)  # type: ignore[attr-defined]
             except InvalidAnswer:
                 losses.append(
-                    ("invalid-answer", everyone, f"answers refused:\n{traceback.format_exc()}")
+                    ("invalid-answer", None, f"answers refused:\n{traceback.format_exc()}")
                 )
         elif np.shape(answers) != (size,):
-            losses.append(
-                ("invalid-answer", everyone, f"answers of shape {np.shape(answers)}, not ({size},)")
-            )
+            why = f"answers of shape {np.shape(answers)}, not ({size},)"
+            losses.append(("invalid-answer", None, why))
         else:
-            answers = np.asarray(answers)
-            valid = (answers == 0) | (answers == 1)  # NaN, None and 2 fail both
-            if not valid.all():
-                bad = answers[np.flatnonzero(~valid)[:1]]
-                losses.append(("invalid-answer", ~valid, f"answer {bad!r} is not a bit"))
-            win = valid & (answers == hidden)
+            win, invalid = _bits(np.asarray(answers), hidden)
+            if invalid is not None:
+                bad = answers[np.flatnonzero(invalid)[:1]]
+                losses.append(("invalid-answer", invalid, f"answer {bad!r} is not a bit"))
     # Read only now: the challenger may fill its mask while answering (a model is trained
     # once the adversary submits its canary).
-    failed = (
-        np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
-    )
-    kept = ~failed
+    failed = None if challenge.failed is None else np.asarray(challenge.failed, bool)
+    kept = None if failed is None or not failed.any() else ~failed
     errors: dict[str, int] = {}
     firsts: list[tuple[int, str]] = []
     where = f"(seed {seed}, batch {start}-{stop - 1})"
-    for kind, mask, why in losses + [("game-failed", failed, "the challenger failed")]:
-        mask = mask & kept if kind != "game-failed" else mask
+    if kept is not None:
+        losses.append(("game-failed", failed, "the challenger failed"))
+    for kind, mask, why in losses:
+        if mask is None:
+            mask = np.ones(size, bool) if kept is None else kept
+        elif kept is not None and kind != "game-failed":
+            mask = mask & kept
         if mask.any():
-            errors[kind] = int(mask.sum())
+            errors[kind] = int(np.count_nonzero(mask))
             firsts.append((start + int(np.flatnonzero(mask)[0]), f"{why} {where}"))
-    first = min(firsts) if firsts else None
+    played = size if kept is None else int(np.count_nonzero(kept))
+    wins = 0 if win is None else int(np.count_nonzero(win if kept is None else win & kept))
     real_n = real_1 = ideal_n = ideal_1 = 0
     if shape == "real-vs-ideal":
-        says_real = win == (hidden == REAL)
-        is_real = (hidden == REAL) & kept
-        is_ideal = (hidden == IDEAL) & kept
+        right = np.zeros(size, bool) if win is None else win
+        says_real = right == (hidden == REAL)  # a right answer names the world played
+        in_play = np.ones(size, bool) if kept is None else kept
+        is_real, is_ideal = (hidden == REAL) & in_play, (hidden == IDEAL) & in_play
         real_n, real_1 = int(is_real.sum()), int((says_real & is_real).sum())
         ideal_n, ideal_1 = int(is_ideal.sum()), int((says_real & is_ideal).sum())
     return Tally(
         ranges=((start, stop),),
-        trials=int(kept.sum()),
-        wins=int((win & kept).sum()),
+        trials=played,
+        wins=wins,
         real=(real_n, real_1),
         ideal=(ideal_n, ideal_1),
-        queries={name: oracle.queries * int(kept.sum()) for name, oracle in handles.items()},
+        queries={name: oracle.queries * played for name, oracle in handles.items()},
         errors=errors,
-        first_error=first,
+        first_error=min(firsts) if firsts else None,
     )
+
+
+def _bits(answers: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Which answers equal the hidden bit, and which are not bits at all (None: every one is)."""
+    if answers.dtype.kind in "bui" and (
+        answers.size == 0 or (answers.min() >= 0 and answers.max() <= 1)
+    ):
+        return answers == hidden, None  # integer answers in {0, 1}: nothing more to check
+    valid = (answers == 0) | (answers == 1)  # NaN, None and 2 fail both
+    return valid & (answers == hidden), (None if valid.all() else ~valid)
 
 
 # -- estimating ---------------------------------------------------------------------------
