@@ -185,3 +185,41 @@ def test_audit_catches_the_missing_clipping_and_not_dp_sgd():
         claimed = game.epsilon(1e-5)
     assert found["dp-sgd"].epsilon <= claimed
     assert found["dp-sgd-noclip"].epsilon > claimed, (found, claimed)
+
+
+# -- bring your own trainer ---------------------------------------------------------------
+
+
+def test_a_trainer_of_your_own_plugs_in_through_scheme():
+    """The README's recipe: implement the Trainer protocol and return it from scheme()."""
+    import attrs
+
+    from games.privacy.training import SGD, Trainer, network
+
+    @attrs.frozen
+    class Counting:
+        inner: SGD
+        calls: list = attrs.field(factory=list)
+
+        def train(self, X, y, masks, seeds, device="cpu", *, size=None):
+            self.calls.append(len(seeds))
+            return self.inner.train(X, y, masks, seeds, device, size=size)
+
+        def logits(self, params, X):
+            return self.inner.logits(params, X)
+
+        def loss(self, params, X, y):
+            return self.inner.loss(params, X, y)
+
+    trainer = Counting(SGD(network=network("logreg"), epochs=2, batch_size=16, lr=0.1))
+    assert isinstance(trainer, Trainer)
+
+    @attrs.frozen(kw_only=True)
+    class Mine(Membership):
+        def scheme(self):
+            return trainer
+
+    result = games.estimate(
+        Mine(training_size=32), games.ADVERSARIES.get("loss-threshold")(), trials=64, seed=0
+    )
+    assert result.trials == 64 and sum(trainer.calls) >= 64
