@@ -406,7 +406,7 @@ class GradientAscent(Retrain):
 
 
 @attrs.frozen(kw_only=True)
-class NoisyDescent(Retrain):
+class NoisyDescent(Finetune):
     """Certified removal by gradient descent and Gaussian perturbation ("Descent-to-Delete").
 
     The algorithm (Neel, Roth and Sharifi-Malvajerdi 2021, perturbed gradient descent): for a
@@ -440,7 +440,6 @@ class NoisyDescent(Retrain):
     (the game scales the population into it and refuses submitted records outside it).
     """
 
-    update: SGD
     l2: float
     noise: float
     delta: float
@@ -492,22 +491,6 @@ class NoisyDescent(Retrain):
         return dp_advantage_bound(self.epsilon(), self.delta)
 
     # -- the algorithm ----------------------------------------------------------------------
-
-    def unlearn(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        fit: Fit,
-        forget: np.ndarray,
-        bases: np.ndarray,
-        device: str,
-    ) -> Fit:
-        seeds = [_seq(int(b), _UNLEARN, 0) for b in bases]
-        masks = fit.masks[:, 0] & ~forget
-        params, diverged = _train(
-            self.update, X, y, masks, seeds, device, size=self.size, init=fit.params
-        )
-        return Fit(params=params, masks=masks[:, None, :], diverged=diverged | fit.diverged)
 
     def publish(self, fit: Fit, bases: np.ndarray, device: str) -> Fit:
         """The models plus N(0, σ²I), σ = ``noise × noise_scale``, from each trial's stream."""
