@@ -32,6 +32,7 @@ from oracles import Oracles
 
 __all__ = ["GradientCanary", "Lira", "LossThreshold", "best_threshold"]
 
+
 def best_threshold(scores: np.ndarray, bits: np.ndarray) -> float:
     """The threshold t maximising the accuracy of ``score > t`` (midpoint between scores)."""
     scores = np.asarray(scores, float)

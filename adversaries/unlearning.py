@@ -39,6 +39,7 @@ from oracles import Oracles
 
 __all__ = ["LossGap", "ULira", "canaries", "confidence", "statistic"]
 
+
 def canaries(game: Any) -> tuple[np.ndarray, np.ndarray]:
     """``forget_size`` copies of a canary (x (k, d), y (k,)): unit norm along the population's
     least-variance direction, labelled with its rarest class."""

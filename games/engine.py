@@ -375,7 +375,7 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
             why = f"answers of shape {np.shape(answers)}, not ({size},)"
             losses.append(("invalid-answer", None, why))
         else:
-            win, invalid = _bits(np.asarray(answers), hidden)
+            win, invalid = _bits(np.asarray(answers), hidden)  # type: ignore[arg-type]
             if invalid is not None:
                 bad = answers[np.flatnonzero(invalid)[:1]]
                 losses.append(("invalid-answer", invalid, f"answer {bad!r} is not a bit"))

@@ -36,7 +36,8 @@ def test_tour_agrees_with_theory(capsys):
     expected = [
         (row.proof, sorted(v.strip() for v in row.expect.split(",")))
         for row in tour.ROWS
-        if isinstance(row, tour.CheckRow) and (row.needs is None or importlib.util.find_spec(row.needs))
+        if isinstance(row, tour.CheckRow)
+        and (row.needs is None or importlib.util.find_spec(row.needs))
     ]
     assert ("ctr-prf", ["algorithm"]) in expected and ("ctr-prf", ["assumption:prf"]) in expected
     if TORCH:
