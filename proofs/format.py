@@ -16,6 +16,7 @@ import sys
 import tomllib
 from collections.abc import Mapping
 from fractions import Fraction
+from importlib import metadata
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -398,10 +399,22 @@ def loads(text: str, *, name: str = "<string>", path: str | None = None) -> Proo
     return _Reader(file).proof(document, name, path)
 
 
+def _roots() -> list[Path]:
+    """Where proofs live: ``proofs/`` and each package named in the ``advantage.proofs``
+    entry-point group (a third-party package that ships its own proof files)."""
+    roots = [ROOT]
+    for point in metadata.entry_points(group="advantage.proofs"):
+        spec = importlib.util.find_spec(point.value)
+        if spec is not None and spec.submodule_search_locations:
+            roots.append(Path(next(iter(spec.submodule_search_locations))))
+    return roots
+
+
 def _catalogue_files() -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for path in sorted(ROOT.rglob("*.toml")):
-        if any(part.startswith((".", "_")) for part in path.relative_to(ROOT).parts):
+    paths = [(root, path) for root in _roots() for path in sorted(root.rglob("*.toml"))]
+    for root, path in paths:
+        if any(part.startswith((".", "_")) for part in path.relative_to(root).parts):
             continue
         name = path.stem
         if not NAME.match(name):
@@ -421,7 +434,8 @@ def _catalogue_files() -> dict[str, Path]:
 
 
 def catalogue() -> dict[str, Path]:
-    """The proofs shipped under ``proofs/``: name (the file's stem) -> path, sorted by name."""
+    """The proofs shipped under ``proofs/`` and by installed packages (the
+    ``advantage.proofs`` entry-point group): name (the file's stem) -> path, sorted by name."""
     return dict(sorted(_catalogue_files().items()))
 
 

@@ -524,3 +524,25 @@ def test_readme_example_loads_and_is_proven():
     proof = loads(block.group(1), name="readme")
     assert [hop.kind for hop in proof.hops] == ["assumption", "statistical", "assumption"]
     assert proofs.check_symbolic(proof).status == "proven"
+
+
+def test_installed_packages_add_proofs_through_an_entry_point(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    import proofs.format as fmt
+
+    package = tmp_path / "thirdparty_proofs"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    shipped = proofs.catalogue()["ctr-prf"].read_text()
+    (package / "my-ctr.toml").write_text(shipped)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    point = metadata.EntryPoint(
+        name="thirdparty", value="thirdparty_proofs", group="advantage.proofs"
+    )
+    monkeypatch.setattr(
+        fmt.metadata, "entry_points", lambda group: [point] if group == "advantage.proofs" else []
+    )
+    found = proofs.catalogue()
+    assert found["my-ctr"] == package / "my-ctr.toml" and "ctr-prf" in found
+    assert proofs.load("my-ctr").theorem.game == "ind-cpa"
