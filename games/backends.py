@@ -68,6 +68,8 @@ def run_chunks(
 
 
 def _worker(
+    slot: int,
+    playing: Any,
     tasks: Any,
     results: Any,
     play: Callable[..., Any],
@@ -76,15 +78,16 @@ def _worker(
     seed: int,
     batched: bool,
 ) -> None:
-    """A worker process: play the chunks it is sent, saying which one before it starts."""
-    pid = os.getpid()
+    """A worker process: play the chunks it is sent, noting each in its slot first."""
     while (chunk := tasks.get()) is not None:
         start, stop = chunk
-        results.put(("start", pid, chunk, None))
+        # Shared memory, written before play: it survives the process dying mid-chunk,
+        # where a queued message might never leave the process.
+        playing[2 * slot], playing[2 * slot + 1] = start, stop
         try:
-            results.put(("done", pid, chunk, play(game, adversary, seed, start, stop, batched)))
+            results.put(("done", play(game, adversary, seed, start, stop, batched)))
         except BaseException as error:  # the game itself failed: the parent re-raises it
-            results.put(("error", pid, chunk, error))
+            results.put(("error", error))
 
 
 def _process(
@@ -102,17 +105,20 @@ def _process(
     tasks, results = context.Queue(), context.Queue()
     # The pool is the engine's own so that it knows which chunk each worker is playing, and
     # a worker that dies is named with its chunk. Game and adversary are sent once per worker.
+    count = min(workers, len(work)) or 1
+    playing = context.Array("q", 2 * count, lock=False)
     processes = [
         context.Process(
-            target=_worker, args=(tasks, results, play, game, adversary, seed, batched), daemon=True
+            target=_worker,
+            args=(slot, playing, tasks, results, play, game, adversary, seed, batched),
+            daemon=True,
         )
-        for _ in range(min(workers, len(work)) or 1)
+        for slot in range(count)
     ]
     for process in processes:
         process.start()
     queue = iter(work)
     pending = 0
-    playing: dict[int, tuple[int, int]] = {}
 
     def feed() -> None:
         nonlocal pending
@@ -126,18 +132,14 @@ def _process(
         feed()
         while pending:
             try:
-                kind, pid, chunk, payload = results.get(timeout=0.2)
+                kind, payload = results.get(timeout=0.2)
             except Empty:
-                for process in processes:
+                for slot, process in enumerate(processes):
                     if process.exitcode is not None:
-                        start, stop = playing.get(process.pid or -1) or _oldest(work, playing)
+                        start, stop = playing[2 * slot], playing[2 * slot + 1]
                         why = f"a worker process died (exit code {process.exitcode})"
                         raise ChunkFailed(start, stop, why) from None
                 continue
-            if kind == "start":
-                playing[pid] = chunk
-                continue
-            playing.pop(pid, None)
             pending -= 1
             if kind == "error":
                 raise payload
@@ -149,13 +151,6 @@ def _process(
                 process.terminate()
         for process in processes:
             process.join(timeout=5)
-
-
-def _oldest(
-    work: Sequence[tuple[int, int]], playing: dict[int, tuple[int, int]]
-) -> tuple[int, int]:
-    """A chunk to name when a worker died before saying what it played (rare)."""
-    return min(playing.values(), default=work[0])
 
 
 def _ray(

@@ -102,6 +102,10 @@ class Game:
     """Base of every game. Subclass one of :class:`HiddenBit`, :class:`RealIdeal`, :class:`Search`."""
 
     shape: ClassVar[Shape]
+    #: Trials per batched chunk unless a run says otherwise: enough for tens of milliseconds
+    #: of work, few enough to keep a chunk's arrays (or models) small. Part of what a batched
+    #: run's answer depends on, so it is a fixed number, not a timing.
+    trials_per_batch: ClassVar[int] = 1024
 
     @property
     def baseline(self) -> float:

@@ -39,10 +39,10 @@ import numpy as np
 from games import sequential
 from games.base import Game, ReportsResources
 from games.engine import (
-    DEFAULT_BATCH,
     Tally,
     check_run,
     chunks,
+    default_chunk,
     plain,
     play_chunk,
     use_batched,
@@ -366,7 +366,7 @@ def certify(
             )
         batched = False
     path = use_batched(game, adversary, batched)
-    unit = chunk_size or (DEFAULT_BATCH if path else 256)
+    unit = chunk_size or default_chunk(game, path, max_trials)
     spec = spec_of(game, adversary, trials=max_trials, seed=seed, batched=path, chunk_size=unit)
     pairs = shape == "real-vs-ideal"
     player: Any = adversary

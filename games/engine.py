@@ -10,6 +10,7 @@ order, and replayable alone. A batched chunk ``[start, stop)`` draws from
 from __future__ import annotations
 
 import math
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -452,18 +453,30 @@ def use_batched(game: Game, adversary: Any, batched: bool | None) -> bool:
     return both if batched is None else bool(batched)
 
 
-DEFAULT_BATCH = 1024
+TRIAL_CHUNK = 256
 
 
-def chunks(
-    todo: list[tuple[int, int]], chunk_size: int | None, batched: bool
-) -> Iterator[tuple[int, int]]:
-    """Split the ranges still to play into chunks.
+def default_chunk(game: Game, batched: bool, trials: int, workers: int | None = None) -> int:
+    """Trials per chunk when the run does not say.
+
+    Batched: the game's ``trials_per_batch`` — a fixed number, since a batch's randomness depends
+    on its bounds. Trial by trial the answer does not depend on chunking, so the size is
+    chosen for the work: up to 256 trials, and small enough that every worker of a pool
+    gets several chunks.
+    """
+    if batched:
+        return game.trials_per_batch
+    if workers is None or workers <= 1:
+        return TRIAL_CHUNK
+    return max(1, min(TRIAL_CHUNK, math.ceil(trials / (4 * workers))))
+
+
+def chunks(todo: list[tuple[int, int]], size: int, batched: bool) -> Iterator[tuple[int, int]]:
+    """Split the ranges still to play into chunks of ``size`` trials.
 
     Batched chunks are aligned to multiples of the chunk size, since a batch's randomness
     depends on its bounds; per-trial chunks may be cut anywhere.
     """
-    size = chunk_size or (DEFAULT_BATCH if batched else 256)
     for start, stop in todo:
         at = start
         while at < stop:
@@ -507,7 +520,7 @@ def estimate(
             available, else cpu).
         progress: called as ``progress(done, total)`` after each chunk.
     """
-    from games.backends import run_chunks
+    from games.backends import check_workers, run_chunks
     from games.runlog import RunLog, spec_of
 
     check_run(trials, seed, level, method)
@@ -524,7 +537,7 @@ def estimate(
         batched = False
     path = use_batched(game, adversary, batched)
     if path and chunk_size is None:
-        chunk_size = DEFAULT_BATCH
+        chunk_size = default_chunk(game, True, trials)
     spec = spec_of(
         game,
         adversary,
@@ -545,7 +558,13 @@ def estimate(
         todo = runlog.missing(trials)
     if progress is not None:
         progress(trials - sum(b - a for a, b in todo), trials)
-    work = list(chunks(todo, chunk_size, path))
+    if backend == "serial":
+        pool = 1
+    elif backend == "process":
+        pool = check_workers(workers)
+    else:
+        pool = workers or (os.cpu_count() or 1)
+    work = list(chunks(todo, chunk_size or default_chunk(game, path, trials, pool), path))
     player = adversary
     if isolate:
         from games.isolation import Isolated

@@ -35,11 +35,11 @@ import numpy as np
 
 from games.base import BatchAdversary, Challenge, Game, InvalidAnswer, Search, TrialFailed
 from games.engine import (
-    DEFAULT_BATCH,
     Estimate,
     Tally,
     check_run,
     chunks,
+    default_chunk,
     describe_adversary,
     estimate,
     estimate_from,
@@ -316,7 +316,7 @@ def _estimate_range(
     if isolate:
         batched = False
     path = use_batched(game, adversary, batched)
-    size = chunk_size or (DEFAULT_BATCH if path else None)
+    size = chunk_size or (default_chunk(game, True, stop - start) if path else None)
     spec = spec_of(game, adversary, trials=stop - start, seed=seed, batched=path, chunk_size=size)
     player = adversary
     if isolate:
@@ -330,7 +330,11 @@ def _estimate_range(
             game,
             player,
             seed,
-            list(chunks([(start, stop)], size, path)),
+            list(
+                chunks(
+                    [(start, stop)], size or default_chunk(game, path, stop - start, workers), path
+                )
+            ),
             path,
             backend=backend,
             workers=workers,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 import numpy as np
 
@@ -20,6 +22,9 @@ class OneTimePad(HiddenBit):
     oracle and gets m_b XOR key back. Each query draws a fresh key, unless ``key_reuse``
     keeps the first one for the whole trial.
     """
+
+    # A trial is a few XORs: big chunks keep the engine's fixed cost per chunk negligible.
+    trials_per_batch: ClassVar[int] = 65536
 
     n: int = param(16, help="message length in bits", check=integer(1, 64))
     key_reuse: bool = param(False, help="reuse one key for every encryption (a misuse)")

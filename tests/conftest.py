@@ -1,10 +1,18 @@
 import importlib.util
+import os
 import pathlib
 import sys
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+# CI replays the same examples on every run, so that a landing never hangs on a new random
+# draw; a developer's runs explore fresh examples each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _cuda() -> bool:
