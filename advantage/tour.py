@@ -360,16 +360,27 @@ def _check(row: CheckRow, seed: int, level: float) -> tuple[str, bool, dict[str,
         level=level,
     )
     ok = sorted(report.verdicts) == sorted(v.strip() for v in row.expect.split(","))
-    measured = (
-        f"{report.verdict}: Adv {report.theorem.advantage:+.3f} "
-        f"[{report.theorem.ci_low:+.3f}, {report.theorem.ci_high:+.3f}], bound {report.bound:.3g}"
+    return (
+        _evidence(report),
+        ok,
+        {"kind": "check", **report.to_json(), "expect": row.expect, "agrees": ok},
     )
+
+
+def _evidence(report: Any) -> str:
+    """The verdict and the measurement that decided it, in one short line."""
+    parts = []
     for check in report.assumptions:
-        measured += (
-            f"; Adv_{check.name}(B) {check.estimate.advantage:+.3f} "
-            f"[{check.estimate.ci_low:+.3f}, {check.estimate.ci_high:+.3f}]"
-        )
-    return measured, ok, {"kind": "check", **report.to_json(), "expect": row.expect, "agrees": ok}
+        if check.violated:
+            parts.append(f"|Adv_{check.name}(B)| ≥ {check.low:.3f} > claim {check.claim_value:.3g}")
+    for hop in report.hops:
+        if hop.violated:
+            parts.append(f"hop {hop.index} gap ≥ {hop.gap_low:.3f} > {hop.allowance:.3g}")
+    if "algorithm" in report.verdicts and not report.blamed_hops:
+        parts.append(f"|Adv(A)| ≥ {report.low:.3f} > bound {report.bound:.3g}")
+    if not parts:
+        parts.append(f"|Adv(A)| ≤ {report.high:.3f}, bound {report.bound:.3g}")
+    return f"{report.verdict}: " + "; ".join(parts)
 
 
 def _one_torch_thread() -> None:
@@ -387,9 +398,8 @@ def tour_command(args: argparse.Namespace) -> int:
     # splits its share again over the intervals it reports.
     level = 1 - (1 - FAMILY_LEVEL) / rows
     table = Table(
-        title=f"advantage tour: {level:.2%} Clopper-Pearson intervals "
-        f"(Bonferroni over {rows} rows: {FAMILY_LEVEL:.0%} for the whole table; "
-        "a check row splits its share over its intervals)",
+        title=f"advantage tour: every row at {level:.2%} Clopper-Pearson, so the whole table "
+        f"holds at {FAMILY_LEVEL:.0%} (Bonferroni over {rows} rows)",
         title_style="bold",
     )
     table.add_column("game", overflow="fold")
