@@ -43,6 +43,7 @@ __all__ = [
     "estimate",
     "estimate_from",
     "plain",
+    "play",
     "play_chunk",
     "replay",
 ]
@@ -520,7 +521,6 @@ def estimate(
             available, else cpu).
         progress: called as ``progress(done, total)`` after each chunk.
     """
-    from games.backends import check_workers, run_chunks
     from games.runlog import RunLog, spec_of
 
     check_run(trials, seed, level, method)
@@ -558,30 +558,11 @@ def estimate(
         todo = runlog.missing(trials)
     if progress is not None:
         progress(trials - sum(b - a for a, b in todo), trials)
-    if backend == "serial":
-        pool = 1
-    elif backend == "process":
-        pool = check_workers(workers)
-    else:
-        pool = workers or (os.cpu_count() or 1)
-    work = list(chunks(todo, chunk_size or default_chunk(game, path, trials, pool), path))
-    player = adversary
-    if isolate:
-        from games.isolation import Isolated
-
-        player = Isolated(adversary)
     try:
-        for tally in run_chunks(
-            play_chunk,
-            game,
-            player,
-            seed,
-            work,
-            path,
-            backend=backend,
-            workers=workers,
-            address=address,
-        ):
+        for tally in play(
+            game, adversary, seed, todo, batched=path, chunk_size=chunk_size, backend=backend,
+            workers=workers, address=address, isolate=isolate,
+        ):  # fmt: skip
             total = total + tally
             if runlog is not None:
                 runlog.append(tally)
@@ -590,12 +571,53 @@ def estimate(
     finally:
         if runlog is not None:
             runlog.close()
-        if isolate:
-            player.close()  # type: ignore[attr-defined]
     result = estimate_from(spec, total, level=level, method=method)
     if isinstance(adversary, ReportsResources):
         result = attrs.evolve(result, resources=dict(adversary.resources(game)))
     return result
+
+
+def play(
+    game: Game,
+    adversary: Callable[..., Any],
+    seed: int,
+    todo: list[tuple[int, int]],
+    *,
+    batched: bool,
+    chunk_size: int | None = None,
+    backend: str = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    isolate: bool = False,
+) -> Iterator[Tally]:
+    """Play the trials in ``todo`` (ranges of trial indices), yielding each chunk's tally.
+
+    The loop every estimate runs on: chunking, the backend, and (with ``isolate``) the
+    adversary's own process, closed when the loop ends.
+    """
+    from games.backends import check_workers, run_chunks
+
+    if backend == "serial":
+        pool = 1
+    elif backend == "process":
+        pool = check_workers(workers)
+    else:
+        pool = workers or (os.cpu_count() or 1)
+    total = sum(b - a for a, b in todo)
+    work = list(chunks(todo, chunk_size or default_chunk(game, batched, total, pool), batched))
+    player = adversary
+    if isolate:
+        from games.isolation import Isolated
+
+        player = Isolated(adversary)
+    try:
+        yield from run_chunks(
+            play_chunk, game, player, seed, work, batched,
+            backend=backend, workers=workers, address=address,
+        )  # fmt: skip
+    finally:
+        if isolate:
+            player.close()  # type: ignore[attr-defined]
 
 
 def with_device(game: Game, device: str | None) -> Game:

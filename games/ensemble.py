@@ -38,13 +38,12 @@ from games.engine import (
     Estimate,
     Tally,
     check_run,
-    chunks,
     default_chunk,
     describe_adversary,
     estimate,
     estimate_from,
     plain,
-    play_chunk,
+    play,
     use_batched,
     with_device,
 )
@@ -310,7 +309,6 @@ def _estimate_range(
     isolate: bool,
 ) -> Estimate:
     """Like :func:`games.estimate`, on trials ``[start, stop)`` of the seed only."""
-    from games.backends import run_chunks
     from games.runlog import spec_of
 
     if isolate:
@@ -318,32 +316,12 @@ def _estimate_range(
     path = use_batched(game, adversary, batched)
     size = chunk_size or (default_chunk(game, True, stop - start) if path else None)
     spec = spec_of(game, adversary, trials=stop - start, seed=seed, batched=path, chunk_size=size)
-    player = adversary
-    if isolate:
-        from games.isolation import Isolated
-
-        player = Isolated(adversary)
     total = Tally(ranges=())
-    try:
-        for tally in run_chunks(
-            play_chunk,
-            game,
-            player,
-            seed,
-            list(
-                chunks(
-                    [(start, stop)], size or default_chunk(game, path, stop - start, workers), path
-                )
-            ),
-            path,
-            backend=backend,
-            workers=workers,
-            address=address,
-        ):
-            total = total + tally
-    finally:
-        if isolate:
-            player.close()  # type: ignore[attr-defined]
+    for tally in play(
+        game, adversary, seed, [(start, stop)], batched=path, chunk_size=size,
+        backend=backend, workers=workers, address=address, isolate=isolate,
+    ):  # fmt: skip
+        total = total + tally
     return estimate_from(spec, total, level=level, method=method)
 
 
