@@ -9,6 +9,9 @@ order, and replayable alone. A batched chunk ``[start, stop)`` draws from
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import math
 import os
 import time
@@ -289,12 +292,30 @@ def _trace(index: int, seed: int) -> str:
     return f"trial {index} (seed {seed}):\n{traceback.format_exc()}"
 
 
+@functools.cache
+def _reuse_freed_memory() -> None:
+    """Keep arrays freed at the end of a batched chunk for the next one (glibc only).
+
+    glibc maps arrays over 128 KiB afresh and gives freed memory back to the OS once 1 MiB
+    of it sits at the heap's top, so each chunk faults every page of its arrays in again:
+    that doubled the time of a cheap batched trial (otp). Serving arrays up to 32 MiB from
+    the heap and keeping up to 64 MiB of freed memory removes it; larger arrays are mapped.
+    """
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is not None and hasattr(libc, "mallopt"):
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+        libc.mallopt(m_mmap_threshold, 32 << 20)
+        libc.mallopt(m_trim_threshold, 64 << 20)
+
+
 def play_chunk(
     game: Game, adversary: Callable[..., Any], seed: int, start: int, stop: int, batched: bool
 ) -> Tally:
     """Play trials ``[start, stop)`` and tally them (the unit of work of every backend)."""
     clock = time.perf_counter()
     if batched:
+        _reuse_freed_memory()
         tally = _batch_chunk(game, adversary, seed, start, stop)  # type: ignore[arg-type]
     else:
         tally = _trial_chunk(game, adversary, seed, start, stop)
