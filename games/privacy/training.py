@@ -201,6 +201,11 @@ def _forward(
     return inputs, pre
 
 
+def _log_softmax(z: torch.Tensor) -> torch.Tensor:
+    # torch's CPU log_softmax over a last dimension of a few classes is 4-5x slower than this.
+    return z - torch.logsumexp(z, -1, keepdim=True)
+
+
 def logits(params: Params, X: torch.Tensor) -> torch.Tensor:
     """Logits (M, n, classes) of every model on X: (n, d) shared, or (M, n, d) per model."""
     with torch.no_grad():
@@ -213,7 +218,7 @@ def losses(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     y = _tensor(y).to(out.device).long()
     if y.dim() == 1:
         y = y.expand(out.shape[0], -1)
-    return -torch.log_softmax(out, -1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
+    return -_log_softmax(out).gather(-1, y.unsqueeze(-1)).squeeze(-1)
 
 
 def select(params: Params, which: Any) -> Params:
@@ -588,23 +593,38 @@ def _fit(trainer: SGD, data: _Data, device: str, init: Params | None = None) -> 
                 weight = (torch.arange(width, device=device) < per_model[:, None]).float()
             else:
                 width = min(B, n_max)
-                pos = torch.topk(u, width, dim=1, largest=False).indices
+                pos = torch.topk(u, width, dim=1, largest=False, sorted=False).indices
                 weight = (pos < counts[:, None]).float()
-            rows = index.gather(1, pos)
+            rows = index.gather(1, pos).reshape(-1)
             examples += int(weight.sum())
-            grads, loss = _gradients(params, X[rows], y[rows], weight, trainer)
+            # index_select, not X[rows]: the same rows at a quarter of the cost on CPU.
+            xb = X.index_select(0, rows).view(M, width, dims)
+            inputs, deltas, loss = _gradients(
+                params, xb, y.index_select(0, rows).view(M, width), weight, trainer
+            )
             diverged |= ~torch.isfinite(loss)
-            if noise is not None:
-                extra = _unflatten(noise[:, k], sizes_l, scale=False, device=device)
-                grads = [grad.add_(e, alpha=sigma) for grad, e in zip(grads, extra, strict=True)]
             # Models whose training set is larger may take more steps; the others stand still.
             rate_now = step_size if t < first_done else step_size * (t < steps_t)
             if decay:
                 keep = 1 - decay * (t < steps_t).float()
                 for p in params:
                     p.mul_(keep.view(M, *([1] * (p.dim() - 1))))
-            for p, grad in zip(params, grads, strict=True):
-                p.sub_(grad * rate_now.view(M, *([1] * (grad.dim() - 1))))
+            # θ −= rate · (Σ_j a_j δ_jᵀ + σ·noise): each model's rate folded into its δ, so
+            # the gradient sum goes straight into the weights (no gradient tensors).
+            scale = rate_now.view(M, 1, 1)
+            extra = (
+                _unflatten(noise[:, k], sizes_l, scale=False, device=device)
+                if noise is not None
+                else None
+            )
+            for layer, (a, d) in enumerate(zip(inputs, deltas, strict=True)):
+                W, b = params[2 * layer], params[2 * layer + 1]
+                d = d * scale
+                W.baddbmm_(a.transpose(1, 2), d, alpha=-1)
+                b.sub_(d.sum(1))
+                if extra is not None:
+                    W.addcmul_(extra[2 * layer], scale, value=-sigma)
+                    b.addcmul_(extra[2 * layer + 1], scale[:, 0], value=-sigma)
     for p in params:
         diverged |= ~torch.isfinite(p.reshape(M, -1)).all(1)
     return Trained(
@@ -618,10 +638,12 @@ def _gradients(
     yb: torch.Tensor,
     weight: torch.Tensor,
     trainer: SGD,
-) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Summed (clipped, for DP) per-example gradients of each model, and each model's loss sum."""
+) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
+    """Each layer's inputs ``a`` and per-example loss gradients ``δ`` at its output (clipped
+    for DP: the gradient sum of ``W_l`` is ``a_lᵀ δ_l``, of ``b_l`` ``Σ_j δ_l``), and each
+    model's loss sum."""
     inputs, pre = _forward(params, xb)
-    logp = torch.log_softmax(pre[-1], -1)
+    logp = _log_softmax(pre[-1])
     label = yb.unsqueeze(-1)
     loss = -(logp.gather(-1, label).squeeze(-1) * weight).sum(1)
     # Loss gradient at each layer's output, per example (rows of padding are zero).
@@ -635,12 +657,9 @@ def _gradients(
         deltas.append(delta)
     deltas.reverse()
     factor = trainer._clip_factors(inputs, deltas)
-    grads: list[torch.Tensor] = []
-    for a, d in zip(inputs, deltas, strict=True):
-        if factor is not None:
-            d = d * factor.unsqueeze(-1)
-        grads += [torch.bmm(a.transpose(1, 2), d), d.sum(1)]
-    return grads, loss
+    if factor is not None:
+        deltas = [d * factor.unsqueeze(-1) for d in deltas]
+    return inputs, deltas, loss
 
 
 def _fit_opacus(trainer: Opacus, data: _Data, device: str) -> Trained:
