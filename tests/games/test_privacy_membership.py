@@ -223,3 +223,19 @@ def test_a_trainer_of_your_own_plugs_in_through_scheme():
         Mine(training_size=32), games.ADVERSARIES.get("loss-threshold")(), trials=64, seed=0
     )
     assert result.trials == 64 and sum(trainer.calls) >= 64
+
+
+@pytest.mark.gpu
+def test_the_engine_plays_membership_on_cuda_as_on_cpu():
+    from adversaries.privacy import LossThreshold
+
+    game = small(target="mislabeled", epochs=10)
+    runs = {
+        device: games.estimate(game, LossThreshold(), trials=256, seed=0, device=device)
+        for device in ("cpu", "cuda")
+    }
+    # Same draws on both (they come from per-model CPU generators); float rounding may flip a
+    # guess whose loss sits at the threshold, not more.
+    assert runs["cuda"].trials == runs["cpu"].trials == 256
+    assert abs(runs["cuda"].wins - runs["cpu"].wins) <= 3
+    assert runs["cpu"].advantage > 0.2
