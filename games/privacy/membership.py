@@ -43,7 +43,7 @@ from games.privacy.training import MODELS, TRAINERS, Params, Trainer, make_train
 from games.registry import register
 from oracles import InvalidArgument
 
-__all__ = ["ACCESS", "TARGETS", "Membership", "ModelAccess", "dp_advantage_bound"]
+__all__ = ["ACCESS", "TARGETS", "Membership", "ModelAccess", "dp_advantage_bound", "mislabel"]
 
 TARGETS = ("random", "mislabeled", "adversary")
 ACCESS = ("white-box", "black-box")
@@ -59,6 +59,15 @@ def dp_advantage_bound(eps: float, delta: float) -> float:
         raise InvalidArgument(f"eps={eps!r} must be >= 0 and delta={delta!r} in [0, 1]")
     e = np.exp(min(eps, 700.0))
     return float(min(1.0, (e - 1 + 2 * delta) / (e + 1)))
+
+
+def mislabel(labels: Any, classes: int, rng: np.random.Generator) -> np.ndarray:
+    """A wrong label for each record, uniform over the ``classes − 1`` others: a canary.
+
+    Draws one integer per label from ``rng`` (the ``mislabeled`` target's draw).
+    """
+    labels = np.asarray(labels, np.int64)
+    return (labels + rng.integers(1, classes, size=labels.shape)) % classes
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -188,7 +197,7 @@ class Membership(HiddenBit):
                 target_x[i] = pool.X[excluded]
                 target_y[i] = pool.y[excluded]
                 if self.target == "mislabeled":
-                    target_y[i] = (pool.y[excluded] + rng.integers(1, pool.classes)) % pool.classes
+                    target_y[i] = mislabel(pool.y[excluded : excluded + 1], pool.classes, rng)[0]
             seeds.append(np.random.SeedSequence(int(rng.integers(2**63))))
         members[np.arange(size), N + np.arange(size)] = bits.astype(bool)
         failed = np.zeros(size, bool)
