@@ -577,7 +577,7 @@ def _fit(trainer: SGD, data: _Data, device: str, init: Params | None = None) -> 
         # sampling, then normals for noise), so they do not depend on the chunk.
         uniform = torch.full((M, K, n_max), 2.0)
         for i, g in enumerate(gens):
-            uniform[i, :, : data.counts[i]] = torch.rand((K, int(data.counts[i])), generator=g)
+            uniform[i, :, : data.counts[i]].uniform_(generator=g)  # = torch.rand((K, count))
         noise = torch.stack([torch.randn((K, P), generator=g) for g in gens]) if sigma > 0 else None
         uniform = uniform.to(device)
         if noise is not None:
