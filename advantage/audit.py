@@ -14,13 +14,20 @@ and a held-out half (where rates are measured with Clopper–Pearson bounds), an
 - the ε the trainer claims, from its accountant, and the advantage that claim allows.
 
 The three figures hold together at ``--level`` (Bonferroni: each at 1 − (1 − level)/3).
+
+With ``--one-run CANARIES`` the command audits with one training run instead (Steinke,
+Nasr and Jagielski 2023; :func:`games.privacy.audit.one_run_audit`): one model is trained
+with the game's trainer on its training set plus CANARIES mislabeled records, each
+included with probability 1/2; the canaries with the lowest loss are guessed "in", those
+with the highest "out" (``--guesses`` of each, fixed before training), and the number of
+right guesses gives an ε lower bound at ``--level``, next to the ε the trainer claims.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
@@ -31,19 +38,15 @@ from advantage.common import console, make_adversary, make_game, pairs, print_js
 from games import stats
 from oracles import InvalidArgument
 
-__all__ = ["FIGURES", "AuditReport", "Claims", "Scorer", "Thresholded", "add", "run_audit"]
+if TYPE_CHECKING:
+    from games.privacy.audit import OneRunAudit
+
+__all__ = ["FIGURES", "AuditReport", "Claims", "Thresholded", "add", "run_audit"]
 
 #: The figures that share the family level: the advantage, TPR at FPR, the ε lower bound.
 FIGURES = 3
 # The split draws from a key no trial (two entries) or batched chunk (three) uses.
 _SPLIT_KEY = (0, 0, 0, 2)
-
-
-@runtime_checkable
-class Scorer(Protocol):
-    """An adversary that gives a membership score per trial (higher: member)."""
-
-    def scores(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray: ...
 
 
 @runtime_checkable
@@ -158,8 +161,8 @@ def run_audit(
 
     Args:
         game: a hidden-bit game with a batched path (``membership``).
-        adversary: a :class:`Scorer`; its advantage is measured too when it is
-            :class:`Thresholded`.
+        adversary: a :class:`games.privacy.audit.Scorer`; its advantage is measured too
+            when it is :class:`Thresholded`.
         trials, seed: the trials played (diverged models are left out) and their seed.
         delta: the δ of the ε bound and of the claim.
         fpr: the false-positive rate at which TPR is reported.
@@ -167,7 +170,8 @@ def run_audit(
         calibration: the fraction of trials on which thresholds are chosen.
         accountant: ``rdp`` or ``pld``, for the claimed ε.
     """
-    from games.privacy.audit import audit, membership_scores
+    # The privacy games import torch: loaded when an audit runs, not when the CLI starts.
+    from games.privacy.audit import Scorer, audit, membership_scores
     from games.privacy.membership import dp_advantage_bound
     from games.registry import ADVERSARIES, GAMES
 
@@ -287,11 +291,21 @@ def add(sub: argparse._SubParsersAction) -> None:
         "ε (or the advantage exceeds what it allows), 2 for bad input. Example (a noise "
         "multiplier large enough for the claim to say something): advantage audit membership "
         "-p trainer=dp-sgd-noclip -p target=adversary -p training_size=64 -p epochs=2 "
-        "-p batch_size=16 -p noise_multiplier=3 --adversary gradient-canary --trials 1000",
+        "-p batch_size=16 -p noise_multiplier=3 --adversary gradient-canary --trials 1000. "
+        "With --one-run CANARIES (instead of --adversary) the audit trains ONE model "
+        "(Steinke, Nasr and Jagielski 2023): the game's training set plus CANARIES "
+        "mislabeled records, each included with probability 1/2; it guesses 'in' for the "
+        "--guesses canaries with the lowest loss and 'out' for the --guesses with the highest, "
+        "abstains on the rest, and turns the number of right guesses into an ε lower bound at "
+        "--level (a binomial p-value; the numbers of guesses are fixed before training, which "
+        "keeps it valid). One model instead of thousands, a looser bound. Example: advantage "
+        "audit membership -p trainer=dp-sgd-noclip -p training_size=64 -p epochs=2 "
+        "-p batch_size=16 -p noise_multiplier=3 --one-run 1000 --guesses 100",
     )
     audit.add_argument("game", help="game name (membership)")
     audit.add_argument(
-        "--adversary", required=True, help="a scoring attack: lira, loss-threshold, gradient-canary"
+        "--adversary",
+        help="a scoring attack: lira, loss-threshold, gradient-canary (required without --one-run)",
     )
     audit.add_argument(
         "-p",
@@ -307,13 +321,18 @@ def add(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="set an adversary parameter (repeatable)",
     )
-    audit.add_argument("--trials", type=int, default=1000, help="trials to play (default: 1000)")
+    audit.add_argument(
+        "--trials", type=int, default=None, help=f"trials to play (default: {_DEFAULTS['trials']})"
+    )
     audit.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
     audit.add_argument(
         "--delta", type=float, default=1e-5, help="δ of the claim and the bound (default: 1e-5)"
     )
     audit.add_argument(
-        "--fpr", type=float, default=0.01, help="FPR at which TPR is reported (default: 0.01)"
+        "--fpr",
+        type=float,
+        default=None,
+        help=f"FPR at which TPR is reported (default: {_DEFAULTS['fpr']})",
     )
     audit.add_argument(
         "--level", type=float, default=0.95, help="family confidence level (default: 0.95)"
@@ -321,14 +340,40 @@ def add(sub: argparse._SubParsersAction) -> None:
     audit.add_argument(
         "--calibration",
         type=float,
-        default=0.5,
-        help="fraction of trials thresholds are chosen on (default: 0.5)",
+        default=None,
+        help=f"fraction of trials thresholds are chosen on (default: {_DEFAULTS['calibration']})",
     )
     audit.add_argument(
         "--accountant", default="rdp", choices=("rdp", "pld"), help="accountant of the claimed ε"
     )
     audit.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    one = audit.add_argument_group("one training run (instead of --adversary and --trials)")
+    one.add_argument(
+        "--one-run",
+        type=int,
+        metavar="CANARIES",
+        help="audit with one training run on the game's training set plus CANARIES mislabeled "
+        "records, each included with probability 1/2 (they come from the population, outside "
+        "the training set)",
+    )
+    one.add_argument(
+        "--guesses",
+        type=int,
+        metavar="K",
+        help="canaries guessed on each side: 'in' for the K lowest-loss, 'out' for the K "
+        "highest-loss (default: CANARIES/10)",
+    )
+    one.add_argument(
+        "--guesses-in", type=int, metavar="K", help="'in' guesses, overriding --guesses"
+    )
+    one.add_argument(
+        "--guesses-out", type=int, metavar="K", help="'out' guesses, overriding --guesses"
+    )
     audit.set_defaults(handler=audit_command)
+
+
+#: Options of the many-run audit (None on the command line: not given).
+_DEFAULTS: dict[str, Any] = {"trials": 1000, "fpr": 0.01, "calibration": 0.5}
 
 
 def _interval(low: float, high: float) -> str:
@@ -336,17 +381,31 @@ def _interval(low: float, high: float) -> str:
 
 
 def audit_command(args: argparse.Namespace) -> int:
+    if args.one_run is not None:
+        return one_run_command(args)
+    for flag in ("guesses", "guesses_in", "guesses_out"):
+        if getattr(args, flag) is not None:
+            raise InvalidArgument(
+                f"--{flag.replace('_', '-')} goes with --one-run CANARIES (a one-training-run audit)"
+            )
+    if args.adversary is None:
+        raise InvalidArgument(
+            "give --adversary ADV (a scoring attack: lira, loss-threshold, gradient-canary), "
+            "or --one-run CANARIES for an audit with one training run"
+        )
+    given = {key: getattr(args, key) for key in _DEFAULTS}
+    options = {key: _DEFAULTS[key] if value is None else value for key, value in given.items()}
     game = make_game(args.game, pairs(args.param, "-p"))
     adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
     report = run_audit(
         game,
         adversary,
-        trials=args.trials,
+        trials=options["trials"],
         seed=args.seed,
         delta=args.delta,
-        fpr=args.fpr,
+        fpr=options["fpr"],
         level=args.level,
-        calibration=args.calibration,
+        calibration=options["calibration"],
         accountant=args.accountant,
         game_name=args.game,
         adversary_name=args.adversary,
@@ -414,6 +473,105 @@ def show(report: AuditReport) -> None:
             f"Family level {report.level:.0%}: Bonferroni over {FIGURES} figures, each at "
             f"{report.each:.4%} (TPR and FPR split their share); Clopper-Pearson; thresholds "
             "chosen on the calibration split, rates measured on the held-out split."
+        ),
+        soft_wrap=True,
+    )
+
+
+def one_run_command(args: argparse.Namespace) -> int:
+    """`advantage audit GAME --one-run CANARIES`: exit 1 when the bound exceeds the claim."""
+    from games.privacy.audit import one_run_audit
+
+    unused = {
+        "--adversary": args.adversary,
+        "-a": args.adv_param,
+        "--trials": args.trials,
+        "--fpr": args.fpr,
+        "--calibration": args.calibration,
+    }
+    for flag, value in unused.items():
+        if value is not None:
+            raise InvalidArgument(
+                f"{flag} does not apply to --one-run, which trains one model and guesses from "
+                "its canaries' losses: drop it (or drop --one-run for the many-run audit)"
+            )
+    canaries = args.one_run
+    each = args.guesses if args.guesses is not None else max(1, canaries // 10)
+    record = one_run_audit(
+        make_game(args.game, pairs(args.param, "-p")),
+        canaries=canaries,
+        guesses_in=each if args.guesses_in is None else args.guesses_in,
+        guesses_out=each if args.guesses_out is None else args.guesses_out,
+        seed=args.seed,
+        level=args.level,
+        delta=args.delta,
+        accountant=args.accountant,
+    )
+    if args.json:
+        print_json(record.to_json())
+    else:
+        show_one_run(record)
+    return 1 if record.refuted else 0
+
+
+def show_one_run(record: OneRunAudit) -> None:
+    params = ", ".join(f"{k}={v}" for k, v in record.params.items())
+    table = Table(
+        title=f"one-run audit of {record.game} ({params}): {record.canaries} canaries, "
+        f"seed {record.seed}",
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row(
+        "canaries",
+        escape(
+            f"{record.canaries} mislabeled population records, {record.included} of them "
+            f"included (each with probability 1/2); sampling rate and steps set for "
+            f"{record.size} records"
+        ),
+    )
+    table.add_row(
+        "guesses",
+        escape(
+            f"{record.guesses}: 'in' for the {record.guesses_in} lowest-loss canaries, 'out' "
+            f"for the {record.guesses_out} highest-loss; abstained on "
+            f"{record.canaries - record.guesses}"
+        ),
+    )
+    share = record.correct / record.guesses
+    table.add_row(
+        "right guesses",
+        escape(
+            f"{record.correct} of {record.guesses} ({share:.1%}): {record.correct_in} of "
+            f"{record.guesses_in} 'in', {record.correct_out} of {record.guesses_out} 'out'"
+        ),
+    )
+    table.add_row(
+        "ε lower bound",
+        escape(f"ε ≥ {record.epsilon:.4f} at δ = {record.delta:g}, level {record.level:.0%}"),
+    )
+    if record.claimed_epsilon is not None:
+        table.add_row(
+            "claimed ε",
+            escape(f"{record.claimed_epsilon:.4f} at δ = {record.delta:g} ({record.claim})"),
+        )
+    else:
+        table.add_row("claimed ε", escape(f"none: {record.claim}"))
+    table.add_row("time", escape(f"{record.seconds:.2f} s on {record.device}, one model"))
+    console.print(table)
+    if record.refuted:
+        console.print(
+            f"[bold red]the claim is refuted:[/] ε ≥ {record.epsilon:.4f} exceeds the claimed "
+            f"ε = {record.claimed_epsilon:.4f}"
+        )
+    console.print(
+        escape(
+            f"One training run (Steinke, Nasr and Jagielski 2023): under (ε, δ)-DP, {record.correct} "
+            f"or more right guesses out of {record.guesses} has probability at most "
+            f"{1 - record.level:.0%} for every ε up to the bound; the numbers of guesses were "
+            "fixed before the model was trained."
         ),
         soft_wrap=True,
     )

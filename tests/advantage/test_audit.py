@@ -127,3 +127,76 @@ def test_games_and_adversaries_that_cannot_be_audited():
         audit.run_audit(Membership(), games.ADVERSARIES.get("guess")(), trials=10, seed=0)
     with pytest.raises(InvalidArgument, match="needs a hidden-bit game with a batched path"):
         audit.run_audit(games.GAMES.get("prf")(), GradientCanary(), trials=10, seed=0)
+
+
+# -- one training run -----------------------------------------------------------------------
+
+ONE_RUN = ["-p", "training_size=64", "-p", "epochs=2", "-p", "batch_size=16"]
+ONE_RUN += ["-p", "noise_multiplier=3", "-p", "max_grad_norm=0.1", "--one-run", "1000"]
+
+
+def test_one_run_refutes_the_missing_clipping(capsys):
+    status, data = run_json(capsys, *ONE_RUN, "-p", "trainer=dp-sgd-noclip", "--guesses", "100")
+    assert status == 1 and data["refuted"]
+    assert data["epsilon"] > data["claimed_epsilon"] > 0
+    assert data["canaries"] == 1000 and data["guesses_in"] == data["guesses_out"] == 100
+    assert data["guesses"] == 200 and data["correct"] == data["correct_in"] + data["correct_out"]
+    assert data["params"]["trainer"] == "dp-sgd-noclip" and data["delta"] == 1e-5
+
+
+def test_one_run_keeps_dp_sgd_below_its_claim_and_guesses_a_tenth_by_default(capsys):
+    status, data = run_json(capsys, *ONE_RUN, "-p", "trainer=dp-sgd", "--level", "0.9")
+    assert status == 0 and not data["refuted"]
+    assert data["epsilon"] <= data["claimed_epsilon"] and data["level"] == 0.9
+    assert data["guesses_in"] == data["guesses_out"] == 100
+
+
+def test_one_run_sides_can_differ_and_the_table_names_the_figures(capsys):
+    args = ["audit", "membership", "--one-run", "300", "--guesses", "20", "--guesses-out", "5"]
+    assert main(args) == 0
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())  # cells wrap over lines
+    for text in (
+        "one-run audit of membership",
+        "'in' for the 20 lowest-loss canaries, 'out' for the 5 highest-loss",
+        "ε lower bound",
+        "none: trainer='sgd' makes no DP claim",
+        "Steinke, Nasr and Jagielski 2023",
+        "fixed before the model was trained",
+    ):
+        assert text in out, text
+
+
+def test_the_help_explains_the_one_run_audit(capsys):
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for text in ("--one-run CANARIES", "mislabeled", "probability 1/2", "--guesses K"):
+        assert text in out, text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--one-run", "0"], r"canaries=0 must be an integer in \[1, 1669\]"),
+        (["--one-run", "5000"], r"canaries=5000 must be an integer in \[1, 1669\]"),
+        (["--one-run", "100", "--guesses", "-1"], "guesses_in=-1 must be a non-negative integer"),
+        (["--one-run", "100", "--guesses", "60"], r"= 120 must be in \[1, canaries=100\]"),
+        (["--one-run", "100", "--level", "1"], r"level=1\.0 must be in \(0, 1\)"),
+        (["--one-run", "100", "--delta", "1"], r"delta=1\.0 must be in \[0, 1\)"),
+        (["--one-run", "100", *CANARY], "--adversary does not apply to --one-run"),
+        (["--one-run", "100", "--trials", "10"], "--trials does not apply to --one-run"),
+        (["--one-run", "100", "--fpr", "0.1"], "--fpr does not apply to --one-run, .*: drop it"),
+        (["--guesses", "10", *CANARY], "--guesses goes with --one-run CANARIES"),
+        (["--guesses-out", "10", *CANARY], "--guesses-out goes with --one-run CANARIES"),
+        ([], "give --adversary ADV .* or --one-run CANARIES"),
+    ],
+)
+def test_bad_one_run_options_exit_2(args, message, capsys):
+    assert main(["audit", "membership", *args]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert re.search(message, err), err
+
+
+def test_one_run_refuses_games_it_cannot_audit(capsys):
+    assert main(["audit", "prf", "--one-run", "10"]) == 2
+    assert "the one-run audit needs a membership game" in capsys.readouterr().err
