@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 import games  # noqa: E402
 from advantage import audit  # noqa: E402
-from advantage.cli import main  # noqa: E402
+from advantage.cli import main, parser  # noqa: E402
 from adversaries.privacy import GradientCanary  # noqa: E402
 from games.privacy.membership import Membership, dp_advantage_bound  # noqa: E402
 from oracles import InvalidArgument  # noqa: E402
@@ -200,3 +200,11 @@ def test_bad_one_run_options_exit_2(args, message, capsys):
 def test_one_run_refuses_games_it_cannot_audit(capsys):
     assert main(["audit", "prf", "--one-run", "10"]) == 2
     assert "the one-run audit needs a membership game" in capsys.readouterr().err
+
+
+def test_the_default_delta_is_the_one_dp_sgd_claims_are_stated_at():
+    from games.privacy.audit import DELTA
+    from proofs.privacy.quantities import DELTA as PROOF_DELTA
+
+    assert DELTA == PROOF_DELTA
+    assert parser().parse_args(["audit", "membership", "--one-run", "10"]).delta == DELTA
