@@ -28,6 +28,7 @@ import torch
 from adversaries.memo import cached
 from adversaries.registry import register
 from games.base import integer, number, param
+from games.privacy.membership import mislabel
 from oracles import Oracles
 
 __all__ = ["GradientCanary", "Lira", "LossThreshold", "best_threshold"]
@@ -88,7 +89,7 @@ class _View:
         pool = self.population
         pick = rng.integers(pool.size, size=self.size)
         x = pool.X[pick].astype(np.float32)
-        y = (pool.y[pick] + rng.integers(1, pool.classes, size=self.size)) % pool.classes
+        y = mislabel(pool.y[pick], pool.classes, rng)
         self.submit(x, y)
         return x, y
 
