@@ -16,7 +16,8 @@ status=0
     $py -c "import platform, torch; print(platform.python_version(), torch.__version__, torch.cuda.get_device_name())"
 } 2>&1 | tee "$out/machine.txt"
 $py -m pytest -q -p no:cacheprovider -m gpu \
-    tests/games/test_privacy_training.py tests/games/test_privacy_membership.py 2>&1 |
+    tests/games/test_privacy_training.py tests/games/test_privacy_membership.py \
+    tests/games/test_privacy_one_run.py 2>&1 |
     tee "$out/tests.txt" || status=1
 for models in 1024 4096; do
     $py benchmarks/train_many.py --device cuda --models "$models" --repeats 3 2>&1 |
