@@ -301,12 +301,13 @@ def _reuse_freed_memory() -> None:
     that doubled the time of a cheap batched trial (otp). Serving arrays up to 32 MiB from
     the heap and keeping up to 64 MiB of freed memory removes it; larger arrays are mapped.
     """
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is not None and hasattr(libc, "mallopt"):
-        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-        libc.mallopt(m_mmap_threshold, 32 << 20)
-        libc.mallopt(m_trim_threshold, 64 << 20)
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, TypeError, AttributeError):  # no C library found, or not glibc's
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    mallopt(m_mmap_threshold, 32 << 20)
+    mallopt(m_trim_threshold, 64 << 20)
 
 
 def play_chunk(

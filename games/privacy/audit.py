@@ -249,8 +249,8 @@ def _counts(m: Any, r: Any, v: Any) -> tuple[int, int, int]:
     return m, r, v
 
 
-def _p_value(m: int, r: int, v: int, epsilon: float, delta: float) -> float:
-    q = special.expit(epsilon)  # e^ε/(1 + e^ε): how often ε-DP randomised response is right
+def _p_value(m: int, r: int, v: int, eps: float, delta: float) -> float:
+    q = special.expit(eps)  # e^ε/(1 + e^ε): how often ε-DP randomised response is right
     beta = float(sps.binom.sf(v - 1, r, q))  # P[Binomial(r, q) >= v]
     if v == 0 or delta == 0 or m == 0:
         return min(1.0, beta)
@@ -260,7 +260,7 @@ def _p_value(m: int, r: int, v: int, epsilon: float, delta: float) -> float:
     return min(1.0, beta + 2 * m * delta * alpha)
 
 
-def one_run_p_value(m: int, r: int, v: int, epsilon: float, delta: float) -> float:
+def one_run_p_value(m: int, r: int, v: int, eps: float, delta: float) -> float:
     """An upper bound on the probability of ``v`` or more right guesses under (ε, δ)-DP.
 
     ``m`` canaries are each included independently with probability 1/2 and the auditor
@@ -270,16 +270,16 @@ def one_run_p_value(m: int, r: int, v: int, epsilon: float, delta: float) -> flo
 
     Args:
         m: canaries; r: guesses made (0 ≤ r ≤ m); v: right guesses (0 ≤ v ≤ r).
-        epsilon: the ε of the null hypothesis (finite, ≥ 0); delta: its δ, in [0, 1).
+        eps: the ε of the null hypothesis (finite, ≥ 0); delta: its δ, in [0, 1).
     """
     m, r, v = _counts(m, r, v)
     if (
-        isinstance(epsilon, bool)
-        or not isinstance(epsilon, int | float)
-        or not (math.isfinite(epsilon) and epsilon >= 0)
+        isinstance(eps, bool)
+        or not isinstance(eps, int | float)
+        or not (math.isfinite(eps) and eps >= 0)
     ):
-        raise InvalidArgument(f"epsilon={epsilon!r} must be a finite number >= 0")
-    return _p_value(m, r, v, float(epsilon), _check_delta(delta))
+        raise InvalidArgument(f"eps={eps!r} must be a finite number >= 0")
+    return _p_value(m, r, v, float(eps), _check_delta(delta))
 
 
 def one_run_epsilon(m: int, r: int, v: int, *, delta: float, level: float = 0.95) -> float:
