@@ -417,16 +417,23 @@ def audit_command(args: argparse.Namespace) -> int:
     return 1 if report.refuted else 0
 
 
-def show(report: AuditReport) -> None:
-    params = ", ".join(f"{k}={v}" for k, v in report.params.items())
-    table = Table(
-        title=f"audit of {report.game} ({params}) with {report.adversary}: {report.kept} of "
-        f"{report.trials} trials kept, seed {report.seed}",
-        title_justify="left",
-        show_header=False,
-    )
+def _facts(title: str) -> Table:
+    """A two-column table of named figures, the names in bold, long values folded."""
+    table = Table(title=title, title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
+    return table
+
+
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def show(report: AuditReport) -> None:
+    table = _facts(
+        f"audit of {report.game} ({_params(report.params)}) with {report.adversary}: "
+        f"{report.kept} of {report.trials} trials kept, seed {report.seed}"
+    )
     adv = report.advantage
     if adv.get("estimate") is not None:
         table.add_row(
@@ -515,15 +522,10 @@ def one_run_command(args: argparse.Namespace) -> int:
 
 
 def show_one_run(record: OneRunAudit) -> None:
-    params = ", ".join(f"{k}={v}" for k, v in record.params.items())
-    table = Table(
-        title=f"one-run audit of {record.game} ({params}): {record.canaries} canaries, "
-        f"seed {record.seed}",
-        title_justify="left",
-        show_header=False,
+    table = _facts(
+        f"one-run audit of {record.game} ({_params(record.params)}): {record.canaries} "
+        f"canaries, seed {record.seed}"
     )
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
     table.add_row(
         "canaries",
         escape(

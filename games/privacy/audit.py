@@ -32,6 +32,7 @@ from games import stats
 from games.privacy import accounting
 from games.privacy.membership import Membership, mislabel
 from games.registry import GAMES
+from games.stats import _check_baseline, _check_open_unit
 from oracles import InvalidArgument
 
 __all__ = [
@@ -98,10 +99,7 @@ def epsilon_lower_bound(
     Uses a one-sided Clopper–Pearson lower bound on TPR and upper bound on FPR, each at
     level 1 − (1 − level)/2. Returns 0 when the counts are consistent with ε = 0.
     """
-    if not 0 <= delta < 1:
-        raise InvalidArgument(f"delta={delta!r} must be in [0, 1)")
-    if not 0 < level < 1:
-        raise InvalidArgument(f"level={level!r} must be in (0, 1)")
+    delta, level = _check_baseline(delta, "delta"), _check_open_unit(level, "level")
     each = 1 - (1 - level) / 2
     tpr = stats.binomial_bound(true_pos, members, each, side="lower")
     fpr = stats.binomial_bound(false_pos, non_members, each, side="upper")
@@ -230,18 +228,6 @@ def _count(name: str, value: Any, high: int | None = None, bound: str = "") -> i
     return int(value)
 
 
-def _check_delta(delta: Any) -> float:
-    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 <= delta < 1:
-        raise InvalidArgument(f"delta={delta!r} must be in [0, 1)")
-    return float(delta)
-
-
-def _check_level(level: Any) -> float:
-    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
-        raise InvalidArgument(f"level={level!r} must be in (0, 1)")
-    return float(level)
-
-
 def _counts(m: Any, r: Any, v: Any) -> tuple[int, int, int]:
     m = _count("m", m)
     r = _count("r", r, m, f"m={m}")
@@ -279,7 +265,7 @@ def one_run_p_value(m: int, r: int, v: int, eps: float, delta: float) -> float:
         or not (math.isfinite(eps) and eps >= 0)
     ):
         raise InvalidArgument(f"eps={eps!r} must be a finite number >= 0")
-    return _p_value(m, r, v, float(eps), _check_delta(delta))
+    return _p_value(m, r, v, float(eps), _check_baseline(delta, "delta"))
 
 
 def one_run_epsilon(m: int, r: int, v: int, *, delta: float, level: float = 0.95) -> float:
@@ -291,8 +277,8 @@ def one_run_epsilon(m: int, r: int, v: int, *, delta: float, level: float = 0.95
     Brent's method on a bracket that doubles until it holds the crossing.
     """
     m, r, v = _counts(m, r, v)
-    delta = _check_delta(delta)
-    alpha = 1 - _check_level(level)
+    delta = _check_baseline(delta, "delta")
+    alpha = 1 - _check_open_unit(level, "level")
 
     def excess(eps: float) -> float:
         return _p_value(m, r, v, eps, delta) - alpha
@@ -418,8 +404,8 @@ def one_run_audit(
             f"guesses_in + guesses_out = {k_in + k_out} must be in [1, canaries={m}]"
         )
     seed = _count("seed", seed)
-    level = _check_level(level)
-    delta = DELTA if delta is None else _check_delta(delta)
+    level = _check_open_unit(level, "level")
+    delta = DELTA if delta is None else _check_baseline(delta, "delta")
     if accountant not in accounting.ACCOUNTANTS:
         raise InvalidArgument(
             f"accountant={accountant!r} must be one of: {', '.join(accounting.ACCOUNTANTS)}"
