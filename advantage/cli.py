@@ -23,6 +23,7 @@ COMMANDS = (
     "advantage.audit",
     "advantage.listing",
     "advantage.tour",
+    "advantage.lm",
 )
 
 DESCRIPTION = """\

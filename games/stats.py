@@ -22,12 +22,15 @@ from oracles import InvalidArgument
 __all__ = [
     "METHODS",
     "TWO_SAMPLE_METHODS",
+    "JudgeTooWeak",
     "Plan",
     "advantage_interval",
     "binomial_bound",
     "binomial_interval",
     "difference_interval",
     "plan",
+    "rogan_gladen",
+    "rogan_gladen_interval",
 ]
 
 METHODS = ("clopper-pearson", "wilson", "hoeffding")
@@ -238,6 +241,110 @@ def difference_interval(
     low = d - math.hypot(p1 - low1, high0 - p0)
     high = d + math.hypot(high1 - p1, p0 - low0)
     return max(-1.0, low), min(1.0, high)
+
+
+# --- a rate measured through an imperfect judge -----------------------------------
+
+
+class JudgeTooWeak(InvalidArgument):
+    """The judge's measured sensitivity + specificity − 1 is too small to correct a rate.
+
+    Its errors could then explain any measured rate, so no corrected figure is given.
+    """
+
+
+def rogan_gladen(apparent: float, sensitivity: float, specificity: float) -> float:
+    """The Rogan–Gladen estimate of a true rate from the rate a judge reports.
+
+    A judge with sensitivity ``se`` and specificity ``sp`` flags a fraction
+    ``q = p·se + (1 − p)·(1 − sp)`` of items whose true rate is ``p``, so
+    ``p = (q + sp − 1) / (se + sp − 1)``; the result is clipped to [0, 1].
+    """
+    for name, value in (
+        ("apparent", apparent),
+        ("sensitivity", sensitivity),
+        ("specificity", specificity),
+    ):
+        if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value <= 1:
+            raise InvalidArgument(f"{name}={value!r} must be in [0, 1]")
+    youden = sensitivity + specificity - 1
+    if youden <= 0:
+        raise JudgeTooWeak(
+            f"sensitivity + specificity - 1 = {youden:.4g} must be positive to correct a rate"
+        )
+    return min(1.0, max(0.0, (apparent + specificity - 1) / youden))
+
+
+def rogan_gladen_interval(
+    positives: int,
+    trials: int,
+    sensitivity: tuple[int, int],
+    specificity: tuple[int, int],
+    level: float = 0.95,
+    *,
+    margin: float = 0.05,
+) -> tuple[float, float, float]:
+    """A judge-corrected rate with its interval, calibration uncertainty included.
+
+    Args:
+        positives, trials: how many of ``trials`` items the judge flagged.
+        sensitivity: ``(flagged, positives)`` on the calibration set's true positives.
+        specificity: ``(passed, negatives)`` on its true negatives.
+        margin: the smallest acceptable lower bound on sensitivity + specificity − 1.
+
+    Returns:
+        ``(estimate, low, high)``: the Rogan–Gladen point estimate (clipped to [0, 1]) and
+        an interval that holds the true rate with probability at least ``level``.
+
+    Method: three exact Clopper–Pearson intervals, each at level ``1 − (1 − level)/3``
+    (Bonferroni), for the apparent rate, the sensitivity and the specificity. When all
+    three hold, the true rate is the correction of a point of that box; the correction
+    ``(q + sp − 1)/(se + sp − 1)`` is linear-fractional with a positive denominator on the
+    box, so its range there is spanned by the box's eight corners. The interval is that
+    range, clipped to [0, 1].
+
+    Raises:
+        JudgeTooWeak: when the lower bounds give sensitivity + specificity − 1 ≤ ``margin``
+            (the judge cannot tell violations from non-violations well enough to support
+            any claim; the message says so instead of a number).
+    """
+    trials = _check_trials(trials)
+    positives = _check_successes(positives, trials, "positives")
+    level = _check_open_unit(level, "level")
+    counts = []
+    for name, pair in (("sensitivity", sensitivity), ("specificity", specificity)):
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise InvalidArgument(f"{name}={pair!r} must be a pair (successes, trials)")
+        n = _check_trials(pair[1], f"{name} trials")
+        counts.append((_check_successes(pair[0], n, f"{name} successes"), n))
+    if isinstance(margin, bool) or not isinstance(margin, Real) or not 0 <= margin < 1:
+        raise InvalidArgument(f"margin={margin!r} must be in [0, 1)")
+    (se_k, se_n), (sp_k, sp_n) = counts
+    tail = (1 - level) / 6  # each of three two-sided intervals at level 1 - (1 - level)/3
+    q_low, q_high = _clopper_pearson(positives, trials, tail, tail)
+    se_low, se_high = _clopper_pearson(se_k, se_n, tail, tail)
+    sp_low, sp_high = _clopper_pearson(sp_k, sp_n, tail, tail)
+    worst = se_low + sp_low - 1
+    if worst <= margin:
+        raise JudgeTooWeak(
+            f"the judge's sensitivity + specificity - 1 may be as low as {worst:.4f} "
+            f"(sensitivity >= {se_low:.4f} from {se_k}/{se_n}, specificity >= {sp_low:.4f} "
+            f"from {sp_k}/{sp_n}, at {level:.0%} with the rate), not above the margin "
+            f"{margin:g}: its errors could explain any measured rate, so no corrected rate "
+            "is given; calibrate it on more items or use a better judge"
+        )
+    corners = [
+        (q + sp - 1) / (se + sp - 1)
+        for q in (q_low, q_high)
+        for se in (se_low, se_high)
+        for sp in (sp_low, sp_high)
+    ]
+    estimate = (positives / trials + sp_k / sp_n - 1) / (se_k / se_n + sp_k / sp_n - 1)
+    return (
+        min(1.0, max(0.0, estimate)),
+        min(1.0, max(0.0, min(corners))),
+        min(1.0, max(0.0, max(corners))),
+    )
 
 
 # --- planning ----------------------------------------------------------------------

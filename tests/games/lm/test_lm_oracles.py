@@ -1,0 +1,142 @@
+"""Model oracles count queries and tokens, refuse over budget and record transcripts; the
+Python-function adapter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from games import lm
+from oracles import BudgetExceeded, InvalidArgument, Oracle
+
+
+def echo(prompt: str) -> str:
+    return "you said " + prompt
+
+
+def oracle(**kwargs):
+    return lm.ModelOracle(lm.FunctionModel(echo), rng=np.random.default_rng(0), **kwargs)
+
+
+def test_a_model_oracle_is_an_oracle():
+    o = oracle(name="chat", budget=3)
+    assert isinstance(o, Oracle) and o.name == "chat" and o.budget == 3
+    assert o("two words") == "you said two words"
+    # the function model counts whitespace-separated words: 2 in, 4 out
+    assert o.queries == 1 and o.tokens == 6 and o.generations[0].completion_tokens == 4
+
+
+def test_a_batch_counts_one_query_per_prompt():
+    o = oracle(budget=3)
+    assert o(["a", "b"]) == ["you said a", "you said b"]
+    assert o.queries == 2 and o.remaining == 1
+    with pytest.raises(BudgetExceeded):
+        o(["c", "d"])
+    assert o.exceeded and o.queries == 2
+
+
+def test_chats_and_system_prompts():
+    seen = []
+    model = lm.FunctionModel(lambda chat: seen.append(chat) or "ok", chat=True)
+    o = lm.ModelOracle(model, rng=np.random.default_rng(0), system="be brief")
+    o("hello")
+    o([lm.Message("system", "other"), lm.Message("user", "hi")])
+    assert [m.role for m in seen[0]] == ["system", "user"] and seen[0][0].content == "be brief"
+    assert seen[1][0].content == "other"
+
+
+def test_an_answer_over_the_token_budget_is_withheld():
+    o = oracle(token_budget=10)
+    o("a b")  # 2 + 4 = 6 tokens
+    with pytest.raises(lm.TokenBudgetExceeded, match="token budget of 10"):
+        o("c d")  # would take it to 12
+    assert o.exceeded and o.tokens == 6 and o.tokens_remaining == 4
+    with pytest.raises(BudgetExceeded):
+        o("e")
+    assert isinstance(lm.TokenBudgetExceeded("x", 1, 0, 2), BudgetExceeded)
+
+
+def test_replies_are_cut_to_the_tokens_left():
+    seen = []
+
+    class Counting(lm.FunctionModel):
+        def generate(self, chats, *, max_new_tokens, temperature, rng):
+            seen.append(max_new_tokens)
+            return super().generate(chats, max_new_tokens=max_new_tokens, temperature=0, rng=rng)
+
+    o = lm.ModelOracle(
+        Counting(lambda p: "w " * 50), rng=np.random.default_rng(0), token_budget=100
+    )
+    assert len(o("x").split()) == 50 and o.tokens == 51
+    with pytest.raises(lm.TokenBudgetExceeded):
+        o("x")  # capped at the 49 tokens left, 1 + 49 > 49: withheld
+    assert seen == [64, 49] and o.tokens == 51
+
+
+def test_transcripts_record_queries_and_replies():
+    o = oracle(transcript=True)
+    o("a")
+    o(["b", "c"])
+    assert o.transcript == (("a", "you said a"), (["b", "c"], ["you said b", "you said c"]))
+    assert oracle().transcript == ()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"token_budget": -1}, "token_budget=-1 must be None or a non-negative integer"),
+        ({"max_new_tokens": 0}, "max_new_tokens=0 must be a positive integer"),
+        ({"temperature": -0.5}, "temperature=-0.5 must be a number"),
+    ],
+)
+def test_bad_oracle_arguments(kwargs, message):
+    with pytest.raises(InvalidArgument, match=message):
+        oracle(**kwargs)
+
+
+def test_bad_models_and_queries():
+    with pytest.raises(InvalidArgument, match="must be a LanguageModel"):
+        lm.ModelOracle(echo, rng=np.random.default_rng(0))
+    with pytest.raises(InvalidArgument, match="must be a numpy Generator"):
+        lm.ModelOracle(lm.FunctionModel(echo), rng=0)
+    with pytest.raises(InvalidArgument, match="must be a prompt, a chat"):
+        oracle()([])
+
+
+def test_a_function_that_fails_fails_the_trial():
+    from games import TrialFailed
+
+    def broken(prompt):
+        raise RuntimeError("down")
+
+    o = lm.ModelOracle(lm.FunctionModel(broken), rng=np.random.default_rng(0))
+    with pytest.raises(lm.ModelFailure, match="raised RuntimeError") as error:
+        o("x")
+    assert isinstance(error.value, TrialFailed) and isinstance(o.failure, lm.ModelFailure)
+    o = lm.ModelOracle(lm.FunctionModel(lambda p: 3), rng=np.random.default_rng(0))
+    with pytest.raises(lm.ModelFailure, match="returned int, not a string"):
+        o("x")
+
+
+def test_the_engine_counts_a_failing_model_as_a_failed_trial():
+    import attrs
+
+    import games
+
+    @attrs.frozen(kw_only=True)
+    class Ask(games.Search):
+        """Win when the model's reply contains 'yes'."""
+
+        def setup(self, rng):
+            model = lm.FunctionModel(lambda p: (_ for _ in ()).throw(RuntimeError("down")))
+            return games.Challenge(oracles={"model": lm.ModelOracle(model, rng=rng)})
+
+        def finalize(self, challenge, answer):
+            return "yes" in answer
+
+        @property
+        def baseline(self):
+            return 0.0
+
+    estimate = games.estimate(Ask(), lambda oracles, rng: oracles.model("hi"), trials=4, seed=0)
+    assert estimate.errors.get("game-failed") == 4 and estimate.wins == 0
