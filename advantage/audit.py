@@ -35,7 +35,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from advantage.common import console, make_adversary, make_game, pairs, print_json
-from games import stats
+from games import seeds, stats
 from oracles import InvalidArgument
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ __all__ = ["FIGURES", "AuditReport", "Claims", "Thresholded", "add", "run_audit"
 #: The figures that share the family level: the advantage, TPR at FPR, the ε lower bound.
 FIGURES = 3
 # The split draws from a key no trial (two entries) or batched chunk (three) uses.
-_SPLIT_KEY = (0, 0, 0, 2)
 
 
 @runtime_checkable
@@ -222,7 +221,7 @@ def run_audit(
         advantage.update(estimate=None, reason="the adversary exposes no threshold (cutoff)")
 
     def split_rng() -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=_SPLIT_KEY))
+        return seeds.generator(seed, b"audit-split")
 
     found = audit(scores, bits, delta=delta, level=each, calibration=calibration, rng=split_rng())
     # The same permutation as the audit's, so both figures are measured on one held-out half.

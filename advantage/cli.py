@@ -59,15 +59,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False)
+    if getattr(args, "seed", 0) is None:  # drawn once here, so that every part of a run shares it
+        from games.seeds import fresh_seed
+
+        args.seed = fresh_seed()
     try:
         return int(args.handler(args) or 0)
     except _user_errors() as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        err.print(
-            "interrupted: finished chunks are kept in the run log, if one was given (--resume continues)"
+        log = getattr(args, "log", None)
+        where = (
+            f"are in {log}; rerun with --resume to continue"
+            if log
+            else "were counted; no log was given (--log keeps them)"
         )
+        err.print(f"interrupted: the finished chunks {where}")
         return 130
     except RuntimeError as error:
         from games.backends import ChunkFailed

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -89,7 +91,13 @@ def add_run_options(
         metavar="KEY=VALUE",
         help="set an adversary parameter (repeatable)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the run's seed (default: 128 random bits, shown with the result; an adversary "
+        "that could guess the seed could compute the challenger's coins)",
+    )
     if interval:
         parser.add_argument(
             "--level", type=float, default=0.95, help="confidence level (default: 0.95)"
@@ -123,10 +131,36 @@ def add_run_options(
         help="run the adversary in a separate process that sees only oracle messages",
     )
     engine.add_argument(
+        "--trial-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds an adversary may take for one trial; over it the trial is its loss "
+        "(with --isolate its process is ended; in-process it is interrupted)",
+    )
+    engine.add_argument(
         "--device",
         default=None,
         help="torch device for ML games: cpu or cuda (default: cuda if present)",
     )
+
+
+def output_path(text: str, flag: str, suffix: str) -> Path:
+    """Where a command will write a file, checked before any work: a file path in an existing
+    directory; ``suffix`` is added when the name has none."""
+    if not text.strip():
+        raise InvalidArgument(f"{flag} '' must be a file path")
+    path = Path(text)
+    if path.is_dir():
+        raise InvalidArgument(f"{flag} {text}: is a directory; give a file path")
+    if not path.suffix:
+        path = path.with_suffix(suffix)
+    parent = path.parent
+    if not parent.is_dir():
+        raise InvalidArgument(f"{flag} {text}: no directory {parent}")
+    if not os.access(parent, os.W_OK):
+        raise InvalidArgument(f"{flag} {text}: the directory {parent} is not writable")
+    return path
 
 
 def engine_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -138,6 +172,7 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "batched": args.batched,
         "isolate": args.isolate,
         "device": args.device,
+        "trial_timeout": args.trial_timeout,
     }
 
 

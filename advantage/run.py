@@ -239,21 +239,58 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
+SIMULATION_LIMIT = 1_000_000  # trials a certify run may need before plan stops simulating it
+
+
 def plan_command(args: argparse.Namespace) -> int:
     result = stats.plan(args.eps, args.level, args.power, shape=args.shape, baseline=args.baseline)
     # certify "advantage <= eps" with alpha = 1 - level, at true advantage 0: the mirror image
     # of the fixed test (which tells advantage 0 from eps).
-    stopping = sequential.expected_stopping(
-        result.eps,
-        0.0,
-        round(1 - result.level, 12),
-        result.shape,
-        args.baseline if args.shape == "search" else None,
-        sims=args.sims,
-        max_trials=max(100_000, 20 * result.trials),
-        rng=args.seed,
-    )
-    how = f"by simulation of {stopping.sims} runs (seed {args.seed})"
+    alpha = round(1 - result.level, 12)
+    baseline = args.baseline if args.shape == "search" else None
+    wald = sequential.wald_stopping(result.eps, 0.0, alpha, result.shape, baseline)
+    certify: dict[str, Any] = {
+        "advantage": 0.0,
+        "alpha": alpha,
+        "method": "beta-mixture confidence sequence",
+    }
+    if wald > SIMULATION_LIMIT:
+        certify |= {
+            "wald": wald,
+            "how": f"Wald's approximation log(1/alpha)/KL; a simulation of runs this long "
+            f"(over {SIMULATION_LIMIT:,} trials each) would take too long",
+        }
+        line = (
+            f"certify (advantage ≤ {result.eps}, alpha {alpha:g}) at advantage 0 needs about "
+            f"[bold]{wald:,.0f}[/] trials or more (Wald's approximation; runs this long are not "
+            "simulated)"
+        )
+    else:
+        stopping = sequential.expected_stopping(
+            result.eps, 0.0, alpha, result.shape, baseline, sims=args.sims,
+            max_trials=max(100_000, 20 * result.trials), rng=args.seed,
+        )  # fmt: skip
+        how = f"by simulation of {stopping.sims} runs (seed {args.seed})"
+        certify |= {
+            "median": stopping.median,
+            "quantile_90": stopping.quantile_90,
+            "mean": stopping.mean,
+            "sims": stopping.sims,
+            "seed": args.seed,
+            "undecided": stopping.undecided,
+            "max_trials": stopping.max_trials,
+            "how": f"median (90th percentile) {how}",
+        }
+        undecided = (
+            f"; {stopping.undecided:.0%} undecided at {stopping.max_trials:,}"
+            if stopping.undecided
+            else ""
+        )
+        line = (
+            f"certify (advantage ≤ {result.eps}, alpha {alpha:g}) at advantage 0 stops after "
+            f"[bold]{stopping.median:,.0f}[/] trials, median ({stopping.quantile_90:,.0f} 90th "
+            f"percentile) {how}{undecided}"
+        )
     if args.json:
         print_json(
             {
@@ -263,34 +300,13 @@ def plan_command(args: argparse.Namespace) -> int:
                 "trials": result.trials,
                 "shape": result.shape,
                 "method": result.method,
-                "certify": {
-                    "median": stopping.median,
-                    "quantile_90": stopping.quantile_90,
-                    "mean": stopping.mean,
-                    "advantage": 0.0,
-                    "alpha": stopping.alpha,
-                    "sims": stopping.sims,
-                    "seed": args.seed,
-                    "undecided": stopping.undecided,
-                    "max_trials": stopping.max_trials,
-                    "method": "beta-mixture confidence sequence",
-                    "how": f"median (90th percentile) {how}",
-                },
+                "certify": certify,
             }
         )
     else:
         console.print(
-            f"[bold]{result.trials}[/] trials tell advantage 0 from {result.eps} "
+            f"[bold]{result.trials:,}[/] trials tell advantage 0 from {result.eps} "
             f"({result.level:.0%} confidence, power {result.power:.0%}, {result.method})"
         )
-        undecided = (
-            f"; {stopping.undecided:.0%} undecided at {stopping.max_trials:,}"
-            if stopping.undecided
-            else ""
-        )
-        console.print(
-            f"certify (advantage ≤ {result.eps}, alpha {stopping.alpha:g}) at advantage 0 stops after "
-            f"[bold]{stopping.median:,.0f}[/] trials, median ({stopping.quantile_90:,.0f} 90th percentile) "
-            f"{how}{undecided}"
-        )
+        console.print(line)
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
@@ -14,6 +13,7 @@ from advantage.common import (
     engine_options,
     make_adversary,
     make_game,
+    output_path,
     pairs,
     print_json,
     progress,
@@ -98,6 +98,12 @@ def parse_budget(text: str) -> tuple[str, list[str]]:
 def sweep_command(args: argparse.Namespace) -> int:
     if args.assumption is not None and args.fit is None:
         raise InvalidArgument("--assumption writes a fitted curve: give --fit MODEL")
+    plot = output_path(args.plot, "--plot", ".png") if args.plot is not None else None
+    assumption = (
+        output_path(args.assumption, "--assumption", ".toml")
+        if args.assumption is not None
+        else None
+    )
     game = make_game(args.game, pairs(args.param, "-p"))
     adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
     name, texts = parse_budget(args.budget)
@@ -122,12 +128,11 @@ def sweep_command(args: argparse.Namespace) -> int:
             **engine_options(args),
         )
     written = {}
-    if args.plot:
-        written["plot"] = str(result.plot(args.plot))
-    if args.assumption:
-        path = Path(args.assumption)
-        path.write_text(result.assumption(name=args.assumption_name))
-        written["assumption"] = str(path)
+    if plot is not None:
+        written["plot"] = str(result.plot(plot))
+    if assumption is not None:
+        assumption.write_text(result.assumption(name=args.assumption_name))
+        written["assumption"] = str(assumption)
     if args.json:
         print_json({**result.to_json(), **written})
     else:

@@ -1,24 +1,31 @@
 """Where chunks of trials run: in this process, in a process pool, or on a Ray cluster.
 
-Every backend runs the same function on the same chunks and yields each chunk's tally as it
-completes; tallies add up the same in any order, so the answer never depends on the backend.
+Every backend runs the same task (:class:`games.engine.Chunks`) on the same chunks and
+yields each chunk's tally as it completes; tallies add up the same in any order, so the
+answer never depends on the backend.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import socket
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sized
 from queue import Empty
 from typing import Any
 
+from games.children import die_with
+from games.options import BACKENDS, RunOptions
 from oracles import InvalidArgument
 
 __all__ = ["BACKENDS", "ChunkFailed", "run_chunks"]
 
-BACKENDS = ("serial", "process", "ray")
+Task = Callable[[int, int], Any]
+SLACK = 30.0  # seconds a worker's chunk may take beyond its trials' timeouts
 
 
 class ChunkFailed(RuntimeError):
@@ -29,7 +36,10 @@ class ChunkFailed(RuntimeError):
             f"trials {start}-{stop - 1} failed: {why}. Finished chunks are in the run log, if one "
             "was given; rerun with --resume to play only what is missing"
         )
-        self.start, self.stop = start, stop
+        self.start, self.stop, self.why = start, stop, why
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.start, self.stop, self.why))
 
 
 def check_workers(workers: int | None) -> int:
@@ -40,78 +50,60 @@ def check_workers(workers: int | None) -> int:
     return workers
 
 
-def run_chunks(
-    play: Callable[..., Any],
-    game: Any,
-    adversary: Any,
-    seed: int,
-    work: Sequence[tuple[int, int]],
-    batched: bool,
-    *,
-    backend: str = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-) -> Iterator[Any]:
-    """Yield ``play(game, adversary, seed, start, stop, batched)`` for each chunk of ``work``."""
-    if backend not in BACKENDS:
-        raise InvalidArgument(f"backend={backend!r} must be one of: {', '.join(BACKENDS)}")
-    count = check_workers(workers)
-    if address is not None and backend != "ray":
-        raise InvalidArgument("address is for backend='ray' only")
-    if backend == "serial":
+def run_chunks(task: Task, work: Iterable[tuple[int, int]], options: RunOptions) -> Iterator[Any]:
+    """Yield ``task(start, stop)`` for each chunk of ``work``, in the order they finish."""
+    if options.backend == "serial":
         for start, stop in work:
-            yield play(game, adversary, seed, start, stop, batched)
-    elif backend == "process":
-        yield from _process(play, game, adversary, seed, work, batched, count)
+            yield task(start, stop)
+    elif options.backend == "process":
+        yield from _process(task, work, check_workers(options.workers), options.trial_timeout)
     else:
-        yield from _ray(play, game, adversary, seed, work, batched, workers, address)
+        yield from _ray(task, work, options.workers, options.address)
 
 
 def _worker(
-    slot: int,
-    playing: Any,
-    tasks: Any,
-    results: Any,
-    play: Callable[..., Any],
-    game: Any,
-    adversary: Any,
-    seed: int,
-    batched: bool,
+    slot: int, parent: int, playing: Any, started: Any, tasks: Any, results: Any, task: Task
 ) -> None:
     """A worker process: play the chunks it is sent, noting each in its slot first."""
+    die_with(parent)
     while (chunk := tasks.get()) is not None:
         start, stop = chunk
         # Shared memory, written before play: it survives the process dying mid-chunk,
         # where a queued message might never leave the process.
         playing[2 * slot], playing[2 * slot + 1] = start, stop
+        started[slot] = time.monotonic()
         try:
-            results.put(("done", play(game, adversary, seed, start, stop, batched)))
+            results.put(("done", task(start, stop)))
         except BaseException as error:  # the game itself failed: the parent re-raises it
+            try:
+                pickle.dumps(error)
+            except Exception:  # it could never reach the parent: send its text instead
+                text = "".join(traceback.format_exception_only(type(error), error)).strip()
+                error = ChunkFailed(start, stop, f"{text} (raised in a worker)")
             results.put(("error", error))
+        started[slot] = 0.0
 
 
 def _process(
-    play: Callable[..., Any],
-    game: Any,
-    adversary: Any,
-    seed: int,
-    work: Sequence[tuple[int, int]],
-    batched: bool,
-    workers: int,
+    task: Task, work: Iterable[tuple[int, int]], workers: int, timeout: float | None
 ) -> Iterator[Any]:
     # Forking a process whose torch thread pools are running can deadlock the child, so a
     # run that has loaded torch starts fresh interpreters instead.
     context: Any = multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
     tasks, results = context.Queue(), context.Queue()
     # The pool is the engine's own so that it knows which chunk each worker is playing, and
-    # a worker that dies is named with its chunk. Game and adversary are sent once per worker.
-    count = min(workers, len(work)) or 1
+    # a worker that dies is named with its chunk. The task is sent once per worker.
+    total = len(work) if isinstance(work, Sized) else workers
+    count = max(1, min(workers, total))
     playing = context.Array("q", 2 * count, lock=False)
+    started = context.Array("d", count, lock=False)
     processes = [
         context.Process(
             target=_worker,
-            args=(slot, playing, tasks, results, play, game, adversary, seed, batched),
-            daemon=True,
+            args=(slot, os.getpid(), playing, started, tasks, results, task),
+            # Not daemonic, so that a worker may start an isolated adversary's process; it
+            # dies with this one all the same (see games.children) and is ended below.
+            daemon=False,
         )
         for slot in range(count)
     ]
@@ -134,11 +126,7 @@ def _process(
             try:
                 kind, payload = results.get(timeout=0.2)
             except Empty:
-                for slot, process in enumerate(processes):
-                    if process.exitcode is not None:
-                        start, stop = playing[2 * slot], playing[2 * slot + 1]
-                        why = f"a worker process died (exit code {process.exitcode})"
-                        raise ChunkFailed(start, stop, why) from None
+                _check_workers(processes, playing, started, timeout)
                 continue
             pending -= 1
             if kind == "error":
@@ -153,15 +141,28 @@ def _process(
             process.join(timeout=5)
 
 
+def _check_workers(processes: list[Any], playing: Any, started: Any, timeout: float | None) -> None:
+    """Name the chunk of a worker that died, or that ran past its trials' timeouts."""
+    for slot, process in enumerate(processes):
+        start, stop = playing[2 * slot], playing[2 * slot + 1]
+        if process.exitcode is not None:
+            why = f"a worker process died (exit code {process.exitcode})"
+            raise ChunkFailed(start, stop, why) from None
+        since = started[slot]
+        if timeout is not None and since:
+            limit = timeout * (stop - start) + SLACK
+            if time.monotonic() - since > limit:
+                process.kill()
+                why = f"the chunk ran past its limit of {limit:g} s (trial timeout × trials + {SLACK:g} s)"
+                raise ChunkFailed(start, stop, why) from None
+
+
+def _play_remote(task: Task, start: int, stop: int) -> Any:
+    return task(start, stop)
+
+
 def _ray(
-    play: Callable[..., Any],
-    game: Any,
-    adversary: Any,
-    seed: int,
-    work: Sequence[tuple[int, int]],
-    batched: bool,
-    workers: int | None,
-    address: str | None,
+    task: Task, work: Iterable[tuple[int, int]], workers: int | None, address: str | None
 ) -> Iterator[Any]:
     try:
         import ray
@@ -184,16 +185,15 @@ def _ray(
             raise InvalidArgument(f"cannot join the Ray cluster at {address}: {error}") from None
         started = True
     try:
-        remote = ray.remote(play)
-        game_ref, adversary_ref = ray.put(game), ray.put(adversary)
+        remote = ray.remote(_play_remote)
+        task_ref = ray.put(task)
         window = 4 * int(ray.cluster_resources().get("CPU", 1))
         queue = iter(work)
         running: dict[Any, tuple[int, int]] = {}
 
         def submit() -> None:
             for start, stop in queue:
-                ref = remote.remote(game_ref, adversary_ref, seed, start, stop, batched)
-                running[ref] = (start, stop)
+                running[remote.remote(task_ref, start, stop)] = (start, stop)
                 if len(running) >= window:
                     return
 

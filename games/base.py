@@ -8,13 +8,14 @@ lives in the :class:`Challenge` that ``setup`` returns, never on the game.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 
-from oracles import InvalidArgument, Oracle, Oracles
+from oracles import Account, InvalidArgument, Oracles, open_oracle
 
 __all__ = [
     "IDEAL",
@@ -29,7 +30,9 @@ __all__ = [
     "ReportsResources",
     "Search",
     "TrialFailed",
+    "TrialTimeout",
     "answer_bit",
+    "answer_bits",
     "integer",
     "number",
     "param",
@@ -48,6 +51,13 @@ class TrialFailed(RuntimeError):
 
     The engine reports it with the trial's index and seed and leaves the trial out of the
     counts; it is never averaged away.
+    """
+
+
+class TrialTimeout(BaseException):
+    """The adversary ran past the run's trial timeout; the trial is its loss.
+
+    A BaseException, so that an adversary's ``except Exception`` does not swallow it.
     """
 
 
@@ -75,27 +85,80 @@ class Challenge:
 
     def handles(self, transcript: bool = False) -> Oracles:
         """The adversary's view: oracle handles and public values, nothing else."""
+        return self.open(transcript)[0]
+
+    def open(self, transcript: bool = False) -> tuple[Oracles, dict[str, Callable[[], Account]]]:
+        """The adversary's view, and the challenger's own readers of each oracle's account.
+
+        The engine judges budgets and challenger failures from the readers, which the
+        adversary's handles cannot change.
+        """
         if not self.budgets.keys() <= self.oracles.keys():
             unknown = sorted(set(self.budgets) - set(self.oracles))
             raise InvalidArgument(f"budgets name oracles that do not exist: {unknown}")
-        return Oracles(
-            {
-                name: Oracle(fn, name=name, budget=self.budgets.get(name), transcript=transcript)
-                for name, fn in self.oracles.items()
-            },
-            self.public,
-        )
+        handles, readers = {}, {}
+        for name, fn in self.oracles.items():
+            handles[name], readers[name] = open_oracle(
+                fn, name=name, budget=self.budgets.get(name), transcript=transcript
+            )
+        return Oracles(handles, self.public), readers
 
 
 def answer_bit(answer: Any) -> int:
-    """The adversary's answer as a bit, or :class:`InvalidAnswer`."""
+    """The adversary's answer as a bit, or :class:`InvalidAnswer`.
+
+    A bit is a bool, an integer 0 or 1, or a float 0.0 or 1.0 (numpy's included); nothing
+    else (a complex number, a string, None, NaN) is one.
+    """
     if isinstance(answer, bool | np.bool_):
         return int(answer)
     if isinstance(answer, int | np.integer) and answer in (0, 1):
         return int(answer)
     if isinstance(answer, float | np.floating) and not math.isnan(answer) and answer in (0.0, 1.0):
         return int(answer)
-    raise InvalidAnswer(f"answer {answer!r} is not a bit (0 or 1)")
+    raise InvalidAnswer(f"answer {short(answer)} is not a bit (0 or 1)")
+
+
+def answer_bits(answers: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A batch of answers as bits, by :func:`answer_bit`'s rule, and the mask of those that
+    are not bits (None when every one is; those read as 0)."""
+    kind = answers.dtype.kind
+    if kind == "b":
+        return answers, None
+    if kind in "ui":
+        if answers.size == 0 or (answers.min() >= 0 and answers.max() <= 1):
+            return answers == 1, None  # the common case: nothing more to check
+        valid = (answers == 0) | (answers == 1)
+    elif kind == "f":
+        valid = (answers == 0) | (answers == 1)  # NaN fails both
+    elif kind == "O":
+        valid = np.array([_is_bit(a) for a in answers.ravel()], bool).reshape(answers.shape)
+    else:  # complex, strings, bytes, dates: never bits
+        valid = np.zeros(answers.shape, bool)
+    bits = np.zeros(answers.shape, bool)
+    if valid.any():
+        bits[valid] = answers[valid].astype(float) == 1
+    return bits, (None if valid.all() else ~valid)
+
+
+def _is_bit(answer: Any) -> bool:
+    try:
+        answer_bit(answer)
+    except InvalidAnswer:
+        return False
+    return True
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxlong, _SHORT.maxother = 3, 160, 60, 160
+
+
+def short(value: Any) -> str:
+    """A bounded ``repr(value)``, so an error message never stores a huge answer."""
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # an int too long to print, a repr that raises
+        return f"<{type(value).__name__} object>"
 
 
 class Game:
@@ -144,8 +207,8 @@ class HiddenBit(Game):
 class RealIdeal(Game):
     """The adversary is put in the real world or the ideal one and answers 1 for real.
 
-    Advantage: Pr[A→1 | real] − Pr[A→1 | ideal]. The engine plays the two worlds in equal
-    numbers (even trials real, odd trials ideal). Subclasses implement
+    Advantage: Pr[A→1 | real] − Pr[A→1 | ideal]. Each trial's world is drawn from the
+    challenger's coins, uniformly, so no adversary can predict it. Subclasses implement
     ``setup(world, rng)`` with ``world`` equal to :data:`REAL` (1) or :data:`IDEAL` (0).
     """
 

@@ -11,15 +11,10 @@ How each shape maps to one win probability:
 
 - hidden bit: the boundary is ``(1 + eps)/2``;
 - search: the boundary is ``baseline + eps``;
-- real vs ideal, by balanced worlds: the engine plays the real world on even trials and the
-  ideal world on odd ones, and a trial is won when the adversary names its world. Over a
-  pair of trials (one of each) the mean win rate is
-  ``(Pr[A→1 | real] + 1 − Pr[A→1 | ideal]) / 2 = (1 + advantage)/2``, so the hidden-bit
-  boundary applies. Trials within a pair are not identically distributed, but the mixture
-  martingale of :mod:`games.sequential` multiplied over a whole pair still has expectation
-  at most 1 at the mean (the two factors are ``1 + d·k`` and ``1 − d·k``, or both on the same
-  side of 1 for the one-sided tests), so the decision is checked only after complete pairs
-  (after odd-numbered trials) and keeps its guarantee there.
+- real vs ideal: each trial's world is drawn uniformly from the challenger's coins, and a
+  trial is won when the adversary names its world, so the win probability of every trial
+  is ``(Pr[A→1 | real] + 1 − Pr[A→1 | ideal]) / 2 = (1 + advantage)/2`` and the hidden-bit
+  boundary applies.
 
 Trials whose challenger side failed are left out of the counts, as in :func:`games.estimate`.
 """
@@ -39,20 +34,23 @@ import numpy as np
 from games import sequential
 from games.base import Game, ReportsResources
 from games.engine import (
+    Chunks,
     Tally,
+    Work,
     check_run,
-    chunks,
     default_chunk,
     plain,
-    play_chunk,
     use_batched,
     with_device,
 )
+from games.isolation import Isolated
+from games.options import RunOptions
+from games.seeds import fresh_seed
 from games.sequential import Certifier, Decision
 from games.stats import _check_open_unit
 from oracles import InvalidArgument
 
-__all__ = ["Certificate", "certify", "play_outcomes"]
+__all__ = ["Certificate", "certify"]
 
 METHOD = "beta-mixture confidence sequence"
 
@@ -158,111 +156,6 @@ class Certificate:
         )
 
 
-# -- playing with per-trial outcomes -------------------------------------------------------
-
-
-@attrs.define
-class _Recorder:
-    """Game and adversary in one, passing everything through to the real ones and keeping
-    what the engine's batched chunk does not return: the hidden values, the answers and the
-    per-trial wins of a search game."""
-
-    game: Any
-    adversary: Any
-    hidden: Any = None
-    challenge: Any = None
-    answers: Any = None
-    found: Any = None
-
-    @property
-    def shape(self) -> str:
-        return self.game.shape
-
-    def setup_batch(self, arg: Any, rng: np.random.Generator) -> Any:
-        self.hidden = arg
-        self.challenge = self.game.setup_batch(arg, rng)
-        return self.challenge
-
-    def finalize_batch(self, challenge: Any, answers: Any) -> np.ndarray:
-        self.found = np.asarray(self.game.finalize_batch(challenge, answers), bool)
-        return self.found
-
-    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
-        self.answers = self.adversary.batch(oracles, rng, size)
-        return self.answers
-
-
-def play_outcomes(
-    game: Game, adversary: Any, seed: int, start: int, stop: int, batched: bool
-) -> tuple[Tally, np.ndarray]:
-    """Play trials ``[start, stop)`` like :func:`games.engine.play_chunk`, and also return each
-    trial's outcome: 1 won, 0 lost, −1 left out (the challenger failed).
-
-    The trials are the engine's own: per-trial chunks are played one trial at a time with
-    ``play_chunk``, batched chunks as one batch, whose wins are read back from the answers.
-    """
-    if batched:
-        return _batch_outcomes(game, adversary, seed, start, stop)
-    clock = time.perf_counter()
-    outcomes = np.empty(stop - start, np.int8)
-    wins = real_n = real_1 = ideal_n = ideal_1 = 0
-    queries: dict[str, int] = {}
-    errors: dict[str, int] = {}
-    first: tuple[int, str] | None = None
-    for index in range(start, stop):
-        one = play_chunk(game, adversary, seed, index, index + 1, False)
-        outcomes[index - start] = one.wins if one.trials else -1
-        wins += one.wins
-        real_n, real_1 = real_n + one.real[0], real_1 + one.real[1]
-        ideal_n, ideal_1 = ideal_n + one.ideal[0], ideal_1 + one.ideal[1]
-        for name, count in one.queries.items():
-            queries[name] = queries.get(name, 0) + count
-        for kind, count in one.errors.items():
-            errors[kind] = errors.get(kind, 0) + count
-        if first is None and one.first_error is not None:
-            first = one.first_error
-    tally = Tally(
-        ranges=((start, stop),),
-        trials=int((outcomes >= 0).sum()),
-        wins=wins,
-        real=(real_n, real_1),
-        ideal=(ideal_n, ideal_1),
-        queries=queries,
-        errors=errors,
-        first_error=first,
-        seconds=time.perf_counter() - clock,
-    )
-    return tally, outcomes
-
-
-def _batch_outcomes(
-    game: Game, adversary: Any, seed: int, start: int, stop: int
-) -> tuple[Tally, np.ndarray]:
-    size = stop - start
-    recorder = _Recorder(game, adversary)
-    tally = play_chunk(recorder, recorder, seed, start, stop, True)  # type: ignore[arg-type]
-    # On the batched path an adversary that raises or overspends loses every trial of the
-    # batch; otherwise the wins are what the engine computed from the same values.
-    everyone_lost = bool(tally.errors.get("exception") or tally.errors.get("budget"))
-    win = np.zeros(size, bool)
-    if not everyone_lost:
-        if game.shape == "search":
-            if recorder.found is not None:
-                win = recorder.found
-        elif recorder.answers is not None and np.shape(recorder.answers) == (size,):
-            answers = np.asarray(recorder.answers)
-            win = ((answers == 0) | (answers == 1)) & (answers == recorder.hidden)
-    failed = getattr(recorder.challenge, "failed", None)
-    failed = np.zeros(size, bool) if failed is None else np.asarray(failed, bool)
-    outcomes = np.where(failed, -1, win.astype(np.int8)).astype(np.int8)
-    if int((outcomes == 1).sum()) != tally.wins or int((outcomes >= 0).sum()) != tally.trials:
-        raise RuntimeError(
-            f"trials {start}-{stop - 1}: the per-trial wins read back ({int((outcomes == 1).sum())}) "
-            f"disagree with the engine's count ({tally.wins})"
-        )
-    return tally, outcomes
-
-
 # -- deciding -----------------------------------------------------------------------------
 
 
@@ -274,7 +167,7 @@ def _thresholds(cert: Certifier, low: int, high: int) -> tuple[np.ndarray, np.nd
 
 
 def _first_decision(
-    cert: Certifier, outcomes: np.ndarray, start: int, wins: int, trials: int, pairs: bool
+    cert: Certifier, outcomes: np.ndarray, wins: int, trials: int
 ) -> tuple[int | None, int, int, Decision]:
     """The first trial of the wave at which the run is decided.
 
@@ -285,10 +178,7 @@ def _first_decision(
     kept = outcomes >= 0
     s = wins + np.cumsum(outcomes == 1)
     n = trials + np.cumsum(kept)
-    check = n >= 1
-    if pairs:  # real vs ideal: only after a complete (real, ideal) pair
-        check &= np.arange(start, start + outcomes.size) % 2 == 1
-    at = np.flatnonzero(check)
+    at = np.flatnonzero(n >= 1)
     if at.size:
         low, high = int(n[at].min()), int(n[at].max())
         most_below, least_above = _thresholds(cert, low, high)
@@ -313,7 +203,7 @@ def certify(
     eps: float,
     alpha: float = 0.05,
     max_trials: int = 100_000,
-    seed: int,
+    seed: int | None = None,
     batched: bool | None = None,
     chunk_size: int | None = None,
     backend: str = "serial",
@@ -321,6 +211,7 @@ def certify(
     address: str | None = None,
     isolate: bool = False,
     device: str | None = None,
+    trial_timeout: float | None = None,
     progress: Callable[[Certificate], None] | None = None,
 ) -> Certificate:
     """Play trials until an anytime-valid confidence sequence decides whether the adversary's
@@ -332,9 +223,9 @@ def certify(
             ``above`` when it is at most ``eps``), whenever the run stops; in (0, 1).
         max_trials: the most trials to play; the run ends ``undecided`` there.
         seed: trial *i* is trial *i* of :func:`games.estimate` with this seed (on the batched
-            path: for the same chunk size).
-        batched, chunk_size, backend, workers, address, isolate, device: as for
-            :func:`games.estimate`.
+            path: for the same chunk size); None draws a 128-bit seed.
+        batched, chunk_size, backend, workers, address, isolate, device, trial_timeout: as
+            for :func:`games.estimate`.
         progress: called with the certificate so far after each wave of trials.
 
     Returns:
@@ -343,37 +234,28 @@ def certify(
     from games.backends import run_chunks
     from games.runlog import spec_of
 
+    options = RunOptions(
+        batched=batched, chunk_size=chunk_size, backend=backend, workers=workers,
+        address=address, isolate=isolate, device=device, trial_timeout=trial_timeout,
+    )  # fmt: skip
     eps, alpha = _check_eps_alpha(eps, alpha)
     if isinstance(max_trials, bool) or not isinstance(max_trials, Integral) or max_trials <= 0:
         raise InvalidArgument(f"max_trials={max_trials!r} must be a positive integer")
     max_trials = int(max_trials)
+    seed = fresh_seed() if seed is None else seed
     check_run(max_trials, seed, 0.95, "clopper-pearson")
-    if chunk_size is not None and (
-        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0
-    ):
-        raise InvalidArgument(f"chunk_size={chunk_size!r} must be a positive integer")
-    game = with_device(game, device)
+    game = with_device(game, options.device)
     shape = game.shape
     baseline = float(game.baseline)
     if shape == "search":
         cert = sequential.certifier(eps, alpha=alpha, shape="search", baseline=baseline)
     else:
         cert = sequential.certifier(eps, alpha=alpha, shape="hidden-bit")
-    if isolate:
-        if batched:
-            raise InvalidArgument(
-                "isolate=True plays trial by trial; it cannot take the batched path"
-            )
-        batched = False
-    path = use_batched(game, adversary, batched)
-    unit = chunk_size or default_chunk(game, path, max_trials)
+    path = use_batched(game, adversary, False if options.isolate else options.batched)
+    unit = options.chunk_size or default_chunk(game, path, max_trials)
     spec = spec_of(game, adversary, trials=max_trials, seed=seed, batched=path, chunk_size=unit)
-    pairs = shape == "real-vs-ideal"
-    player: Any = adversary
-    if isolate:
-        from games.isolation import Isolated
-
-        player = Isolated(adversary)
+    player: Any = Isolated(adversary, options.trial_timeout) if options.isolate else adversary
+    task = Chunks(game, player, seed, path, options.trial_timeout, outcomes=True)
 
     clock = time.perf_counter()
     total = Tally(ranges=())
@@ -400,35 +282,23 @@ def certify(
     try:
         while at < max_trials and decision == "undecided":
             stop = min(max_trials, at + wave)
-            work = list(
-                chunks([(at, stop)], unit if path or backend != "serial" else stop - at, path)
-            )
+            # The whole wave is played (in chunks, on any backend); the decision is then read
+            # at the exact trial where the sequence first decides.
+            size = unit if path or options.backend != "serial" else stop - at
             played = sorted(
-                run_chunks(
-                    play_outcomes,
-                    game,
-                    player,
-                    seed,
-                    work,
-                    path,
-                    backend=backend,
-                    workers=workers,
-                    address=address,
-                ),
+                run_chunks(task, Work(((at, stop),), size, path), options),
                 key=lambda item: item[0].ranges[0][0],
             )
             outcomes = np.concatenate([o for _, o in played])
             for tally, _ in played:
                 total = total + tally
-            offset, wins, trials, decision = _first_decision(
-                cert, outcomes, at, wins, trials, pairs
-            )
+            offset, wins, trials, decision = _first_decision(cert, outcomes, wins, trials)
             at = stop
             wave = min(2 * wave, max(unit, 1 << 14))
             if progress is not None:
                 progress(certificate())
     finally:
-        if isolate:
+        if options.isolate:
             player.close()
     result = certificate()
     if isinstance(adversary, ReportsResources):
@@ -452,7 +322,7 @@ def _certificate(
     shape = spec["shape"]
     low, high = cert.bounds(wins, trials) if trials else (0.0, 1.0)
     ci = (low - baseline, high - baseline) if shape == "search" else (2 * low - 1, 2 * high - 1)
-    method = METHOD + (", balanced worlds" if shape == "real-vs-ideal" else "")
+    method = METHOD
     return Certificate(
         game=spec["game"],
         params=spec["params"],

@@ -1,29 +1,42 @@
 """The engine: plays a game many times and estimates the adversary's advantage.
 
-Trial *i* of seed *s* draws its randomness from ``SeedSequence(s, spawn_key=(i, 0))`` (the
-challenger) and ``SeedSequence(s, spawn_key=(i, 1))`` (the adversary), the children of
-``SeedSequence(s).spawn(n)[i]``: the same whatever the backend, worker count, chunking or
-order, and replayable alone. A batched chunk ``[start, stop)`` draws from
-``spawn_key=(start, stop, 0|1)``, so the batched path is reproducible for a fixed chunk size.
+Seed contract (see :mod:`games.seeds`): trial *i* of seed *s* draws the challenger's coins
+and the adversary's from two streams keyed by a pseudorandom function of (*s*, *i*): the
+same whatever the backend, worker count, chunking or order, and replayable alone. A batched
+chunk ``[start, stop)`` draws from streams keyed by its bounds, so the batched path is
+reproducible for a fixed chunk size. Everything hidden — the bit, the world of a
+real-vs-ideal trial, keys, data — comes from the challenger's stream; nothing the adversary
+can reach reveals the seed or the trial's index.
+
+Integrity: each trial gets a fresh copy of the adversary (its parameters, never state an
+earlier trial left on it); budgets and challenger failures are judged from the challenger's
+own accounts of each oracle; an adversary that raises anything, overspends, answers
+nonsense or runs past the trial timeout loses the trial, and the run counts it. State an
+adversary keeps at module level (a global, a class attribute) is outside this model: in one
+interpreter nothing stops it, which is what ``isolate`` is for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import math
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
 
-from games import stats
+from games import seeds, stats
 from games.base import (
     IDEAL,
     REAL,
@@ -33,13 +46,20 @@ from games.base import (
     InvalidAnswer,
     ReportsResources,
     TrialFailed,
+    TrialTimeout,
     answer_bit,
+    answer_bits,
+    short,
 )
+from games.isolation import Isolated, renewer
+from games.options import RunOptions
 from games.registry import ADVERSARIES, name_of
-from oracles import BudgetExceeded, InvalidArgument
+from oracles import Account, BudgetExceeded, InvalidArgument
 
 __all__ = [
+    "Chunks",
     "Estimate",
+    "Stopped",
     "Tally",
     "TrialRecord",
     "check_run",
@@ -51,7 +71,7 @@ __all__ = [
     "replay",
 ]
 
-ERROR_KINDS = ("exception", "budget", "invalid-answer", "game-failed")
+ERROR_KINDS = ("exception", "budget", "invalid-answer", "timeout", "game-failed")
 
 
 # -- records ------------------------------------------------------------------------------
@@ -239,57 +259,139 @@ class TrialRecord:
 # -- playing ------------------------------------------------------------------------------
 
 
-def _generators(seed: int, *key: int) -> tuple[np.random.Generator, np.random.Generator]:
-    return (
-        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(*key, 0)))),
-        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(*key, 1)))),
-    )
+class _Outcome(NamedTuple):
+    """One trial's result: what was hidden, what was answered, and how it ended."""
+
+    hidden: int | None
+    answer: Any
+    win: bool
+    kind: str | None  # an ERROR_KINDS entry, or None for a trial played to the end
+    trace: str | None
+    accounts: Mapping[str, Account] | None
+
+
+_TRACE_LIMIT = 20_000  # characters of a traceback kept in a tally (head and tail)
+
+
+def _trace(index: int, seed: int, text: str | None = None) -> str:
+    text = traceback.format_exc() if text is None else text
+    if len(text) > _TRACE_LIMIT:
+        half = _TRACE_LIMIT // 2
+        text = (
+            f"{text[:half]}\n... ({len(text) - _TRACE_LIMIT:,} characters cut) ...\n{text[-half:]}"
+        )
+    return f"trial {index} (seed {seed}):\n{text}"
+
+
+class _Alarm:
+    """Ends an adversary's call with :class:`TrialTimeout` after ``seconds`` (SIGALRM).
+
+    Only the main thread of a Unix process can take the signal; elsewhere the alarm does
+    nothing and ``--isolate`` (whose parent kills a late process) is the way to a limit.
+    An adversary that catches the exception still loses the trial: ``fired`` says so.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self.usable = (
+            seconds is not None
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+        self._previous: Any = None
+
+    def _ring(self, signum: int, frame: Any) -> None:
+        self.fired = True
+        raise TrialTimeout(f"the adversary ran past the trial timeout of {self.seconds:g} s")
+
+    def install(self) -> None:
+        if self.usable:
+            self._previous = signal.signal(signal.SIGALRM, self._ring)
+
+    def uninstall(self) -> None:
+        if self.usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
+
+    @contextlib.contextmanager
+    def armed(self, scale: int = 1) -> Iterator[None]:
+        if not self.usable:
+            yield
+            return
+        self.fired = False
+        every = self.seconds * scale  # type: ignore[operator]
+        signal.setitimer(signal.ITIMER_REAL, every, every)  # again and again, if caught
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+_UNARMED = _Alarm(None)
 
 
 def _play(
-    game: Game, adversary: Callable[..., Any], seed: int, index: int, transcript: bool = False
-) -> tuple[int | None, Any, bool, str | None, str | None, Any]:
-    """One trial: (hidden, answer, win, error kind, traceback, handles)."""
-    challenger, attacker = _generators(seed, index)
+    game: Game,
+    player: Callable[..., Any],
+    seed: int,
+    index: int,
+    transcript: bool = False,
+    alarm: _Alarm = _UNARMED,
+) -> _Outcome:
+    """One trial, with ``player`` a fresh copy of the adversary."""
+    challenger, attacker = seeds.pair(seed, index)
     shape = game.shape
     try:
         if shape == "search":
             hidden = None
             challenge = game.setup(challenger)  # type: ignore[attr-defined]
-        else:
-            hidden = int(challenger.integers(2)) if shape == "hidden-bit" else _world(index)
+        else:  # the hidden bit, or the world: from the challenger's coins alone
+            hidden = int(challenger.integers(2))
             challenge = game.setup(hidden, challenger)  # type: ignore[attr-defined]
     except TrialFailed:
-        return None, None, False, "game-failed", _trace(index, seed), None
-    handles = challenge.handles(transcript)
+        return _Outcome(None, None, False, "game-failed", _trace(index, seed), None)
+    handles, readers = challenge.open(transcript)
+    kind = trace = None
     try:
-        answer = adversary(handles, attacker)
-    except Exception as error:
-        if any(isinstance(o.failure, TrialFailed) for o in handles.values()):
+        with alarm.armed():
+            answer = player(handles, attacker)
+    except TrialTimeout:
+        answer, kind, trace = None, "timeout", _trace(index, seed)
+    except BaseException as error:  # SystemExit, GeneratorExit, KeyboardInterrupt too: a loss
+        answer, trace = None, _trace(index, seed)
+        kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
+    accounts = {name: read() for name, read in readers.items()}
+    if alarm.fired and kind != "timeout":
+        kind, trace = "timeout", _trace(index, seed, "the adversary caught its trial timeout")
+    if kind is not None:
+        if any(isinstance(a.failure, TrialFailed) for a in accounts.values()):
             # The challenger failed while answering (a model trained on the adversary's canary
             # diverged): a challenger failure, which an adversary cannot fake by raising.
-            return hidden, None, False, "game-failed", _trace(index, seed), handles
-        over = isinstance(error, BudgetExceeded) or any(o.exceeded for o in handles.values())
-        return hidden, None, False, "budget" if over else "exception", _trace(index, seed), handles
-    if any(oracle.exceeded for oracle in handles.values()):
+            kind = "game-failed"
+        elif kind == "exception" and any(a.exceeded for a in accounts.values()):
+            kind = "budget"
+        return _Outcome(hidden, None, False, kind, trace, accounts)
+    if any(a.exceeded for a in accounts.values()):
         # The adversary caught BudgetExceeded and went on: the trial is lost all the same.
-        return hidden, answer, False, "budget", f"trial {index}: budget exceeded", handles
+        return _Outcome(
+            hidden, answer, False, "budget", f"trial {index}: budget exceeded", accounts
+        )
     try:
         if shape == "search":
             win = bool(game.finalize(challenge, answer))  # type: ignore[attr-defined]
         else:
             win = answer_bit(answer) == hidden
     except InvalidAnswer:
-        return hidden, answer, False, "invalid-answer", _trace(index, seed), handles
-    return hidden, answer, win, None, None, handles
+        return _Outcome(hidden, answer, False, "invalid-answer", _trace(index, seed), accounts)
+    return _Outcome(hidden, answer, win, None, None, accounts)
 
 
-def _world(index: int) -> int:
-    return REAL if index % 2 == 0 else IDEAL
+def _lost(error: BaseException) -> str:
+    """The error kind of an adversary that raised ``error``."""
+    from games.wire import ProtocolError  # an isolated adversary's malformed message
 
-
-def _trace(index: int, seed: int) -> str:
-    return f"trial {index} (seed {seed}):\n{traceback.format_exc()}"
+    return "invalid-answer" if isinstance(error, ProtocolError) else "exception"
 
 
 @functools.cache
@@ -310,32 +412,63 @@ def _reuse_freed_memory() -> None:
     mallopt(m_trim_threshold, 64 << 20)
 
 
+@attrs.frozen
+class Chunks:
+    """The unit of work of every backend: plays trials ``[start, stop)`` and tallies them.
+
+    Every call starts from the adversary as given: each trial (each batch, on the batched
+    path) gets a fresh copy, so no state crosses from one trial to the next.
+    """
+
+    game: Game
+    adversary: Any
+    seed: int
+    batched: bool
+    trial_timeout: float | None = None
+    #: also return each trial's outcome: 1 won, 0 lost, −1 left out (the challenger failed)
+    outcomes: bool = False
+
+    def __call__(self, start: int, stop: int) -> Any:
+        clock = time.perf_counter()
+        renew = renewer(self.adversary)
+        alarm = _Alarm(self.trial_timeout)
+        alarm.install()
+        try:
+            if self.batched:
+                _reuse_freed_memory()
+                tally, each = _batch_chunk(self.game, renew(), self.seed, start, stop, alarm)
+            else:
+                if isinstance(self.adversary, Isolated):
+                    self.adversary.start()
+                tally, each = _trial_chunk(self.game, renew, self.seed, start, stop, alarm)
+        finally:
+            alarm.uninstall()
+        tally = attrs.evolve(tally, seconds=time.perf_counter() - clock)
+        return (tally, each) if self.outcomes else tally
+
+
 def play_chunk(
     game: Game, adversary: Callable[..., Any], seed: int, start: int, stop: int, batched: bool
 ) -> Tally:
-    """Play trials ``[start, stop)`` and tally them (the unit of work of every backend)."""
-    clock = time.perf_counter()
-    if batched:
-        _reuse_freed_memory()
-        tally = _batch_chunk(game, adversary, seed, start, stop)  # type: ignore[arg-type]
-    else:
-        tally = _trial_chunk(game, adversary, seed, start, stop)
-    return attrs.evolve(tally, seconds=time.perf_counter() - clock)
+    """Play trials ``[start, stop)`` and tally them."""
+    return Chunks(game, adversary, seed, batched)(start, stop)
 
 
 def _trial_chunk(
-    game: Game, adversary: Callable[..., Any], seed: int, start: int, stop: int
-) -> Tally:
+    game: Game, renew: Callable[[], Any], seed: int, start: int, stop: int, alarm: _Alarm
+) -> tuple[Tally, np.ndarray]:
+    outcomes = np.empty(stop - start, np.int8)
     wins = real_n = real_1 = ideal_n = ideal_1 = 0
     queries: dict[str, int] = {}
     errors: dict[str, int] = {}
     first: tuple[int, str] | None = None
     real_vs_ideal = game.shape == "real-vs-ideal"
     for index in range(start, stop):
-        hidden, answer, win, kind, trace, handles = _play(game, adversary, seed, index)
-        if handles is not None:
-            for name, oracle in handles.items():
-                queries[name] = queries.get(name, 0) + oracle.queries
+        hidden, _, win, kind, trace, accounts = _play(game, renew(), seed, index, alarm=alarm)
+        if accounts is not None:
+            for name, account in accounts.items():
+                queries[name] = queries.get(name, 0) + account.queries
+        outcomes[index - start] = -1 if kind == "game-failed" else win
         if kind is not None:
             errors[kind] = errors.get(kind, 0) + 1
             if first is None:
@@ -350,7 +483,7 @@ def _trial_chunk(
             else:
                 ideal_n, ideal_1 = ideal_n + 1, ideal_1 + says_real
     played = stop - start - errors.get("game-failed", 0)
-    return Tally(
+    tally = Tally(
         ranges=((start, stop),),
         trials=played,
         wins=wins,
@@ -360,33 +493,39 @@ def _trial_chunk(
         errors=errors,
         first_error=first,
     )
+    return tally, outcomes
 
 
-def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, stop: int) -> Tally:
+def _batch_chunk(
+    game: Game, adversary: BatchAdversary, seed: int, start: int, stop: int, alarm: _Alarm
+) -> tuple[Tally, np.ndarray]:
     size = stop - start
-    challenger, attacker = _generators(seed, start, stop)
+    challenger, attacker = seeds.pair(seed, start, stop, batch=True)
     shape = game.shape
-    if shape == "hidden-bit":
-        hidden = challenger.integers(2, size=size)
-        challenge: Challenge = game.setup_batch(hidden, challenger)  # type: ignore[attr-defined]
-    elif shape == "real-vs-ideal":
-        hidden = (np.arange(start, stop) % 2 == 0).astype(np.int64)  # REAL on even trials
-        challenge = game.setup_batch(hidden, challenger)  # type: ignore[attr-defined]
-    else:
+    if shape == "search":
         hidden = None
-        challenge = game.setup_batch(size, challenger)  # type: ignore[attr-defined]
-    handles = challenge.handles()
+        challenge: Challenge = game.setup_batch(size, challenger)  # type: ignore[attr-defined]
+    else:  # hidden bits, or worlds: from the challenger's coins alone
+        hidden = challenger.integers(2, size=size)
+        challenge = game.setup_batch(hidden, challenger)  # type: ignore[attr-defined]
+    handles, readers = challenge.open()
     # (kind, which trials (None: all), why): the common case of no loss allocates nothing.
     losses: list[tuple[str, np.ndarray | None, str]] = []
     win: np.ndarray | None = None
     try:
-        answers = adversary.batch(handles, attacker, size)
-    except BudgetExceeded:
-        losses.append(("budget", None, f"the batch went over budget:\n{traceback.format_exc()}"))
-    except Exception:
-        losses.append(("exception", None, f"the adversary raised:\n{traceback.format_exc()}"))
-    else:
-        if any(oracle.exceeded for oracle in handles.values()):
+        with alarm.armed(size):
+            answers = adversary.batch(handles, attacker, size)
+    except TrialTimeout:
+        losses.append(("timeout", None, "the batch ran past its time"))
+    except BaseException as error:
+        kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
+        what = "the batch went over budget" if kind == "budget" else "the adversary raised"
+        losses.append((kind, None, f"{what}:\n{traceback.format_exc()[-_TRACE_LIMIT:]}"))
+    accounts = [read() for read in readers.values()]
+    if alarm.fired and not losses:
+        losses.append(("timeout", None, "the batch ran past its time"))
+    if not losses:
+        if any(account.exceeded for account in accounts):
             losses.append(("budget", None, "the batch went over budget"))
         elif shape == "search":
             try:
@@ -399,10 +538,13 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
             why = f"answers of shape {np.shape(answers)}, not ({size},)"
             losses.append(("invalid-answer", None, why))
         else:
-            win, invalid = _bits(np.asarray(answers), hidden)  # type: ignore[arg-type]
+            given = np.asarray(answers)
+            bits, invalid = answer_bits(given)
+            win = bits == hidden.astype(bool)  # type: ignore[union-attr]
             if invalid is not None:
-                bad = answers[np.flatnonzero(invalid)[:1]]
-                losses.append(("invalid-answer", invalid, f"answer {bad!r} is not a bit"))
+                win &= ~invalid
+                bad = short(given[np.flatnonzero(invalid)[0]])
+                losses.append(("invalid-answer", invalid, f"answer {bad} is not a bit"))
     # Read only now: the challenger may fill its mask while answering (a model is trained
     # once the adversary submits its canary).
     failed = None if challenge.failed is None else np.asarray(challenge.failed, bool)
@@ -430,37 +572,34 @@ def _batch_chunk(game: Game, adversary: BatchAdversary, seed: int, start: int, s
         is_real, is_ideal = (hidden == REAL) & in_play, (hidden == IDEAL) & in_play
         real_n, real_1 = int(is_real.sum()), int((says_real & is_real).sum())
         ideal_n, ideal_1 = int(is_ideal.sum()), int((says_real & is_ideal).sum())
-    return Tally(
+    tally = Tally(
         ranges=((start, stop),),
         trials=played,
         wins=wins,
         real=(real_n, real_1),
         ideal=(ideal_n, ideal_1),
-        queries={name: oracle.queries * played for name, oracle in handles.items()},
+        queries={name: a.queries * played for name, a in zip(readers, accounts, strict=True)},
         errors=errors,
         first_error=min(firsts) if firsts else None,
     )
-
-
-def _bits(answers: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Which answers equal the hidden bit, and which are not bits at all (None: every one is)."""
-    if answers.dtype.kind in "bui" and (
-        answers.size == 0 or (answers.min() >= 0 and answers.max() <= 1)
-    ):
-        return answers == hidden, None  # integer answers in {0, 1}: nothing more to check
-    valid = (answers == 0) | (answers == 1)  # NaN, None and 2 fail both
-    return valid & (answers == hidden), (None if valid.all() else ~valid)
+    outcomes = np.zeros(size, np.int8) if win is None else win.astype(np.int8)
+    if kept is not None:
+        outcomes[~kept] = -1
+    return tally, outcomes
 
 
 # -- estimating ---------------------------------------------------------------------------
+
+MAX_TRIALS = 2**53  # counts stay exact in a float
 
 
 def check_run(trials: int, seed: int, level: float, method: str) -> None:
     """Refuse bad run arguments with a message naming the argument and its range."""
     if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials <= 0:
         raise InvalidArgument(f"trials={trials!r} must be a positive integer")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InvalidArgument(f"seed={seed!r} must be a non-negative integer")
+    if trials > MAX_TRIALS:
+        raise InvalidArgument(f"trials={trials!r} must be at most 2**53")
+    seeds.check_seed(seed)
     if not isinstance(level, int | float) or not 0 < level < 1:
         raise InvalidArgument(f"level={level!r} must be in (0, 1)")
     if method not in stats.METHODS:
@@ -494,18 +633,40 @@ def default_chunk(game: Game, batched: bool, trials: int, workers: int | None = 
     return max(1, min(TRIAL_CHUNK, math.ceil(trials / (4 * workers))))
 
 
-def chunks(todo: list[tuple[int, int]], size: int, batched: bool) -> Iterator[tuple[int, int]]:
-    """Split the ranges still to play into chunks of ``size`` trials.
+@attrs.frozen
+class Work:
+    """The chunks of the ranges still to play, made one at a time (a run of 10¹⁵ trials
+    costs no memory up front).
 
     Batched chunks are aligned to multiples of the chunk size, since a batch's randomness
     depends on its bounds; per-trial chunks may be cut anywhere.
     """
-    for start, stop in todo:
-        at = start
-        while at < stop:
-            end = min(stop, (at // size + 1) * size) if batched else min(stop, at + size)
-            yield at, end
-            at = end
+
+    todo: tuple[tuple[int, int], ...]
+    size: int
+    batched: bool
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for start, stop in self.todo:
+            at = start
+            while at < stop:
+                end = (
+                    min(stop, (at // self.size + 1) * self.size)
+                    if self.batched
+                    else min(stop, at + self.size)
+                )
+                yield at, end
+                at = end
+
+    def __len__(self) -> int:
+        if not self.batched:
+            return sum(-(-(b - a) // self.size) for a, b in self.todo)
+        return sum((b - 1) // self.size - a // self.size + 1 for a, b in self.todo if b > a)
+
+
+def chunks(todo: list[tuple[int, int]], size: int, batched: bool) -> Iterator[tuple[int, int]]:
+    """Split the ranges still to play into chunks of ``size`` trials (see :class:`Work`)."""
+    return iter(Work(tuple(todo), size, batched))
 
 
 def estimate(
@@ -513,7 +674,7 @@ def estimate(
     adversary: Callable[..., Any],
     *,
     trials: int,
-    seed: int,
+    seed: int | None = None,
     level: float = 0.95,
     method: str = "clopper-pearson",
     batched: bool | None = None,
@@ -525,56 +686,43 @@ def estimate(
     resume: bool = False,
     isolate: bool = False,
     device: str | None = None,
+    trial_timeout: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Estimate:
     """Play ``trials`` trials of ``game`` against ``adversary`` and estimate the advantage.
 
     Args:
         trials: number of trials (a positive integer).
-        seed: the run's seed; trial *i* is the same trial whatever else changes.
+        seed: the run's seed; trial *i* is the same trial whatever else changes. None draws a
+            128-bit seed (reported in the estimate), which an adversary cannot guess.
         level, method: the confidence level and interval method (see :mod:`games.stats`).
-        batched: None takes the batched path when game and adversary both offer it.
-        chunk_size: trials per unit of work (log line, progress step, backend task).
-        backend: ``serial``, ``process`` or ``ray``; ``workers`` processes for the latter two.
+        batched, chunk_size, backend, workers, address, isolate, device, trial_timeout: how
+            trials are played (see :class:`games.options.RunOptions`).
         log: a JSON-lines run log; with ``resume`` an interrupted run continues from it.
-        isolate: run the adversary in a separate process that sees only oracle messages
-            (see :mod:`games.isolation`); implies the per-trial path.
-        device: the torch device for games with a ``device`` parameter (default: cuda when
-            available, else cpu).
         progress: called as ``progress(done, total)`` after each chunk.
     """
     from games.runlog import RunLog, spec_of
 
+    options = RunOptions(
+        batched=batched, chunk_size=chunk_size, backend=backend, workers=workers,
+        address=address, isolate=isolate, device=device, trial_timeout=trial_timeout,
+    )  # fmt: skip
+    seed = seeds.fresh_seed() if seed is None else seed
     check_run(trials, seed, level, method)
-    if chunk_size is not None and (
-        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0
-    ):
-        raise InvalidArgument(f"chunk_size={chunk_size!r} must be a positive integer")
-    game = with_device(game, device)
-    if isolate:
-        if batched:
-            raise InvalidArgument(
-                "isolate=True plays trial by trial; it cannot take the batched path"
-            )
-        batched = False
-    path = use_batched(game, adversary, batched)
-    if path and chunk_size is None:
-        chunk_size = default_chunk(game, True, trials)
+    if resume and log is None:
+        raise InvalidArgument("resume=True needs the log of the run to resume (--log)")
+    game = with_device(game, options.device)
+    path = use_batched(game, adversary, False if options.isolate else options.batched)
+    chunk = options.chunk_size or (default_chunk(game, True, trials) if path else None)
     spec = spec_of(
-        game,
-        adversary,
-        trials=trials,
-        seed=seed,
-        batched=path,
-        chunk_size=chunk_size,
-        level=level,
-        method=method,
-    )
+        game, adversary, trials=trials, seed=seed, batched=path, chunk_size=chunk,
+        level=level, method=method,
+    )  # fmt: skip
     total = Tally(ranges=())
     todo = [(0, trials)]
     runlog = None
     if log is not None:
-        runlog = RunLog.open(Path(log), spec, resume=resume)
+        runlog = RunLog.open(log, spec, resume=resume)
         for done in runlog.tallies:
             total = total + done
         todo = runlog.missing(trials)
@@ -582,9 +730,13 @@ def estimate(
         progress(trials - sum(b - a for a, b in todo), trials)
     try:
         for tally in play(
-            game, adversary, seed, todo, batched=path, chunk_size=chunk_size, backend=backend,
-            workers=workers, address=address, isolate=isolate,
-        ):  # fmt: skip
+            game,
+            adversary,
+            seed,
+            todo,
+            options=attrs.evolve(options, chunk_size=chunk),
+            batched=path,
+        ):
             total = total + tally
             if runlog is not None:
                 runlog.append(tally)
@@ -599,47 +751,73 @@ def estimate(
     return result
 
 
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C stopped a run between chunks: every finished chunk was counted (and logged)."""
+
+
+@contextlib.contextmanager
+def _stop_between_chunks() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C asks the run to stop once the chunks in play are done; a second one stops it at
+    once. (Only the main thread gets signals; elsewhere Ctrl-C behaves as usual.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous) or previous is signal.default_int_handler:
+        previous = signal.default_int_handler
+    asked = threading.Event()
+
+    def ask(signum: int, frame: Any) -> None:
+        asked.set()
+        signal.signal(signal.SIGINT, previous)
+        with contextlib.suppress(Exception):
+            sys.stderr.write("\nstopping after the chunks in play; Ctrl-C again to stop at once\n")
+
+    signal.signal(signal.SIGINT, ask)
+    try:
+        yield asked.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def play(
     game: Game,
     adversary: Callable[..., Any],
     seed: int,
     todo: list[tuple[int, int]],
     *,
+    options: RunOptions,
     batched: bool,
-    chunk_size: int | None = None,
-    backend: str = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    isolate: bool = False,
 ) -> Iterator[Tally]:
     """Play the trials in ``todo`` (ranges of trial indices), yielding each chunk's tally.
 
-    The loop every estimate runs on: chunking, the backend, and (with ``isolate``) the
-    adversary's own process, closed when the loop ends.
+    The loop every run procedure plays on: chunking, the backend, a fresh adversary for
+    every trial, the trial timeout, and (with ``isolate``) the adversary's own process,
+    closed when the loop ends. Ctrl-C stops it between chunks with :class:`Stopped`.
     """
     from games.backends import check_workers, run_chunks
 
-    if backend == "serial":
+    if options.backend == "serial":
         pool = 1
-    elif backend == "process":
-        pool = check_workers(workers)
+    elif options.backend == "process":
+        pool = check_workers(options.workers)
     else:
-        pool = workers or (os.cpu_count() or 1)
+        pool = options.workers or (os.cpu_count() or 1)
     total = sum(b - a for a, b in todo)
-    work = list(chunks(todo, chunk_size or default_chunk(game, batched, total, pool), batched))
-    player = adversary
-    if isolate:
-        from games.isolation import Isolated
-
-        player = Isolated(adversary)
+    work = Work(
+        tuple(todo), options.chunk_size or default_chunk(game, batched, total, pool), batched
+    )
+    player: Any = Isolated(adversary, options.trial_timeout) if options.isolate else adversary
+    task = Chunks(game, player, seed, batched, options.trial_timeout)
     try:
-        yield from run_chunks(
-            play_chunk, game, player, seed, work, batched,
-            backend=backend, workers=workers, address=address,
-        )  # fmt: skip
+        with _stop_between_chunks() as stopped:
+            for tally in run_chunks(task, work, options):
+                yield tally
+                if stopped():
+                    raise Stopped("stopped by Ctrl-C; the finished chunks are counted")
     finally:
-        if isolate:
-            player.close()  # type: ignore[attr-defined]
+        if options.isolate:
+            player.close()
 
 
 def with_device(game: Game, device: str | None) -> Game:
@@ -740,7 +918,9 @@ def replay(game: Game, adversary: Callable[..., Any], *, seed: int, trial: int) 
     if isinstance(trial, bool) or not isinstance(trial, int) or trial < 0:
         raise InvalidArgument(f"trial={trial!r} must be a non-negative integer")
     check_run(1, seed, 0.95, "clopper-pearson")
-    hidden, answer, win, kind, trace, handles = _play(game, adversary, seed, trial, transcript=True)
+    hidden, answer, win, kind, trace, accounts = _play(
+        game, renewer(adversary)(), seed, trial, transcript=True
+    )
     return TrialRecord(
         trial=trial,
         seed=seed,
@@ -749,7 +929,7 @@ def replay(game: Game, adversary: Callable[..., Any], *, seed: int, trial: int) 
         win=bool(win),
         error=trace,
         error_kind=kind,
-        transcripts={name: o.transcript for name, o in (handles or {}).items()},
+        transcripts={name: a.transcript for name, a in (accounts or {}).items()},
     )
 
 

@@ -47,7 +47,10 @@ from games.engine import (
     use_batched,
     with_device,
 )
+from games.isolation import Isolated
+from games.options import RunOptions
 from games.registry import name_of
+from games.seeds import fresh_seed
 from oracles import InvalidArgument, Oracle, Oracles
 
 __all__ = ["CORRECTIONS", "BestOf", "Ensemble", "estimate_best"]
@@ -244,22 +247,15 @@ class Each:
 
     def _play(self, oracles: Oracles, rng: np.random.Generator, size: int | None) -> list[Any]:
         answers: list[Any] = []
-        for j, (adversary, view) in enumerate(
-            zip(self.adversaries, self._views(oracles), strict=True)
-        ):
+        for adversary, view in zip(self.adversaries, self._views(oracles), strict=True):
             mine = copy.deepcopy(rng)
             try:
                 answer = (
                     adversary(view, mine) if size is None else adversary.batch(view, mine, size)
                 )
+            except TrialFailed:
+                raise  # the engine checks its accounts: a challenger failure leaves the trial out
             except Exception:
-                prefix = f"{j}."
-                if any(
-                    isinstance(o.failure, TrialFailed)
-                    for n, o in oracles.items()
-                    if n.startswith(prefix)
-                ):
-                    raise  # the challenger failed: the engine leaves the trial out
                 answers.append(LOST)
                 continue
             answers.append(LOST if any(o.exceeded for o in view.values()) else answer)
@@ -301,26 +297,23 @@ def _estimate_range(
     seed: int,
     level: float,
     method: str,
-    batched: bool | None,
-    chunk_size: int | None,
-    backend: str,
-    workers: int | None,
-    address: str | None,
-    isolate: bool,
+    options: RunOptions,
 ) -> Estimate:
     """Like :func:`games.estimate`, on trials ``[start, stop)`` of the seed only."""
     from games.runlog import spec_of
 
-    if isolate:
-        batched = False
-    path = use_batched(game, adversary, batched)
-    size = chunk_size or (default_chunk(game, True, stop - start) if path else None)
+    path = use_batched(game, adversary, False if options.isolate else options.batched)
+    size = options.chunk_size or (default_chunk(game, True, stop - start) if path else None)
     spec = spec_of(game, adversary, trials=stop - start, seed=seed, batched=path, chunk_size=size)
     total = Tally(ranges=())
     for tally in play(
-        game, adversary, seed, [(start, stop)], batched=path, chunk_size=size,
-        backend=backend, workers=workers, address=address, isolate=isolate,
-    ):  # fmt: skip
+        game,
+        adversary,
+        seed,
+        [(start, stop)],
+        options=attrs.evolve(options, chunk_size=size),
+        batched=path,
+    ):
         total = total + tally
     return estimate_from(spec, total, level=level, method=method)
 
@@ -350,7 +343,7 @@ def estimate_best(
     adversaries: Sequence[Callable[..., Any]],
     *,
     trials: int,
-    seed: int,
+    seed: int | None = None,
     level: float = 0.95,
     method: str = "clopper-pearson",
     correction: str = "bonferroni",
@@ -361,6 +354,7 @@ def estimate_best(
     address: str | None = None,
     isolate: bool = False,
     device: str | None = None,
+    trial_timeout: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Ensemble:
     """Estimate each adversary's advantage on the same trials, and the ensemble's worst case.
@@ -378,22 +372,20 @@ def estimate_best(
         raise InvalidArgument(
             f"adversaries={adversaries!r} must be a non-empty list of adversaries"
         )
+    options = RunOptions(
+        batched=batched, chunk_size=chunk_size, backend=backend, workers=workers,
+        address=address, isolate=isolate, device=device, trial_timeout=trial_timeout,
+    )  # fmt: skip
+    seed = fresh_seed() if seed is None else seed
     check_run(trials, seed, level, method)
     if correction not in CORRECTIONS:
         raise InvalidArgument(f"correction={correction!r} must be one of: {', '.join(CORRECTIONS)}")
     if correction == "held-out" and trials < 2:
         raise InvalidArgument(f"trials={trials!r} must be at least 2 to hold out half of them")
-    game = with_device(game, device)
+    game = with_device(game, options.device)
     k = len(adversaries)
     labels = _labels(adversaries)
-    options: dict[str, Any] = {
-        "batched": batched,
-        "chunk_size": chunk_size,
-        "backend": backend,
-        "workers": workers,
-        "address": address,
-        "isolate": isolate,
-    }
+    given = attrs.asdict(attrs.evolve(options, device=None))
     search = game.shape == "search"
     selection = trials // 2 if correction == "held-out" else trials
     plays = k * selection + (trials - selection) + (trials if search else 0)
@@ -415,7 +407,7 @@ def estimate_best(
                 level=each_level,
                 method=method,
                 progress=step,
-                **options,
+                **given,
             )
         )
         done += selection
@@ -432,7 +424,7 @@ def estimate_best(
             seed=seed,
             level=level,
             method=method,
-            **options,
+            options=options,
         )
         done += trials - selection
         step(0, plays)
@@ -459,7 +451,7 @@ def estimate_best(
             level=level,
             method=method,
             progress=step,
-            **options,
+            options=options,
         )
         done += trials
     return Ensemble(
@@ -486,23 +478,17 @@ def _union(
     seed: int,
     level: float,
     method: str,
-    batched: bool | None,
-    chunk_size: int | None,
-    backend: str,
-    workers: int | None,
-    address: str | None,
-    isolate: bool,
+    options: RunOptions,
     progress: Callable[[int, int], None],
 ) -> Estimate:
     """The per-trial union of a search game's adversaries, through the engine."""
     players: tuple[Any, ...] = tuple(adversaries)
+    isolate = options.isolate
     if isolate:
-        from games.isolation import Isolated
-
-        players = tuple(Isolated(a) for a in adversaries)
-        batched = False
+        players = tuple(Isolated(a, options.trial_timeout) for a in adversaries)
     batchable = all(isinstance(a, BatchAdversary) for a in adversaries)
     union = AnyWins(inner=game, count=len(players), batchable=batchable and not isolate)
+    given = attrs.asdict(attrs.evolve(options, isolate=False, device=None))
     try:
         result = estimate(
             union,
@@ -511,12 +497,8 @@ def _union(
             seed=seed,
             level=level,
             method=method,
-            batched=batched,
-            chunk_size=chunk_size,
-            backend=backend,
-            workers=workers,
-            address=address,
             progress=progress,
+            **{**given, "batched": False if isolate else given["batched"]},
         )
     finally:
         for player in players if isolate else ():

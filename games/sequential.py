@@ -184,10 +184,18 @@ class ConfidenceSequence:
 # --- certifying a boundary ---------------------------------------------------------
 
 
+MIN_EPS = 1e-6  # below it a certificate needs more than about 10^12 trials
+
+
 def win_boundary(eps: float, *, shape: str = "hidden-bit", baseline: float | None = None) -> float:
     """The win probability at advantage ``eps``: ``(1 + eps)/2`` for a hidden bit,
     ``baseline + eps`` for a search game (which must stay below 1)."""
     eps = _check_open_unit(eps, "eps")
+    if eps < MIN_EPS:
+        raise InvalidArgument(
+            f"eps={eps!r} is below {MIN_EPS:g}: certifying an advantage that small takes more "
+            "than 10^12 trials"
+        )
     p_zero = _zero_advantage_rate(shape, baseline)
     p_eps = _win_rate(eps, shape, p_zero)
     if p_eps >= 1:
@@ -540,6 +548,26 @@ class Stopping:
     above: float
     undecided: float
     wrong: float
+
+
+def wald_stopping(
+    eps: float,
+    adv: float,
+    alpha: float = 0.05,
+    shape: str = "hidden-bit",
+    baseline: float | None = None,
+) -> float:
+    """Wald's approximation of a sequential test's trials: ``log(1/alpha) / KL(p ‖ p_eps)``.
+
+    The mixture sequence of :func:`certifier` needs somewhat more (it does not know the true
+    rate); this is the closed form to quote when a simulation would take too long.
+    """
+    p_zero = _zero_advantage_rate(shape, baseline)
+    q = _win_rate(_check_open_unit(eps, "eps"), shape, p_zero)
+    p = _win_rate(float(adv), shape, p_zero)
+    # KL(p ‖ q) through log1p, exact to the last digit even when p and q differ by 1e-12
+    kl = float(special.xlog1py(p, (p - q) / q) + special.xlog1py(1 - p, (q - p) / (1 - q)))
+    return math.inf if kl <= 0 else math.log(1 / alpha) / kl
 
 
 def expected_stopping(

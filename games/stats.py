@@ -255,7 +255,8 @@ class Plan:
         trials: the smallest number of trials whose exact power is at least ``power``.
         p0, p1: the win probabilities at advantage 0 and at advantage ``eps``.
         critical: the smallest win count that rejects advantage 0.
-        method: the test, ``"exact-binomial"``.
+        method: ``"exact-binomial"``, or ``"normal-approximation"`` past
+            :data:`EXACT_PLAN_LIMIT` trials.
     """
 
     trials: int
@@ -287,6 +288,9 @@ def _power(n: np.ndarray, p0: float, p1: float, alpha: float) -> tuple[np.ndarra
     return stats.binom.sf(c - 1, n, p1), c
 
 
+EXACT_PLAN_LIMIT = 1e12  # trials past which plan gives the normal approximation
+
+
 def plan(
     eps: float,
     level: float = 0.95,
@@ -300,7 +304,9 @@ def plan(
     Searches the exact power of the one-sided binomial test around the normal approximation
     ``((z_α·σ0 + z_β·σ1) / (p1 − p0))²``. Exact power is a sawtooth in ``n``, so a smaller ``n``
     well below the approximation could in principle reach the power again; the search
-    window is wide enough that this does not happen in practice.
+    window is wide enough that this does not happen in practice. Past
+    :data:`EXACT_PLAN_LIMIT` trials the approximation itself is returned (``method`` says so):
+    the exact search would take too long, and the two agree to a fraction of a percent there.
     """
     eps = _check_open_unit(eps, "eps")
     level = _check_open_unit(level, "level")
@@ -314,6 +320,13 @@ def plan(
     z_a, z_b = special.ndtri(level), special.ndtri(power)
     sigma0, sigma1 = math.sqrt(p0 * (1 - p0)), math.sqrt(p1 * (1 - p1))
     approx = ((z_a * sigma0 + z_b * sigma1) / (p1 - p0)) ** 2
+    if approx > EXACT_PLAN_LIMIT:  # the exact search would sweep millions of n: quote the formula
+        n = math.ceil(approx)
+        critical = math.ceil(n * p0 + z_a * sigma0 * math.sqrt(n))
+        return Plan(
+            trials=n, eps=eps, level=level, power=power, shape=shape, p0=p0, p1=p1,
+            critical=critical, method="normal-approximation",
+        )  # fmt: skip
     # The exact n is within a few standard deviations' worth of the approximation: search
     # a window of a few sqrt(n) around it, widening it while the answer sits on its edge.
     width = int(4 * math.sqrt(approx)) + 48

@@ -15,8 +15,9 @@ link:
 - ``power-law``: ``min(1, a·N^b)``; ``log s = log a + b·log N``;
 - ``logistic-in-log-budget``: ``sigmoid(a + b·log N)``.
 
-Fitting is by maximum likelihood on the win counts (binomial at each budget; for
-real-vs-ideal games, whose worlds alternate, the binomial likelihood is conservative). The
+Fitting is by maximum likelihood on the win counts (binomial at each budget; a
+real-vs-ideal trial's world is a fair coin of the challenger's, so its win count is binomial
+too, with probability (1 + advantage)/2). The
 band comes from the likelihood-ratio confidence region of the parameters (Wilks:
 ``2·(ℓ̂ − ℓ(θ)) ≤ χ²_k(level)``). With one parameter that region is an interval, found by
 root finding; with two it is enclosed in the smallest ellipse of the observed-information
@@ -43,6 +44,7 @@ import numpy as np
 from scipy import optimize, special
 from scipy import stats as sps
 
+from games import seeds
 from games.base import Game
 from games.engine import Estimate, check_run, describe_adversary, estimate, plain
 from games.registry import name_of, parameters
@@ -580,6 +582,8 @@ class Sweep:
             axes.legend(fontsize="small")
             figure.tight_layout()
             out = Path(path)
+            if not out.suffix:  # matplotlib would add it; say where the file really is
+                out = out.with_suffix(".png")
             figure.savefig(out, dpi=120)
         finally:
             plt.close(figure)
@@ -615,8 +619,7 @@ def same_adversary(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
 
 def point_seed(seed: int, index: int) -> int:
     """The seed of the sweep's ``index``-th budget: independent streams, reproducible."""
-    state = np.random.SeedSequence([int(seed), int(index)]).generate_state(2, np.uint32)
-    return int(state[0]) << 31 | int(state[1]) >> 1
+    return seeds.derive(seed, b"sweep-point", index)
 
 
 def budget_target(game: Game, adversary: Any, budget: str) -> str:

@@ -28,7 +28,7 @@ import torch
 from scipy import optimize, special
 from scipy import stats as sps
 
-from games import stats
+from games import seeds, stats
 from games.privacy import accounting
 from games.privacy.membership import Membership, mislabel
 from games.registry import GAMES
@@ -192,17 +192,14 @@ def membership_scores(
     """Play ``trials`` batched trials of a membership game and collect (scores, bits).
 
     Trials whose model diverged are left out. Randomness: chunk ``[start, stop)`` draws
-    from ``SeedSequence(seed, spawn_key=(start, stop, 0|1))``, as the engine's batched path.
+    from the engine's batched streams (:func:`games.seeds.pair`).
     """
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
         raise InvalidArgument(f"trials={trials!r} must be an integer >= 2")
     all_scores, all_bits = [], []
     for start in range(0, trials, chunk):
         stop = min(trials, start + chunk)
-        challenger, attacker = (
-            np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(start, stop, side)))
-            for side in (0, 1)
-        )
+        challenger, attacker = seeds.pair(seed, start, stop, batch=True)
         bits = challenger.integers(2, size=stop - start)
         challenge = game.setup_batch(bits, challenger)
         found = np.asarray(scorer.scores(challenge.handles(), attacker, stop - start), float)

@@ -71,10 +71,16 @@ def test_birthday_follows_its_curve_and_the_power_law_finds_exponent_two():
     for point in result.points:  # each Bonferroni interval holds the theoretical value
         assert point.estimate.ci_low <= birthday_rate(point.value) <= point.estimate.ci_high + 1e-12
     fit = result.fit
-    assert 1.75 < fit.params["b"] < 2.2
-    low, high = fit.advantage_band(values)
+    # The exponent's simultaneous interval (the band's ellipse projected on b) holds 2.
+    half = fit.radius * np.sqrt(fit.covariance[1][1])
+    assert fit.params["b"] - half <= 2 <= fit.params["b"] + half and half < 0.5
+    # The truth, 1 − exp(−q(q−1)/2^17), is not quite a power law, so the band is held to the
+    # power law nearest to it: the fit to the expected win counts.
     truth = np.array([birthday_rate(q) for q in values])
-    assert np.all(low <= truth) and np.all(truth <= high)
+    nearest = fit_curve("power-law", values, 2000 * truth, [2000] * 5, shape="search", baseline=0)
+    low, high = fit.advantage_band(values)
+    closest = nearest.advantage(values)
+    assert np.all(low <= closest) and np.all(closest <= high)
     value, centre, e_low, e_high = result.extrapolation
     assert value == 256 and e_low <= centre <= e_high
     assert e_high >= birthday_rate(256)  # q²/2^17 overestimates 1 − exp(−q(q−1)/2^17)
