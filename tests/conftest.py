@@ -40,11 +40,16 @@ def user_imports(monkeypatch):
 
     monkeypatch.setattr(resolve, "_USER", {})
     monkeypatch.setattr(sys, "path", list(sys.path))
+    saved = {}
     for registry in (GAMES, ADVERSARIES):
         registry.names()  # the installed entry points first: what the test adds is the user's
+        saved[registry] = registry._entries
         monkeypatch.setattr(registry, "_entries", dict(registry._entries))
     before = set(sys.modules)
     yield monkeypatch
+    for registry, entries in saved.items():
+        # Keep what the project's own decorators recorded meanwhile; drop the user's names.
+        entries.update({k: v for k, v in registry._entries.items() if k in entries})
     kept = [pathlib.Path(p).resolve() for p in (sys.prefix, sys.base_prefix)]
     kept.append(pathlib.Path(__file__).resolve().parent.parent)
     for name in set(sys.modules) - before:
