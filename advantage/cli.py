@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
+from advantage.common import add_import_option, import_requested
 from oracles import InvalidArgument
 
 __all__ = ["main", "parser"]
@@ -25,11 +26,16 @@ COMMANDS = (
     "advantage.tour",
 )
 
+# The subcommands that find games, adversaries, proofs or reductions by name: each takes
+# --import (and reads $ADVANTAGE_IMPORT) to reach the user's own.
+RESOLVING = ("run", "certify", "sweep", "check", "explain", "audit", "list")
+
 DESCRIPTION = """\
 Security games for AI defenses. Play a game many times against an adversary and read its
 advantage with a confidence interval; check a proof's reduction to named assumptions.
 
-Start with `advantage tour`, then `advantage list` to see the games and adversaries."""
+Start with `advantage tour`, then `advantage list` to see the games and adversaries. Your own
+game, adversary or reduction in a file: --import my_game.py (or $ADVANTAGE_IMPORT)."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(name).add(sub)
+    for command in RESOLVING:
+        add_import_option(sub.choices[command])
     return top
 
 
@@ -64,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.seed = fresh_seed()
     try:
+        if args.command in RESOLVING:
+            import_requested(args)
         return int(args.handler(args) or 0)
     except _user_errors() as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)

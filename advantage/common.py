@@ -1,4 +1,5 @@
-"""What every command shares: finding games and adversaries, progress, tables and JSON."""
+"""What every command shares: finding games and adversaries (and the user's own, through
+--import), progress, tables and JSON."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ from games.registry import ADVERSARIES, GAMES, coerce
 from oracles import InvalidArgument
 
 __all__ = [
+    "IMPORT_VARIABLE",
+    "add_import_option",
     "add_run_options",
     "console",
     "estimate_table",
+    "import_requested",
     "make_adversary",
     "make_game",
     "pairs",
@@ -45,6 +49,39 @@ def pairs(items: Sequence[str] | None, flag: str) -> dict[str, str]:
             raise InvalidArgument(f"{flag} {item!r} must look like key=value")
         out[key.strip()] = value.strip()
     return out
+
+
+#: Modules or files to import before names are resolved, separated by os.pathsep.
+IMPORT_VARIABLE = "ADVANTAGE_IMPORT"
+
+
+def add_import_option(parser: argparse.ArgumentParser) -> None:
+    """``--import MODULE_OR_FILE.py`` (repeatable), for commands that resolve names."""
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        metavar="MODULE_OR_FILE.py",
+        help="import your own module (my_package.games) or file (my_game.py) first, so that "
+        "its games, adversaries and reductions can be named (repeatable; also "
+        f"${IMPORT_VARIABLE}, separated by '{os.pathsep}')",
+    )
+
+
+def import_requested(args: argparse.Namespace) -> list[Any]:
+    """Import what ``$ADVANTAGE_IMPORT`` and ``--import`` name, in that order.
+
+    Raises:
+        InvalidArgument: no such module or file, or importing it raised (the message
+            says where in the file).
+    """
+    specs = [part for part in os.environ.get(IMPORT_VARIABLE, "").split(os.pathsep) if part.strip()]
+    specs += getattr(args, "imports", None) or []
+    if not specs:
+        return []
+    from proofs.resolve import import_user  # only then: proofs imports sympy
+
+    return [import_user(spec) for spec in specs]
 
 
 def make_game(name: str, params: dict[str, str]) -> Any:

@@ -112,7 +112,9 @@ class Registry:
         close = difflib.get_close_matches(name, self._entries, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UnknownName(
-            f"unknown {self.kind} {name!r}{hint} (`advantage list {self.kind}s` shows them all)"
+            f"unknown {self.kind} {name!r}{hint} (`advantage list {self.kind}s` shows them all; "
+            f"for one of your own, name its file with --import my_file.py, or declare it in "
+            f"the {self.group} entry-point group of its package)"
         )
 
     def get(self, name: str) -> type:

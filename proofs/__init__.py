@@ -2,9 +2,11 @@
 
 A proof file (TOML, format in ``proofs/README.md``) states a theorem about a game, the
 assumptions it rests on with their claimed bounds and reductions, the chain of hops, and
-the domain of the resources. Bounds are parsed without executing anything. The symbolic
-check proves that the bound covers the chain of hops; the empirical check plays the games
-against an adversary and its reductions and says which part failed.
+the domain of the resources. Bounds are parsed without executing anything, reductions are
+imported only from the modules :mod:`proofs.resolve` allows, and every symbolic step has a
+time budget and a size cap (:mod:`proofs.limits`). The symbolic check proves that the
+bound covers the chain of hops; the empirical check plays the games against an adversary
+and its reductions and says which part failed.
 
     >>> import proofs
     >>> proof = proofs.load("ctr-prf")
@@ -19,6 +21,7 @@ from proofs.expressions import FUNCTIONS, parse_expression
 from proofs.format import catalogue, load, loads
 from proofs.model import Assumption, Domain, Expression, Hop, Proof, Resource, Theorem
 from proofs.quantities import get_quantity, quantities, quantity
+from proofs.resolve import import_user
 from proofs.symbolic import Decision, Finding, SymbolicReport, check_symbolic, decide
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "decide",
     "explain",
     "get_quantity",
+    "import_user",
     "load",
     "loads",
     "parse_expression",

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -44,7 +43,6 @@ import attrs
 
 from oracles import InvalidArgument
 from proofs.errors import ProofError
-from proofs.format import PROJECT_PACKAGES
 from proofs.model import Assumption, Hop, Proof
 
 if TYPE_CHECKING:
@@ -545,45 +543,6 @@ def _class_name(cls: type) -> str:
     return GAMES.name_of(cls) or cls.__name__
 
 
-def _reduction(assumption: Assumption) -> Callable[..., Any]:
-    """The reduction function, refused unless it is defined in the project or an installed,
-    non-standard-library package (a re-exported ``os.system`` is not a reduction)."""
-    key = f"{assumption.key}.reduction"
-    function_name = assumption.reduction.partition(":")[2]
-    if function_name.startswith("__"):
-        raise ProofError(
-            f"reduction {assumption.reduction!r}: {function_name!r} is not a reduction function",
-            file=assumption.file,
-            key=key,
-        )
-    try:
-        function = assumption.resolve_reduction()
-    except ProofError:
-        raise
-    except Exception as error:  # importing the module ran code that failed
-        raise ProofError(
-            f"reduction {assumption.reduction!r}: importing it raised "
-            f"{type(error).__name__}: {error}",
-            file=assumption.file,
-            key=key,
-        ) from error
-    module = getattr(function, "__module__", None) or ""
-    top = module.split(".", 1)[0]
-    if (
-        not module
-        or top == "builtins"
-        or (top in sys.stdlib_module_names and top not in PROJECT_PACKAGES)
-    ):
-        raise ProofError(
-            f"reduction {assumption.reduction!r} resolves to {module or 'a builtin'}."
-            f"{getattr(function, '__qualname__', function_name)}, which is not defined in this "
-            "project nor in an installed package",
-            file=assumption.file,
-            key=key,
-        )
-    return function
-
-
 def _assumption_params(
     assumption: Assumption, theorem_params: Mapping[str, Any], overrides: Mapping[str, Any]
 ) -> Assumption:
@@ -699,7 +658,7 @@ def check_empirical(
         cls = _game_class(assumption.game, file=file, key=f"{assumption.key}.game")
         played = assumption.game_params(resources)
         h_game = _make(cls, played, file=file, key=f"{assumption.key}.params")
-        reduction = _reduction(assumption)
+        reduction = assumption.resolve_reduction()
         try:
             b = reduction(adversary, MappingProxyType(dict(effective)))
         except Exception as error:

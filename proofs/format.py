@@ -2,8 +2,8 @@
 
 The format is described in ``proofs/README.md``. Every error is a :class:`ProofError`
 naming the file and the key; nothing in a file is executed, and reduction paths are only
-checked for shape and for the existence of their top-level package here (they are
-imported when a checker asks for them).
+checked for shape and place here (:mod:`proofs.resolve`: they are imported when a checker
+asks for them).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import difflib
 import importlib.util
 import keyword
 import re
-import sys
 import tomllib
 from collections.abc import Mapping
 from fractions import Fraction
@@ -38,16 +37,18 @@ from proofs.model import (
     adv_symbol,
 )
 from proofs.quantities import QUANTITY_NAME
+from proofs.resolve import PROJECT_PACKAGES, check_path
 
 __all__ = ["PROJECT_PACKAGES", "catalogue", "load", "loads"]
 
-#: Top-level packages of this project, where reductions may live.
-PROJECT_PACKAGES = ("proofs", "adversaries", "games", "oracles", "advantage")
 ROOT = Path(__file__).resolve().parent
+
+# A proof file is a page of text; these keep a hostile one from costing time or memory.
+MAX_SIZE = 1 << 20  # characters in a file
+MAX_NESTING = 32  # arrays and inline tables inside each other
 
 NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # proof and game names: ind-cpa
 ASSUMPTION = re.compile(r"^[a-z][a-z0-9_]*$")  # assumption names become adv_NAME
-REDUCTION = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 
 _TOP = {"proof", "theorem", "domain", "assumptions", "hops"}
@@ -201,26 +202,9 @@ class _Reader:
         return Theorem(game=game, params=params, bound=bound, statement=statement)
 
     def reduction(self, value: Any, key: str) -> str:
-        path = self.text(value, key)
-        if not REDUCTION.match(path):
-            raise self.fail(
-                key, f"reduction {path!r} must be an import path 'package.module:function'"
-            )
-        top = path.split(".", 1)[0].split(":", 1)[0]
-        if top not in PROJECT_PACKAGES:
-            # The standard library is not a place for reductions (os:system is not one).
-            found = top not in sys.stdlib_module_names and top != "__main__"
-            try:
-                found = found and importlib.util.find_spec(top) is not None
-            except (ImportError, ValueError):
-                found = False
-            if not found:
-                raise self.fail(
-                    key,
-                    f"reduction {path!r} is not in this project's packages "
-                    f"({', '.join(PROJECT_PACKAGES)}) nor in an installed package",
-                )
-        return path
+        # Its shape and its place only (proofs.resolve); it is imported when a checker
+        # asks for it.
+        return check_path(self.text(value, key), file=self.file, key=key)
 
     def assumption(
         self, index: int, value: Any, resources: Mapping[str, sympy.Symbol]
@@ -392,11 +376,43 @@ def loads(text: str, *, name: str = "<string>", path: str | None = None) -> Proo
     file = path or name
     if not isinstance(text, str):
         raise ProofError(f"expected TOML text, got {type(text).__name__}", file=file)
+    if len(text) > MAX_SIZE:
+        raise ProofError(
+            f"the file is {len(text)} characters long (at most {MAX_SIZE})", file=file, key="<toml>"
+        )
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProofError(f"not valid TOML: {error}", file=file, key="<toml>") from None
+    except RecursionError:
+        raise ProofError(
+            f"arrays or inline tables are nested more than {MAX_NESTING} deep "
+            "(too deep for the TOML reader)",
+            file=file,
+            key="<toml>",
+        ) from None
+    _check_nesting(document, file)
     return _Reader(file).proof(document, name, path)
+
+
+def _check_nesting(document: Mapping[str, Any], file: str) -> None:
+    """Refuse values nested more than MAX_NESTING deep, naming where (before anything
+    recursive, a repr in a message say, meets them)."""
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while stack:
+        value, key, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ProofError(
+                f"arrays or tables are nested more than {MAX_NESTING} deep",
+                file=file,
+                key=key or "<document>",
+            )
+        if isinstance(value, dict):
+            for name, item in value.items():
+                stack.append((item, f"{key}.{name}" if key else str(name), depth + 1))
+        elif isinstance(value, list):
+            # The key stops at the first array: a path of 30 indices helps nobody.
+            stack.extend((item, key, depth + 1) for item in value)
 
 
 def _roots() -> list[Path]:
@@ -455,9 +471,11 @@ def load(source: str | PathLike[str]) -> Proof:
         known = catalogue()
         if source not in known:
             close = difflib.get_close_matches(source, list(known), n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}? " if close else ""
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ProofError(
-                f"unknown proof {source!r}; {hint}(shipped: {', '.join(known) or 'none'})",
+                f"unknown proof {source!r}{hint} (shipped: {', '.join(known) or 'none'}; "
+                "for one of your own, give the path to its .toml file, or ship it in a "
+                "package named in the advantage.proofs entry-point group)",
                 file=source,
                 key="<name>",
             )
@@ -469,6 +487,8 @@ def load(source: str | PathLike[str]) -> Proof:
             file=repr(source),
         )
     try:
+        if path.stat().st_size > 4 * MAX_SIZE:  # bytes; a character takes at most 4
+            raise ProofError(f"the file is larger than {MAX_SIZE} characters", file=str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProofError("no such file", file=str(path)) from None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, Literal
@@ -33,6 +34,9 @@ from typing import Any, Literal
 import attrs
 import sympy
 
+from oracles import InvalidArgument
+from proofs.errors import ProofError
+from proofs.limits import MAX_BITS, TIME_LIMIT, TooLarge, bits_of_power, check_bits, run
 from proofs.model import Domain, Proof
 
 __all__ = ["Decision", "Finding", "SymbolicReport", "check_symbolic", "decide"]
@@ -41,6 +45,8 @@ Status = Literal["proven", "refuted", "undecided", "unchecked"]
 
 # Exponents ranging over more combinations than this are not enumerated for z3.
 MAX_ENUMERATION = 2048
+# A whole check may take this many steps' budgets.
+TOTAL_STEPS = 10
 
 
 @attrs.frozen(kw_only=True)
@@ -134,8 +140,11 @@ def _format_point(point: Mapping[str, Any]) -> str:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, Fraction | sympy.Rational) and not float(value).is_integer():
-        return f"{float(value):.6g}"
+    if isinstance(value, Fraction | sympy.Rational) and value != int(value):
+        try:
+            return f"{float(value):.6g}"
+        except OverflowError:
+            return str(value)
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
@@ -176,18 +185,54 @@ def _variables(domain: Domain, expr: sympy.Expr) -> dict[str, _Variable]:
 
 
 def _substitute(expr: sympy.Expr, point: Mapping[str, Any]) -> sympy.Expr:
-    mapping = {}
+    """``expr`` at ``point``, exactly.
+
+    Raises:
+        TooLarge: an exact number on the way would pass MAX_BITS bits (``2**n`` at
+            ``n = 2**64`` is refused before it is computed, not after).
+    """
+    mapping: dict[sympy.Basic, sympy.Basic] = {}
     for symbol in expr.free_symbols:
         value = point[symbol.name]
         if isinstance(value, Fraction):
             mapping[symbol] = sympy.Rational(value.numerator, value.denominator)
         else:
             mapping[symbol] = sympy.sympify(value)
-    return expr.xreplace(mapping)
+    return _rebuild(expr, mapping, point)
+
+
+def _rebuild(
+    expr: sympy.Basic, mapping: Mapping[sympy.Basic, sympy.Basic], point: Mapping[str, Any]
+) -> sympy.Basic:
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args:
+        return expr
+    args = [_rebuild(arg, mapping, point) for arg in expr.args]
+    if isinstance(expr, sympy.Pow):
+        base, exponent = args
+        if isinstance(base, sympy.Rational) and isinstance(exponent, sympy.Rational):
+            size = bits_of_power(base, exponent)
+            if size > MAX_BITS:
+                raise TooLarge(
+                    f"{expr} at {_where(expr, point)} would be a number of about {size:.4g} "
+                    f"bits (the limit is {MAX_BITS} bits)"
+                )
+    value = expr.func(*args)
+    check_bits(value, f"{expr} at {_where(expr, point)}")
+    return value
+
+
+def _where(expr: sympy.Basic, point: Mapping[str, Any]) -> str:
+    names = sorted(symbol.name for symbol in expr.free_symbols)
+    return ", ".join(f"{name}={point[name]}" for name in names) or "a constant"
 
 
 def _negative_at(difference: sympy.Expr, point: Mapping[str, Any]) -> bool | None:
-    """Whether ``difference`` is negative at ``point``, decided exactly where possible."""
+    """Whether ``difference`` is negative at ``point``, decided exactly where possible.
+
+    Raises TooLarge when deciding it exactly would need a number beyond MAX_BITS bits.
+    """
     value = _substitute(difference, point)
     try:
         value = sympy.nsimplify(value) if value.has(sympy.Float) else value
@@ -358,6 +403,12 @@ class _Z3:
         plain = exponent.xreplace({s: sympy.Symbol(s.name) for s in exponent.free_symbols})
         for combo in itertools.product(*ranges):
             e = plain.xreplace(dict(zip(symbols, map(sympy.Integer, combo), strict=True)))
+            if (
+                isinstance(base, sympy.Rational)
+                and isinstance(e, sympy.Rational)
+                and bits_of_power(base, e) > MAX_BITS
+            ):
+                raise _Untranslatable("power beyond the size limit")
             exact = base**e
             at = [self.vars[name] == k for name, k in zip(names, combo, strict=True)]
             if isinstance(exact, sympy.Rational):
@@ -425,7 +476,11 @@ def _by_z3(
             )
         if result == z3.sat:
             point = _point_from_model(solver.model(), builder, z3)
-            if point is not None and _negative_at(difference, point):
+            try:
+                refuted = point is not None and _negative_at(difference, point)
+            except TooLarge:
+                refuted = False  # too large to confirm exactly: let Hypothesis look
+            if point is not None and refuted:
                 return Decision(
                     holds=False,
                     method="z3",
@@ -479,6 +534,7 @@ def _by_hypothesis(
     plain = difference.xreplace({s: sympy.Symbol(s.name) for s in difference.free_symbols})
     fast = sympy.lambdify(symbols, plain, modules="mpmath")
     tried = [0]
+    beyond: list[str] = []  # points that look negative but are too large to check exactly
 
     def negative(point: Mapping[str, Any]) -> bool:
         tried[0] += 1
@@ -492,7 +548,11 @@ def _by_hypothesis(
                     return False
         except (ArithmeticError, ValueError, TypeError):
             return False
-        return bool(_negative_at(difference, point))
+        try:
+            return bool(_negative_at(difference, point))
+        except TooLarge as error:
+            beyond.append(str(error))
+            return False
 
     config = settings(
         max_examples=samples,
@@ -504,6 +564,13 @@ def _by_hypothesis(
     try:
         point = find(_strategy(variables), negative, settings=config)
     except NoSuchExample:
+        if beyond:
+            # A counterexample may lie where exact arithmetic is refused: say so, rather
+            # than report a search that could not look there as undecided.
+            raise TooLarge(
+                f"{len(beyond)} of the {tried[0]} points the search tried could not be checked "
+                f"exactly: {beyond[0]}"
+            ) from None
         return Decision(
             holds=None,
             method="hypothesis",
@@ -522,6 +589,122 @@ def _by_hypothesis(
 # -- putting it together ---------------------------------------------------------------
 
 
+@attrs.frozen(kw_only=True)
+class _Steps:
+    """How the steps of one check run: their budgets, and where their expressions come from.
+
+    Every step runs in the worker process of :mod:`proofs.limits` under ``time_limit``
+    seconds; a step that runs out of time, or needs a number beyond the size limit, ends
+    the check with a ProofError naming ``file`` and ``key``. No step starts once the
+    check as a whole has taken TOTAL_STEPS × ``time_limit`` (a file of a thousand hops,
+    each slow, would otherwise take a thousand budgets).
+    """
+
+    samples: int
+    timeout_ms: int
+    time_limit: float
+    file: str
+    key: str
+    started: float = attrs.field(factory=time.monotonic)
+
+    def at(self, key: str) -> _Steps:
+        return attrs.evolve(self, key=key, started=self.started)
+
+    def run(self, function: Any, *args: Any, what: str, seconds: float | None = None) -> Any:
+        total = TOTAL_STEPS * self.time_limit
+        if time.monotonic() - self.started > total:
+            raise ProofError(
+                f"the symbolic check ran past its total time budget of {total:g} s "
+                f"({TOTAL_STEPS} × time_limit) before {what}",
+                file=self.file,
+                key=self.key,
+            )
+        return run(
+            function,
+            *args,
+            what=what,
+            seconds=self.time_limit if seconds is None else seconds,
+            file=self.file,
+            key=self.key,
+        )
+
+
+def _steps(samples: Any, timeout_ms: Any, time_limit: Any, file: str, key: str) -> _Steps:
+    for name, value in (("samples", samples), ("timeout_ms", timeout_ms)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidArgument(f"{name}={value!r} must be a positive integer")
+    if (
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, int | float)
+        or not 0 < time_limit < math.inf
+    ):
+        raise InvalidArgument(f"time_limit={time_limit!r} must be a number of seconds in (0, inf)")
+    return _Steps(
+        samples=samples, timeout_ms=timeout_ms, time_limit=float(time_limit), file=file, key=key
+    )
+
+
+def _simplify(expr: sympy.Expr) -> sympy.Expr:
+    return sympy.simplify(expr)
+
+
+def _values_at(
+    upper: sympy.Expr, lower: sympy.Expr, point: Mapping[str, Any]
+) -> tuple[float, float]:
+    """Both sides at a counterexample, as floats (for the report)."""
+    out = []
+    for expr in (upper, lower):
+        try:
+            value = _substitute(expr, point)
+        except TooLarge:  # the difference was checked exactly; one side alone may not be
+            value = expr.evalf(30, subs={s: point[s.name] for s in expr.free_symbols})
+        try:
+            out.append(float(value.evalf(30)))
+        except (OverflowError, TypeError):
+            out.append(math.inf)
+    return out[0], out[1]
+
+
+def _decide(
+    lower: sympy.Expr, upper: sympy.Expr, domain: Domain, steps: _Steps
+) -> tuple[Decision, sympy.Expr]:
+    """The decision, and ``upper − lower`` simplified."""
+    lower, upper = sympy.sympify(lower), sympy.sympify(upper)
+    difference = steps.run(_simplify, upper - lower, what="sympy's simplification")
+    variables = _variables(domain, upper - lower)
+    decision = steps.run(_by_sympy, difference, variables, what="sympy's sign check")
+    if decision is None:
+        decision = steps.run(
+            _by_z3,
+            lower,
+            upper,
+            variables,
+            steps.timeout_ms,
+            what="z3",
+            # z3 stops itself after timeout_ms per query (two queries); the rest is the
+            # translation.
+            seconds=steps.time_limit + 2 * steps.timeout_ms / 1000,
+        )
+    if decision is None:
+        decision = steps.run(
+            _by_hypothesis,
+            difference,
+            variables,
+            steps.samples,
+            what="the Hypothesis search for a counterexample",
+        )
+    if decision.counterexample is not None:
+        point = dict(decision.counterexample)
+        # Variables that cancelled out may take any value: show their lowest.
+        for name, v in _variables(domain, upper + lower).items():
+            point.setdefault(name, int(v.low) if v.integer else v.low)
+        point["claimed"], point["chain"] = steps.run(
+            _values_at, upper, lower, point, what="the evaluation of the counterexample"
+        )
+        decision = attrs.evolve(decision, counterexample=point)
+    return decision, difference
+
+
 def decide(
     lower: sympy.Expr,
     upper: sympy.Expr,
@@ -529,30 +712,25 @@ def decide(
     *,
     samples: int = 300,
     timeout_ms: int = 3000,
+    time_limit: float = TIME_LIMIT,
+    file: str = "<expression>",
+    key: str = "<expression>",
 ) -> Decision:
     """Decide whether ``lower ≤ upper`` for every point of the domain (advantages in [0, 1]).
 
     Args:
         samples: the most points Hypothesis tries when sympy and z3 cannot decide.
         timeout_ms: z3's time limit per query.
+        time_limit: seconds each step (sympy's simplification, its sign check, z3, the
+            Hypothesis search, the evaluation of a counterexample) may take.
+        file, key: where the expressions come from, for messages.
+
+    Raises:
+        ProofError: a step ran past ``time_limit`` or needed an exact number beyond
+            :data:`proofs.limits.MAX_BITS` bits; the message names file, key and limit.
     """
-    lower, upper = sympy.sympify(lower), sympy.sympify(upper)
-    difference = sympy.simplify(upper - lower)
-    variables = _variables(domain, upper - lower)
-    decision = _by_sympy(difference, variables)
-    if decision is None:
-        decision = _by_z3(lower, upper, variables, timeout_ms)
-    if decision is None:
-        decision = _by_hypothesis(difference, variables, samples)
-    if decision.counterexample is not None:
-        point = dict(decision.counterexample)
-        # Variables that cancelled out may take any value: show their lowest.
-        for name, v in _variables(domain, upper + lower).items():
-            point.setdefault(name, int(v.low) if v.integer else v.low)
-        point["claimed"] = float(_substitute(upper, point).evalf(30))
-        point["chain"] = float(_substitute(lower, point).evalf(30))
-        decision = attrs.evolve(decision, counterexample=point)
-    return decision
+    steps = _steps(samples, timeout_ms, time_limit, file, key)
+    return _decide(lower, upper, domain, steps)[0]
 
 
 def _coefficient(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr | None:
@@ -561,9 +739,11 @@ def _coefficient(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr | None:
     return None if slope.has(symbol) else slope
 
 
-def _findings(
-    proof: Proof, claimed: sympy.Expr, samples: int, timeout_ms: int
-) -> tuple[Finding, ...]:
+def _holds(lower: sympy.Expr, upper: sympy.Expr, domain: Domain, steps: _Steps) -> Decision:
+    return _decide(lower, upper, domain, steps)[0]
+
+
+def _findings(proof: Proof, claimed: sympy.Expr, steps: _Steps) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     domain = proof.domain
     advantages = {a.symbol for a in proof.assumptions}
@@ -580,11 +760,16 @@ def _findings(
         if not cited:
             continue
         needed = sympy.Add(*(hop.count.expr for hop in cited))
-        covered = _coefficient(claimed, assumption.symbol)
+        covered = steps.run(
+            _coefficient,
+            claimed,
+            assumption.symbol,
+            what=f"sympy's coefficient of {assumption.variable}",
+        )
         if covered is None or covered.free_symbols & advantages:
             linear = False
             continue
-        decision = decide(needed, covered, domain, samples=samples, timeout_ms=timeout_ms)
+        decision = _holds(needed, covered, domain, steps.at(f"{cited[0].key}.by"))
         if decision.holds is False:
             indices = tuple(hop.index for hop in cited)
             findings.append(
@@ -605,7 +790,7 @@ def _findings(
     base = claimed.xreplace(zero)
     uncovered = []
     for hop in statistical:
-        decision = decide(hop.total, base, domain, samples=samples, timeout_ms=timeout_ms)
+        decision = _holds(hop.total, base, domain, steps.at(f"{hop.key}.by"))
         if decision.holds is False:
             uncovered.append(hop.index)
             findings.append(
@@ -621,12 +806,12 @@ def _findings(
             )
     if statistical and not uncovered:
         total = sympy.Add(*(hop.total for hop in statistical))
-        together = decide(total, base, domain, samples=samples, timeout_ms=timeout_ms)
+        together = _holds(total, base, domain, steps)
         if together.holds is False:
             fixes = []
             for hop in statistical:
                 rest = total - hop.total
-                if decide(rest, base, domain, samples=samples, timeout_ms=timeout_ms).holds:
+                if _holds(rest, base, domain, steps.at(f"{hop.key}.by")).holds:
                     fixes.append(hop)
             indices = tuple(hop.index for hop in (fixes or statistical))
             names = ", ".join(hop.label for hop in (fixes or statistical))
@@ -649,9 +834,7 @@ def _findings(
         for hop in proof.hops:
             if hop.kind == "perfect":
                 continue
-            if decide(
-                chain - hop.total, claimed, domain, samples=samples, timeout_ms=timeout_ms
-            ).holds:
+            if _holds(chain - hop.total, claimed, domain, steps.at(f"{hop.key}.by")).holds:
                 culprits.append(hop)
         if culprits:
             findings.append(
@@ -675,7 +858,13 @@ def _findings(
     return tuple(findings)
 
 
-def check_symbolic(proof: Proof, *, samples: int = 300, timeout_ms: int = 3000) -> SymbolicReport:
+def check_symbolic(
+    proof: Proof,
+    *,
+    samples: int = 300,
+    timeout_ms: int = 3000,
+    time_limit: float = TIME_LIMIT,
+) -> SymbolicReport:
     """Check that the theorem's bound covers the sum of the hops over the whole domain.
 
     Args:
@@ -683,11 +872,18 @@ def check_symbolic(proof: Proof, *, samples: int = 300, timeout_ms: int = 3000) 
         samples: the most points Hypothesis tries per question when sympy and z3 cannot
             decide it.
         timeout_ms: z3's time limit per query.
+        time_limit: seconds each step of the check may take (see :func:`decide`).
 
     Returns:
         A :class:`SymbolicReport`; when the bound is refuted its ``findings`` name the
         hops whose terms the bound does not cover.
+
+    Raises:
+        ProofError: a step ran past ``time_limit`` or needed an exact number beyond
+            :data:`proofs.limits.MAX_BITS` bits; the message names the file, the key
+            (``theorem.bound``, or the hop a finding is about) and the limit.
     """
+    steps = _steps(samples, timeout_ms, time_limit, proof.file, "theorem.bound")
     claimed = proof.theorem.bound.expr
     chain = proof.chain
     if not proof.hops:
@@ -701,12 +897,11 @@ def check_symbolic(proof: Proof, *, samples: int = 300, timeout_ms: int = 3000) 
             equal=False,
             detail="unchecked: the file gives no hops to check the bound against",
         )
-    difference = sympy.simplify(claimed - chain)
-    decision = decide(chain, claimed, proof.domain, samples=samples, timeout_ms=timeout_ms)
+    decision, difference = _decide(chain, claimed, proof.domain, steps)
     status: Status = {True: "proven", False: "refuted", None: "undecided"}[decision.holds]  # type: ignore[assignment]
     findings: tuple[Finding, ...] = ()
     if decision.holds is False:
-        findings = _findings(proof, claimed, samples, timeout_ms)
+        findings = _findings(proof, claimed, steps)
     return SymbolicReport(
         proof=proof.name,
         status=status,

@@ -46,10 +46,23 @@ def test_every_readme_command_parses():
         assert callable(args.handler), argv
 
 
-def test_the_cheap_readme_commands_run(tmp_path, monkeypatch, capsys):
+def _readme_files() -> dict[str, str]:
+    """The README's files: python blocks whose first line is ``# NAME.py``."""
+    text = (ROOT / "README.md").read_text()
+    files = {}
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+        named = re.match(r"# (\w+\.py)\n", block)
+        if named:
+            files[named.group(1)] = block
+    return files
+
+
+def test_the_cheap_readme_commands_run(tmp_path, monkeypatch, capsys, user_imports):
     from advantage.cli import main
 
     monkeypatch.chdir(tmp_path)
+    for name, code in _readme_files().items():  # what --import names
+        (tmp_path / name).write_text(code)
     heavy = ("tour", "--backend", "--address", "1000000", "10000000", "100000", "audit", "leace")
     ran = 0
     for argv in _readme_commands():
@@ -61,3 +74,52 @@ def test_the_cheap_readme_commands_run(tmp_path, monkeypatch, capsys):
         assert status in expected, (argv, capsys.readouterr().err)
         ran += 1
     assert ran >= 10
+
+
+def _section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def test_your_own_game_on_the_command_line(tmp_path, monkeypatch, capsys, user_imports):
+    """The section's file and commands run as written, with the figures it states."""
+    import json
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    from advantage.cli import main
+
+    section = _section("Your own game on the command line")
+    assert "# coin.py" in section and "coin.py" in _readme_files()
+    for group in ("advantage.games", "advantage.adversaries", "advantage.proofs"):
+        assert f"\n{group} =\n" in section, group
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "coin.py").write_text(_readme_files()["coin.py"])
+    (commands,) = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    lines = [re.split(r"\s#", line)[0].strip() for line in commands.splitlines() if line.strip()]
+    assert len(lines) == 3
+    run, listing, module = (shlex.split(line) for line in lines)
+
+    assert main([*run[1:], "--json"]) == 0  # near 2·0.75 − 1 = 0.5, as the text says
+    result = json.loads(capsys.readouterr().out)
+    assert result["ci_low"] < 0.5 < result["ci_high"]
+    assert main(listing[1:]) == 0
+    assert "chance the flip shows the bit" in capsys.readouterr().out
+
+    variable, value = module[0].split("=")
+    assert variable == "ADVANTAGE_IMPORT" and module[1:4] == ["python", "-m", "advantage"]
+    done = subprocess.run(
+        [sys.executable, "-m", "advantage", *module[4:], "--json"],
+        env=dict(os.environ, ADVANTAGE_IMPORT=value),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    fair = json.loads(done.stdout)  # p=0.5: the coin says nothing, the interval holds 0
+    assert fair["params"]["p"] == 0.5 and fair["ci_low"] <= 0 <= fair["ci_high"]

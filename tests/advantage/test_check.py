@@ -194,7 +194,7 @@ def _write(tmp_path, text, name="bad.toml"):
         (lambda t: t.replace("[theorem]", "[theorem"), "not valid TOML"),
         (
             lambda t: t.replace('"proofs.crypto.reductions:prf_from_ctr"', '"os:system"'),
-            r"reduction 'os:system' is not in this project's packages",
+            r"reduction 'os:system' is not in a module a proof file may name",
         ),
         (
             lambda t: t.replace(
@@ -224,16 +224,17 @@ def test_bad_proof_files_exit_2(tmp_path, capsys, edit, message):
     assert "Traceback" not in err
 
 
-def test_reduction_that_raises_exits_2_naming_it(tmp_path, capsys, monkeypatch):
+def test_reduction_that_raises_exits_2_naming_it(tmp_path, capsys, user_imports):
     (tmp_path / "check_cli_helpers.py").write_text(
         "def broken(adversary, params):\n    raise KeyError('nonce')\n"
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
     text = CTR.read_text().replace(
         '"proofs.crypto.reductions:prf_from_ctr"', '"check_cli_helpers:broken"'
     )
     path = _write(tmp_path, text)
-    assert main(["check", path, "--adversary", "guess", "--trials", "10"]) == 2
+    helpers = str(tmp_path / "check_cli_helpers.py")
+    argv = ["check", path, "--adversary", "guess", "--trials", "10", "--import", helpers]
+    assert main(argv) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "reduction 'check_cli_helpers:broken' raised KeyError" in err
 

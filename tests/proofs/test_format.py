@@ -272,13 +272,28 @@ def test_bad_reduction_path_format(reduction):
 
 
 @pytest.mark.parametrize(
-    "reduction", ["os:system", "subprocess:run", "nosuchpackage_xyz.mod:f", "builtins:eval"]
+    "reduction",
+    [
+        "os:system",
+        "subprocess:run",
+        "nosuchpackage_xyz.mod:f",
+        "builtins:eval",
+        # installed, but not registered through an advantage.* entry point
+        "numpy.linalg:norm",
+        "certifi.__main__:main",
+        "PIL.__main__:main",
+        # __main__ runs a program when imported, even in this project
+        "proofs.__main__:main",
+        "advantage.cli:main",
+    ],
 )
 def test_reduction_outside_the_project_or_installed_packages(reduction):
     expect(
         edit('reduction = "proofs.crypto.reductions:prf_from_ctr"', f'reduction = "{reduction}"'),
         "assumptions[1].reduction",
-        "is not in this project's packages",
+        r"is not in a module a proof file may name: this project's packages \(proofs, games, "
+        r"adversaries, oracles\), packages registered through an advantage\.\* entry point "
+        r"\(.*\) and modules given with --import",
     )
 
 
