@@ -560,16 +560,9 @@ def _assumption_params(
 
 
 def _engine_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    allowed = {
-        "method",
-        "backend",
-        "workers",
-        "address",
-        "chunk_size",
-        "batched",
-        "isolate",
-        "device",
-    }
+    from games.options import RunOptions
+
+    allowed = {"method", *attrs.fields_dict(RunOptions)}
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise InvalidArgument(

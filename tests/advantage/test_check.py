@@ -90,6 +90,8 @@ def test_inconclusive_suggests_trials(capsys):
         "scheme=ctr-nonce-reuse",
         "--trials",
         "20",
+        "--seed",
+        "0",
     )
     assert data["verdicts"] == ["inconclusive"] and data["trials_needed"] > 20
     assert (
@@ -103,6 +105,8 @@ def test_inconclusive_suggests_trials(capsys):
                 "scheme=ctr-nonce-reuse",
                 "--trials",
                 "20",
+                "--seed",
+                "0",
             ]
         )
         == 0
