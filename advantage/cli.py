@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
+from advantage.common import invoked
 from oracles import InvalidArgument
 
 __all__ = ["main", "parser"]
@@ -23,6 +24,7 @@ COMMANDS = (
     "advantage.audit",
     "advantage.listing",
     "advantage.tour",
+    "advantage.report",
 )
 
 DESCRIPTION = """\
@@ -57,10 +59,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False)
     try:
-        return int(args.handler(args) or 0)
+        with invoked(argv):
+            return int(args.handler(args) or 0)
     except _user_errors() as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return 2
