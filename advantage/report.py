@@ -45,8 +45,8 @@ def write_report(inputs: list[str], output: str | Path, *, command: str | None =
     Raises:
         InvalidArgument: an input that is missing or not a run log or --json output.
     """
-    from advantage.html import build
     from advantage.inputs import load
+    from advantage.page import build
 
     loaded = [load(path) for path in inputs]
     out = Path(output)

@@ -8,7 +8,8 @@ and method of its intervals, and the commands that reproduce it.
 
 The page is written with the standard library's escaping rather than a template engine:
 it is a handful of fixed sections, and one escaping helper (:func:`_e`) on every value
-keeps it safe.
+keeps it safe. (The module is not called ``html``: run as a script from this directory, a
+module of that name would stand in for the standard library's.)
 """
 
 from __future__ import annotations
