@@ -37,7 +37,7 @@ def _text(value: Any) -> str:
 
 
 def _registered(name: Any, kind: str) -> type | None:
-    from games.registry import ADVERSARIES, GAMES
+    from games import ADVERSARIES, GAMES
 
     registry = GAMES if kind == "game" else ADVERSARIES
     if not isinstance(name, str) or name not in registry.names():

@@ -130,7 +130,7 @@ def _instance(thing: Any, kind: str) -> Any:
     """A game or adversary: as given, or a registered name with its default parameters."""
     if not isinstance(thing, str):
         return thing
-    from games.registry import ADVERSARIES, GAMES
+    from games import ADVERSARIES, GAMES
 
     return (GAMES if kind == "game" else ADVERSARIES).get(thing)()
 
