@@ -81,6 +81,7 @@ class AuditReport:
     tpr_at_fpr: dict[str, Any]
     epsilon_lower: dict[str, Any]
     claimed: dict[str, Any]
+    roc: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def refutations(self) -> tuple[str, ...]:
@@ -139,6 +140,27 @@ def _held_out_rates(
         "non_members": n_out,
         "level": level,
         "method": "clopper-pearson, threshold chosen on the calibration split",
+    }
+
+
+def _roc(scores: np.ndarray, members: np.ndarray) -> dict[str, Any]:
+    """The ROC curve of "member when the score exceeds a threshold", over every threshold:
+    the best TPR at each FPR reached (a staircase from (0, 0) to (1, 1))."""
+    order = np.argsort(-scores, kind="stable")
+    s, m = scores[order], members[order]
+    # A threshold falls between distinct scores only: keep the last of each run of ties.
+    last = np.append(s[1:] != s[:-1], True)
+    tp = np.concatenate([[0], np.cumsum(m)[last]])
+    fp = np.concatenate([[0], np.cumsum(~m)[last]])
+    n_in, n_out = int(m.sum()), int((~m).sum())
+    fpr, first = np.unique(fp, return_index=True)
+    best = np.maximum.reduceat(tp, first)
+    return {
+        "fpr": (fpr / n_out).tolist(),
+        "tpr": (best / n_in).tolist(),
+        "members": n_in,
+        "non_members": n_out,
+        "split": "held-out",
     }
 
 
@@ -228,6 +250,8 @@ def run_audit(
     order = split_rng().permutation(kept)
     cut = int(round(calibration * kept))
     rates = _held_out_rates(scores, members, order[:cut], order[cut:], fpr, each)
+    # The ROC of the held-out half, where the rates above are measured, for plots.
+    roc = _roc(scores[order[cut:]], members[order[cut:]])
 
     claimed: dict[str, Any] = {"delta": delta, "accountant": accountant}
     if isinstance(game, Claims):
@@ -274,6 +298,7 @@ def run_audit(
             "method": found.method,
         },
         claimed=claimed,
+        roc=roc,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from advantage.common import add_import_option, import_requested
+from advantage.common import add_import_option, import_requested, invoked
 from oracles import InvalidArgument
 
 __all__ = ["main", "parser"]
@@ -24,6 +24,7 @@ COMMANDS = (
     "advantage.audit",
     "advantage.listing",
     "advantage.tour",
+    "advantage.report",
 )
 
 # The subcommands that find games, adversaries, proofs or reductions by name: each takes
@@ -65,16 +66,19 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False)
     if getattr(args, "seed", 0) is None:  # drawn once here, so that every part of a run shares it
         from games.seeds import fresh_seed
 
         args.seed = fresh_seed()
+        argv += ["--seed", str(args.seed)]  # the command that reproduces the run names it
     try:
         if args.command in RESOLVING:
             import_requested(args)
-        return int(args.handler(args) or 0)
+        with invoked(argv):
+            return int(args.handler(args) or 0)
     except _user_errors() as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return 2

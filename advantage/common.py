@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +30,18 @@ __all__ = [
     "IMPORT_VARIABLE",
     "add_import_option",
     "add_run_options",
+    "command_line",
     "console",
     "estimate_table",
     "import_requested",
+    "invoked",
     "make_adversary",
     "make_game",
     "pairs",
     "print_json",
     "progress",
+    "provenance",
+    "version",
 ]
 
 console = Console(highlight=False)
@@ -246,7 +254,50 @@ def progress(enabled: bool, what: str) -> Iterator[Callable[[int, int], None]]:
             bar.stop()
 
 
+# The arguments of the command being run, set by `advantage.cli.main` for the length of one
+# command, so that every JSON output can say how to reproduce itself without each command
+# passing its argv along.
+_ARGV: ContextVar[tuple[str, ...] | None] = ContextVar("advantage_argv", default=None)
+
+
+@contextmanager
+def invoked(argv: Sequence[str]) -> Iterator[None]:
+    """Record ``argv`` (without the program name) as the running command's arguments."""
+    token = _ARGV.set(tuple(argv))
+    try:
+        yield
+    finally:
+        _ARGV.reset(token)
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """``argv`` as one shell line that starts with ``advantage`` (quoted where needed)."""
+    return shlex.join(["advantage", *argv])
+
+
+@functools.cache
+def version() -> str:
+    """The installed package's version (``unknown`` when it runs from an uninstalled tree)."""
+    try:
+        return metadata.version("advantage")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def provenance() -> dict[str, str]:
+    """``command`` (the exact command line being run, when known) and ``version``."""
+    argv = _ARGV.get()
+    out = {"version": version()}
+    if argv is not None:
+        out["command"] = command_line(argv)
+    return out
+
+
 def print_json(data: Any) -> None:
+    """One JSON value on stdout; an object also gets ``command`` and ``version`` (see
+    :func:`provenance`), unless it has its own."""
+    if isinstance(data, dict):
+        data = {**data, **{k: v for k, v in provenance().items() if k not in data}}
     sys.stdout.write(json.dumps(data, default=str) + "\n")
 
 

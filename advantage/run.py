@@ -26,7 +26,7 @@ from games.ensemble import CORRECTIONS, Ensemble, estimate_best
 from games.registry import ADVERSARIES, parameters
 from oracles import InvalidArgument
 
-__all__ = ["add"]
+__all__ = ["add", "read_log"]
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -226,14 +226,22 @@ def report(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         show_first_error(result)
 
 
+def read_log(
+    path: str, level: float | None = None, method: str | None = None
+) -> tuple[dict[str, Any], Any]:
+    """A run log's spec and the estimate it supports (at the run's level and method unless
+    given); the log is checked as it is read (see :mod:`games.runlog`)."""
+    spec, total = runlog.read(path)
+    level = level if level is not None else spec.get("level", 0.95)
+    method = method or spec.get("method", "clopper-pearson")
+    return spec, estimate_from(spec, total, level=level, method=method)
+
+
 def show_command(args: argparse.Namespace) -> int:
-    spec, total = runlog.read(args.log)
-    level = args.level if args.level is not None else spec.get("level", 0.95)
-    method = args.method or spec.get("method", "clopper-pearson")
-    result = estimate_from(spec, total, level=level, method=method)
-    if not args.json and total.trials < spec["trials"]:
+    spec, result = read_log(args.log, args.level, args.method)
+    if not args.json and result.trials < spec["trials"]:
         console.print(
-            f"[yellow]incomplete run:[/] {total.trials} of {spec['trials']} trials logged"
+            f"[yellow]incomplete run:[/] {result.trials} of {spec['trials']} trials logged"
         )
     report(result, args.json)
     return 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
@@ -22,7 +24,7 @@ from games.registry import coerce
 from games.sweeps import MODELS, Sweep, budget_target, sweep
 from oracles import InvalidArgument
 
-__all__ = ["add", "parse_budget"]
+__all__ = ["add", "curve", "parse_budget"]
 
 DESCRIPTION = """\
 Estimate the adversary's advantage at each value of a budget (a game parameter such as
@@ -134,7 +136,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         assumption.write_text(result.assumption(name=args.assumption_name))
         written["assumption"] = str(assumption)
     if args.json:
-        print_json({**result.to_json(), **written})
+        print_json({**result.to_json(), **curve(result), **written})
     else:
         console.print(sweep_table(result))
         for line in summary(result):
@@ -142,6 +144,28 @@ def sweep_command(args: argparse.Namespace) -> int:
         for kind, where in written.items():
             console.print(f"{kind} written to {escape(where)}")
     return 0
+
+
+#: Budgets at which `--json` reads the fitted curve and its band, for plots made later.
+CURVE_POINTS = 60
+
+
+def curve(result: Sweep) -> dict[str, Any]:
+    """``{"curve": [[budget, fit, band_low, band_high], ...]}`` on a log grid from the smallest
+    budget to the largest (or the extrapolation), or nothing without a fit."""
+    if result.fit is None:
+        return {}
+    values = [float(v) for v in result.values]
+    right = max(values + ([result.extrapolation[0]] if result.extrapolation else []))
+    grid = np.geomspace(min(values), right, CURVE_POINTS)
+    low, high = result.fit.advantage_band(grid)
+    centre = result.fit.advantage(grid)
+    return {
+        "curve": [
+            [float(x), float(c), float(a), float(b)]
+            for x, c, a, b in zip(grid, centre, low, high, strict=True)
+        ]
+    }
 
 
 def sweep_table(result: Sweep) -> Table:

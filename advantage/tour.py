@@ -442,7 +442,7 @@ def tour_command(args: argparse.Namespace) -> int:
             "[green]yes[/]" if ok else "[red]NO[/]",
             f"{time.perf_counter() - started:.1f}",
         )
-        records.append(record)
+        records.append({**record, "why": row.why})
     if args.json:
         print_json(
             {

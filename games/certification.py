@@ -71,6 +71,10 @@ class Certificate:
         ci_low, ci_high: the same bounds mapped to the advantage.
         p_eps: the win probability at advantage ``eps`` (the boundary).
         errors: trials the adversary lost by failing, by kind, over the trials played.
+        sequence: the confidence sequence up to the stopping point, as
+            ``(trials, ci_low, ci_high)`` on the advantage scale at about a hundred trial
+            counts spaced evenly on a log scale, the stopping point last (what a plot of the
+            sequence shrinking needs).
     """
 
     game: str
@@ -98,6 +102,7 @@ class Certificate:
     seconds: float = 0.0
     path: str = "trial"
     resources: Mapping[str, Any] = attrs.field(factory=dict)
+    sequence: tuple[tuple[int, float, float], ...] = ()
 
     @property
     def advantage(self) -> float:
@@ -141,6 +146,7 @@ class Certificate:
             "seconds": self.seconds,
             "path": self.path,
             "resources": plain(self.resources),
+            "sequence": [list(point) for point in self.sequence],
         }
 
     def __str__(self) -> str:
@@ -190,6 +196,37 @@ def _first_decision(
             i = int(at[k])
             return i, int(s[i]), int(n[i]), "below" if below[k] else "above"
     return None, int(s[-1]), int(n[-1]), "undecided"
+
+
+#: About this many points of the confidence sequence are kept for :attr:`Certificate.sequence`.
+_SEQUENCE_POINTS = 100
+
+
+def _sampled(
+    outcomes: np.ndarray, wins: int, trials: int, grid: np.ndarray
+) -> list[tuple[int, int]]:
+    """``(trials, wins)`` of a wave at the first trial reaching each count in ``grid``."""
+    s = wins + np.cumsum(outcomes == 1)
+    n = trials + np.cumsum(outcomes >= 0)
+    ok = n >= 1
+    s, n = s[ok], n[ok]
+    if not n.size:
+        return []
+    wanted = grid[(grid > trials) & (grid <= n[-1])]
+    return [(int(n[i]), int(s[i])) for i in np.unique(np.searchsorted(n, wanted))]
+
+
+def _sequence(
+    cert: Certifier, counts: list[tuple[int, int]], shape: str, baseline: float
+) -> tuple[tuple[int, float, float], ...]:
+    out = []
+    for trials, wins in dict(counts).items():  # one point per trial count, the last kept
+        low, high = cert.bounds(wins, trials)
+        if shape == "search":
+            out.append((trials, low - baseline, high - baseline))
+        else:
+            out.append((trials, 2 * low - 1, 2 * high - 1))
+    return tuple(out)
 
 
 def _check_eps_alpha(eps: Any, alpha: Any) -> tuple[float, float]:
@@ -263,6 +300,8 @@ def certify(
     decision: Decision = "undecided"
     at = 0
     wave = unit if path else 64
+    grid = np.unique(np.geomspace(1, max_trials, _SEQUENCE_POINTS).round().astype(np.int64))
+    counts: list[tuple[int, int]] = []
 
     def certificate() -> Certificate:
         return _certificate(
@@ -292,7 +331,10 @@ def certify(
             outcomes = np.concatenate([o for _, o in played])
             for tally, _ in played:
                 total = total + tally
+            before = (wins, trials)
             offset, wins, trials, decision = _first_decision(cert, outcomes, wins, trials)
+            reached = outcomes if offset is None else outcomes[: offset + 1]
+            counts += _sampled(reached, *before, grid)
             at = stop
             wave = min(2 * wave, max(unit, 1 << 14))
             if progress is not None:
@@ -301,6 +343,9 @@ def certify(
         if options.isolate:
             player.close()
     result = certificate()
+    if trials:
+        counts.append((trials, wins))
+    result = attrs.evolve(result, sequence=_sequence(cert, counts, shape, baseline))
     if isinstance(adversary, ReportsResources):
         result = attrs.evolve(result, resources=dict(adversary.resources(game)))
     return result

@@ -144,7 +144,12 @@ def test_human_output_has_the_table_the_verdict_and_the_correction(capsys):
 
 def test_symbolic_alone_and_with_the_empirical_check(capsys):
     data = check_json(capsys, "ctr-prf", "--symbolic")
-    assert data == {"proof": "ctr-prf", "symbolic": data["symbolic"]}
+    assert data == {
+        "proof": "ctr-prf",
+        "symbolic": data["symbolic"],
+        "command": data["command"],
+        "version": data["version"],
+    }
     assert data["symbolic"]["status"] == "proven"
     refuted = check_json(capsys, str(DATA / "ctr-prf-broken.toml"), "--symbolic", status=1)
     assert refuted["symbolic"]["status"] == "refuted" and refuted["symbolic"]["findings"]

@@ -218,3 +218,46 @@ def test_bad_arguments(kwargs, message):
 def test_search_eps_must_leave_room_above_the_baseline():
     with pytest.raises(InvalidArgument, match="must be less than 1 - baseline"):
         certify(Lottery(n=1), Draw(), eps=0.6, seed=0)
+
+
+@pytest.mark.parametrize(
+    "game, adversary, eps",
+    [
+        (Coin(advantage=0.0), Hint(), 0.1),
+        (Worlds(p_real=0.95, p_ideal=0.2), Hint(), 0.2),
+        (Lottery(p=0.0, n=3), Draw(), 0.2),
+    ],
+)
+@pytest.mark.parametrize("batched", [True, False])
+def test_the_sequence_is_the_confidence_sequence_up_to_the_stopping_trial(
+    game, adversary, eps, batched
+):
+    result = certify(game, adversary, eps=eps, seed=2, batched=batched, chunk_size=256)
+    trials = [n for n, _, _ in result.sequence]
+    assert trials == sorted(set(trials)) and 10 < len(trials) <= 110
+    assert result.sequence[-1] == (result.trials, result.ci_low, result.ci_high)
+    # Each point is the sequence's interval at the wins the trials up to it gave.
+    horizon = trials[-1]
+    outcomes = np.concatenate(
+        [
+            # whole chunks: on the batched path a chunk's draws depend on its bounds
+            Chunks(game, adversary, 2, batched, outcomes=True)(a, a + 256)[1]
+            for a in range(0, horizon, 256)
+        ]
+    )
+    wins = np.cumsum(outcomes == 1)
+    cert = certifier(
+        eps,
+        alpha=0.05,
+        shape=game.shape if game.shape == "search" else "hidden-bit",
+        baseline=game.baseline if game.shape == "search" else None,
+    )
+    for n, low, high in result.sequence[:: max(1, len(trials) // 8)]:
+        win_low, win_high = cert.bounds(int(wins[n - 1]), n)
+        scale = (
+            (win_low - game.baseline, win_high - game.baseline)
+            if game.shape == "search"
+            else (2 * win_low - 1, 2 * win_high - 1)
+        )
+        assert (low, high) == pytest.approx(scale)
+    assert result.to_json()["sequence"] == [list(point) for point in result.sequence]
