@@ -50,7 +50,8 @@ class View:
         self.low: float = float(public["low"])
         self.high: float = float(public["high"])
         self.classes: int = int(public["classes"])
-        self.image: tuple[int, int] = tuple(public["image"])  # type: ignore[assignment]
+        height, width = public["image"]
+        self.image = (int(height), int(width))
         self.transform = public["transform"]
         dims = self.x.shape[1]
         span = self.high - self.low

@@ -150,6 +150,7 @@ class _Robustness(Search):
     trials_per_batch = 512
 
     # Subclasses provide these.
+    defense: str
     norm: str
     access: str
     queries: int
@@ -230,7 +231,7 @@ class _Robustness(Search):
             "high": task.high,
             "classes": task.classes,
             "image": task.image,
-            "defense": getattr(self, "defense", "smoothing"),
+            "defense": self.defense,
             "transform": self.transform(),
             "access": self.access,
         }
@@ -361,7 +362,7 @@ class Evasion(_Robustness):
             return Quantize(self.levels, task.low, task.high)
         if self.defense == "jpeg-like":
             return JpegLike(task.image, self.jpeg_step, task.low, task.high)
-        if self.defense == "random-noise":
+        if self.defense in ("random-noise", "smoothing", "smoothing-one-stage"):
             return GaussianNoise(self.sigma)
         return Identity()
 
@@ -399,7 +400,7 @@ class Evasion(_Robustness):
             self.sigma,
             self.votes,
             self.n,
-            10,
+            1,  # n0: evasion predicts, it does not certify
             self.alpha,
             self.device or "cpu",
         )
@@ -433,7 +434,8 @@ class Evasion(_Robustness):
             if len(missing) == 0:
                 return X, Y
         raise TrialFailed(
-            f"the defense labelled no drawn test point correctly in {MAX_ROUNDS} draws"
+            f"the defense mislabelled every test point drawn for {len(missing)} of the trials, "
+            f"{MAX_ROUNDS} draws each"
         )
 
     def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
@@ -551,7 +553,7 @@ class CertifiedRadius(_Robustness):
         return datasets.load("gaussians")
 
     def transform(self) -> Any:
-        return Identity()
+        return GaussianNoise(self.sigma)
 
     def defended(self) -> Defended:
         return deployed(

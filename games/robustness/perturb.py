@@ -62,7 +62,9 @@ def project(
     return out.clamp(low, high)
 
 
-def uniform(shape: tuple[int, ...], generator: torch.Generator, device: torch.device | str):
+def uniform(
+    shape: tuple[int, ...], generator: torch.Generator, device: torch.device | str
+) -> torch.Tensor:
     """U(0, 1) draws on the CPU from ``generator``, moved to ``device``."""
     return torch.rand(shape, generator=generator).to(device)
 

@@ -162,6 +162,11 @@ def test_the_trivial_adversary_never_wins_even_against_randomized_defenses():
     for params in ({}, {"defense": "random-noise"}, {"defense": "smoothing", "n": 30}):
         result = games.estimate(Evasion(**params), Clean(), trials=300, seed=1)
         assert result.wins == 0 and result.baseline == 0, params
+    assert games.estimate(PgdGap(defense="quantize"), Clean(), trials=200, seed=1).wins == 0
+    # Returning the point wins a certified-radius trial only where CERTIFY named the wrong
+    # class: part of the (small) probability that a certificate fails.
+    certified = games.estimate(CertifiedRadius(), Clean(), trials=2000, seed=1)
+    assert certified.ci_low <= CertifiedRadius().violation() and certified.advantage < 0.005
     # The randomized defense does mislabel its points under fresh noise: the judgement
     # noise, drawn once per trial, is what makes the clean point a loss.
     game = Evasion(defense="random-noise", sigma=0.6, votes=1)
@@ -330,3 +335,21 @@ def test_perturbation_helpers_stay_in_the_ball_and_range():
     with pytest.raises(InvalidArgument, match="schedule='linear' must be one of"):
         perturb.pgd(lambda p: (logits, p), x, y, eps, norm="linf", low=0, high=1, steps=1,
                     step=0.1, schedule="linear", generator=g)  # fmt: skip
+
+
+@pytest.mark.gpu
+def test_the_games_and_attacks_run_on_cuda_as_on_the_cpu():
+    from adversaries.robustness import AutoAttack, Square
+
+    for game, attack in (
+        (Evasion(eps=0.1), Pgd()),
+        (Evasion(defense="smoothing", n=50), Pgd()),
+        (Evasion(access="scores"), Square(queries=100)),
+        (Evasion(eps=0.05), AutoAttack(steps=10, queries=50)),
+        (CertifiedRadius(defense="smoothing-one-stage"), Pgd()),
+    ):
+        cpu = games.estimate(game, attack, trials=512, seed=0, device="cpu")
+        cuda = games.estimate(game, attack, trials=512, seed=0, device="cuda")
+        assert cuda.errors == {} and cpu.errors == {}, (game, attack, cuda.first_error)
+        # The same points and coins; only float rounding on the device differs.
+        assert abs(cuda.wins - cpu.wins) <= 16, (game, attack, cpu.wins, cuda.wins)
