@@ -262,7 +262,7 @@ class Defended:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(outputs, gradient of the loss ``kind`` at x) through the defended forward pass, or
         through the bare model when ``bare`` (white-box access to the weights)."""
-        points = x.detach().clone().requires_grad_(True)
+        points = x.detach().requires_grad_(True)  # a new leaf sharing x's storage
         with torch.enable_grad():
             out = self.model(points) if bare else self.surrogate(points, generator)
             value = perturb.loss(out, y, kind).sum()

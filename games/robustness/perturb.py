@@ -167,10 +167,12 @@ def pgd(
         last = torch.full((len(x),), -math.inf, device=x.device)
         for t in range(steps):
             logits, grad = gradient(current)
-            hit = (logits.argmax(1) != y) & keep_hits
-            best[hit] = current[hit]
-            found |= hit
-            last = loss(logits.detach(), y, loss_kind)
+            if keep_hits:
+                hit = logits.argmax(1) != y
+                best = torch.where(hit[:, None], current, best)
+                found |= hit
+            if t == steps - 1:
+                last = loss(logits.detach(), y, loss_kind)
             size = (
                 step if schedule == "constant" else step * 0.5 * (1 + math.cos(math.pi * t / steps))
             )
