@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import attrs
 import numpy as np
 
-from oracles import Account, InvalidArgument, Oracles, open_oracle
+from oracles import Account, InvalidArgument, Oracles, checks, open_oracle
 
 __all__ = [
     "IDEAL",
@@ -308,22 +308,10 @@ def param(
 
 
 def integer(low: int | None = None, high: int | None = None) -> Callable[[str, Any], None]:
-    """A check that the value is an int in [low, high] (either end may be open)."""
+    """A parameter check: an int in [low, high] (either end may be open)."""
 
     def check(name: str, value: Any) -> None:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        ok = ok and (low is None or value >= low) and (high is None or value <= high)
-        if ok:
-            return
-        if low == 1 and high is None:
-            kind = "a positive integer"
-        elif low is not None and high is not None:
-            kind = f"an integer in [{low}, {high}]"
-        elif low is not None:
-            kind = f"an integer >= {low}"
-        else:
-            kind = f"an integer <= {high}" if high is not None else "an integer"
-        raise InvalidArgument(f"{name}={value!r} must be {kind}")
+        checks.integer(name, value, low, high, exact=True)
 
     return check
 
@@ -335,20 +323,9 @@ def number(
     open_low: bool = False,
     open_high: bool = False,
 ) -> Callable[[str, Any], None]:
-    """A check that the value is a finite real in the interval given."""
+    """A parameter check: a finite real in the interval given."""
 
     def check(name: str, value: Any) -> None:
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if ok and low is not None:
-            ok = value > low if open_low else value >= low
-        if ok and high is not None:
-            ok = value < high if open_high else value <= high
-        if not ok:
-            left = "(" if open_low or low is None else "["
-            right = ")" if open_high or high is None else "]"
-            span = (
-                f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-            )
-            raise InvalidArgument(f"{name}={value!r} must be a number in {span}")
+        checks.number(name, value, low, high, open_low=open_low, open_high=open_high)
 
     return check

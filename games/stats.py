@@ -10,14 +10,13 @@ that many papers quote.
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import numpy as np
 from scipy import special, stats
 
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "METHODS",
@@ -41,37 +40,23 @@ Side = Literal["upper", "lower"]
 
 
 def _check_trials(trials: object, name: str = "trials") -> int:
-    if isinstance(trials, bool) or not isinstance(trials, Integral) or trials <= 0:
-        raise InvalidArgument(f"{name}={trials!r} must be a positive integer")
-    return int(trials)
+    return checks.positive(name, trials)
 
 
 def _check_successes(successes: object, trials: int, name: str = "successes") -> int:
-    if isinstance(successes, bool) or not isinstance(successes, Integral):
-        raise InvalidArgument(f"{name}={successes!r} must be an integer in [0, {trials}]")
-    if not 0 <= int(successes) <= trials:
-        raise InvalidArgument(f"{name}={successes!r} must be an integer in [0, {trials}]")
-    return int(successes)
+    return checks.integer(name, successes, 0, trials)
 
 
 def _check_open_unit(value: object, name: str) -> float:
-    """A number strictly between 0 and 1 (a level, a power, an alpha, an eps)."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < float(value) < 1:
-        raise InvalidArgument(f"{name}={value!r} must be in (0, 1)")
-    return float(value)
+    return checks.open_unit(name, value)
 
 
 def _check_baseline(baseline: object, name: str = "baseline") -> float:
-    if isinstance(baseline, bool) or not isinstance(baseline, Real) or not 0 <= float(baseline) < 1:
-        raise InvalidArgument(f"{name}={baseline!r} must be in [0, 1)")
-    return float(baseline)
+    return checks.number(name, baseline, 0, 1, open_high=True)
 
 
-def _check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        listed = ", ".join(repr(a) for a in allowed)
-        raise InvalidArgument(f"{name}={value!r} must be one of {listed}")
-    return value
+def _check_choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    return checks.choice(name, value, allowed)
 
 
 def _zero_advantage_rate(shape: str, baseline: float | None) -> float:

@@ -15,40 +15,9 @@ from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-__all__ = [
-    "Account",
-    "AdvantageError",
-    "BudgetExceeded",
-    "InvalidArgument",
-    "Oracle",
-    "OracleError",
-    "Oracles",
-    "open_oracle",
-]
+from oracles.errors import BudgetExceeded, InvalidArgument, OracleError
 
-
-class AdvantageError(Exception):
-    """Root of every error the project raises on purpose."""
-
-
-class InvalidArgument(AdvantageError, ValueError):
-    """A bad argument: raised at construction, naming the argument and its allowed range."""
-
-
-class BudgetExceeded(AdvantageError, RuntimeError):
-    """An adversary queried an oracle more often than its per-trial budget allows."""
-
-    def __init__(self, name: str, budget: int) -> None:
-        super().__init__(f"oracle {name!r} queried more than its budget of {budget}")
-        self.name = name
-        self.budget = budget
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.name, self.budget))
-
-
-class OracleError(AdvantageError, RuntimeError):
-    """The challenger's side refused a query with an error that cannot be rebuilt as is."""
+__all__ = ["Account", "Oracle", "Oracles", "open_oracle"]
 
 
 def check_budget(budget: int | None, name: str = "budget") -> int | None:

@@ -182,10 +182,14 @@ def test_every_json_output_names_its_command_and_version(made):
         if name == "run-log":
             continue
         data = json.loads(path.read_text())
-        assert data["command"].startswith("advantage ") and data["command"].endswith("--json")
+        # the command as given, plus the seed a run drew when it was given none
+        assert data["command"].startswith("advantage ") and "--json" in data["command"]
         assert re.fullmatch(r"\d+\.\d+.*|unknown", data["version"]), name
     data = json.loads(made["certify"].read_text())
-    assert data["command"] == "advantage certify otp --adversary guess --eps 0.2 --json"
+    assert re.fullmatch(
+        r"advantage certify otp --adversary guess --eps 0\.2 --json --seed \d+", data["command"]
+    )
+    assert str(data["seed"]) in data["command"]
 
 
 def test_certify_records_its_confidence_sequence(made):
