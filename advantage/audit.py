@@ -35,7 +35,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from advantage.common import console, make_adversary, make_game, pairs, print_json
-from games import seeds, stats
+from games import stats
+from games.engine import seeds
 from oracles import InvalidArgument
 
 if TYPE_CHECKING:

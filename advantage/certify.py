@@ -20,7 +20,7 @@ from advantage.common import (
     print_json,
     stderr,
 )
-from games.certification import Certificate, certify
+from games.engine.certify import Certificate, certify
 
 __all__ = ["add"]
 

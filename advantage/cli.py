@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False)
     if getattr(args, "seed", 0) is None:  # drawn once here, so that every part of a run shares it
-        from games.seeds import fresh_seed
+        from games.engine.seeds import fresh_seed
 
         args.seed = fresh_seed()
         argv += ["--seed", str(args.seed)]  # the command that reproduces the run names it
@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"interrupted: the finished chunks {where}")
         return 130
     except RuntimeError as error:
-        from games.backends import ChunkFailed
+        from games.engine.backends import ChunkFailed
 
         if isinstance(error, ChunkFailed):
             err.print(f"[bold red]run failed:[/] {escape(str(error))}")

@@ -20,10 +20,11 @@ from advantage.common import (
     progress,
     show_first_error,
 )
-from games import runlog, sequential, stats
-from games.engine import estimate, estimate_from
-from games.ensemble import CORRECTIONS, Ensemble, estimate_best
+from games import stats
+from games.engine import estimate, estimate_from, runlog
+from games.engine.ensemble import CORRECTIONS, Ensemble, estimate_best
 from games.registry import ADVERSARIES, parameters
+from games.stats import stopping
 from oracles import InvalidArgument
 
 __all__ = ["add", "read_log"]
@@ -230,7 +231,7 @@ def read_log(
     path: str, level: float | None = None, method: str | None = None
 ) -> tuple[dict[str, Any], Any]:
     """A run log's spec and the estimate it supports (at the run's level and method unless
-    given); the log is checked as it is read (see :mod:`games.runlog`)."""
+    given); the log is checked as it is read (see :mod:`games.engine.runlog`)."""
     spec, total = runlog.read(path)
     level = level if level is not None else spec.get("level", 0.95)
     method = method or spec.get("method", "clopper-pearson")
@@ -256,7 +257,7 @@ def plan_command(args: argparse.Namespace) -> int:
     # of the fixed test (which tells advantage 0 from eps).
     alpha = round(1 - result.level, 12)
     baseline = args.baseline if args.shape == "search" else None
-    wald = sequential.wald_stopping(result.eps, 0.0, alpha, result.shape, baseline)
+    wald = stopping.wald_stopping(result.eps, 0.0, alpha, result.shape, baseline)
     certify: dict[str, Any] = {
         "advantage": 0.0,
         "alpha": alpha,
@@ -274,29 +275,27 @@ def plan_command(args: argparse.Namespace) -> int:
             "simulated)"
         )
     else:
-        stopping = sequential.expected_stopping(
+        runs = stopping.expected_stopping(
             result.eps, 0.0, alpha, result.shape, baseline, sims=args.sims,
             max_trials=max(100_000, 20 * result.trials), rng=args.seed,
         )  # fmt: skip
-        how = f"by simulation of {stopping.sims} runs (seed {args.seed})"
+        how = f"by simulation of {runs.sims} runs (seed {args.seed})"
         certify |= {
-            "median": stopping.median,
-            "quantile_90": stopping.quantile_90,
-            "mean": stopping.mean,
-            "sims": stopping.sims,
+            "median": runs.median,
+            "quantile_90": runs.quantile_90,
+            "mean": runs.mean,
+            "sims": runs.sims,
             "seed": args.seed,
-            "undecided": stopping.undecided,
-            "max_trials": stopping.max_trials,
+            "undecided": runs.undecided,
+            "max_trials": runs.max_trials,
             "how": f"median (90th percentile) {how}",
         }
         undecided = (
-            f"; {stopping.undecided:.0%} undecided at {stopping.max_trials:,}"
-            if stopping.undecided
-            else ""
+            f"; {runs.undecided:.0%} undecided at {runs.max_trials:,}" if runs.undecided else ""
         )
         line = (
             f"certify (advantage ≤ {result.eps}, alpha {alpha:g}) at advantage 0 stops after "
-            f"[bold]{stopping.median:,.0f}[/] trials, median ({stopping.quantile_90:,.0f} 90th "
+            f"[bold]{runs.median:,.0f}[/] trials, median ({runs.quantile_90:,.0f} 90th "
             f"percentile) {how}{undecided}"
         )
     if args.json:

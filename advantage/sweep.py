@@ -20,8 +20,8 @@ from advantage.common import (
     print_json,
     progress,
 )
+from games.engine.sweep import MODELS, Sweep, budget_target, sweep
 from games.registry import coerce
-from games.sweeps import MODELS, Sweep, budget_target, sweep
 from oracles import InvalidArgument
 
 __all__ = ["add", "curve", "parse_budget"]

@@ -148,33 +148,27 @@ def _replay(line: str | None) -> str:
 
 def _undecided_advice(cert: Any, max_trials: int) -> str:
     """How many trials would likely decide a certify run at its measured advantage."""
-    from games import sequential
+    from games.stats import shape_of, stopping
 
-    shape = "search" if cert.shape == "search" else "hidden-bit"
-    baseline = cert.baseline if shape == "search" else None
-    low, high = (-cert.baseline, 1 - cert.baseline) if shape == "search" else (-1.0, 1.0)
+    shape = shape_of(cert.shape)
+    baseline = cert.baseline if not shape.hidden else None
+    low, high = (-1.0 if shape.hidden else -cert.baseline), shape.max_advantage(cert.baseline)
     advantage = cert.advantage if math.isfinite(cert.advantage) else 0.0
     advantage = min(high, max(low, advantage))
     horizon = min(max(20 * max_trials, 10**5), 2 * 10**6)
-    stopping = sequential.expected_stopping(
-        cert.eps,
-        advantage,
-        cert.alpha,
-        shape,
-        baseline,
-        sims=200,
-        max_trials=horizon,
+    runs = stopping.expected_stopping(
+        cert.eps, advantage, cert.alpha, shape, baseline, sims=200, max_trials=horizon,
         rng=cert.seed,
-    )
-    if stopping.median >= horizon:
+    )  # fmt: skip
+    if runs.median >= horizon:
         return (
             f"at the measured advantage {advantage:+.4f}, even {horizon:,} trials would likely "
             f"not decide it: eps = {cert.eps:g} is too close to the advantage"
         )
     return (
-        f"at the measured advantage {advantage:+.4f}, about {stopping.median:,.0f} trials would "
-        f"decide it (median of {stopping.sims} simulated runs; 90% within "
-        f"{stopping.quantile_90:,.0f}): rerun with max_trials={math.ceil(stopping.quantile_90):,}"
+        f"at the measured advantage {advantage:+.4f}, about {runs.median:,.0f} trials would "
+        f"decide it (median of {runs.sims} simulated runs; 90% within "
+        f"{runs.quantile_90:,.0f}): rerun with max_trials={math.ceil(runs.quantile_90):,}"
     )
 
 

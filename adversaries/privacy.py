@@ -27,7 +27,7 @@ import torch
 
 from adversaries.memo import cached
 from adversaries.registry import register
-from games.base import integer, number, param
+from games.params import integer, number, param
 from games.privacy.membership import mislabel
 from oracles import Oracles
 

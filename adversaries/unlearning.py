@@ -34,7 +34,7 @@ import torch
 from adversaries.memo import cached
 from adversaries.privacy import best_threshold
 from adversaries.registry import register
-from games.base import integer, param
+from games.params import integer, param
 from oracles import Oracles
 
 __all__ = ["LossGap", "ULira", "canaries", "confidence", "statistic"]

@@ -1,21 +1,27 @@
-"""The three shapes of a security game, the record a challenger hands out, and parameters.
+"""The three shapes of a security game, the record a challenger hands out, the adversary.
 
 A game is a small frozen attrs class whose fields are its parameters. Its methods are pure
 with respect to the game object: what a trial needs (keys, the hidden bit, a trained model)
 lives in the :class:`Challenge` that ``setup`` returns, never on the game.
+
+Each shape owns its mechanics — what the challenger draws before ``setup`` (:meth:`Game.open`)
+and how an answer is judged (:meth:`Game.judge`) — and its statistics
+(:mod:`games.stats.shapes`, as ``game.shape``), so the engine never dispatches on a name.
 """
 
 from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 
-from oracles import Account, InvalidArgument, Oracles, checks, open_oracle
+from games.errors import InvalidAnswer
+from games.stats.shapes import HIDDEN_BIT, REAL_VS_IDEAL, SEARCH, Shape
+from oracles import Account, InvalidArgument, Oracles, open_oracle
 
 __all__ = [
     "IDEAL",
@@ -25,40 +31,15 @@ __all__ = [
     "Challenge",
     "Game",
     "HiddenBit",
-    "InvalidAnswer",
     "RealIdeal",
     "ReportsResources",
     "Search",
-    "TrialFailed",
-    "TrialTimeout",
     "answer_bit",
     "answer_bits",
-    "integer",
-    "number",
-    "param",
+    "short",
 ]
 
-Shape = Literal["hidden-bit", "real-vs-ideal", "search"]
 REAL, IDEAL = 1, 0
-
-
-class InvalidAnswer(ValueError):
-    """The adversary's answer is not one the game accepts (None, NaN, not a bit...)."""
-
-
-class TrialFailed(RuntimeError):
-    """The challenger's side of a trial failed (a model's loss became NaN, say).
-
-    The engine reports it with the trial's index and seed and leaves the trial out of the
-    counts; it is never averaged away.
-    """
-
-
-class TrialTimeout(BaseException):
-    """The adversary ran past the run's trial timeout; the trial is its loss.
-
-    A BaseException, so that an adversary's ``except Exception`` does not swallow it.
-    """
 
 
 @attrs.frozen(kw_only=True)
@@ -178,14 +159,44 @@ class Game:
     @property
     def batched(self) -> bool:
         """Whether this game overrides its shape's ``setup_batch`` (the engine's fast path)."""
-        for shape in (HiddenBit, RealIdeal, Search):
-            if isinstance(self, shape):
-                return type(self).setup_batch is not shape.setup_batch
-        return False
+        shape = next(c for c in type(self).__mro__ if c in _SHAPE_CLASSES)
+        return type(self).setup_batch is not shape.setup_batch  # type: ignore[attr-defined]
 
     def describe(self) -> dict[str, Any]:
         """The game's parameters, as plain values."""
         return attrs.asdict(self) if attrs.has(type(self)) else {}  # type: ignore[arg-type]
+
+    def open(self, rng: np.random.Generator) -> tuple[int | None, Challenge]:
+        """One trial: the hidden value drawn from the challenger's coins (None for a search
+        game), and the challenge set up with it."""
+        b = int(rng.integers(2))  # the bit, or the world: from the challenger's coins alone
+        return b, self.setup(b, rng)  # type: ignore[attr-defined]
+
+    def open_batch(
+        self, size: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray | None, Challenge]:
+        """``size`` trials at once, as :meth:`open`."""
+        b = rng.integers(2, size=size)
+        return b, self.setup_batch(b, rng)  # type: ignore[attr-defined]
+
+    def judge(self, challenge: Challenge, hidden: int | None, answer: Any) -> bool:
+        """Whether ``answer`` wins the trial; :class:`InvalidAnswer` when it is no answer."""
+        return answer_bit(answer) == hidden
+
+    def judge_batch(
+        self, challenge: Challenge, hidden: np.ndarray | None, answers: Any, size: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which of ``size`` answers win, and which are not answers at all (None: all are).
+
+        Raises :class:`InvalidAnswer` when the batch as a whole is refused.
+        """
+        if np.shape(answers) != (size,):
+            raise InvalidAnswer(f"answers of shape {np.shape(answers)}, not ({size},)")
+        bits, invalid = answer_bits(np.asarray(answers))
+        win = bits == hidden.astype(bool)  # type: ignore[union-attr]
+        if invalid is not None:
+            win &= ~invalid
+        return win, invalid
 
 
 class HiddenBit(Game):
@@ -194,7 +205,7 @@ class HiddenBit(Game):
     Advantage: 2·Pr[win] − 1. Subclasses implement ``setup(b, rng)``.
     """
 
-    shape: ClassVar[Shape] = "hidden-bit"
+    shape: ClassVar[Shape] = HIDDEN_BIT
 
     def setup(self, b: int, rng: np.random.Generator) -> Challenge:
         raise NotImplementedError
@@ -212,7 +223,7 @@ class RealIdeal(Game):
     ``setup(world, rng)`` with ``world`` equal to :data:`REAL` (1) or :data:`IDEAL` (0).
     """
 
-    shape: ClassVar[Shape] = "real-vs-ideal"
+    shape: ClassVar[Shape] = REAL_VS_IDEAL
 
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
         raise NotImplementedError
@@ -230,7 +241,7 @@ class Search(Game):
     ``finalize_batch(challenge, answers) -> bool array``.
     """
 
-    shape: ClassVar[Shape] = "search"
+    shape: ClassVar[Shape] = SEARCH
 
     @property
     def baseline(self) -> float:
@@ -248,6 +259,25 @@ class Search(Game):
 
     def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} has no batched path")
+
+    def open(self, rng: np.random.Generator) -> tuple[int | None, Challenge]:
+        return None, self.setup(rng)
+
+    def open_batch(
+        self, size: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray | None, Challenge]:
+        return None, self.setup_batch(size, rng)
+
+    def judge(self, challenge: Challenge, hidden: int | None, answer: Any) -> bool:
+        return bool(self.finalize(challenge, answer))
+
+    def judge_batch(
+        self, challenge: Challenge, hidden: np.ndarray | None, answers: Any, size: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        return np.asarray(self.finalize_batch(challenge, answers), bool), None
+
+
+_SHAPE_CLASSES = (HiddenBit, RealIdeal, Search)
 
 
 @runtime_checkable
@@ -275,57 +305,3 @@ class ReportsResources(Protocol):
     """An adversary that spends more than oracle queries (shadow models, training steps)."""
 
     def resources(self, game: Any) -> Mapping[str, Any]: ...
-
-
-# -- parameters ---------------------------------------------------------------------------
-
-
-def param(
-    default: Any,
-    *,
-    help: str,
-    check: Callable[[str, Any], None] | None = None,
-    choices: Sequence[Any] | None = None,
-) -> Any:
-    """A game or adversary parameter: an attrs field with a help text and a check.
-
-    ``check(name, value)`` raises :class:`InvalidArgument`; ``choices`` restricts the value
-    to a fixed set and is shown by ``advantage list``.
-    """
-
-    def validate(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if choices is not None and value not in choices:
-            allowed = ", ".join(map(str, choices))
-            raise InvalidArgument(f"{attribute.name}={value!r} must be one of: {allowed}")
-        if check is not None:
-            check(attribute.name, value)
-
-    return attrs.field(
-        default=default,
-        validator=validate,
-        metadata={"help": help, "choices": tuple(choices) if choices is not None else None},
-    )
-
-
-def integer(low: int | None = None, high: int | None = None) -> Callable[[str, Any], None]:
-    """A parameter check: an int in [low, high] (either end may be open)."""
-
-    def check(name: str, value: Any) -> None:
-        checks.integer(name, value, low, high, exact=True)
-
-    return check
-
-
-def number(
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    open_low: bool = False,
-    open_high: bool = False,
-) -> Callable[[str, Any], None]:
-    """A parameter check: a finite real in the interval given."""
-
-    def check(name: str, value: Any) -> None:
-        checks.number(name, value, low, high, open_low=open_low, open_high=open_high)
-
-    return check

@@ -30,7 +30,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from games.base import IDEAL, Challenge, HiddenBit, RealIdeal, integer, param
+from games.base import IDEAL, Challenge, HiddenBit, RealIdeal
+from games.params import integer, param
 from games.registry import register
 from oracles import InvalidArgument
 

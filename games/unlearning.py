@@ -59,7 +59,9 @@ import numpy as np
 import torch
 from scipy import special
 
-from games.base import REAL, Challenge, RealIdeal, TrialFailed, integer, number, param
+from games.base import REAL, Challenge, RealIdeal
+from games.errors import TrialFailed
+from games.params import integer, number, param
 from games.privacy import data as datasets
 from games.privacy.membership import dp_advantage_bound
 from games.privacy.training import MODELS, SGD, Params, network

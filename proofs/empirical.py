@@ -560,7 +560,7 @@ def _assumption_params(
 
 
 def _engine_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    from games.options import RunOptions
+    from games.engine.options import RunOptions
 
     allowed = {"method", *attrs.fields_dict(RunOptions)}
     unknown = sorted(set(options) - allowed)

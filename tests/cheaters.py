@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 import games
-from games import seeds
+from games.engine import seeds
 
 # -- a channel across trials ----------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from adversaries.registry import register
 from adversaries.robustness.apgd import apgd
 from adversaries.robustness.square import square
 from adversaries.robustness.view import View, generator
-from games.base import integer, number, param
+from games.params import integer, number, param
 from games.robustness import perturb
 from games.robustness.models import one_thread
 from oracles import InvalidArgument, Oracles

@@ -19,17 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from games.base import (
-    IDEAL,
-    REAL,
-    Challenge,
-    HiddenBit,
-    InvalidAnswer,
-    RealIdeal,
-    Search,
-    integer,
-    param,
-)
+from games.base import IDEAL, REAL, Challenge, HiddenBit, RealIdeal, Search
 from games.crypto.ideal import BatchRandomFunction, BatchRandomPermutation
 from games.crypto.primitives import (
     PRF_NAMES,
@@ -52,6 +42,8 @@ from games.crypto.schemes import (
     encryption_scheme,
     mac_scheme,
 )
+from games.errors import InvalidAnswer
+from games.params import integer, param
 from games.registry import register
 from oracles import InvalidArgument, RandomFunction, RandomPermutation
 

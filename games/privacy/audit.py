@@ -28,12 +28,12 @@ import torch
 from scipy import optimize, special
 from scipy import stats as sps
 
-from games import seeds, stats
+from games import stats
+from games.engine import seeds
 from games.privacy import accounting
 from games.privacy.membership import Membership, mislabel
 from games.registry import GAMES
-from games.stats import _check_baseline, _check_open_unit
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "DELTA",
@@ -99,7 +99,10 @@ def epsilon_lower_bound(
     Uses a one-sided Clopper–Pearson lower bound on TPR and upper bound on FPR, each at
     level 1 − (1 − level)/2. Returns 0 when the counts are consistent with ε = 0.
     """
-    delta, level = _check_baseline(delta, "delta"), _check_open_unit(level, "level")
+    delta, level = (
+        checks.number("delta", delta, 0, 1, open_high=True),
+        checks.open_unit("level", level),
+    )
     each = 1 - (1 - level) / 2
     tpr = stats.binomial_bound(true_pos, members, each, side="lower")
     fpr = stats.binomial_bound(false_pos, non_members, each, side="upper")
@@ -192,7 +195,7 @@ def membership_scores(
     """Play ``trials`` batched trials of a membership game and collect (scores, bits).
 
     Trials whose model diverged are left out. Randomness: chunk ``[start, stop)`` draws
-    from the engine's batched streams (:func:`games.seeds.pair`).
+    from the engine's batched streams (:func:`games.engine.seeds.pair`).
     """
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
         raise InvalidArgument(f"trials={trials!r} must be an integer >= 2")
@@ -262,7 +265,7 @@ def one_run_p_value(m: int, r: int, v: int, eps: float, delta: float) -> float:
         or not (math.isfinite(eps) and eps >= 0)
     ):
         raise InvalidArgument(f"eps={eps!r} must be a finite number >= 0")
-    return _p_value(m, r, v, float(eps), _check_baseline(delta, "delta"))
+    return _p_value(m, r, v, float(eps), checks.number("delta", delta, 0, 1, open_high=True))
 
 
 def one_run_epsilon(m: int, r: int, v: int, *, delta: float, level: float = 0.95) -> float:
@@ -274,8 +277,8 @@ def one_run_epsilon(m: int, r: int, v: int, *, delta: float, level: float = 0.95
     Brent's method on a bracket that doubles until it holds the crossing.
     """
     m, r, v = _counts(m, r, v)
-    delta = _check_baseline(delta, "delta")
-    alpha = 1 - _check_open_unit(level, "level")
+    delta = checks.number("delta", delta, 0, 1, open_high=True)
+    alpha = 1 - checks.open_unit("level", level)
 
     def excess(eps: float) -> float:
         return _p_value(m, r, v, eps, delta) - alpha
@@ -401,8 +404,8 @@ def one_run_audit(
             f"guesses_in + guesses_out = {k_in + k_out} must be in [1, canaries={m}]"
         )
     seed = _count("seed", seed)
-    level = _check_open_unit(level, "level")
-    delta = DELTA if delta is None else _check_baseline(delta, "delta")
+    level = checks.open_unit("level", level)
+    delta = DELTA if delta is None else checks.number("delta", delta, 0, 1, open_high=True)
     if accountant not in accounting.ACCOUNTANTS:
         raise InvalidArgument(
             f"accountant={accountant!r} must be one of: {', '.join(accounting.ACCOUNTANTS)}"

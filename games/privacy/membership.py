@@ -37,7 +37,9 @@ import attrs
 import numpy as np
 import torch
 
-from games.base import Challenge, HiddenBit, TrialFailed, integer, number, param
+from games.base import Challenge, HiddenBit
+from games.errors import TrialFailed
+from games.params import integer, number, param
 from games.privacy import data as datasets
 from games.privacy.training import MODELS, TRAINERS, Params, Trainer, make_trainer, network
 from games.registry import register

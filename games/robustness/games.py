@@ -51,7 +51,9 @@ import attrs
 import numpy as np
 import torch
 
-from games.base import Challenge, InvalidAnswer, Search, TrialFailed, integer, number, param
+from games.base import Challenge, Search
+from games.errors import InvalidAnswer, TrialFailed
+from games.params import integer, number, param
 from games.registry import register
 from games.robustness import data as datasets
 from games.robustness import perturb

@@ -9,10 +9,10 @@ import pytest
 
 import games
 from adversaries.crypto import Birthday
-from games.certification import Certificate, certify
 from games.engine import Chunks, play_chunk
+from games.engine.certify import Certificate, certify
 from games.otp import OneTimePad
-from games.sequential import certifier
+from games.stats.sequential import certifier
 from games.synthetic import Coin, Draw, Hint, Lottery, Worlds
 from oracles import InvalidArgument
 

@@ -191,7 +191,7 @@ class Greedy:
         for _ in range(3):
             try:
                 oracles["encrypt"](0, 1)
-            except games.engine.BudgetExceeded:
+            except oracles.BudgetExceeded:
                 if not self.swallow:
                     raise
         return 1

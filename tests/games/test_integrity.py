@@ -126,7 +126,7 @@ def test_predicting_the_challenger_from_the_adversarys_generator(batched: bool) 
 
 
 def test_the_adversarys_generator_holds_only_a_one_way_key() -> None:
-    from games import seeds
+    from games.engine import seeds
 
     for seed in (0, 7, 2**100):
         for index in (0, 5):

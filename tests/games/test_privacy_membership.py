@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import games  # noqa: E402
-from games.base import TrialFailed  # noqa: E402
+from games.errors import TrialFailed  # noqa: E402
 from games.privacy import audit  # noqa: E402
 from games.privacy.membership import Membership, ModelAccess, dp_advantage_bound  # noqa: E402
 from oracles import BudgetExceeded, InvalidArgument  # noqa: E402

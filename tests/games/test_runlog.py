@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 import games
 from adversaries import Guess
-from games import InvalidArgument, runlog
+from games import InvalidArgument
+from games.engine import runlog
 from games.otp import OneTimePad
 
 

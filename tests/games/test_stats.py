@@ -446,7 +446,9 @@ def test_bad_side() -> None:
 
 
 def test_bad_shape_and_baseline() -> None:
-    with pytest.raises(InvalidArgument, match="shape='guess' must be one of: hidden-bit, search"):
+    with pytest.raises(
+        InvalidArgument, match="shape='guess' must be one of: hidden-bit, real-vs-ideal, search"
+    ):
         advantage_interval("guess", 3, 10)
     with pytest.raises(InvalidArgument, match="shape='real-vs-ideal' needs two win counts"):
         advantage_interval("real-vs-ideal", 3, 10)
@@ -462,8 +464,9 @@ def test_bad_shape_and_baseline() -> None:
         InvalidArgument, match="baseline=0.25 must be None or 0.5 for a hidden-bit game"
     ):
         advantage_interval("hidden-bit", 3, 10, baseline=0.25)
-    with pytest.raises(InvalidArgument, match="shape='real-vs-ideal' must be one of"):
-        plan(0.1, shape="real-vs-ideal")
+    # A real-vs-ideal trial's world is a fair coin: its win rate is (1 + advantage)/2, as for a
+    # hidden bit, so it is planned the same way.
+    assert plan(0.1, shape="real-vs-ideal").trials == plan(0.1, shape="hidden-bit").trials
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ from scipy import special
 torch = pytest.importorskip("torch")
 
 import games  # noqa: E402
-from games.base import IDEAL, REAL, TrialFailed  # noqa: E402
+from games.base import IDEAL, REAL  # noqa: E402
+from games.errors import TrialFailed  # noqa: E402
 from games.privacy.training import SGD, network  # noqa: E402
 from games.unlearning import (  # noqa: E402
     METHODS,

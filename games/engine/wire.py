@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from games.base import InvalidAnswer
+from games.errors import InvalidAnswer
 
 __all__ = ["MAX_DEPTH", "ProtocolError", "decode", "encode"]
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
-from numbers import Integral, Real
+from numbers import Real
 from typing import Literal
 
 import attrs
@@ -39,28 +39,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, special
 
-from games.stats import (
-    SHAPES,
-    _check_baseline,
-    _check_choice,
-    _check_open_unit,
-    _check_successes,
-    _check_trials,
-    _win_rate,
-    _zero_advantage_rate,
-)
-from oracles import InvalidArgument
+from games.stats.shapes import shape_of
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "Certifier",
     "ConfidenceSequence",
     "Decision",
-    "Runs",
-    "Stopping",
     "certifier",
     "decide",
-    "expected_stopping",
-    "simulate",
     "win_boundary",
 ]
 
@@ -85,7 +72,7 @@ def _unit_interval(_instance: object, attribute: attrs.Attribute, value: object)
 
 
 def _alpha(_instance: object, attribute: attrs.Attribute, value: object) -> None:
-    _check_open_unit(value, attribute.name)
+    checks.open_unit(attribute.name, value)
 
 
 def _log_mass(a: ArrayLike, b: ArrayLike, low: float, high: float) -> np.ndarray:
@@ -135,8 +122,8 @@ class ConfidenceSequence:
 
     def log_mixture(self, successes: int, trials: int, p: float) -> float:
         """``log M_n(p)``: the log evidence against win probability ``p`` after the trials."""
-        trials = _check_trials(trials)
-        successes = _check_successes(successes, trials)
+        trials = checks.positive("trials", trials)
+        successes = checks.integer("successes", successes, 0, trials)
         if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p <= 1:
             raise InvalidArgument(f"p={p!r} must be in [0, 1]")
         with np.errstate(divide="ignore"):
@@ -149,8 +136,8 @@ class ConfidenceSequence:
             ``(low, high)`` containing ``successes/trials``; it holds the true win probability
             at every ``trials`` simultaneously with probability at least ``1 − alpha``.
         """
-        trials = _check_trials(trials)
-        successes = _check_successes(successes, trials)
+        trials = checks.positive("trials", trials)
+        successes = checks.integer("successes", successes, 0, trials)
         failures = trials - successes
         with np.errstate(divide="ignore"):
             evidence = float(_log_mass(self.a + successes, self.b + failures, self.low, self.high))
@@ -190,14 +177,15 @@ MIN_EPS = 1e-6  # below it a certificate needs more than about 10^12 trials
 def win_boundary(eps: float, *, shape: str = "hidden-bit", baseline: float | None = None) -> float:
     """The win probability at advantage ``eps``: ``(1 + eps)/2`` for a hidden bit,
     ``baseline + eps`` for a search game (which must stay below 1)."""
-    eps = _check_open_unit(eps, "eps")
+    eps = checks.open_unit("eps", eps)
     if eps < MIN_EPS:
         raise InvalidArgument(
             f"eps={eps!r} is below {MIN_EPS:g}: certifying an advantage that small takes more "
             "than 10^12 trials"
         )
-    p_zero = _zero_advantage_rate(shape, baseline)
-    p_eps = _win_rate(eps, shape, p_zero)
+    kind = shape_of(shape)
+    p_zero = kind.p_zero(baseline)
+    p_eps = kind.win_rate(eps, p_zero)
     if p_eps >= 1:
         raise InvalidArgument(f"eps={eps!r} must be less than 1 - baseline = {1 - p_zero:.6g}")
     return p_eps
@@ -291,8 +279,8 @@ class Certifier:
     def decide(self, successes: int, trials: int) -> Decision:
         """``below`` when the upper confidence bound is ≤ ``p_eps``, ``above`` when the lower
         bound is > ``p_eps``, else ``undecided``."""
-        trials = _check_trials(trials)
-        successes = _check_successes(successes, trials)
+        trials = checks.positive("trials", trials)
+        successes = checks.integer("successes", successes, 0, trials)
         estimate = successes / trials
         # log M is convex in p with its minimum at the estimate, so the boundary is outside
         # the sequence exactly when the mixture at the boundary reaches 1/alpha.
@@ -322,7 +310,7 @@ class Certifier:
             ``above`` when they are ≥ ``least_above[n−1]`` (``n + 1``: never). Both decisions
             are monotone in the win count, so thresholds say everything.
         """
-        max_trials = _check_trials(max_trials, "max_trials")
+        max_trials = checks.positive("max_trials", max_trials)
         return self._thresholds(np.arange(1, max_trials + 1, dtype=np.int64))
 
     def _is_above(self, s: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -416,9 +404,9 @@ def certifier(
     eps: float, *, alpha: float = 0.05, shape: str = "hidden-bit", baseline: float | None = None
 ) -> Certifier:
     """A :class:`Certifier` for "advantage ≤ eps", tuned to stop soon at advantage 0 and 2·eps."""
-    alpha = _check_open_unit(alpha, "alpha")
+    alpha = checks.open_unit("alpha", alpha)
     p_eps = win_boundary(eps, shape=shape, baseline=baseline)
-    return _certifier(p_eps, alpha, _zero_advantage_rate(shape, baseline))
+    return _certifier(p_eps, alpha, shape_of(shape).p_zero(baseline))
 
 
 def decide(
@@ -441,8 +429,8 @@ def decide(
             when ``p_eps > 1/2``, else at 0 (a search game with a negligible baseline).
             Every choice is valid; the prior only changes how soon a decision comes.
     """
-    p_eps = _check_open_unit(p_eps, "p_eps")
-    alpha = _check_open_unit(alpha, "alpha")
+    p_eps = checks.open_unit("p_eps", p_eps)
+    alpha = checks.open_unit("alpha", alpha)
     if prior is None:
         cert = _certifier(p_eps, alpha, 0.5 if p_eps > 0.5 else 0.0)
     elif isinstance(prior, Certifier):
@@ -463,157 +451,3 @@ def decide(
     else:
         raise InvalidArgument(f"prior={prior!r} must be None, (a, b) or a Certifier")
     return cert.decide(successes, trials)
-
-
-# --- simulation ----------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class Runs:
-    """Simulated certify runs: each run's decision and the trials it took."""
-
-    decisions: np.ndarray  # of Decision strings
-    trials: np.ndarray  # trials played; max_trials for undecided runs
-
-
-def _as_generator(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, Integral) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise InvalidArgument(f"rng={rng!r} must be a numpy Generator or a non-negative integer seed")
-
-
-def simulate(
-    p: float,
-    cert: Certifier,
-    *,
-    sims: int = 400,
-    max_trials: int = 100_000,
-    rng: np.random.Generator | int = 0,
-) -> Runs:
-    """Play ``sims`` certify runs of Bernoulli(``p``) trials, each stopping when decided.
-
-    Runs are vectorised in numpy, a block of trials at a time.
-    """
-    if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p <= 1:
-        raise InvalidArgument(f"p={p!r} must be in [0, 1]")
-    sims = _check_trials(sims, "sims")
-    max_trials = _check_trials(max_trials, "max_trials")
-    gen = _as_generator(rng)
-    decisions = np.full(sims, "undecided", dtype="<U9")
-    stopped = np.full(sims, max_trials, dtype=np.int64)
-    active = np.arange(sims)
-    wins = np.zeros(sims, dtype=np.int64)
-    start, block = 0, 256
-    while start < max_trials and active.size:
-        end = min(max_trials, start + block)
-        # Thresholds only for the trials some run still reaches.
-        most_below, least_above = cert._thresholds(np.arange(start + 1, end + 1, dtype=np.int64))
-        path = wins[active, None] + np.cumsum(gen.random((active.size, end - start)) < p, axis=1)
-        low_hit = path <= most_below[None, :]
-        high_hit = path >= least_above[None, :]
-        hit = low_hit | high_hit
-        done = hit.any(axis=1)
-        first = np.argmax(hit, axis=1)
-        rows = active[done]
-        decisions[rows] = np.where(low_hit[done, first[done]], "below", "above")
-        stopped[rows] = start + first[done] + 1
-        wins[active] = path[:, -1]
-        active = active[~done]
-        start = end
-        block = min(block * 2, max(256, 4_000_000 // max(active.size, 1)))
-    return Runs(decisions=decisions, trials=stopped)
-
-
-@attrs.frozen(kw_only=True)
-class Stopping:
-    """How long certify runs take at a given true advantage, by simulation.
-
-    ``mean``, ``median`` and ``quantile_90`` count undecided runs at ``max_trials``;
-    ``below``, ``above``, ``undecided`` and ``wrong`` are fractions of the runs.
-    """
-
-    eps: float
-    advantage: float
-    alpha: float
-    shape: str
-    baseline: float | None
-    sims: int
-    max_trials: int
-    mean: float
-    median: float
-    quantile_90: float
-    below: float
-    above: float
-    undecided: float
-    wrong: float
-
-
-def wald_stopping(
-    eps: float,
-    adv: float,
-    alpha: float = 0.05,
-    shape: str = "hidden-bit",
-    baseline: float | None = None,
-) -> float:
-    """Wald's approximation of a sequential test's trials: ``log(1/alpha) / KL(p ‖ p_eps)``.
-
-    The mixture sequence of :func:`certifier` needs somewhat more (it does not know the true
-    rate); this is the closed form to quote when a simulation would take too long.
-    """
-    p_zero = _zero_advantage_rate(shape, baseline)
-    q = _win_rate(_check_open_unit(eps, "eps"), shape, p_zero)
-    p = _win_rate(float(adv), shape, p_zero)
-    # KL(p ‖ q) through log1p, exact to the last digit even when p and q differ by 1e-12
-    kl = float(special.xlog1py(p, (p - q) / q) + special.xlog1py(1 - p, (q - p) / (1 - q)))
-    return math.inf if kl <= 0 else math.log(1 / alpha) / kl
-
-
-def expected_stopping(
-    eps: float,
-    adv: float,
-    alpha: float = 0.05,
-    shape: str = "hidden-bit",
-    baseline: float | None = None,
-    *,
-    sims: int = 400,
-    max_trials: int = 100_000,
-    rng: np.random.Generator | int = 0,
-) -> Stopping:
-    """Simulate certifying "advantage ≤ eps" when the true advantage is ``adv``.
-
-    Args:
-        adv: the true advantage; its win probability must lie in [0, 1].
-        rng: a numpy Generator or a seed.
-    """
-    alpha = _check_open_unit(alpha, "alpha")
-    shape = _check_choice(shape, "shape", SHAPES)
-    if shape == "search" and baseline is not None:
-        _check_baseline(baseline)
-    cert = certifier(eps, alpha=alpha, shape=shape, baseline=baseline)
-    if isinstance(adv, bool) or not isinstance(adv, Real):
-        raise InvalidArgument(f"adv={adv!r} must be a number")
-    p_zero = _zero_advantage_rate(shape, baseline)
-    p = _win_rate(float(adv), shape, p_zero)
-    if not 0 <= p <= 1:
-        raise InvalidArgument(f"adv={adv!r} gives win probability {p:.6g}, outside [0, 1]")
-    runs = simulate(p, cert, sims=sims, max_trials=max_trials, rng=rng)
-    fraction = {d: float(np.mean(runs.decisions == d)) for d in ("below", "above", "undecided")}
-    wrong = fraction["above"] if p <= cert.p_eps else fraction["below"]
-    return Stopping(
-        eps=float(eps),
-        advantage=float(adv),
-        alpha=alpha,
-        shape=shape,
-        baseline=baseline,
-        sims=sims,
-        max_trials=max_trials,
-        mean=float(np.mean(runs.trials)),
-        median=float(np.median(runs.trials)),
-        quantile_90=float(np.quantile(runs.trials, 0.9)),
-        below=fraction["below"],
-        above=fraction["above"],
-        undecided=fraction["undecided"],
-        wrong=wrong,
-    )

@@ -1,11 +1,11 @@
 """Certify "advantage ≤ eps" with as few trials as the evidence allows.
 
-:func:`certify` plays trials through the engine's machinery (the same per-trial seeds as
-:func:`games.estimate`, the same backends) in growing waves and, after every trial, asks an
-anytime-valid confidence sequence (:mod:`games.sequential`) whether the adversary's win
-probability is below or above the boundary that ``eps`` maps to. It stops at the first trial
-where it is decided: whenever a run stops, the chance that its decision is wrong is at most
-``alpha``, whatever the true advantage.
+:func:`certify` plays trials on the engine's one loop (the same per-trial seeds as
+:func:`games.estimate`, the same backends) and, after every trial, asks an anytime-valid
+confidence sequence (:mod:`games.stats.sequential`) whether the adversary's win probability
+is below or above the boundary that ``eps`` maps to. It stops at the first trial where it is
+decided (chunks already in play finish, and count as played): whenever a run stops, the
+chance that its decision is wrong is at most ``alpha``, whatever the true advantage.
 
 How each shape maps to one win probability:
 
@@ -21,34 +21,26 @@ Trials whose challenger side failed are left out of the counts, as in :func:`gam
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
 from collections.abc import Callable, Mapping
-from numbers import Integral
 from typing import Any
 
 import attrs
 import numpy as np
 
-from games import sequential
 from games.base import Game, ReportsResources
-from games.engine import (
-    Chunks,
-    Tally,
-    Work,
-    check_run,
-    default_chunk,
-    plain,
-    use_batched,
-    with_device,
-)
-from games.isolation import Isolated
-from games.options import RunOptions
-from games.seeds import fresh_seed
-from games.sequential import Certifier, Decision
-from games.stats import _check_open_unit
-from oracles import InvalidArgument
+from games.engine.estimate import check_run, default_chunk, play, use_batched, with_device
+from games.engine.options import RunOptions
+from games.engine.records import Tally, plain
+from games.engine.runlog import spec_of
+from games.engine.seeds import fresh_seed
+from games.stats import sequential
+from games.stats.sequential import Certifier, Decision
+from games.stats.shapes import shape_of
+from oracles import checks
 
 __all__ = ["Certificate", "certify"]
 
@@ -109,8 +101,7 @@ class Certificate:
         """The point estimate of the advantage at the stopping point (nan before any trial)."""
         if not self.trials:
             return math.nan
-        rate = self.wins / self.trials
-        return rate - self.baseline if self.shape == "search" else 2 * rate - 1
+        return shape_of(self.shape).advantage(self.wins / self.trials, self.baseline)
 
     @property
     def decided(self) -> bool:
@@ -219,18 +210,12 @@ def _sampled(
 def _sequence(
     cert: Certifier, counts: list[tuple[int, int]], shape: str, baseline: float
 ) -> tuple[tuple[int, float, float], ...]:
+    kind = shape_of(shape)
     out = []
     for trials, wins in dict(counts).items():  # one point per trial count, the last kept
         low, high = cert.bounds(wins, trials)
-        if shape == "search":
-            out.append((trials, low - baseline, high - baseline))
-        else:
-            out.append((trials, 2 * low - 1, 2 * high - 1))
+        out.append((trials, kind.advantage(low, baseline), kind.advantage(high, baseline)))
     return tuple(out)
-
-
-def _check_eps_alpha(eps: Any, alpha: Any) -> tuple[float, float]:
-    return _check_open_unit(eps, "eps"), _check_open_unit(alpha, "alpha")
 
 
 def certify(
@@ -268,87 +253,82 @@ def certify(
     Returns:
         A :class:`Certificate`.
     """
-    from games.backends import run_chunks
-    from games.runlog import spec_of
-
     options = RunOptions(
         batched=batched, chunk_size=chunk_size, backend=backend, workers=workers,
         address=address, isolate=isolate, device=device, trial_timeout=trial_timeout,
     )  # fmt: skip
-    eps, alpha = _check_eps_alpha(eps, alpha)
-    if isinstance(max_trials, bool) or not isinstance(max_trials, Integral) or max_trials <= 0:
-        raise InvalidArgument(f"max_trials={max_trials!r} must be a positive integer")
-    max_trials = int(max_trials)
+    eps, alpha = checks.open_unit("eps", eps), checks.open_unit("alpha", alpha)
+    max_trials = checks.positive("max_trials", max_trials)
     seed = fresh_seed() if seed is None else seed
     check_run(max_trials, seed, 0.95, "clopper-pearson")
     game = with_device(game, options.device)
-    shape = game.shape
     baseline = float(game.baseline)
-    if shape == "search":
-        cert = sequential.certifier(eps, alpha=alpha, shape="search", baseline=baseline)
-    else:
-        cert = sequential.certifier(eps, alpha=alpha, shape="hidden-bit")
+    cert = sequential.certifier(eps, alpha=alpha, shape=game.shape, baseline=baseline)
     path = use_batched(game, adversary, False if options.isolate else options.batched)
-    unit = options.chunk_size or default_chunk(game, path, max_trials)
+    # Per trial on one core, small chunks: the decision may come within a few dozen trials.
+    small = not path and options.backend == "serial"
+    unit = options.chunk_size or (64 if small else default_chunk(game, path, max_trials))
     spec = spec_of(game, adversary, trials=max_trials, seed=seed, batched=path, chunk_size=unit)
-    player: Any = Isolated(adversary, options.trial_timeout) if options.isolate else adversary
-    task = Chunks(game, player, seed, path, options.trial_timeout, outcomes=True)
 
     clock = time.perf_counter()
     total = Tally(ranges=())
-    wins = trials = 0
-    decision: Decision = "undecided"
-    at = 0
-    wave = unit if path else 64
-    grid = np.unique(np.geomspace(1, max_trials, _SEQUENCE_POINTS).round().astype(np.int64))
-    counts: list[tuple[int, int]] = []
+    reading = _Reading(cert, max_trials)
 
     def certificate() -> Certificate:
         return _certificate(
-            spec,
-            cert,
-            decision,
-            wins,
-            trials,
-            total,
-            max_trials,
-            eps,
-            baseline,
-            time.perf_counter() - clock,
-            path,
-        )
+            spec, cert, reading.decision, reading.wins, reading.trials, total, max_trials, eps,
+            baseline, time.perf_counter() - clock, path,
+        )  # fmt: skip
 
-    try:
-        while at < max_trials and decision == "undecided":
-            stop = min(max_trials, at + wave)
-            # The whole wave is played (in chunks, on any backend); the decision is then read
-            # at the exact trial where the sequence first decides.
-            size = unit if path or options.backend != "serial" else stop - at
-            played = sorted(
-                run_chunks(task, Work(((at, stop),), size, path), options),
-                key=lambda item: item[0].ranges[0][0],
-            )
-            outcomes = np.concatenate([o for _, o in played])
-            for tally, _ in played:
-                total = total + tally
-            before = (wins, trials)
-            offset, wins, trials, decision = _first_decision(cert, outcomes, wins, trials)
-            reached = outcomes if offset is None else outcomes[: offset + 1]
-            counts += _sampled(reached, *before, grid)
-            at = stop
-            wave = min(2 * wave, max(unit, 1 << 14))
+    chunks: Any = play(
+        game, adversary, seed, [(0, max_trials)], options=attrs.evolve(options, chunk_size=unit),
+        batched=path, outcomes=True,
+    )  # fmt: skip
+    with contextlib.closing(chunks):
+        for tally, outcomes in chunks:
+            total = total + tally
+            reading.add(tally, outcomes)
             if progress is not None:
                 progress(certificate())
-    finally:
-        if options.isolate:
-            player.close()
-    result = certificate()
-    if trials:
-        counts.append((trials, wins))
-    result = attrs.evolve(result, sequence=_sequence(cert, counts, shape, baseline))
+            if reading.decision != "undecided":
+                break
+    result = attrs.evolve(certificate(), sequence=reading.sequence(game.shape, baseline))
     if isinstance(adversary, ReportsResources):
         result = attrs.evolve(result, resources=dict(adversary.resources(game)))
     return result
+
+
+@attrs.define
+class _Reading:
+    """Reads chunks' outcomes in trial order, however they finish, up to the first trial at
+    which the confidence sequence decides; keeps the sequence's points on a log grid."""
+
+    cert: Certifier
+    max_trials: int
+    wins: int = 0
+    trials: int = 0
+    at: int = 0
+    decision: Decision = "undecided"
+    waiting: dict[int, tuple[Tally, np.ndarray]] = attrs.field(factory=dict)
+    counts: list[tuple[int, int]] = attrs.field(factory=list)
+
+    def add(self, tally: Tally, outcomes: np.ndarray) -> None:
+        self.waiting[tally.ranges[0][0]] = (tally, outcomes)
+        grid = np.unique(
+            np.geomspace(1, self.max_trials, _SEQUENCE_POINTS).round().astype(np.int64)
+        )
+        while self.at in self.waiting and self.decision == "undecided":
+            done, each = self.waiting.pop(self.at)
+            before = (self.wins, self.trials)
+            offset, self.wins, self.trials, self.decision = _first_decision(
+                self.cert, each, self.wins, self.trials
+            )
+            self.counts += _sampled(each if offset is None else each[: offset + 1], *before, grid)
+            self.at = done.ranges[0][1]
+
+    def sequence(self, shape: str, baseline: float) -> tuple[tuple[int, float, float], ...]:
+        counts = self.counts + ([(self.trials, self.wins)] if self.trials else [])
+        return _sequence(self.cert, counts, shape, baseline)
 
 
 def _certificate(
@@ -364,9 +344,9 @@ def _certificate(
     seconds: float,
     path: bool,
 ) -> Certificate:
-    shape = spec["shape"]
+    shape = shape_of(spec["shape"])
     low, high = cert.bounds(wins, trials) if trials else (0.0, 1.0)
-    ci = (low - baseline, high - baseline) if shape == "search" else (2 * low - 1, 2 * high - 1)
+    ci = (shape.advantage(low, baseline), shape.advantage(high, baseline))
     method = METHOD
     return Certificate(
         game=spec["game"],

@@ -33,7 +33,7 @@ from typing import IO, Any
 import attrs
 import numpy as np
 
-from games.engine import ERROR_KINDS, Tally, describe_adversary, plain
+from games.engine.records import ERROR_KINDS, Tally, describe_adversary, plain
 from games.registry import name_of
 from oracles import InvalidArgument
 

@@ -9,7 +9,7 @@ enforcing budgets.
 
 The channel is one-way trusted. What the challenger sends (the adversary, public values,
 oracle answers) is pickled: it is the challenger's own data. What the adversary's process
-sends back is never unpickled: queries and answers are plain data (:mod:`games.wire`), at
+sends back is never unpickled: queries and answers are plain data (:mod:`games.engine.wire`), at
 most :data:`MAX_MESSAGE` bytes, each tagged with a token that names its trial; anything else
 loses the trial and the process is replaced.
 
@@ -22,7 +22,7 @@ unprivileged user). With a trial timeout the parent kills a process that runs pa
 
 What it does not protect against: an adversary that attacks the operating system (files,
 the network) — run untrusted code in a container or VM for that; side channels such as
-timing; and an adversary that can guess the run's seed (see :mod:`games.seeds`).
+timing; and an adversary that can guess the run's seed (see :mod:`games.engine.seeds`).
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ from typing import Any
 
 import numpy as np
 
-from games import wire
-from games.base import TrialTimeout, short
-from games.children import die_with
-from games.seeds import _Key
+from games.base import short
+from games.engine import wire
+from games.engine.children import die_with
+from games.engine.seeds import _Key
+from games.errors import TrialTimeout
 from oracles import BudgetExceeded, InvalidArgument, Oracle, OracleError, Oracles
 
 __all__ = [

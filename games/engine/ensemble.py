@@ -33,25 +33,24 @@ from typing import Any
 import attrs
 import numpy as np
 
-from games.base import BatchAdversary, Challenge, Game, InvalidAnswer, Search, TrialFailed
-from games.engine import (
-    Estimate,
-    Tally,
+from games.base import BatchAdversary, Challenge, Game, Search
+from games.engine.estimate import (
     check_run,
     default_chunk,
-    describe_adversary,
     estimate,
     estimate_from,
-    plain,
     play,
     use_batched,
     with_device,
 )
-from games.isolation import Isolated
-from games.options import RunOptions
+from games.engine.isolation import Isolated
+from games.engine.options import RunOptions
+from games.engine.records import Estimate, Tally, describe_adversary, plain
+from games.engine.runlog import spec_of
+from games.engine.seeds import fresh_seed
+from games.errors import InvalidAnswer, TrialFailed
 from games.registry import name_of
-from games.seeds import fresh_seed
-from oracles import InvalidArgument, Oracle, Oracles
+from oracles import InvalidArgument, Oracle, Oracles, checks
 
 __all__ = ["CORRECTIONS", "BestOf", "Ensemble", "estimate_best"]
 
@@ -300,8 +299,6 @@ def _estimate_range(
     options: RunOptions,
 ) -> Estimate:
     """Like :func:`games.estimate`, on trials ``[start, stop)`` of the seed only."""
-    from games.runlog import spec_of
-
     path = use_batched(game, adversary, False if options.isolate else options.batched)
     size = options.chunk_size or (default_chunk(game, True, stop - start) if path else None)
     spec = spec_of(game, adversary, trials=stop - start, seed=seed, batched=path, chunk_size=size)
@@ -378,23 +375,16 @@ def estimate_best(
     )  # fmt: skip
     seed = fresh_seed() if seed is None else seed
     check_run(trials, seed, level, method)
-    if correction not in CORRECTIONS:
-        raise InvalidArgument(f"correction={correction!r} must be one of: {', '.join(CORRECTIONS)}")
+    checks.choice("correction", correction, CORRECTIONS)
     if correction == "held-out" and trials < 2:
         raise InvalidArgument(f"trials={trials!r} must be at least 2 to hold out half of them")
     game = with_device(game, options.device)
     k = len(adversaries)
     labels = _labels(adversaries)
     given = attrs.asdict(attrs.evolve(options, device=None))
-    search = game.shape == "search"
+    search = not game.shape.hidden
     selection = trials // 2 if correction == "held-out" else trials
-    plays = k * selection + (trials - selection) + (trials if search else 0)
-    done = 0
-
-    def step(so_far: int, _total: int) -> None:
-        if progress is not None:
-            progress(done + so_far, plays)
-
+    steps = _Steps(progress, k * selection + (trials - selection) + (trials if search else 0))
     each_level = level if correction == "held-out" else 1 - (1 - level) / k
     estimates = []
     for adversary in adversaries:
@@ -406,28 +396,21 @@ def estimate_best(
                 seed=seed,
                 level=each_level,
                 method=method,
-                progress=step,
+                progress=steps,
                 **given,
-            )
+            )  # fmt: skip
         )
-        done += selection
+        steps.advance(selection)
     if correction == "bonferroni":
         text = "none needed (one adversary)" if k == 1 else f"bonferroni over {k} adversaries"
         best = _best_of(estimates, labels, level, text)
     else:
         index = int(np.nanargmax([e.advantage for e in estimates]))
         held = _estimate_range(
-            game,
-            adversaries[index],
-            start=selection,
-            stop=trials,
-            seed=seed,
-            level=level,
-            method=method,
-            options=options,
-        )
-        done += trials - selection
-        step(0, plays)
+            game, adversaries[index], start=selection, stop=trials, seed=seed, level=level,
+            method=method, options=options,
+        )  # fmt: skip
+        steps.advance(trials - selection)
         best = BestOf(
             adversary=labels[index],
             index=index,
@@ -443,17 +426,9 @@ def estimate_best(
     union = None
     if search:
         union = _union(
-            game,
-            adversaries,
-            labels,
-            trials=trials,
-            seed=seed,
-            level=level,
-            method=method,
-            progress=step,
-            options=options,
-        )
-        done += trials
+            game, adversaries, labels, trials=trials, seed=seed, level=level, method=method,
+            progress=steps, options=options,
+        )  # fmt: skip
     return Ensemble(
         game=name_of(game),
         params=plain(game.describe()),
@@ -467,6 +442,23 @@ def estimate_best(
         best=best,
         union=union,
     )
+
+
+@attrs.define
+class _Steps:
+    """Progress over several runs in a row: each run's ``(done, total)`` made overall."""
+
+    report: Callable[[int, int], None] | None
+    total: int
+    done: int = 0
+
+    def __call__(self, so_far: int, _total: int) -> None:
+        if self.report is not None:
+            self.report(self.done + so_far, self.total)
+
+    def advance(self, trials: int) -> None:
+        self.done += trials
+        self(0, self.total)
 
 
 def _union(

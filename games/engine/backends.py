@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from queue import Empty
 from typing import Any
 
-from games.children import die_with
-from games.options import BACKENDS, RunOptions
+from games.engine.children import die_with
+from games.engine.options import BACKENDS, RunOptions
 from oracles import InvalidArgument
 
 __all__ = ["BACKENDS", "ChunkFailed", "run_chunks"]
@@ -102,7 +102,7 @@ def _process(
             target=_worker,
             args=(slot, os.getpid(), playing, started, tasks, results, task),
             # Not daemonic, so that a worker may start an isolated adversary's process; it
-            # dies with this one all the same (see games.children) and is ended below.
+            # dies with this one all the same (see games.engine.children) and is ended below.
             daemon=False,
         )
         for slot in range(count)

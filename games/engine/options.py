@@ -52,7 +52,7 @@ class RunOptions:
         backend: ``serial``, ``process`` or ``ray``; ``workers`` processes for the latter two.
         address: the Ray cluster to join (``auto`` or HOST:PORT).
         isolate: run the adversary in a separate process that sees only oracle messages
-            (see :mod:`games.isolation`); implies the per-trial path.
+            (see :mod:`games.engine.isolation`); implies the per-trial path.
         device: the torch device for games with a ``device`` parameter.
         trial_timeout: seconds an adversary may take for one trial; over it the trial is
             the adversary's loss, counted as ``timeout``.
