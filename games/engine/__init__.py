@@ -8,14 +8,23 @@
 - :mod:`~games.engine.isolation`, :mod:`~games.engine.wire`, :mod:`~games.engine.children`:
   the adversary in its own process, talking plain data.
 - :mod:`~games.engine.runlog`: resumable, checked, hash-chained run logs.
-- :mod:`~games.engine.estimate`: the one loop every run plays on (:func:`play`),
+- :mod:`~games.engine.runs`: the one loop every run plays on (:func:`play`),
   :func:`estimate`, :func:`replay`.
 - :mod:`~games.engine.certify`, :mod:`~games.engine.ensemble`, :mod:`~games.engine.sweep`:
   the run procedures built on that loop.
 """
 
 from games.engine.backends import BACKENDS, ChunkFailed
-from games.engine.estimate import (
+from games.engine.options import RunOptions
+from games.engine.records import (
+    ERROR_KINDS,
+    Estimate,
+    Tally,
+    TrialRecord,
+    describe_adversary,
+    plain,
+)
+from games.engine.runs import (
     MAX_TRIALS,
     Stopped,
     Work,
@@ -27,15 +36,6 @@ from games.engine.estimate import (
     replay,
     use_batched,
     with_device,
-)
-from games.engine.options import RunOptions
-from games.engine.records import (
-    ERROR_KINDS,
-    Estimate,
-    Tally,
-    TrialRecord,
-    describe_adversary,
-    plain,
 )
 from games.engine.trials import Chunks, play_chunk, play_trial
 

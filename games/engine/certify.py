@@ -32,10 +32,10 @@ import attrs
 import numpy as np
 
 from games.base import Game, ReportsResources
-from games.engine.estimate import check_run, default_chunk, play, use_batched, with_device
 from games.engine.options import RunOptions
 from games.engine.records import Tally, plain
 from games.engine.runlog import spec_of
+from games.engine.runs import check_run, default_chunk, play, use_batched, with_device
 from games.engine.seeds import fresh_seed
 from games.stats import sequential
 from games.stats.sequential import Certifier, Decision

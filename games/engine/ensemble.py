@@ -34,7 +34,11 @@ import attrs
 import numpy as np
 
 from games.base import BatchAdversary, Challenge, Game, Search
-from games.engine.estimate import (
+from games.engine.isolation import Isolated
+from games.engine.options import RunOptions
+from games.engine.records import Estimate, Tally, describe_adversary, plain
+from games.engine.runlog import spec_of
+from games.engine.runs import (
     check_run,
     default_chunk,
     estimate,
@@ -43,10 +47,6 @@ from games.engine.estimate import (
     use_batched,
     with_device,
 )
-from games.engine.isolation import Isolated
-from games.engine.options import RunOptions
-from games.engine.records import Estimate, Tally, describe_adversary, plain
-from games.engine.runlog import spec_of
 from games.engine.seeds import fresh_seed
 from games.errors import InvalidAnswer, TrialFailed
 from games.registry import name_of

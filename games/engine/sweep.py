@@ -24,8 +24,8 @@ import numpy as np
 
 from games.base import Game
 from games.engine import seeds
-from games.engine.estimate import check_run, estimate
 from games.engine.records import Estimate, describe_adversary, plain
+from games.engine.runs import check_run, estimate
 from games.engine.seeds import fresh_seed
 from games.registry import name_of, parameters
 from games.stats.curves import CURVE_PARAMETERS, CURVES, CurveFit, fit_curve
