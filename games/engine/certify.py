@@ -33,7 +33,7 @@ import numpy as np
 
 from games.base import Game, ReportsResources
 from games.engine.options import RunOptions
-from games.engine.records import Tally, plain
+from games.engine.records import Tally, as_json
 from games.engine.runlog import spec_of
 from games.engine.runs import check_run, default_chunk, play, use_batched, with_device
 from games.engine.seeds import fresh_seed
@@ -109,36 +109,9 @@ class Certificate:
 
     def to_json(self) -> dict[str, Any]:
         """The fields as plain JSON values (the `--json` output of `advantage certify`)."""
-        return {
-            "game": self.game,
-            "adversary": self.adversary,
-            "params": plain(self.params),
-            "adversary_params": plain(self.adversary_params),
-            "shape": self.shape,
-            "decision": self.decision,
-            "trials": self.trials,
-            "wins": self.wins,
-            "played": self.played,
-            "max_trials": self.max_trials,
-            "advantage": self.advantage,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "win_low": self.win_low,
-            "win_high": self.win_high,
-            "eps": self.eps,
-            "alpha": self.alpha,
-            "p_eps": self.p_eps,
-            "baseline": self.baseline,
-            "seed": self.seed,
-            "method": self.method,
-            "errors": sum(self.errors.values()),
-            "error_kinds": dict(self.errors),
-            "first_error": self.first_error,
-            "seconds": self.seconds,
-            "path": self.path,
-            "resources": plain(self.resources),
-            "sequence": [list(point) for point in self.sequence],
-        }
+        return as_json(
+            self, advantage=self.advantage, errors=sum(self.errors.values()), error_kinds=self.errors
+        )
 
     def __str__(self) -> str:
         verdict = {

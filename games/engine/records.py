@@ -19,6 +19,7 @@ __all__ = [
     "Estimate",
     "Tally",
     "TrialRecord",
+    "as_json",
     "describe_adversary",
     "plain",
 ]
@@ -59,17 +60,7 @@ class Tally:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "ranges": [list(r) for r in self.ranges],
-            "trials": self.trials,
-            "wins": self.wins,
-            "real": list(self.real),
-            "ideal": list(self.ideal),
-            "queries": dict(self.queries),
-            "errors": dict(self.errors),
-            "first_error": list(self.first_error) if self.first_error else None,
-            "seconds": self.seconds,
-        }
+        return as_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Tally:
@@ -144,31 +135,7 @@ class Estimate:
 
     def to_json(self) -> dict[str, Any]:
         """The fields as plain JSON values (the `--json` output of `advantage run`)."""
-        return {
-            "game": self.game,
-            "adversary": self.adversary,
-            "params": plain(self.params),
-            "adversary_params": plain(self.adversary_params),
-            "shape": self.shape,
-            "trials": self.trials,
-            "wins": self.wins,
-            "win_rate": self.win_rate,
-            "baseline": self.baseline,
-            "advantage": self.advantage,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "level": self.level,
-            "method": self.method,
-            "seed": self.seed,
-            "seconds": self.seconds,
-            "queries": dict(self.queries),
-            "errors": self.error_count,
-            "error_kinds": dict(self.errors),
-            "first_error": self.first_error,
-            "worlds": {k: list(v) for k, v in self.worlds.items()} if self.worlds else None,
-            "path": self.path,
-            "resources": plain(self.resources),
-        }
+        return as_json(self, errors=self.error_count, error_kinds=self.errors)
 
     def __str__(self) -> str:
         return (
@@ -176,6 +143,12 @@ class Estimate:
             f"[{self.ci_low:+.4f}, {self.ci_high:+.4f}] "
             f"({self.level:.0%} {self.method}, {self.trials} trials, seed {self.seed})"
         )
+
+
+def as_json(record: Any, **overrides: Any) -> dict[str, Any]:
+    """A record's fields as plain JSON values, with ``overrides`` laid over them."""
+    fields = {field.name: getattr(record, field.name) for field in attrs.fields(type(record))}
+    return {key: plain(value) for key, value in (fields | overrides).items()}
 
 
 def plain(value: Any) -> Any:
