@@ -191,10 +191,21 @@ class Chunks:
     trial_timeout: float | None = None
     #: also return each trial's outcome: 1 won, 0 lost, −1 left out (the challenger failed)
     outcomes: bool = False
+    _renew: Any = attrs.field(default=None, init=False, eq=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:  # the renewer is made again where it runs
+        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.init}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_renew", None)
 
     def __call__(self, start: int, stop: int) -> Any:
         clock = time.perf_counter()
-        renew = renewer(self.adversary)
+        if self._renew is None:  # once per process: it decides how the adversary is copied
+            object.__setattr__(self, "_renew", renewer(self.adversary))
+        renew = self._renew
         alarm = _Alarm(self.trial_timeout)
         alarm.install()
         try:
