@@ -32,9 +32,10 @@ class ChunkFailed(RuntimeError):
     """A worker died or broke while playing a chunk; the run stops and names the chunk."""
 
     def __init__(self, start: int, stop: int, why: str) -> None:
+        what = f"trials {start}-{stop - 1} failed" if stop > start else "a worker failed at start"
         super().__init__(
-            f"trials {start}-{stop - 1} failed: {why}. Finished chunks are in the run log, if one "
-            "was given; rerun with --resume to play only what is missing"
+            f"{what}: {why}. Finished chunks are in the run log, if one was given; rerun with "
+            "--resume to play only what is missing"
         )
         self.start, self.stop, self.why = start, stop, why
 

@@ -175,7 +175,7 @@ def test_a_malformed_message_loses_the_trial(kind: str) -> None:
 
 
 def test_wire_refuses_what_is_not_plain_data() -> None:
-    from games import wire
+    from games.engine import wire
 
     for value in [
         1,
