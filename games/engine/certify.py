@@ -110,7 +110,10 @@ class Certificate:
     def to_json(self) -> dict[str, Any]:
         """The fields as plain JSON values (the `--json` output of `advantage certify`)."""
         return as_json(
-            self, advantage=self.advantage, errors=sum(self.errors.values()), error_kinds=self.errors
+            self,
+            advantage=self.advantage,
+            errors=sum(self.errors.values()),
+            error_kinds=self.errors,
         )
 
     def __str__(self) -> str:
