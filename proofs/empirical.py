@@ -30,7 +30,7 @@ import attrs
 
 from oracles import InvalidArgument, checks
 from proofs.errors import ProofError
-from proofs.model import Proof
+from proofs.model import Proof, checked_proof
 from proofs.plan import CheckPlan, endpoint, plan_check, stated_advantage
 from proofs.reports import AssumptionCheck, EmpiricalReport, HopCheck
 from proofs.verdict import POWER, Family, Played, judge
@@ -90,8 +90,7 @@ def check_empirical(
         InvalidArgument: bad arguments or overrides (an unknown parameter, a resource
             outside the proof's domain).
     """
-    if not isinstance(proof, Proof):
-        raise InvalidArgument(f"proof={proof!r} must be a Proof (see proofs.load)")
+    proof = checked_proof(proof)
     trials = checks.positive("trials", trials)
     seed = checks.whole("seed", seed)
     level = checks.open_unit("level", level)

@@ -16,7 +16,7 @@ import sympy
 
 from proofs.deciders import Decision, Steps, decide_inequality, decide_within
 from proofs.limits import TIME_LIMIT
-from proofs.model import Domain, Proof
+from proofs.model import Domain, Proof, checked_proof
 from proofs.reports import Finding, Status, SymbolicReport
 
 __all__ = [
@@ -58,6 +58,7 @@ def check_symbolic(
             :data:`proofs.limits.MAX_BITS` bits; the message names the file, the key
             (``theorem.bound``, or the hop a finding is about) and the limit.
     """
+    proof = checked_proof(proof)
     steps = Steps.checked(
         samples=samples,
         timeout_ms=timeout_ms,

@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 
 from oracles import InvalidArgument, Oracle, Oracles, checks
+from proofs.reductions import theorem_param
 
 __all__ = [
     "ENCRYPT",
@@ -83,14 +84,6 @@ def _blocks(message: Any) -> list[int]:
     return [int(v) for v in values]
 
 
-def _param(params: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    if name in params:
-        return params[name]
-    if default is None:
-        raise InvalidArgument(f"the theorem's parameters must set {name!r} for this reduction")
-    return default
-
-
 @attrs.frozen(kw_only=True)
 class _Simulation:
     """B that simulates A's game over n-bit blocks around its one function oracle.
@@ -112,7 +105,7 @@ class _Simulation:
         """B for A, with the block length and budget of the theorem's game."""
         return cls(
             adversary=adversary,
-            n=int(_param(theorem_params, "n")),
+            n=int(theorem_param(theorem_params, "n")),
             queries=theorem_params.get("queries"),
             public=theorem_params,
         )
@@ -275,7 +268,7 @@ def _keyed(function: Any, key: Any) -> Callable[[int], int]:
 
 def prf_from_feistel(adversary: Any, theorem_params: Mapping[str, Any]) -> PRFFromFeistel:
     """Reduction for ``luby-rackoff``: A against the 3-round Feistel PRP to B against the PRF."""
-    n = int(_param(theorem_params, "n"))
+    n = int(theorem_param(theorem_params, "n"))
     if n % 2:
         raise InvalidArgument(f"n={n} must be even for a Feistel cipher")
     return PRFFromFeistel(
@@ -350,5 +343,5 @@ class HybridLR:
 
 def single_challenge_from_many(adversary: Any, theorem_params: Mapping[str, Any]) -> HybridLR:
     """Reduction for ``hybrid-lr``: A with q LR queries to B with one challenge query."""
-    queries = checks.positive("queries", _param(theorem_params, "queries"))
+    queries = checks.positive("queries", theorem_param(theorem_params, "queries"))
     return HybridLR(adversary=adversary, queries=queries, public=theorem_params)

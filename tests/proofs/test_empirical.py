@@ -209,6 +209,11 @@ def test_bad_arguments(ctr, kwargs, message):
         check_empirical(ctr, "guess", **arguments)
 
 
+def test_a_name_is_not_a_proof():
+    with pytest.raises(InvalidArgument, match=r"proof='ctr-prf' must be a Proof"):
+        check_empirical("ctr-prf", "guess", trials=10, seed=0)
+
+
 def test_progress_counts_every_game(ctr):
     seen = []
     check_empirical(

@@ -8,6 +8,7 @@ import pytest
 import sympy
 
 import proofs
+from oracles import InvalidArgument
 from proofs import check_symbolic, load, loads
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -187,3 +188,10 @@ def test_report_text_names_status_and_method():
 def test_public_api_exports_the_checker():
     assert proofs.check_symbolic is check_symbolic
     assert {"SymbolicReport", "Finding", "Decision", "decide_inequality"} <= set(proofs.__all__)
+
+
+def test_a_name_is_not_a_proof():
+    with pytest.raises(
+        InvalidArgument, match=r"proof='ctr-prf' must be a Proof \(see proofs.load\)"
+    ):
+        check_symbolic("ctr-prf")
