@@ -22,6 +22,7 @@ from oracles import InvalidArgument
 
 __all__ = ["add", "empirical_table", "symbolic_json"]
 
+
 def add(sub: argparse._SubParsersAction) -> None:
     check = sub.add_parser(
         "check",
