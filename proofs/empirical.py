@@ -30,7 +30,7 @@ import attrs
 
 from oracles import InvalidArgument, checks
 from proofs.errors import ProofError
-from proofs.model import Proof, checked_proof
+from proofs.model import Assumption, Proof, checked_proof
 from proofs.plan import CheckPlan, endpoint, plan_check, stated_advantage
 from proofs.reports import AssumptionCheck, EmpiricalReport, HopCheck
 from proofs.verdict import POWER, Family, Played, judge
@@ -166,7 +166,9 @@ def _play(
     return Played(theorem=theorem, assumptions=tuple(assumptions), games=games)
 
 
-def _refuse_failed_b(assumption: Any, result: Estimate, theorem: Estimate, file: str) -> None:
+def _refuse_failed_b(
+    assumption: Assumption, result: Estimate, theorem: Estimate, file: str
+) -> None:
     """A reduction whose B loses trials to errors is broken: it says nothing of the assumption."""
     failed = {k: v for k, v in result.errors.items() if k != "game-failed"}
     if not failed:

@@ -194,11 +194,12 @@ def plan_check(proof: Proof, adversary: Any, params: Mapping[str, Any]) -> Check
         _assumption_play(proof, assumption, overrides, resources, adversary, effective)
         for assumption in proof.assumptions
     )
-    found: dict[GameKey, Any] = {game_key(proof.theorem.game, effective): game}
-    hops = tuple(_hop_play(proof, hop, effective, found) for hop in proof.hops)
-    needed = {end for hop in hops for end in (hop.source, hop.target) if end is not None}
     theorem_key = game_key(proof.theorem.game, effective)
-    games = {key: end for key, end in found.items() if key == theorem_key or key in needed}
+    found: dict[GameKey, Any] = {theorem_key: game}
+    hops = tuple(_hop_play(proof, hop, effective, found) for hop in proof.hops)
+    # A game named by a hop that cannot be measured (its other end is words) is not played.
+    needed = {theorem_key, *(end for hop in hops for end in (hop.source, hop.target))}
+    games = {key: found[key] for key in found if key in needed}
     return CheckPlan(
         proof=proof,
         adversary=adversary,

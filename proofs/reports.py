@@ -26,9 +26,11 @@ __all__ = [
     "AssumptionCheck",
     "EmpiricalReport",
     "Finding",
+    "GameKey",
     "HopCheck",
     "Status",
     "SymbolicReport",
+    "format_point",
     "game_key",
     "symbolic_json",
 ]

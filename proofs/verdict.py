@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from proofs.model import Proof
+from proofs.model import Assumption, Proof
 from proofs.plan import CheckPlan, HopPlay, Stated
 from proofs.reports import AssumptionCheck, EmpiricalReport, GameKey, HopCheck
 
@@ -175,7 +175,7 @@ def judge(checking: CheckPlan, played: Played, family: Family) -> EmpiricalRepor
 
 
 def _assumption_check(
-    assumption: Any, result: Estimate, resources: Mapping[str, Any]
+    assumption: Assumption, result: Estimate, resources: Mapping[str, Any]
 ) -> AssumptionCheck:
     _, low, high = magnitude(result)
     claim = assumption.claim_value(resources)
