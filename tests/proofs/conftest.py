@@ -63,9 +63,10 @@ def ctr_with():
     return edit
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def helpers(tmp_path_factory):
-    """A module outside the project holding reductions that misbehave, given as --import."""
+    """A module outside the project holding reductions that misbehave, given as --import
+    (once a session: a second module of the same name would be refused)."""
     root = tmp_path_factory.mktemp("helpers")
     (root / "empirical_helpers.py").write_text(
         textwrap.dedent(
