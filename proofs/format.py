@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 
 import sympy
 
+from oracles import InvalidArgument, checks
 from proofs.errors import ProofError
 from proofs.expressions import FUNCTIONS, parse_expression
 from proofs.model import (
@@ -100,6 +101,17 @@ class _Reader:
             raise self.fail(key, f"{value!r} must be {what}")
         return value
 
+    def words(self, table: Mapping[str, Any], name: str, key: str) -> str:
+        """An optional string (a title, a note, help): empty when absent."""
+        return self.text(table.get(name, ""), f"{key}.{name}")
+
+    def either(self, value: Any, key: str, first: str, second: str) -> str:
+        """One of two words (``integer`` or ``real``)."""
+        word = self.text(value, key)
+        if word not in (first, second):
+            raise self.fail(key, f"{word!r} must be {first!r} or {second!r}")
+        return word
+
     def params(self, value: Any, key: str) -> dict[str, Any]:
         table = self.table(value, key)
         for name, item in table.items():
@@ -141,14 +153,13 @@ class _Reader:
             )
         table = self.table(value, key)
         self.keys(table, _RESOURCE, key)
-        kind = self.text(self.required(table, "type", key), f"{key}.type")
-        if kind not in ("integer", "real"):
-            raise self.fail(f"{key}.type", f"{kind!r} must be 'integer' or 'real'")
+        kind = self.either(self.required(table, "type", key), f"{key}.type", "integer", "real")
         low = self.constant(self.required(table, "low", key), f"{key}.low")
         high = self.constant(self.required(table, "high", key), f"{key}.high")
-        step = table.get("step", 1)
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            raise self.fail(f"{key}.step", f"step={step!r} must be a positive integer")
+        try:
+            step = checks.positive("step", table.get("step", 1))
+        except InvalidArgument as error:
+            raise self.fail(f"{key}.step", str(error)) from None
         if kind == "integer":
             if not (isinstance(low, int) and isinstance(high, int)):
                 raise self.fail(
@@ -160,7 +171,6 @@ class _Reader:
             raise self.fail(f"{key}.step", "step applies to integer resources only")
         if low > high:
             raise self.fail(key, f"empty range: low={low} > high={high}")
-        help_text = self.text(table.get("help", ""), f"{key}.help")
         param = table.get("param")
         if param is not None:
             self.text(param, f"{key}.param", pattern=IDENTIFIER, what="a game parameter name")
@@ -178,7 +188,7 @@ class _Reader:
             low=low,
             high=high,
             step=step,
-            help=help_text,
+            help=self.words(table, "help", key),
             param=param,
             quantity=quantity,
         )
@@ -196,10 +206,14 @@ class _Reader:
             pattern=NAME,
             what="a game name (lower-case words joined by hyphens)",
         )
-        params = self.params(table.get("params", {}), "theorem.params")
-        bound = self.expression(self.required(table, "bound", "theorem"), "theorem.bound", symbols)
-        statement = self.text(table.get("statement", ""), "theorem.statement")
-        return Theorem(game=game, params=params, bound=bound, statement=statement)
+        return Theorem(
+            game=game,
+            params=self.params(table.get("params", {}), "theorem.params"),
+            bound=self.expression(
+                self.required(table, "bound", "theorem"), "theorem.bound", symbols
+            ),
+            statement=self.words(table, "statement", "theorem"),
+        )
 
     def reduction(self, value: Any, key: str) -> str:
         # Its shape and its place only (proofs.resolve); it is imported when a checker
@@ -224,33 +238,33 @@ class _Reader:
             pattern=NAME,
             what="a game name (lower-case words joined by hyphens)",
         )
-        params = self.params(table.get("params", {}), f"{key}.params")
-        claim = self.expression(self.required(table, "claim", key), f"{key}.claim", resources)
-        reduction = self.reduction(self.required(table, "reduction", key), f"{key}.reduction")
-        kind = self.text(table.get("kind", "standard"), f"{key}.kind")
-        if kind not in ("standard", "behavioural"):
-            raise self.fail(f"{key}.kind", f"{kind!r} must be 'standard' or 'behavioural'")
-        spends = self.table(table.get("resources", {}), f"{key}.resources")
-        used = {}
-        for param, text in spends.items():
-            if not IDENTIFIER.match(param):
-                raise self.fail(
-                    f"{key}.resources.{param}", f"{param!r} must be a game parameter name"
-                )
-            used[param] = self.expression(text, f"{key}.resources.{param}", resources)
-        description = self.text(table.get("description", ""), f"{key}.description")
         return Assumption(
             name=name,
             game=game,
-            params=params,
-            claim=claim,
-            reduction=reduction,
-            kind=cast(Literal["standard", "behavioural"], kind),
-            resources=used,
-            description=description,
+            params=self.params(table.get("params", {}), f"{key}.params"),
+            claim=self.expression(self.required(table, "claim", key), f"{key}.claim", resources),
+            reduction=self.reduction(self.required(table, "reduction", key), f"{key}.reduction"),
+            kind=self.kind(table, key),
+            resources=self.spends(table.get("resources", {}), f"{key}.resources", resources),
+            description=self.words(table, "description", key),
             file=self.file,
             key=key,
         )
+
+    def kind(self, table: Mapping[str, Any], key: str) -> Literal["standard", "behavioural"]:
+        word = self.either(table.get("kind", "standard"), f"{key}.kind", "standard", "behavioural")
+        return cast(Literal["standard", "behavioural"], word)
+
+    def spends(
+        self, value: Any, key: str, resources: Mapping[str, sympy.Symbol]
+    ) -> dict[str, Expression]:
+        """What B spends: the assumption game's parameters as expressions over the resources."""
+        used = {}
+        for param, text in self.table(value, key).items():
+            if not IDENTIFIER.match(param):
+                raise self.fail(f"{key}.{param}", f"{param!r} must be a game parameter name")
+            used[param] = self.expression(text, f"{key}.{param}", resources)
+        return used
 
     def hop(
         self,
@@ -293,41 +307,39 @@ class _Reader:
                 f"{key}.by",
                 f"{by!r} must be 'perfect', 'assumption NAME' or 'statistical EXPR'",
             )
-        count = self.expression(table.get("count", 1), f"{key}.count", resources)
-        note = self.text(table.get("note", ""), f"{key}.note")
         return Hop(
             index=index,
             source=source,
             target=target,
             kind=kind,
             term=term,
-            count=count,
+            count=self.expression(table.get("count", 1), f"{key}.count", resources),
             assumption=assumption,
-            note=note,
+            note=self.words(table, "note", key),
             file=self.file,
         )
 
-    def proof(self, document: Mapping[str, Any], name: str, path: str | None) -> Proof:
-        self.keys(document, _TOP, "")
-        meta = self.table(document.get("proof", {}), "proof")
+    def about(self, value: Any) -> dict[str, Any]:
+        """The ``[proof]`` table: what the proof is, in words (title, description, references)."""
+        meta = self.table(value, "proof")
         self.keys(meta, _PROOF, "proof")
-        title = self.text(meta.get("title", ""), "proof.title")
-        description = self.text(meta.get("description", ""), "proof.description")
+        title = self.words(meta, "title", "proof")
+        description = self.words(meta, "description", "proof")
         references = meta.get("references", [])
         if not isinstance(references, list):
             raise self.fail("proof.references", "must be an array of strings")
         references = tuple(
             self.text(item, f"proof.references[{i}]") for i, item in enumerate(references, 1)
         )
+        return {"title": title, "description": description, "references": references}
 
-        domain = self.domain(document.get("domain", {}))
-        resources = domain.symbols
-
-        raw = document.get("assumptions", [])
-        if not isinstance(raw, list):
+    def assumptions(
+        self, value: Any, resources: Mapping[str, sympy.Symbol]
+    ) -> dict[str, Assumption]:
+        if not isinstance(value, list):
             raise self.fail("assumptions", "must be an array of tables ([[assumptions]])")
         assumptions: dict[str, Assumption] = {}
-        for index, item in enumerate(raw, 1):
+        for index, item in enumerate(value, 1):
             assumption = self.assumption(index, item, resources)
             if assumption.name in assumptions:
                 raise self.fail(
@@ -335,17 +347,17 @@ class _Reader:
                     f"assumption {assumption.name!r} is declared twice",
                 )
             assumptions[assumption.name] = assumption
+        return assumptions
 
-        symbols = dict(resources)
-        symbols.update({a.variable: a.symbol for a in assumptions.values()})
-        theorem = self.theorem(self.required(document, "theorem", ""), symbols)
-
-        raw_hops = document.get("hops", [])
-        if not isinstance(raw_hops, list):
+    def hops(
+        self,
+        value: Any,
+        assumptions: Mapping[str, Assumption],
+        resources: Mapping[str, sympy.Symbol],
+    ) -> tuple[Hop, ...]:
+        if not isinstance(value, list):
             raise self.fail("hops", "must be an array of tables ([[hops]])")
-        hops = tuple(
-            self.hop(i, item, assumptions, resources) for i, item in enumerate(raw_hops, 1)
-        )
+        hops = tuple(self.hop(i, item, assumptions, resources) for i, item in enumerate(value, 1))
         for previous, hop in zip(hops, hops[1:], strict=False):
             if previous.target != hop.source:
                 raise self.fail(
@@ -353,15 +365,24 @@ class _Reader:
                     f"the chain is broken: hop {previous.index} ends at {previous.target!r} "
                     f"but hop {hop.index} starts from {hop.source!r}",
                 )
+        return hops
+
+    def proof(self, document: Mapping[str, Any], name: str, path: str | None) -> Proof:
+        self.keys(document, _TOP, "")
+        about = self.about(document.get("proof", {}))
+        domain = self.domain(document.get("domain", {}))
+        resources = domain.symbols
+        assumptions = self.assumptions(document.get("assumptions", []), resources)
+        symbols = dict(resources)
+        symbols.update({a.variable: a.symbol for a in assumptions.values()})
+        theorem = self.theorem(self.required(document, "theorem", ""), symbols)
         return Proof(
             name=name,
             path=path,
-            title=title,
-            description=description,
-            references=references,
+            **about,
             theorem=theorem,
             assumptions=tuple(assumptions.values()),
-            hops=hops,
+            hops=self.hops(document.get("hops", []), assumptions, resources),
             domain=domain,
         )
 

@@ -31,6 +31,7 @@ __all__ = [
     "Proof",
     "Resource",
     "Theorem",
+    "checked_proof",
 ]
 
 ADV_PREFIX = "adv_"
@@ -425,3 +426,10 @@ class Proof:
         # A proof file under proofs/<domain>/ may rely on quantities that proofs.<domain>
         # registers when imported.
         return resolve.domain_package(self.path)
+
+
+def checked_proof(value: Any) -> Proof:
+    """``value`` if it is a loaded proof; InvalidArgument (``proof=... must be a Proof``) if not."""
+    if not isinstance(value, Proof):
+        raise InvalidArgument(f"proof={value!r} must be a Proof (see proofs.load)")
+    return value

@@ -12,6 +12,8 @@ from advantage.cli import main
 
 DATA = pathlib.Path(__file__).parent.parent / "proofs" / "data"
 CTR = pathlib.Path(__file__).parent.parent.parent / "proofs" / "crypto" / "ctr-prf.toml"
+# The planted bug: CTR that reuses its nonce, against the adversary that sees it.
+PLANTED = ["ctr-prf", "--adversary", "nonce-reuse", "-p", "scheme=ctr-nonce-reuse"]
 
 
 def check_json(capsys, *argv, status=0):
@@ -24,17 +26,7 @@ def check_json(capsys, *argv, status=0):
 def test_three_verdicts_and_their_exit_codes(capsys):
     sound = check_json(capsys, "ctr-prf", "--adversary", "guess", "--trials", "500")
     assert sound["verdicts"] == ["consistent"] and sound["proof"] == "ctr-prf"
-    planted = check_json(
-        capsys,
-        "ctr-prf",
-        "--adversary",
-        "nonce-reuse",
-        "-p",
-        "scheme=ctr-nonce-reuse",
-        "--trials",
-        "500",
-        status=1,
-    )
+    planted = check_json(capsys, *PLANTED, "--trials", "500", status=1)
     assert planted["verdicts"] == ["algorithm"] and planted["params"]["scheme"] == "ctr-nonce-reuse"
     theorem = planted["intervals"][0]
     assert theorem["violated"] and theorem["ci_low"] > planted["bound"]["value"]
@@ -81,53 +73,16 @@ def test_json_names_the_family_level_and_the_trials(capsys):
 
 
 def test_inconclusive_suggests_trials(capsys):
-    data = check_json(
-        capsys,
-        "ctr-prf",
-        "--adversary",
-        "nonce-reuse",
-        "-p",
-        "scheme=ctr-nonce-reuse",
-        "--trials",
-        "20",
-        "--seed",
-        "0",
-    )
+    few = [*PLANTED, "--trials", "20", "--seed", "0"]
+    data = check_json(capsys, *few)
     assert data["verdicts"] == ["inconclusive"] and data["trials_needed"] > 20
-    assert (
-        main(
-            [
-                "check",
-                "ctr-prf",
-                "--adversary",
-                "nonce-reuse",
-                "-p",
-                "scheme=ctr-nonce-reuse",
-                "--trials",
-                "20",
-                "--seed",
-                "0",
-            ]
-        )
-        == 0
-    )
+    assert main(["check", *few]) == 0
     out = capsys.readouterr().out
     assert f"--trials {data['trials_needed']}" in out
 
 
 def test_human_output_has_the_table_the_verdict_and_the_correction(capsys):
-    status = main(
-        [
-            "check",
-            "ctr-prf",
-            "--adversary",
-            "nonce-reuse",
-            "-p",
-            "scheme=ctr-nonce-reuse",
-            "--trials",
-            "300",
-        ]
-    )
+    status = main(["check", *PLANTED, "--trials", "300"])
     out = " ".join(capsys.readouterr().out.split())
     assert status == 1
     for text in (

@@ -11,7 +11,7 @@ import sympy
 
 import proofs
 from oracles import InvalidArgument
-from proofs import ProofError, check_symbolic, decide, loads
+from proofs import ProofError, check_symbolic, decide_inequality, loads
 from proofs.limits import MAX_BITS
 
 # Starting a fresh worker (after a budget killed one) imports sympy and z3 there: a few
@@ -158,17 +158,17 @@ def test_decide_names_its_file_and_key_and_checks_its_budget():
     n = sympy.Symbol("n", integer=True, positive=True)
     domain = chain_file("1", "1", low='"2**20"', high='"2**4000"').domain
     with pytest.raises(ProofError, match=r"mine\.toml: hops\[3\]\.by: the Hypothesis search"):
-        decide(2**n, n**1000, domain, file="mine.toml", key="hops[3].by", samples=20)
-    with pytest.raises(InvalidArgument, match=r"time_limit=0 must be a number of seconds"):
-        decide(n, n, domain, time_limit=0)
+        decide_inequality(2**n, n**1000, domain, file="mine.toml", key="hops[3].by", samples=20)
+    with pytest.raises(InvalidArgument, match=r"time_limit=0 must be a number in \(0, inf\)"):
+        decide_inequality(n, n, domain, time_limit=0)
     with pytest.raises(InvalidArgument, match=r"samples=0 must be a positive integer"):
         check_symbolic(chain_file("1", "1"), samples=0)
 
 
 def test_no_step_starts_once_the_whole_check_is_over_its_budget():
-    from proofs.symbolic import TOTAL_STEPS, _Steps
+    from proofs.deciders import TOTAL_STEPS, Steps
 
-    steps = _Steps(
+    steps = Steps(
         samples=10,
         timeout_ms=100,
         time_limit=1.0,

@@ -4,8 +4,6 @@ installed module, e.g. a package's __main__)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,34 +16,47 @@ from proofs import ProofError, resolve
 CTR = Path(proofs.catalogue()["ctr-prf"]).read_text()
 
 
+# A reduction of the user's own: ctr-prf's, under another name.
+REDUCTION = (
+    "from proofs.crypto.reductions import prf_from_ctr\n"
+    "def prf(adversary, params):\n    return prf_from_ctr(adversary, params)\n"
+)
+
+
 def with_reduction(path: str) -> str:
     return CTR.replace("proofs.crypto.reductions:prf_from_ctr", path)
 
 
-def test_an_installed_package_that_does_not_register_is_refused_before_import():
+def write(folder: Path, files: dict[str, str]) -> None:
+    """Make ``folder`` with the files given (name -> text)."""
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+def test_an_installed_package_that_does_not_register_is_refused_before_import(fresh_python):
     # In a fresh interpreter: loading and checking imports nothing from the package (before,
     # certifi.__main__ parsed the command's own arguments and exited).
     paths = ["certifi.__main__:main", "PIL.__main__:main", "pip.__main__:main"]
     code = textwrap.dedent(
         f"""
-        import sys, proofs
+        import json, sys, proofs
+        out = []
         for path in {paths!r}:
             text = {CTR!r}.replace("proofs.crypto.reductions:prf_from_ctr", path)
             try:
                 proof = proofs.loads(text, name="x", path="x.toml")
                 proofs.check_empirical(proof, "guess", trials=4, seed=0)
             except proofs.ProofError as error:
-                print(error)
-            print(path.split(":")[0] in sys.modules)
+                out.append([str(error), path.split(":")[0] in sys.modules])
+        print(json.dumps(out))
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    ).stdout.splitlines()
-    assert len(out) == 2 * len(paths), out
-    for path, message, imported in zip(paths, out[::2], out[1::2], strict=True):
+    found = fresh_python(code)
+    assert len(found) == len(paths), found
+    for path, (message, imported) in zip(paths, found, strict=True):
         assert message.startswith(f"x.toml: assumptions[1].reduction: reduction '{path}' is not")
-        assert imported == "False"
+        assert imported is False
 
 
 @pytest.mark.parametrize(
@@ -65,13 +76,13 @@ def test_the_project_packages_are_allowed_and_advantage_is_not():
 
 def test_a_package_registered_through_an_entry_point_is_allowed(tmp_path, monkeypatch):
     # A distribution on sys.path declaring an advantage.* entry point, as pip would install it.
-    info = tmp_path / "extension_pkg-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extension-pkg\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
+    metadata = "Metadata-Version: 2.1\nName: extension-pkg\nVersion: 1.0\n"
+    entry_points = (
         "[advantage.games]\nmy-game = extension_pkg.games:G\n"
         "[advantage.quantities]\nsneaky = os:system\n"  # the standard library registers nothing
     )
+    info = {"METADATA": metadata, "entry_points.txt": entry_points}
+    write(tmp_path / "extension_pkg-1.0.dist-info", info)
     monkeypatch.syspath_prepend(str(tmp_path))
     resolve.registered_packages.cache_clear()
     try:
@@ -87,17 +98,8 @@ def test_a_package_registered_through_an_entry_point_is_allowed(tmp_path, monkey
 
 
 def test_a_module_given_with_import_user_is_allowed(tmp_path, user_imports):
-    folder = tmp_path / "pkg_given"
-    folder.mkdir()
-    (folder / "__init__.py").write_text("")
-    (folder / "reductions.py").write_text(
-        "from proofs.crypto.reductions import prf_from_ctr as _r\n"
-        "def prf(adversary, params):\n    return _r(adversary, params)\n"
-    )
-    (tmp_path / "loose_reductions.py").write_text(
-        "from proofs.crypto.reductions import prf_from_ctr\n"
-        "def prf(adversary, params):\n    return prf_from_ctr(adversary, params)\n"
-    )
+    write(tmp_path / "pkg_given", {"__init__.py": "", "reductions.py": REDUCTION})
+    (tmp_path / "loose_reductions.py").write_text(REDUCTION)
     user_imports.syspath_prepend(str(tmp_path))
     text = with_reduction("pkg_given.reductions:prf")
     with pytest.raises(ProofError, match=r"modules given with --import \(none given\)"):

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 import proofs
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
 from adversaries.robustness import Bpda, Eot, Pgd  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def check(name, adversary, trials, **params):
@@ -29,7 +19,7 @@ def check(name, adversary, trials, **params):
     )
 
 
-def test_both_files_add_up_and_loading_them_needs_no_torch():
+def test_both_files_add_up_and_loading_them_needs_no_torch(fresh_python):
     for name in ("randomized-smoothing", "gradient-masking"):
         assert proofs.check_symbolic(proofs.load(name)).status == "proven", name
     smoothing = proofs.load("randomized-smoothing")
@@ -43,9 +33,7 @@ def test_both_files_add_up_and_loading_them_needs_no_torch():
         "    proofs.load(name).resource_values()\n"
         "print(json.dumps('torch' in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) is False
+    assert fresh_python(code) is False
 
 
 def test_smoothing_holds_against_pgd_and_eot():
