@@ -21,12 +21,7 @@ DP += ["-p", "batch_size=16", "-p", "noise_multiplier=3"]
 CANARY = ["--adversary", "gradient-canary", "-a", "calibration=128"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def run_json(capsys, *args: str) -> tuple[int, dict]:
@@ -182,7 +177,7 @@ def test_the_help_explains_the_one_run_audit(capsys):
         (["--one-run", "100", "--guesses", "-1"], "guesses_in=-1 must be a non-negative integer"),
         (["--one-run", "100", "--guesses", "60"], r"= 120 must be in \[1, canaries=100\]"),
         (["--one-run", "100", "--level", "1"], r"level=1\.0 must be in \(0, 1\)"),
-        (["--one-run", "100", "--delta", "1"], r"delta=1\.0 must be in \[0, 1\)"),
+        (["--one-run", "100", "--delta", "1"], r"delta=1\.0 must be a number in \[0, 1\)"),
         (["--one-run", "100", *CANARY], "--adversary does not apply to --one-run"),
         (["--one-run", "100", "--trials", "10"], "--trials does not apply to --one-run"),
         (["--one-run", "100", "--fpr", "0.1"], "--fpr does not apply to --one-run, .*: drop it"),

@@ -24,14 +24,7 @@ from games.privacy.training import (  # noqa: E402
 )
 from oracles import InvalidArgument  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models: a second OpenMP thread only adds contention (badly so on a shared CPU).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small_task(seed: int = 0, size: int = 120, dims: int = 6, classes: int = 3) -> data.Dataset:
