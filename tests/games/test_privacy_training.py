@@ -308,10 +308,10 @@ def test_noclip_claims_the_same_epsilon_as_dp_sgd():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"noise_multiplier": 0.0}, "noise_multiplier=0.0 must be a finite number > 0"),
+        ({"noise_multiplier": 0.0}, r"noise_multiplier=0\.0 must be a number in \(0, inf\)"),
         ({"noise_multiplier": -1.0}, "noise_multiplier=-1.0 must be"),
-        ({"max_grad_norm": 0.0}, "max_grad_norm=0.0 must be a finite number > 0"),
-        ({"lr": 0.0}, "lr=0.0 must be a finite number > 0"),
+        ({"max_grad_norm": 0.0}, r"max_grad_norm=0\.0 must be a number in \(0, inf\)"),
+        ({"lr": 0.0}, r"lr=0\.0 must be a number in \(0, inf\)"),
         ({"lr": float("nan")}, "lr=nan must be"),
         ({"epochs": 0}, "epochs=0 must be a positive integer"),
         ({"batch_size": 0}, "batch_size=0 must be a positive integer"),
