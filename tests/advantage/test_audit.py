@@ -104,7 +104,7 @@ def test_the_table_names_the_claim_and_the_correction(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--fpr", "1.5"], r"fpr=1\.5 must be in \[0, 1\)"),
+        (["--fpr", "1.5"], r"fpr=1\.5 must be a number in \[0, 1\)"),
         (["--delta", "0"], r"delta=0\.0 must be in \(0, 1\)"),
         (["--level", "1"], r"level=1\.0 must be in \(0, 1\)"),
         (["--trials", "2"], "trials=2 must be an integer >= 4"),
