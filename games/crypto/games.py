@@ -33,22 +33,17 @@ from games.base import (
 from games.crypto.ideal import BatchRandomFunction, BatchRandomPermutation
 from games.crypto.primitives import (
     PRF_NAMES,
-    Blake2PRF,
+    BuiltinPRF,
     Feistel,
-    LinearPRF,
     as_blocks,
     get_prf,
     uniform_blocks,
 )
 from games.crypto.schemes import (
-    CBC,
-    CTR,
-    ECB,
     ENCRYPTION_SCHEMES,
-    HMAC,
     MAC_SCHEMES,
-    CBCMac,
-    PRFMac,
+    EncryptionScheme,
+    MacScheme,
     encryption_scheme,
     mac_scheme,
 )
@@ -138,7 +133,7 @@ def _feistel_n(game: Any, n: int) -> None:
 
 
 @functools.cache
-def _prf(name: str, n: int) -> Blake2PRF | LinearPRF:
+def _prf(name: str, n: int) -> BuiltinPRF:
     return get_prf(name, n)
 
 
@@ -148,12 +143,12 @@ def _cipher(n: int, rounds: int, prf: str) -> Feistel:
 
 
 @functools.cache
-def _encryption(name: str, n: int, prf: str, rounds: int) -> ECB | CBC | CTR:
+def _encryption(name: str, n: int, prf: str, rounds: int) -> EncryptionScheme:
     return encryption_scheme(name, n=n, prf=prf, rounds=rounds)
 
 
 @functools.cache
-def _mac(name: str, n: int, prf: str, rounds: int) -> PRFMac | CBCMac | HMAC:
+def _mac(name: str, n: int, prf: str, rounds: int) -> MacScheme:
     return mac_scheme(name, n=n, prf=prf, rounds=rounds)
 
 
@@ -352,7 +347,7 @@ class IndCPA(HiddenBit):
         if self.scheme in ("ecb", "cbc"):
             _feistel_n(self, self.n)
 
-    def _scheme(self) -> ECB | CBC | CTR:
+    def _scheme(self) -> EncryptionScheme:
         return _encryption(self.scheme, self.n, self.prf, self.rounds)
 
     def _public(self) -> dict[str, Any]:
@@ -438,7 +433,7 @@ class EufCMA(Search):
     def baseline(self) -> float:
         return 2.0**-self.n
 
-    def _scheme(self) -> PRFMac | CBCMac | HMAC:
+    def _scheme(self) -> MacScheme:
         return _mac(self.mac, self.n, self.prf, self.rounds)
 
     def _lengths(self) -> tuple[int, int | None]:
