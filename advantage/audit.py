@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -169,6 +170,15 @@ def add(sub: argparse._SubParsersAction) -> None:
     audit.set_defaults(handler=audit_command)
 
 
+def _finish(args: argparse.Namespace, result: Any, show: Callable[[Any], None]) -> int:
+    """Print ``result`` (JSON with ``--json``); exit status 1 when it refutes the claim."""
+    if args.json:
+        print_json(result.to_json())
+    else:
+        show(result)
+    return 1 if result.refuted else 0
+
+
 def _interval(low: float, high: float) -> str:
     return f"[{low:.4f}, {high:.4f}]"
 
@@ -204,11 +214,7 @@ def audit_command(args: argparse.Namespace) -> int:
         adversary_name=args.adversary,
         **options,
     )
-    if args.json:
-        print_json(report.to_json())
-    else:
-        show(report)
-    return 1 if report.refuted else 0
+    return _finish(args, report, show)
 
 
 def _facts(title: str) -> Table:
@@ -310,11 +316,7 @@ def one_run_command(args: argparse.Namespace) -> int:
         delta=args.delta,
         accountant=args.accountant,
     )
-    if args.json:
-        print_json(record.to_json())
-    else:
-        show_one_run(record)
-    return 1 if record.refuted else 0
+    return _finish(args, record, show_one_run)
 
 
 def show_one_run(record: OneRunAudit) -> None:

@@ -1,10 +1,11 @@
 """Attacks on the ``unlearning`` game: did the model once train on the forget set S?
 
 Both attacks compute a score per trial and turn it into a bit through a rule calibrated on
-shadow runs (:class:`adversaries.scoring.ScoreAttack`): trials of the same game that the attack plays itself with the game's public
-challenger (:meth:`games.unlearning.Unlearning.simulate`, the batched trainer), drawn from
-the attack's own ``seed`` so that every trial and every chunk sees the same attack. Those
-runs are the attack's offline resources (:meth:`resources`).
+shadow runs (:class:`adversaries.scoring.ScoreAttack`): trials of the same game that the
+attack plays itself with the game's public challenger
+(:meth:`games.unlearning.Unlearning.simulate`, the batched trainer), drawn from the attack's
+own ``seed`` so that every trial and every chunk sees the same attack. Those runs are the
+attack's offline resources (:meth:`resources`).
 
 - ``loss-gap``: the mean loss on ``held_out`` population records drawn at random minus the
   mean loss on S. Real-world models that kept a trace of S fit it
@@ -30,17 +31,10 @@ from typing import Any
 import attrs
 import numpy as np
 
+from adversaries import scoring
 from adversaries.memo import cached
 from adversaries.registry import register
-from adversaries.scoring import (
-    ScoreAttack,
-    View,
-    best_threshold,
-    confidence,
-    offline_seed,
-    record_key,
-    signed_threshold,
-)
+from adversaries.scoring import confidence
 from games import integer, param
 
 # confidence lives in adversaries.scoring; this path still works.
@@ -77,7 +71,7 @@ def statistic(model: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return confidence(at, y) - confidence(np.broadcast_to(origin, at.shape), y)
 
 
-class ForgetView(View):
+class ForgetView(scoring.View):
     """A challenge seen with a trial axis: S as (size, k, d) and (size, k), and the model."""
 
     def forget(self) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +103,7 @@ def _rows(run: Any) -> np.ndarray:
     return np.nonzero(run.forget)[1].reshape(len(run.worlds), -1)
 
 
-class _Calibrated(ScoreAttack):
+class _Calibrated(scoring.ScoreAttack):
     """Score → bit through a rule fitted on shadow runs of both worlds."""
 
     view = ForgetView
@@ -135,7 +129,7 @@ class LossGap(_Calibrated):
     held_out: int = param(
         32, help="population records drawn per trial to compare S with", check=integer(1)
     )
-    seed: int = offline_seed()
+    seed: int = scoring.offline_seed()
 
     def _gap(
         self, model: Any, x: np.ndarray, y: np.ndarray, game: Any, rng: np.random.Generator
@@ -159,7 +153,7 @@ class LossGap(_Calibrated):
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(2,)))
             scores = self._gap(run.model, run.X[rows], run.y[rows], game, rng)
             kept = ~run.failed & np.isfinite(scores)
-            sign, t = signed_threshold(scores[kept], run.worlds[kept])
+            sign, t = scoring.signed_threshold(scores[kept], run.worlds[kept])
             return _Rule(sign=sign, threshold=t, runs=self.calibration, models=run.models)
 
         return cached(("loss-gap", self, game), fit)
@@ -199,7 +193,7 @@ class ULira(_Calibrated):
     shadows: int = param(
         256, help="shadow runs (half real, half ideal), trained once per game", check=integer(4)
     )
-    seed: int = offline_seed()
+    seed: int = scoring.offline_seed()
 
     def _shadows(self, game: Any) -> _Shadows:
         def train() -> _Shadows:
@@ -212,13 +206,13 @@ class ULira(_Calibrated):
             members = run.members[:, :N]
             forget = run.forget[:, :N]
             out = (~members | (forget & ~real[:, None])) & ok[:, None]
-            index = {record_key(pool.X[r], pool.y[r]): r for r in range(N)}
+            index = {scoring.record_key(pool.X[r], pool.y[r]): r for r in range(N)}
             canary_key = None
             canary = np.zeros(self.shadows)
             canary_out = np.zeros(self.shadows, bool)
             if game.forget == "adversary":
                 x, y = canaries(game)
-                canary_key = record_key(x[0], y[0])
+                canary_key = scoring.record_key(x[0], y[0])
                 canary = statistic(run.model, x[:1], y[:1])[:, 0]
                 canary_out = ~real & ok
             shadows = _Shadows(
@@ -243,7 +237,7 @@ class ULira(_Calibrated):
             kept = ok & np.isfinite(scores)
             fits = [_gaussian(scores[kept & (real == w)]) for w in (True, False)]
             ratio = _log_ratio(scores, *fits)
-            threshold = best_threshold(ratio[kept], real[kept])
+            threshold = scoring.best_threshold(ratio[kept], real[kept])
             return attrs.evolve(shadows, real=fits[0], ideal=fits[1], threshold=threshold)
 
         return cached(("u-lira", self, game), train)
@@ -284,7 +278,7 @@ def _scores(
     reference = np.full((size, k), fallback)
     for i in range(size):
         for j in range(k):
-            key = record_key(x[i, j], y[i, j])
+            key = scoring.record_key(x[i, j], y[i, j])
             if key == shadows.canary_key:
                 total, count = canary_total, canary_count
                 if leave_out is not None and shadows.canary_out[leave_out[i]]:

@@ -453,23 +453,16 @@ def _scheme(game: Unlearning) -> Retrain:
             size=game.training_size,
             **claim,
         )
-    trainer = SGD(
-        network=net,
-        epochs=game.epochs,
-        batch_size=game.batch_size,
-        lr=game.lr,
-        weight_decay=game.l2,
-    )
+    common: dict[str, Any] = {
+        "network": net,
+        "batch_size": game.batch_size,
+        "weight_decay": game.l2,
+    }
+    trainer = SGD(epochs=game.epochs, lr=game.lr, **common)
     if cls is Sisa:
         return Sisa(trainer=trainer, shards=game.shards)
     if cls in (Finetune, GradientAscent):
-        update = SGD(
-            network=net,
-            epochs=game.unlearn_epochs,
-            batch_size=game.batch_size,
-            lr=game.unlearn_lr,
-            weight_decay=game.l2,
-            ascent=cls is GradientAscent,
-        )
+        ascent = cls is GradientAscent
+        update = SGD(epochs=game.unlearn_epochs, lr=game.unlearn_lr, ascent=ascent, **common)
         return cls(trainer=trainer, update=update)  # type: ignore[call-arg]
     return cls(trainer=trainer)
