@@ -64,7 +64,7 @@ from games.robustness.defenses import (
     JpegLike,
     Quantize,
 )
-from games.robustness.models import MODELS, ModelSpec, one_thread, trained
+from games.robustness.models import ARCHITECTURES, ModelSpec, one_thread, trained
 from oracles import InvalidArgument
 
 __all__ = ["ACCESS", "TOLERANCE", "CertifiedRadius", "Evasion", "PgdGap", "deployed"]
@@ -83,8 +83,10 @@ MAX_ROUNDS = 200
 
 
 def _model_choice(name: str, value: Any) -> None:
-    if value is not None and value not in MODELS:
-        raise InvalidArgument(f"{name}={value!r} must be one of: {', '.join(MODELS)} (or None)")
+    if value is not None and value not in ARCHITECTURES:
+        raise InvalidArgument(
+            f"{name}={value!r} must be one of: {', '.join(ARCHITECTURES)} (or None)"
+        )
 
 
 def _threaded(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -164,6 +166,29 @@ class _Robustness(Search):
 
     def transform(self) -> Any:
         raise NotImplementedError
+
+    def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
+        raise NotImplementedError
+
+    def _wins(self, challenge: Challenge, answers: Any, single: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    # Tiny batches: one torch thread (see games.robustness.models.one_thread).
+    def setup(self, rng: np.random.Generator) -> Challenge:
+        with one_thread():
+            return self._setup(1, rng, single=True)
+
+    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
+        with one_thread():
+            return self._setup(size, rng, single=False)
+
+    def finalize(self, challenge: Challenge, answer: Any) -> bool:
+        with one_thread():
+            return bool(self._wins(challenge, answer, single=True)[0])
+
+    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
+        with one_thread():
+            return self._wins(challenge, answers, single=False)
 
     def _oracles(
         self, deployed_: Defended, size: int, single: bool, generator: torch.Generator
@@ -408,14 +433,6 @@ class Evasion(_Robustness):
 
     # -- trials -------------------------------------------------------------------------
 
-    def setup(self, rng: np.random.Generator) -> Challenge:
-        with one_thread():
-            return self._setup(1, rng, single=True)
-
-    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
-        with one_thread():
-            return self._setup(size, rng, single=False)
-
     def _draw(
         self, classifier: Defended, size: int, rng: np.random.Generator, noise: Any
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -473,14 +490,6 @@ class Evasion(_Robustness):
 
     def _judge(self, secret: dict, wrong: torch.Tensor) -> torch.Tensor:
         return wrong
-
-    def finalize(self, challenge: Challenge, answer: Any) -> bool:
-        with one_thread():
-            return bool(self._wins(challenge, answer, single=True)[0])
-
-    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
-        with one_thread():
-            return self._wins(challenge, answers, single=False)
 
 
 @register("pgd-gap")
@@ -570,14 +579,6 @@ class CertifiedRadius(_Robustness):
             self.device or "cpu",
         )
 
-    def setup(self, rng: np.random.Generator) -> Challenge:
-        with one_thread():
-            return self._setup(1, rng, single=True)
-
-    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
-        with one_thread():
-            return self._setup(size, rng, single=False)
-
     def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
         classifier = self.defended()
         task = self.task()
@@ -653,11 +654,3 @@ class CertifiedRadius(_Robustness):
             raise InvalidAnswer(why)
         changed = self.smoothed(points) != secret["label"]
         return (changed & secret["certified"]).cpu().numpy()
-
-    def finalize(self, challenge: Challenge, answer: Any) -> bool:
-        with one_thread():
-            return bool(self._wins(challenge, answer, single=True)[0])
-
-    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
-        with one_thread():
-            return self._wins(challenge, answers, single=False)
