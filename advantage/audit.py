@@ -170,6 +170,16 @@ def add(sub: argparse._SubParsersAction) -> None:
     audit.set_defaults(handler=audit_command)
 
 
+def _shared(args: argparse.Namespace) -> dict[str, Any]:
+    """The options both audits take."""
+    return {
+        "seed": args.seed,
+        "level": args.level,
+        "delta": args.delta,
+        "accountant": args.accountant,
+    }
+
+
 def _finish(args: argparse.Namespace, result: Any, show: Callable[[Any], None]) -> int:
     """Print ``result`` (JSON with ``--json``); exit status 1 when it refutes the claim."""
     if args.json:
@@ -206,13 +216,10 @@ def audit_command(args: argparse.Namespace) -> int:
     report = run_audit(
         game,
         adversary,
-        seed=args.seed,
-        delta=args.delta,
-        level=args.level,
-        accountant=args.accountant,
         game_name=args.game,
         adversary_name=args.adversary,
         **options,
+        **_shared(args),
     )
     return _finish(args, report, show)
 
@@ -311,10 +318,7 @@ def one_run_command(args: argparse.Namespace) -> int:
         canaries=canaries,
         guesses_in=each if args.guesses_in is None else args.guesses_in,
         guesses_out=each if args.guesses_out is None else args.guesses_out,
-        seed=args.seed,
-        level=args.level,
-        delta=args.delta,
-        accountant=args.accountant,
+        **_shared(args),
     )
     return _finish(args, record, show_one_run)
 

@@ -22,14 +22,14 @@ from games.unlearning.schemes import (
 
 __all__ = [
     "FORGET",
-    "METHODS",
-    "QUANTILE",
     "Finetune",
     "Fit",
     "GradientAscent",
+    "METHODS",
     "Model",
     "NoisyDescent",
     "NoisyDescentWeak",
+    "QUANTILE",
     "Retrain",
     "Run",
     "Sisa",

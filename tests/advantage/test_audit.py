@@ -9,6 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from privacy_cases import dp_game  # noqa: E402
+
 import games  # noqa: E402
 from advantage import audit  # noqa: E402
 from advantage.cli import main, parser  # noqa: E402
@@ -68,14 +70,7 @@ def test_figures_share_the_family_level_and_one_held_out_split(capsys):
 
 
 def test_the_advantage_is_the_one_advantage_run_reports():
-    game = Membership(
-        trainer="dp-sgd-noclip",
-        target="adversary",
-        training_size=64,
-        epochs=2,
-        batch_size=16,
-        noise_multiplier=3.0,
-    )
+    game = dp_game("dp-sgd-noclip")
     attack = GradientCanary(calibration=128)
     report = audit.run_audit(game, attack, trials=300, seed=3)
     played = games.estimate(game, attack, trials=300, seed=3, chunk_size=300)

@@ -7,6 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from privacy_cases import dp_game  # noqa: E402
+
 import games  # noqa: E402
 from adversaries.generic import Guess  # noqa: E402
 from adversaries.privacy import GradientCanary, Lira, LossThreshold, best_threshold  # noqa: E402
@@ -21,20 +23,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def sgd_game(**kw):
     base = {"training_size": 48, "epochs": 8, "batch_size": 16, "lr": 0.5, "target": "mislabeled"}
     return Membership(**{**base, **kw})
-
-
-def dp_game(trainer):
-    # σ = 3, q = 1/4, 8 steps: ε ≈ 1.2 at δ = 1e-5, so the bound (≈ 0.53) is far from 1.
-    return Membership(
-        training_size=64,
-        epochs=2,
-        batch_size=16,
-        lr=0.5,
-        trainer=trainer,
-        noise_multiplier=3.0,
-        max_grad_norm=1.0,
-        target="adversary",
-    )
 
 
 def test_the_trivial_adversary_has_no_advantage():

@@ -9,6 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from privacy_cases import dp_game  # noqa: E402
+
 import games  # noqa: E402
 from games.base import TrialFailed  # noqa: E402
 from games.privacy import audit  # noqa: E402
@@ -165,15 +167,7 @@ def test_audit_catches_the_missing_clipping_and_not_dp_sgd():
     attack = GradientCanary(calibration=32)
     found = {}
     for trainer in ("dp-sgd", "dp-sgd-noclip"):
-        game = Membership(
-            training_size=64,
-            epochs=2,
-            batch_size=16,
-            lr=0.5,
-            trainer=trainer,
-            noise_multiplier=3.0,
-            target="adversary",
-        )
+        game = dp_game(trainer)
         scores, bits = audit.membership_scores(game, attack, trials=600, seed=5)
         found[trainer] = audit.audit(scores, bits, delta=1e-5, rng=np.random.default_rng(0))
         claimed = game.epsilon(1e-5)

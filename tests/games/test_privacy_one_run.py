@@ -13,6 +13,9 @@ from scipy import stats
 
 torch = pytest.importorskip("torch")
 
+# The README's audit example; with the canaries' records dp-sgd claims ε ≈ 0.32 at δ = 1e-5.
+from privacy_cases import README  # noqa: E402
+
 from games.privacy import audit  # noqa: E402
 from games.privacy.audit import (  # noqa: E402
     DELTA,
@@ -24,10 +27,6 @@ from games.privacy.audit import (  # noqa: E402
 from games.privacy.membership import Membership  # noqa: E402
 from games.privacy.training import SGD  # noqa: E402
 from oracles import InvalidArgument  # noqa: E402
-
-# The settings of the README's audit example, where dp-sgd claims ε ≈ 0.32 at δ = 1e-5.
-README = {"training_size": 64, "epochs": 2, "batch_size": 16, "noise_multiplier": 3.0}
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
