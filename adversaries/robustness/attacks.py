@@ -39,7 +39,7 @@ from adversaries.robustness.view import View, generator
 from games.base import integer, number, param
 from games.robustness import perturb
 from games.robustness.models import one_thread
-from oracles import InvalidArgument, Oracles
+from oracles import InvalidArgument, Oracles, checks
 
 __all__ = [
     "GAMES",
@@ -59,8 +59,7 @@ GAMES = ("evasion", "pgd-gap", "certified-radius")
 
 
 def _loss_choice(name: str, value: Any) -> None:
-    if value not in perturb.LOSSES:
-        raise InvalidArgument(f"{name}={value!r} must be one of: {', '.join(perturb.LOSSES)}")
+    checks.choice(name, value, perturb.LOSSES)
 
 
 def _step_check(name: str, value: Any) -> None:

@@ -217,13 +217,12 @@ def encryption_scheme(
     ``rounds`` is the number of Feistel rounds of the block cipher (ecb, cbc); ``prf`` the
     PRF under the Feistel rounds or the counter-mode keystream.
     """
+    checks.choice("scheme", name, ENCRYPTION_SCHEMES)
     if name == "ecb":
         return ECB(n=n, prf=prf, rounds=rounds)
     if name == "cbc":
         return CBC(n=n, prf=prf, rounds=rounds)
-    if name in ("ctr", "ctr-nonce-reuse"):
-        return CTR(n=n, prf=prf, nonce_reuse=name == "ctr-nonce-reuse")
-    raise InvalidArgument(f"scheme={name!r} must be one of: {', '.join(ENCRYPTION_SCHEMES)}")
+    return CTR(n=n, prf=prf, nonce_reuse=name == "ctr-nonce-reuse")
 
 
 # -- MACs ---------------------------------------------------------------------------------
@@ -320,10 +319,9 @@ MacScheme: TypeAlias = PRFMac | CBCMac | HMAC
 
 def mac_scheme(name: str, *, n: int, prf: str = "blake2", rounds: int = 4) -> MacScheme:
     """The MAC called ``name`` (one of :data:`MAC_SCHEMES`) with n-bit tags."""
+    checks.choice("mac", name, MAC_SCHEMES)
     if name == "prf-mac":
         return PRFMac(n=n, prf=prf)
     if name == "cbc-mac":
         return CBCMac(n=n, prf=prf, rounds=rounds)
-    if name == "hmac":
-        return HMAC(n=n)
-    raise InvalidArgument(f"mac={name!r} must be one of: {', '.join(MAC_SCHEMES)}")
+    return HMAC(n=n)

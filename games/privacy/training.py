@@ -19,6 +19,10 @@ Trainers (:data:`TRAINERS`, built with :func:`make_trainer`): ``sgd``, ``dp-sgd`
 clips, for auditing demonstrations) and ``opacus`` (the same DP-SGD driven by Opacus's
 PrivacyEngine, one model at a time; needs ``pip install -e '.[opacus]'``). Anything with
 the :class:`Trainer` protocol's methods can stand in for them.
+
+The module is over 600 lines because the trainers and the batched loop they drive (the
+sampling, the per-example clipping inside the backward pass, the noise) are one
+computation, read together; the networks are in :mod:`games.privacy.networks`.
 """
 
 from __future__ import annotations
@@ -323,6 +327,7 @@ def make_trainer(
     sampling: str | None = None,
 ) -> SGD:
     """A trainer by name (one of :data:`TRAINERS`); DP arguments are ignored by ``sgd``."""
+    checks.choice("trainer", name, TRAINERS)
     net = network if network is not None else Network()
     common: dict[str, Any] = {"network": net, "epochs": epochs, "batch_size": batch_size, "lr": lr}
     if sampling is not None:
@@ -334,15 +339,11 @@ def make_trainer(
         return DPSGD(**common, **dp)
     if name == "dp-sgd-noclip":
         return DPSGDNoClip(**common, **dp)
-    if name == "opacus":
-        try:
-            import opacus  # noqa: F401
-        except ImportError:
-            raise InvalidArgument(
-                "trainer='opacus' needs Opacus: pip install -e '.[opacus]'"
-            ) from None
-        return Opacus(**common, **dp)
-    raise InvalidArgument(f"trainer={name!r} must be one of: {', '.join(TRAINERS)}")
+    try:  # name == "opacus"
+        import opacus  # noqa: F401
+    except ImportError:
+        raise InvalidArgument("trainer='opacus' needs Opacus: pip install -e '.[opacus]'") from None
+    return Opacus(**common, **dp)
 
 
 # -- the batched loop ---------------------------------------------------------------------

@@ -234,8 +234,7 @@ def fit_eraser(name: str, X: Any, z: Any, *, iterations: int = 4) -> AffineErase
     Raises:
         InvalidArgument: an unknown name, or a sample that does not hold both classes.
     """
-    if name not in ERASERS:
-        raise InvalidArgument(f"eraser={name!r} must be one of: {', '.join(ERASERS)}")
+    checks.choice("eraser", name, ERASERS)
     if name == "inlp":
         return inlp(X, z, iterations=iterations)
     return ERASERS[name](X, z)

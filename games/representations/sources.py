@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "DIGITS_SEED",
@@ -217,8 +217,7 @@ def shape(
 
     See :class:`ShapePopulation`; ``spread`` in [0, 1) sets how far class 0's two scales lie apart.
     """
-    if not 0 <= spread < 1:
-        raise InvalidArgument(f"spread={spread!r} must be a number in [0, 1)")
+    checks.number("spread", spread, 0, 1, open_high=True)
     covariance = _covariance(rng, dims, condition)
     return ShapePopulation(mean=rng.standard_normal(dims), root=_root(covariance), spread=spread)
 
@@ -306,6 +305,5 @@ SOURCES: Mapping[str, Callable[..., Population]] = {
 
 def population(name: str, rng: np.random.Generator, *, dims: int) -> Population:
     """The population of source ``name`` in ``dims`` dimensions."""
-    if name not in SOURCES:
-        raise InvalidArgument(f"source={name!r} must be one of: {', '.join(SOURCES)}")
+    checks.choice("source", name, SOURCES)
     return SOURCES[name](rng, dims=dims)

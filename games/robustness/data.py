@@ -20,7 +20,7 @@ import math
 import attrs
 import numpy as np
 
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = ["DATASETS", "NORMS", "Task", "dual_norm", "load"]
 
@@ -151,8 +151,5 @@ def _gaussians() -> Task:
 
 def load(name: str) -> Task:
     """The task by name (one of :data:`DATASETS`)."""
-    if name == "digits":
-        return _digits()
-    if name == "gaussians":
-        return _gaussians()
-    raise InvalidArgument(f"data={name!r} must be one of: {', '.join(DATASETS)}")
+    checks.choice("data", name, DATASETS)
+    return _digits() if name == "digits" else _gaussians()
