@@ -172,12 +172,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def _shared(args: argparse.Namespace) -> dict[str, Any]:
     """The options both audits take."""
-    return {
-        "seed": args.seed,
-        "level": args.level,
-        "delta": args.delta,
-        "accountant": args.accountant,
-    }
+    return {key: getattr(args, key) for key in ("seed", "level", "delta", "accountant")}
 
 
 def _finish(args: argparse.Namespace, result: Any, show: Callable[[Any], None]) -> int:
@@ -224,6 +219,10 @@ def audit_command(args: argparse.Namespace) -> int:
     return _finish(args, report, show)
 
 
+def _row(table: Table, name: str, text: str) -> None:
+    table.add_row(name, escape(text))
+
+
 def _facts(title: str) -> Table:
     """A two-column table of named figures, the names in bold, long values folded."""
     table = Table(title=title, title_justify="left", show_header=False)
@@ -245,42 +244,40 @@ def show(report: AuditReport) -> None:
     )
     adv = report.advantage
     if adv.get("estimate") is not None:
-        table.add_row(
+        _row(
+            table,
             "advantage",
-            escape(f"{adv['estimate']:+.4f} [{adv['ci_low']:+.4f}, {adv['ci_high']:+.4f}]"),
+            f"{adv['estimate']:+.4f} [{adv['ci_low']:+.4f}, {adv['ci_high']:+.4f}]",
         )
     else:
-        table.add_row("advantage", escape(f"not measured: {adv['reason']}"))
+        _row(table, "advantage", f"not measured: {adv['reason']}")
     rates = report.tpr_at_fpr
-    table.add_row(
+    _row(
+        table,
         f"TPR at FPR ≤ {report.fpr_target:g}",
-        escape(
-            f"TPR {rates['tpr']:.4f} {_interval(rates['tpr_low'], rates['tpr_high'])}, "
-            f"FPR {rates['fpr']:.4f} {_interval(rates['fpr_low'], rates['fpr_high'])} "
-            f"(held out: {rates['members']} members, {rates['non_members']} non-members)"
-        ),
+        f"TPR {rates['tpr']:.4f} {_interval(rates['tpr_low'], rates['tpr_high'])}, "
+        f"FPR {rates['fpr']:.4f} {_interval(rates['fpr_low'], rates['fpr_high'])} "
+        f"(held out: {rates['members']} members, {rates['non_members']} non-members)",
     )
     low = report.epsilon_lower
-    table.add_row(
+    _row(
+        table,
         "ε lower bound",
-        escape(
-            f"ε ≥ {low['epsilon']:.4f} at δ = {report.delta:g} (held-out TPR {low['tpr']:.4f}, "
-            f"FPR {low['fpr']:.4f}; threshold chosen on {low['calibration']} trials, measured "
-            f"on {low['evaluation']})"
-        ),
+        f"ε ≥ {low['epsilon']:.4f} at δ = {report.delta:g} (held-out TPR {low['tpr']:.4f}, "
+        f"FPR {low['fpr']:.4f}; threshold chosen on {low['calibration']} trials, measured "
+        f"on {low['evaluation']})",
     )
     claim = report.claimed
     if claim.get("epsilon") is not None:
-        table.add_row(
+        _row(
+            table,
             "claimed ε",
-            escape(
-                f"{claim['epsilon']:.4f} at δ = {report.delta:g} ({claim['accountant']} accountant, "
-                f"{claim['library']}); allows advantage ≤ {claim['advantage_bound']:.4f}; the audit "
-                f"reaches {claim['tightness']:.0%} of it"
-            ),
+            f"{claim['epsilon']:.4f} at δ = {report.delta:g} ({claim['accountant']} accountant, "
+            f"{claim['library']}); allows advantage ≤ {claim['advantage_bound']:.4f}; the audit "
+            f"reaches {claim['tightness']:.0%} of it",
         )
     else:
-        table.add_row("claimed ε", escape(f"none: {claim['reason']}"))
+        _row(table, "claimed ε", f"none: {claim['reason']}")
     console.print(table)
     for refutation in report.refutations:
         console.print(f"[bold red]the claim is refuted:[/] {escape(refutation)}")
@@ -328,42 +325,41 @@ def show_one_run(record: OneRunAudit) -> None:
         f"one-run audit of {record.game} ({_params(record.params)}): {record.canaries} "
         f"canaries, seed {record.seed}"
     )
-    table.add_row(
+    _row(
+        table,
         "canaries",
-        escape(
-            f"{record.canaries} mislabeled population records, {record.included} of them "
-            f"included (each with probability 1/2); sampling rate and steps set for "
-            f"{record.size} records"
-        ),
+        f"{record.canaries} mislabeled population records, {record.included} of them "
+        f"included (each with probability 1/2); sampling rate and steps set for "
+        f"{record.size} records",
     )
-    table.add_row(
+    _row(
+        table,
         "guesses",
-        escape(
-            f"{record.guesses}: 'in' for the {record.guesses_in} lowest-loss canaries, 'out' "
-            f"for the {record.guesses_out} highest-loss; abstained on "
-            f"{record.canaries - record.guesses}"
-        ),
+        f"{record.guesses}: 'in' for the {record.guesses_in} lowest-loss canaries, 'out' "
+        f"for the {record.guesses_out} highest-loss; abstained on "
+        f"{record.canaries - record.guesses}",
     )
     share = record.correct / record.guesses
-    table.add_row(
+    _row(
+        table,
         "right guesses",
-        escape(
-            f"{record.correct} of {record.guesses} ({share:.1%}): {record.correct_in} of "
-            f"{record.guesses_in} 'in', {record.correct_out} of {record.guesses_out} 'out'"
-        ),
+        f"{record.correct} of {record.guesses} ({share:.1%}): {record.correct_in} of "
+        f"{record.guesses_in} 'in', {record.correct_out} of {record.guesses_out} 'out'",
     )
-    table.add_row(
+    _row(
+        table,
         "ε lower bound",
-        escape(f"ε ≥ {record.epsilon:.4f} at δ = {record.delta:g}, level {record.level:.0%}"),
+        f"ε ≥ {record.epsilon:.4f} at δ = {record.delta:g}, level {record.level:.0%}",
     )
     if record.claimed_epsilon is not None:
-        table.add_row(
+        _row(
+            table,
             "claimed ε",
-            escape(f"{record.claimed_epsilon:.4f} at δ = {record.delta:g} ({record.claim})"),
+            f"{record.claimed_epsilon:.4f} at δ = {record.delta:g} ({record.claim})",
         )
     else:
-        table.add_row("claimed ε", escape(f"none: {record.claim}"))
-    table.add_row("time", escape(f"{record.seconds:.2f} s on {record.device}, one model"))
+        _row(table, "claimed ε", f"none: {record.claim}")
+    _row(table, "time", f"{record.seconds:.2f} s on {record.device}, one model")
     console.print(table)
     if record.refuted:
         console.print(

@@ -23,6 +23,7 @@ Modules:
 
 from games.representations.erasers import (
     ERASERS,
+    GRID_BITS,
     AffineEraser,
     fit_eraser,
     inlp,
@@ -33,6 +34,7 @@ from games.representations.erasers import (
 )
 from games.representations.games import ConceptErasure, TwoMoment, erasure_view
 from games.representations.sources import (
+    DIGITS_SEED,
     SOURCES,
     DigitsPopulation,
     GaussianPopulation,
@@ -47,7 +49,9 @@ from games.representations.sources import (
 )
 
 __all__ = [
+    "DIGITS_SEED",
     "ERASERS",
+    "GRID_BITS",
     "SOURCES",
     "AffineEraser",
     "ConceptErasure",
