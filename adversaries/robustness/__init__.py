@@ -7,30 +7,8 @@ Importing this package imports torch. The attacks live in
 attack is written against in :mod:`~adversaries.robustness.view`.
 """
 
-from adversaries.robustness.attacks import (
-    GAMES,
-    ApgdCe,
-    ApgdDlr,
-    AutoAttack,
-    Bpda,
-    Clean,
-    Eot,
-    Fgsm,
-    Pgd,
-    Square,
-)
+from adversaries.robustness import attacks
+from adversaries.robustness.attacks import *  # noqa: F403 (the names of attacks.__all__)
 from adversaries.robustness.view import View
 
-__all__ = [
-    "GAMES",
-    "ApgdCe",
-    "ApgdDlr",
-    "AutoAttack",
-    "Bpda",
-    "Clean",
-    "Eot",
-    "Fgsm",
-    "Pgd",
-    "Square",
-    "View",
-]
+__all__ = [*attacks.__all__, "View"]

@@ -25,6 +25,7 @@ seeded from its own numpy generator.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -38,7 +39,7 @@ from adversaries.robustness.view import View, generator
 from games.params import integer, number, param
 from games.robustness import perturb
 from games.robustness.models import one_thread
-from oracles import InvalidArgument, Oracles
+from oracles import InvalidArgument, Oracles, checks
 
 __all__ = [
     "GAMES",
@@ -58,8 +59,7 @@ GAMES = ("evasion", "pgd-gap", "certified-radius")
 
 
 def _loss_choice(name: str, value: Any) -> None:
-    if value not in perturb.LOSSES:
-        raise InvalidArgument(f"{name}={value!r} must be one of: {', '.join(perturb.LOSSES)}")
+    checks.choice(name, value, perturb.LOSSES)
 
 
 def _step_check(name: str, value: Any) -> None:
@@ -112,9 +112,7 @@ def _pgd(attack: Any, view: View, coins: torch.Generator, gradient: Any) -> torc
         view.x,
         view.y,
         view.radius,
-        norm=view.norm,
-        low=view.low,
-        high=view.high,
+        **view.ball,
         steps=attack.steps,
         step=attack.step if attack.step is not None else 2.5 / attack.steps,
         restarts=attack.restarts,
@@ -122,6 +120,18 @@ def _pgd(attack: Any, view: View, coins: torch.Generator, gradient: Any) -> torc
         start=attack.start,
         generator=coins,
         loss_kind=attack.loss,
+    )
+
+
+def _mean(
+    calls: int, gradient: Callable[[], tuple[torch.Tensor, torch.Tensor]]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The outputs and gradient averaged over ``calls`` calls of ``gradient`` (EOT: each call
+    draws the defense's randomness afresh)."""
+    outputs = [gradient() for _ in range(calls)]
+    return (
+        torch.stack([o for o, _ in outputs]).mean(0),
+        torch.stack([g for _, g in outputs]).mean(0),
     )
 
 
@@ -160,11 +170,7 @@ class Eot(_Attack):
 
     def run(self, view: View, coins: torch.Generator) -> torch.Tensor:
         def averaged(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            outputs = [view.gradient(points, self.loss) for _ in range(self.samples)]
-            return (
-                torch.stack([o for o, _ in outputs]).mean(0),
-                torch.stack([g for _, g in outputs]).mean(0),
-            )
+            return _mean(self.samples, lambda: view.gradient(points, self.loss))
 
         return _pgd(self, view, coins, averaged)
 
@@ -194,13 +200,9 @@ class Bpda(_Attack):
             raise InvalidArgument("bpda needs white-box access (the model_gradient oracle)")
 
         def through(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            outputs = [
-                view.gradient(view.transform(points, coins), self.loss, bare=True)
-                for _ in range(self.samples)
-            ]
-            return (
-                torch.stack([o for o, _ in outputs]).mean(0),
-                torch.stack([g for _, g in outputs]).mean(0),
+            return _mean(
+                self.samples,
+                lambda: view.gradient(view.transform(points, coins), self.loss, bare=True),
             )
 
         return _pgd(self, view, coins, through)
@@ -218,11 +220,7 @@ class Apgd(_Attack):
 
     def run(self, view: View, coins: torch.Generator) -> torch.Tensor:
         def averaged(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            outputs = [view.gradient(points, self.loss) for _ in range(self.samples)]
-            return (
-                torch.stack([o for o, _ in outputs]).mean(0),
-                torch.stack([g for _, g in outputs]).mean(0),
-            )
+            return _mean(self.samples, lambda: view.gradient(points, self.loss))
 
         result = view.x.clone()
         done = torch.zeros(view.size, dtype=torch.bool, device=view.x.device)
@@ -232,9 +230,7 @@ class Apgd(_Attack):
                 view.x,
                 view.y,
                 view.radius,
-                norm=view.norm,
-                low=view.low,
-                high=view.high,
+                **view.ball,
                 steps=self.steps,
                 loss_kind=self.loss,
                 generator=coins,
@@ -285,9 +281,7 @@ class Square(_Attack):
             margin,
             view.x,
             view.radius,
-            norm=view.norm,
-            low=view.low,
-            high=view.high,
+            **view.ball,
             image=view.image,
             queries=self.queries,
             generator=coins,

@@ -114,27 +114,14 @@ def square(
     """
     h, w = image
     size = len(x)
-    device = x.device
     r = radius.reshape(-1, 1, 1).double()
     x_img = x.reshape(size, h, w).double()
-    if norm == "linf":
-        stripes = _signs((size, 1, w), generator, device).double()
-        delta = r * stripes.expand(size, h, w)
-    else:
-        delta = torch.zeros(size, h, w, dtype=torch.float64, device=device)
-        s = max(1, min(h, w) // 5) if min(h, w) >= 5 else 1
-        sh, sw = min(s, h) if h > 1 else 1, min(max(s, 1), w)
-        for top in range(0, h - sh + 1, sh):
-            for left in range(0, w - sw + 1, sw):
-                sign = _signs((size, 1, 1), generator, device).double()
-                delta[:, top : top + sh, left : left + sw] += sign * eta(sh, sw, False).to(device)
-        delta = delta / delta.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, 1, 1) * r
 
     def clip(points: torch.Tensor) -> torch.Tensor:
         flat = points.reshape(size, -1).float()
         return perturb.project(flat, x, radius, norm, low, high)
 
-    best = clip(x_img + delta)
+    best = clip(x_img + _start(size, image, r, norm, generator, x.device))
     best_margin = margin(best)
     for i in range(1, queries):
         if bool((best_margin <= 0).all()):
@@ -142,35 +129,74 @@ def square(
         p = p_schedule(i - 1, queries, p_init)
         s = max(1, int(round(math.sqrt(p * h * w))))
         current = best.reshape(size, h, w).double() - x_img
-        if norm == "linf":
-            sh, sw = min(s, h), min(s, w)
-            window = _windows(size, h, w, sh, sw, generator, device)
-            sign = _signs((size, 1, 1), generator, device).double()
-            proposal = torch.where(window, r * sign, current)
-        else:
-            s = max(s, 3) if min(h, w) >= 3 else s
-            sh, sw = min(s, h), min(s, w)
-            first = _windows(size, h, w, sh, sw, generator, device)
-            second = _windows(size, h, w, sh, sw, generator, device)
-            total = current.flatten(1).norm(dim=1)
-            both = first | second
-            moved = (current * both).flatten(1).norm(dim=1)
-            inside = (current * first).flatten(1).norm(dim=1)
-            pattern = eta(sh, sw, bool(torch.rand(1, generator=generator) > 0.5)).to(device)
-            signs = _signs((size, 1, 1), generator, device).double()
-            fresh = pattern[None] * signs
-            old = current[first].reshape(size, sh, sw) / inside.clamp_min(1e-12).reshape(-1, 1, 1)
-            fresh = fresh + old
-            budget = ((r.reshape(-1) ** 2 - total**2).clamp_min(0) + moved**2).sqrt()
-            fresh = fresh / fresh.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, 1, 1)
-            fresh = fresh * budget.reshape(-1, 1, 1)
-            proposal = torch.where(second, torch.zeros_like(current), current)
-            proposal = torch.where(first, _place(fresh, first, sh, sw), proposal)
-            length = proposal.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, 1, 1)
-            proposal = proposal / length * r
-        candidate = clip(x_img + proposal)
+        propose = _linf_proposal if norm == "linf" else _l2_proposal
+        candidate = clip(x_img + propose(current, r, s, generator))
         value = margin(candidate)
         keep = (value < best_margin) & (best_margin > 0)
         best = torch.where(keep[:, None], candidate, best)
         best_margin = torch.where(keep, value, best_margin)
     return best
+
+
+def _start(
+    size: int,
+    image: tuple[int, int],
+    r: torch.Tensor,
+    norm: str,
+    generator: torch.Generator,
+    device: torch.device,
+) -> torch.Tensor:
+    """The first perturbation (size, h, w): ℓ∞ vertical stripes of ±ε, or ℓ2 a sum of ±eta
+    patterns over blocks, scaled to norm ε."""
+    h, w = image
+    if norm == "linf":
+        stripes = _signs((size, 1, w), generator, device).double()
+        return r * stripes.expand(size, h, w)
+    delta = torch.zeros(size, h, w, dtype=torch.float64, device=device)
+    s = max(1, min(h, w) // 5) if min(h, w) >= 5 else 1
+    sh, sw = min(s, h) if h > 1 else 1, min(max(s, 1), w)
+    for top in range(0, h - sh + 1, sh):
+        for left in range(0, w - sw + 1, sw):
+            sign = _signs((size, 1, 1), generator, device).double()
+            delta[:, top : top + sh, left : left + sw] += sign * eta(sh, sw, False).to(device)
+    return delta / delta.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, 1, 1) * r
+
+
+def _linf_proposal(
+    current: torch.Tensor, r: torch.Tensor, s: int, generator: torch.Generator
+) -> torch.Tensor:
+    """The current perturbation with one random s × s window set to ±ε (one sign per point)."""
+    size, h, w = current.shape
+    sh, sw = min(s, h), min(s, w)
+    window = _windows(size, h, w, sh, sw, generator, current.device)
+    sign = _signs((size, 1, 1), generator, current.device).double()
+    return torch.where(window, r * sign, current)
+
+
+def _l2_proposal(
+    current: torch.Tensor, r: torch.Tensor, s: int, generator: torch.Generator
+) -> torch.Tensor:
+    """The current perturbation with a second window's mass moved into a first one, plus a
+    fresh ±eta pattern there, rescaled to norm ε."""
+    size, h, w = current.shape
+    device = current.device
+    s = max(s, 3) if min(h, w) >= 3 else s
+    sh, sw = min(s, h), min(s, w)
+    first = _windows(size, h, w, sh, sw, generator, device)
+    second = _windows(size, h, w, sh, sw, generator, device)
+    total = current.flatten(1).norm(dim=1)
+    both = first | second
+    moved = (current * both).flatten(1).norm(dim=1)
+    inside = (current * first).flatten(1).norm(dim=1)
+    pattern = eta(sh, sw, bool(torch.rand(1, generator=generator) > 0.5)).to(device)
+    signs = _signs((size, 1, 1), generator, device).double()
+    fresh = pattern[None] * signs
+    old = current[first].reshape(size, sh, sw) / inside.clamp_min(1e-12).reshape(-1, 1, 1)
+    fresh = fresh + old
+    budget = ((r.reshape(-1) ** 2 - total**2).clamp_min(0) + moved**2).sqrt()
+    fresh = fresh / fresh.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, 1, 1)
+    fresh = fresh * budget.reshape(-1, 1, 1)
+    proposal = torch.where(second, torch.zeros_like(current), current)
+    proposal = torch.where(first, _place(fresh, first, sh, sw), proposal)
+    length = proposal.flatten(1).norm(dim=1).clamp_min(1e-12).reshape(-1, 1, 1)
+    return proposal / length * r

@@ -62,6 +62,11 @@ class View:
     def size(self) -> int:
         return len(self.x)
 
+    @property
+    def ball(self) -> dict[str, Any]:
+        """Where answers must lie, as the searches take it: ``norm``, ``low`` and ``high``."""
+        return {"norm": self.norm, "low": self.low, "high": self.high}
+
     def has(self, name: str) -> bool:
         return name in self.oracles
 

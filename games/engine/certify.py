@@ -258,7 +258,7 @@ def certify(
 
     chunks: Any = play(
         game, adversary, seed, [(0, max_trials)], options=attrs.evolve(options, chunk_size=unit),
-        batched=path, outcomes=True,
+        batched=path, collect="outcomes",
     )  # fmt: skip
     with contextlib.closing(chunks):
         for tally, outcomes in chunks:

@@ -243,16 +243,16 @@ def _stop_between_chunks() -> Iterator[Callable[[], bool]]:
 
 def play(
     game: Game,
-    adversary: Callable[..., Any],
+    adversary: Any,
     seed: int,
     todo: list[tuple[int, int]],
     *,
     options: RunOptions,
     batched: bool,
-    outcomes: bool = False,
+    collect: str = "tally",
 ) -> Iterator[Any]:
     """Play the trials in ``todo`` (ranges of trial indices), yielding each chunk's tally as
-    it finishes (with ``outcomes``: ``(tally, outcomes)``, see :class:`Chunks`).
+    it finishes (or ``(tally, what)`` when ``collect`` asks for more; see :class:`Chunks`).
 
     The loop every run procedure plays on: chunking, the backend, a fresh adversary for
     every trial, the trial timeout, and (with ``isolate``) the adversary's own process,
@@ -270,7 +270,7 @@ def play(
         tuple(todo), options.chunk_size or default_chunk(game, batched, total, pool), batched
     )
     player: Any = Isolated(adversary, options.trial_timeout) if options.isolate else adversary
-    task = Chunks(game, player, seed, batched, options.trial_timeout, outcomes)
+    task = Chunks(game, player, seed, batched, options.trial_timeout, collect)
     try:
         with _stop_between_chunks() as stopped:
             for tally in run_chunks(task, work, options):

@@ -29,7 +29,9 @@ from games.engine.records import Tally
 from games.errors import InvalidAnswer, TrialFailed, TrialTimeout
 from oracles import Account, BudgetExceeded
 
-__all__ = ["Chunks", "play_chunk", "play_trial"]
+__all__ = ["COLLECT", "Chunks", "play_chunk", "play_trial"]
+
+COLLECT = ("tally", "outcomes", "scores")
 
 
 class _Outcome(NamedTuple):
@@ -192,8 +194,10 @@ class Chunks:
     seed: int
     batched: bool
     trial_timeout: float | None = None
-    #: also return each trial's outcome: 1 won, 0 lost, −1 left out (the challenger failed)
-    outcomes: bool = False
+    #: what a call returns besides the tally: nothing (``tally``); each trial's outcome, 1 won,
+    #: 0 lost, −1 left out (``outcomes``); or, on the batched path, the adversary's score and
+    #: the hidden bit of each trial kept (``scores``, for audits that threshold scores)
+    collect: str = attrs.field(default="tally", validator=attrs.validators.in_(COLLECT))
     _renew: Any = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:  # the renewer is made again where it runs
@@ -209,10 +213,13 @@ class Chunks:
         if self._renew is None:  # once per process: it decides how the adversary is copied
             object.__setattr__(self, "_renew", renewer(self.adversary))
         renew = self._renew
+        each: Any
         alarm = _Alarm(self.trial_timeout)
         alarm.install()
         try:
-            if self.batched:
+            if self.collect == "scores":
+                tally, each = _score_chunk(self.game, renew(), self.seed, start, stop)
+            elif self.batched:
                 _reuse_freed_memory()
                 tally, each = _batch_chunk(self.game, renew(), self.seed, start, stop, alarm)
             else:
@@ -222,7 +229,7 @@ class Chunks:
         finally:
             alarm.uninstall()
         tally = attrs.evolve(tally, seconds=time.perf_counter() - clock)
-        return (tally, each) if self.outcomes else tally
+        return tally if self.collect == "tally" else (tally, each)
 
 
 def play_chunk(
@@ -272,6 +279,31 @@ def _trial_chunk(
         first_error=first,
     )
     return tally, outcomes
+
+
+def _score_chunk(
+    game: Game, scorer: Any, seed: int, start: int, stop: int
+) -> tuple[Tally, tuple[np.ndarray, np.ndarray]]:
+    """A batch whose adversary scores each trial (higher: the bit is more likely 1), with the
+    scores and hidden bits of the trials whose challenger did not fail."""
+    size = stop - start
+    challenger, attacker = seeds.pair(seed, start, stop, batch=True)
+    hidden, challenge = game.open_batch(size, challenger)
+    handles, _ = challenge.open()
+    scores = np.asarray(scorer.scores(handles, attacker, size), float)
+    failed = (
+        np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
+    )
+    lost = int(np.count_nonzero(failed))
+    tally = Tally(
+        ranges=((start, stop),),
+        trials=size - lost,
+        errors={"game-failed": lost} if lost else {},
+        first_error=(start + int(np.flatnonzero(failed)[0]), "the challenger failed")
+        if lost
+        else None,
+    )
+    return tally, (scores[~failed], np.asarray(hidden)[~failed])
 
 
 Loss = tuple[str, "np.ndarray | None", str]  # (kind, which trials (None: all), why)

@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "ACCESS",
+    "ARCHITECTURES",
     "DATASETS",
     "DEFENSES",
     "MODELS",
@@ -41,6 +42,7 @@ _HOME = {
     "load": "data",
     "DEFENSES": "defenses",
     "Defended": "defenses",
+    "ARCHITECTURES": "models",
     "MODELS": "models",
     "ModelSpec": "models",
     "trained": "models",

@@ -20,7 +20,7 @@ import math
 import attrs
 import numpy as np
 
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = ["DATASETS", "NORMS", "Task", "dual_norm", "load"]
 
@@ -41,7 +41,8 @@ class Task:
         name: the data set's name.
         classes: the number of classes.
         image: (height, width) of the feature layout (``(1, d)`` for plain vectors).
-        low, high: every coordinate of a valid input lies in [low, high].
+        low, high: every coordinate of a valid input lies in [low, high] (the unit cube
+            unless the task says otherwise).
         train_x, train_y: the training part (empty for ``gaussians``, whose classifier is
             the Bayes rule).
         test_x, test_y: the test part (``digits`` only; ``gaussians`` draws test points).
@@ -50,8 +51,8 @@ class Task:
     name: str
     classes: int
     image: tuple[int, int]
-    low: float
-    high: float
+    low: float = 0.0
+    high: float = 1.0
     train_x: np.ndarray = attrs.field(repr=False)
     train_y: np.ndarray = attrs.field(repr=False)
     test_x: np.ndarray | None = attrs.field(default=None, repr=False)
@@ -129,8 +130,6 @@ def _digits() -> Task:
         name="digits",
         classes=10,
         image=(8, 8),
-        low=0.0,
-        high=1.0,
         train_x=parts[0],
         train_y=parts[1],
         test_x=parts[2],
@@ -145,8 +144,6 @@ def _gaussians() -> Task:
         name="gaussians",
         classes=2,
         image=(1, 2),
-        low=0.0,
-        high=1.0,
         train_x=empty,
         train_y=np.zeros(0, np.int64),
     )
@@ -154,8 +151,5 @@ def _gaussians() -> Task:
 
 def load(name: str) -> Task:
     """The task by name (one of :data:`DATASETS`)."""
-    if name == "digits":
-        return _digits()
-    if name == "gaussians":
-        return _gaussians()
-    raise InvalidArgument(f"data={name!r} must be one of: {', '.join(DATASETS)}")
+    checks.choice("data", name, DATASETS)
+    return _digits() if name == "digits" else _gaussians()

@@ -38,6 +38,11 @@ the adversary gets R as ``eps`` and c as ``y`` and wins by returning a point wit
 which the smoothed classifier's prediction is not c. The base classifier is the Bayes rule
 (linear), whose smoothed classifier is known exactly (p_1(x) = Φ(m(x)/σ) for the margin
 m), so the win is decided exactly, with no sampling.
+
+The module is over 600 lines because the three games share one base (the oracles over a
+defended classifier and the check of an answer against the ball and the range), read
+together with the games that use it; the data, models, defenses and perturbations live in
+their own modules.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ from games.robustness.defenses import (
     JpegLike,
     Quantize,
 )
-from games.robustness.models import MODELS, ModelSpec, one_thread, trained
+from games.robustness.models import ARCHITECTURES, ModelSpec, one_thread, trained
 from oracles import InvalidArgument
 
 __all__ = ["ACCESS", "TOLERANCE", "CertifiedRadius", "Evasion", "PgdGap", "deployed"]
@@ -85,8 +90,10 @@ MAX_ROUNDS = 200
 
 
 def _model_choice(name: str, value: Any) -> None:
-    if value is not None and value not in MODELS:
-        raise InvalidArgument(f"{name}={value!r} must be one of: {', '.join(MODELS)} (or None)")
+    if value is not None and value not in ARCHITECTURES:
+        raise InvalidArgument(
+            f"{name}={value!r} must be one of: {', '.join(ARCHITECTURES)} (or None)"
+        )
 
 
 def _threaded(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -166,6 +173,29 @@ class _Robustness(Search):
 
     def transform(self) -> Any:
         raise NotImplementedError
+
+    def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
+        raise NotImplementedError
+
+    def _wins(self, challenge: Challenge, answers: Any, single: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    # Tiny batches: one torch thread (see games.robustness.models.one_thread).
+    def setup(self, rng: np.random.Generator) -> Challenge:
+        with one_thread():
+            return self._setup(1, rng, single=True)
+
+    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
+        with one_thread():
+            return self._setup(size, rng, single=False)
+
+    def finalize(self, challenge: Challenge, answer: Any) -> bool:
+        with one_thread():
+            return bool(self._wins(challenge, answer, single=True)[0])
+
+    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
+        with one_thread():
+            return self._wins(challenge, answers, single=False)
 
     def _oracles(
         self, deployed_: Defended, size: int, single: bool, generator: torch.Generator
@@ -410,14 +440,6 @@ class Evasion(_Robustness):
 
     # -- trials -------------------------------------------------------------------------
 
-    def setup(self, rng: np.random.Generator) -> Challenge:
-        with one_thread():
-            return self._setup(1, rng, single=True)
-
-    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
-        with one_thread():
-            return self._setup(size, rng, single=False)
-
     def _draw(
         self, classifier: Defended, size: int, rng: np.random.Generator, noise: Any
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -475,14 +497,6 @@ class Evasion(_Robustness):
 
     def _judge(self, secret: dict, wrong: torch.Tensor) -> torch.Tensor:
         return wrong
-
-    def finalize(self, challenge: Challenge, answer: Any) -> bool:
-        with one_thread():
-            return bool(self._wins(challenge, answer, single=True)[0])
-
-    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
-        with one_thread():
-            return self._wins(challenge, answers, single=False)
 
 
 @register("pgd-gap")
@@ -572,14 +586,6 @@ class CertifiedRadius(_Robustness):
             self.device or "cpu",
         )
 
-    def setup(self, rng: np.random.Generator) -> Challenge:
-        with one_thread():
-            return self._setup(1, rng, single=True)
-
-    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
-        with one_thread():
-            return self._setup(size, rng, single=False)
-
     def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
         classifier = self.defended()
         task = self.task()
@@ -655,11 +661,3 @@ class CertifiedRadius(_Robustness):
             raise InvalidAnswer(why)
         changed = self.smoothed(points) != secret["label"]
         return (changed & secret["certified"]).cpu().numpy()
-
-    def finalize(self, challenge: Challenge, answer: Any) -> bool:
-        with one_thread():
-            return bool(self._wins(challenge, answer, single=True)[0])
-
-    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
-        with one_thread():
-            return self._wins(challenge, answers, single=False)

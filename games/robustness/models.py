@@ -33,9 +33,21 @@ from games.robustness import data as datasets
 from games.robustness import perturb
 from oracles import InvalidArgument
 
-__all__ = ["MODELS", "RECIPES", "BayesLinear", "ModelSpec", "network", "one_thread", "trained"]
+__all__ = [
+    "ARCHITECTURES",
+    "MODELS",
+    "RECIPES",
+    "BayesLinear",
+    "ModelSpec",
+    "network",
+    "one_thread",
+    "trained",
+]
 
-MODELS = ("linear", "mlp", "cnn")
+#: The classifiers a robustness game's ``model`` parameter names.
+ARCHITECTURES = ("linear", "mlp", "cnn")
+#: The old name of :data:`ARCHITECTURES`.
+MODELS = ARCHITECTURES
 RECIPES = ("standard", "noise", "adversarial")
 
 # Training knobs shared by every recipe: small enough for a test, enough for ~95% on digits.
@@ -96,7 +108,7 @@ def network(kind: str, task: datasets.Task, width: int) -> torch.nn.Module:
             torch.nn.Flatten(),
             skip(torch.nn.Linear, flat, k),
         )
-    raise InvalidArgument(f"model={kind!r} must be one of: {', '.join(MODELS)}")
+    raise InvalidArgument(f"model={kind!r} must be one of: {', '.join(ARCHITECTURES)}")
 
 
 def _initialise(module: torch.nn.Module, generator: torch.Generator) -> None:

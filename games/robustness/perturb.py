@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "LOSSES",
@@ -155,8 +155,7 @@ def pgd(
         (``keep_hits``); else the last iterate of the restart whose last queried point
         had the highest loss. Uses ``restarts × steps`` gradient calls.
     """
-    if schedule not in SCHEDULES:
-        raise InvalidArgument(f"schedule={schedule!r} must be one of: {', '.join(SCHEDULES)}")
+    checks.choice("schedule", schedule, SCHEDULES)
     radius = _column(eps, x)
     found = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     best = x.clone()

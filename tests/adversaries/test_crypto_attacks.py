@@ -22,7 +22,7 @@ from adversaries.crypto import (
     block_pairs,
 )
 from games.crypto import EufCMA, IndCPA, PRFSecurity, PRGSecurity, PRPSecurity, encryption_scheme
-from games.crypto import LinearPRF as ToyLinear
+from games.crypto import ToyLinearPRF as ToyLinear
 from games.registry import ADVERSARIES
 from oracles import InvalidArgument, Oracle, Oracles
 

@@ -25,13 +25,7 @@ from games.robustness.games import Evasion  # noqa: E402
 from games.stats import binomial_interval  # noqa: E402
 from oracles import InvalidArgument  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_every_attack_answers_inside_the_ball_on_both_norms():

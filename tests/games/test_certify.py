@@ -107,7 +107,9 @@ def test_stops_at_the_first_crossing_of_the_thresholds(batched):
         horizon = result.played
         outcomes = np.concatenate(
             [
-                Chunks(game, adversary, seed, batched, outcomes=True)(a, min(a + 256, horizon))[1]
+                Chunks(game, adversary, seed, batched, collect="outcomes")(
+                    a, min(a + 256, horizon)
+                )[1]
                 for a in range(0, horizon, 256)
             ]
         )
@@ -122,7 +124,7 @@ def test_stops_at_the_first_crossing_of_the_thresholds(batched):
 def test_outcomes_agree_with_play_chunk_tallies():
     game = games.GAMES.get("collision")(n=10, queries=24)
     for batched in (True, False):
-        tally, outcomes = Chunks(game, Birthday(), 3, batched, outcomes=True)(0, 200)
+        tally, outcomes = Chunks(game, Birthday(), 3, batched, collect="outcomes")(0, 200)
         reference = play_chunk(game, Birthday(), 3, 0, 200, batched)
         assert tally.wins == reference.wins == int((outcomes == 1).sum())
         assert tally.trials == reference.trials == outcomes.size
@@ -241,7 +243,7 @@ def test_the_sequence_is_the_confidence_sequence_up_to_the_stopping_trial(
     outcomes = np.concatenate(
         [
             # whole chunks: on the batched path a chunk's draws depend on its bounds
-            Chunks(game, adversary, 2, batched, outcomes=True)(a, a + 256)[1]
+            Chunks(game, adversary, 2, batched, collect="outcomes")(a, a + 256)[1]
             for a in range(0, horizon, 256)
         ]
     )

@@ -1,9 +1,8 @@
 """Shared set-up of the proof tests: a fresh interpreter, the ctr-prf file with edits, a
-module of misbehaving reductions brought in as ``--import`` would, and torch on one thread."""
+module of misbehaving reductions brought in as ``--import`` would."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -16,21 +15,6 @@ import proofs
 
 ROOT = pathlib.Path(__file__).parents[2]
 CTR_REDUCTION = "proofs.crypto.reductions:prf_from_ctr"
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    """Torch on one thread for a module's tests (``pytestmark = pytest.mark.usefixtures(...)``):
-    the domains' models are tiny, and a second OpenMP thread only adds contention."""
-    if importlib.util.find_spec("torch") is None:
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture
