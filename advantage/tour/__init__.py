@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 
 from advantage.common import console, print_json, stderr, subcommand
 from advantage.tour.catalogue import DOMAINS, ROWS, TARGET, birthday, gaussians_robust_error
 from advantage.tour.playing import FAMILY_LEVEL, Outcome, level, play_rows, select
-from advantage.tour.rows import CheckRow, Row, agrees, check, domain, play
+from advantage.tour.rows import CheckRow, Row, agrees, check, domain, play, spelled
 from advantage.tour.table import render
 
 __all__ = [
@@ -72,7 +73,7 @@ def _list(rows: list[Row | CheckRow], as_json: bool) -> int:
         {
             "domain": row.domain,
             "game": row.subject,
-            "adversary": row.adversary,
+            "adversary": spelled(row.adversary, row.adversary_params),
             "expect": row.expect,
             "trials": row.trials,
             "budget": row.budget,
@@ -85,14 +86,21 @@ def _list(rows: list[Row | CheckRow], as_json: bool) -> int:
         print_json({"rows": entries, "budget": sum(row.budget for row in rows)})
         return 0
     for domain_name in dict.fromkeys(row.domain for row in rows):
-        console.print(Text(domain_name, style="bold"))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=1)
+        grid.add_column(overflow="fold", ratio=1)
+        grid.add_column(no_wrap=True, style="dim")
         for row in rows:
             if row.domain == domain_name:
+                adversary = spelled(row.adversary, row.adversary_params)
                 extra = ", --full" if row.full else ""
-                console.print(
-                    Text(f"  {row.subject} · {row.adversary}: {row.expect}")
-                    + Text(f"  ({row.trials} trials, budget {row.budget:g} s{extra})", style="dim")
+                grid.add_row(
+                    "",
+                    Text(f"{row.subject} · {adversary}: {row.expect}"),
+                    f"{row.trials} trials, {row.budget:g} s{extra}",
                 )
+        console.print(Text(domain_name, style="bold"))
+        console.print(grid)
     total = sum(row.budget for row in rows if not row.full)
     console.print(f"{len(rows)} rows; the default ones have a budget of {total:g} s together")
     return 0

@@ -101,10 +101,13 @@ def test_only_full_and_list(capsys):
     assert main(["tour", "--list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["rows"]
     assert len(listed) == len(tour.playing.select(tour.ROWS))
-    assert main(["tour", "--list", "--full", "--only", "crypto", "--only", "robustness"]) == 0
+    assert main(["tour", "--list", "--full", "--only", "crypto", "--only", "representations"]) == 0
     out = capsys.readouterr().out
-    assert "crypto" in out and "robustness" in out and "privacy" not in out
-    assert "check ctr-prf scheme=ctr-nonce-reuse · nonce-reuse: algorithm" in " ".join(out.split())
+    assert "crypto" in out and "representations" in out and "privacy" not in out
+    assert "check ctr-prf scheme=ctr-nonce-reuse · nonce-reuse:" in out and "--full" in out
+    assert main(["tour", "--list", "--json", "--full", "--only", "representations"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert {row["domain"] for row in rows} == {"representations"} and any(r["full"] for r in rows)
     assert main(["tour", "--only", "cryptography"]) == 2
     assert "--only='cryptography' must be one of: crypto, privacy" in capsys.readouterr().err
 
