@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from advantage.common import add_import_option, import_requested, invoked
+from advantage.latex import add_standalone_option
 from oracles import InvalidArgument
 
 __all__ = ["main", "parser"]
@@ -18,6 +19,7 @@ __all__ = ["main", "parser"]
 # Each module adds its subcommands with `add(subparsers)`; the order is the order of --help.
 COMMANDS = (
     "advantage.run",
+    "advantage.plan",
     "advantage.certify",
     "advantage.sweep",
     "advantage.check",
@@ -29,7 +31,7 @@ COMMANDS = (
 
 # The subcommands that find games, adversaries, proofs or reductions by name: each takes
 # --import (and reads $ADVANTAGE_IMPORT) to reach the user's own.
-RESOLVING = ("run", "certify", "sweep", "check", "explain", "audit", "list")
+RESOLVING = ("run", "plan", "certify", "sweep", "check", "explain", "audit", "list")
 
 DESCRIPTION = """\
 Security games for AI defenses. Play a game many times against an adversary and read its
@@ -50,18 +52,8 @@ def parser() -> argparse.ArgumentParser:
         importlib.import_module(name).add(sub)
     for command in RESOLVING:
         add_import_option(sub.choices[command])
+    add_standalone_option(sub.choices["explain"])
     return top
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [InvalidArgument]
-    try:
-        from proofs.errors import ProofError
-
-        errors.append(ProofError)
-    except ImportError:
-        pass
-    return tuple(errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import_requested(args)
         with invoked(argv):
             return int(args.handler(args) or 0)
-    except _user_errors() as error:
+    except InvalidArgument as error:  # proof errors too: every bad input is one
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:

@@ -105,6 +105,17 @@ def _subject(record: Mapping[str, Any]) -> tuple[type, type] | None:
     return None if game is None or adversary is None else (game, adversary)
 
 
+def _named(record: Mapping[str, Any], game: type, adversary: type) -> list[str]:
+    """``GAME -p ... --adversary NAME -a ...``, each parameter that differs from its default."""
+    return [
+        record["game"],
+        *param_args("-p", record.get("params", {}), game),
+        "--adversary",
+        record["adversary"],
+        *param_args("-a", record.get("adversary_params", {}), adversary),
+    ]
+
+
 def run_line(record: Mapping[str, Any], *, log: str | None = None) -> str | None:
     """`advantage run` reproducing an estimate record (an `Estimate.to_json()`, a tour row).
 
@@ -114,14 +125,9 @@ def run_line(record: Mapping[str, Any], *, log: str | None = None) -> str | None
     classes = _subject(record)
     if classes is None:
         return None
-    game, adversary = classes
     argv = [
         "run",
-        record["game"],
-        *param_args("-p", record.get("params", {}), game),
-        "--adversary",
-        record["adversary"],
-        *param_args("-a", record.get("adversary_params", {}), adversary),
+        *_named(record, *classes),
         "--trials",
         str(record["trials"]),
         "--seed",
@@ -140,14 +146,9 @@ def certify_line(record: Mapping[str, Any], *, extra: Sequence[str] = ()) -> str
     classes = _subject(record)
     if classes is None:
         return None
-    game, adversary = classes
     argv = [
         "certify",
-        record["game"],
-        *param_args("-p", record.get("params", {}), game),
-        "--adversary",
-        record["adversary"],
-        *param_args("-a", record.get("adversary_params", {}), adversary),
+        *_named(record, *classes),
         "--eps",
         repr(float(record["eps"])),
         "--alpha",

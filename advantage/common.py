@@ -28,6 +28,7 @@ from oracles import InvalidArgument
 
 __all__ = [
     "IMPORT_VARIABLE",
+    "add_adversary_option",
     "add_import_option",
     "add_run_options",
     "command_line",
@@ -38,14 +39,31 @@ __all__ = [
     "make_adversary",
     "make_game",
     "pairs",
+    "play_options",
     "print_json",
     "progress",
     "provenance",
+    "split_adversary",
+    "subject",
+    "subcommand",
     "version",
 ]
 
 console = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
+
+
+def subcommand(
+    sub: argparse._SubParsersAction, name: str, help: str, description: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` prints ``description`` as written (its paragraphs and
+    examples kept)."""
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        help=help,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def pairs(items: Sequence[str] | None, flag: str) -> dict[str, str]:
@@ -97,7 +115,17 @@ def make_game(name: str, params: dict[str, str]) -> Any:
     return cls(**coerce(cls, params, what=f"parameter of game {name}"))
 
 
-def make_adversary(name: str, params: dict[str, str], game: str | None = None) -> Any:
+def split_adversary(text: str) -> tuple[str, dict[str, str]]:
+    """``"birthday:q=16,x=1"`` as ``("birthday", {"q": "16", "x": "1"})``."""
+    name, _, rest = text.partition(":")
+    items = [item for item in rest.split(",") if item.strip()] if rest else []
+    return name.strip(), pairs(items, f"--adversary {name}:")
+
+
+def make_adversary(spec: str, params: dict[str, str], game: str | None = None) -> Any:
+    """The adversary ``spec`` names (``NAME`` or ``NAME:k=v,...``, whose own parameters win
+    over ``params``), checked to be written for ``game``."""
+    name, inline = split_adversary(spec)
     entry = ADVERSARIES.entry(name)
     if game is not None and entry.games and game not in entry.games:
         fits = [e.name for e in ADVERSARIES.entries() if not e.games or game in e.games]
@@ -106,7 +134,13 @@ def make_adversary(name: str, params: dict[str, str], game: str | None = None) -
             f"adversaries for {game}: {', '.join(fits)}"
         )
     cls = entry.load()
-    return cls(**coerce(cls, params, what=f"parameter of adversary {name}"))
+    return cls(**coerce(cls, {**params, **inline}, what=f"parameter of adversary {name}"))
+
+
+def subject(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The game and the adversary a command names (``GAME -p ... --adversary A -a ...``)."""
+    game = make_game(args.game, pairs(args.param, "-p"))
+    return game, make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
 
 
 def add_run_options(
@@ -190,6 +224,24 @@ def add_run_options(
     )
 
 
+def add_adversary_option(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """``--adversary NAME[:K=V,...]``: required, once (or repeatable, with ``several``)."""
+    also = (
+        "; repeat it to play several on the same trials and report the ensemble's worst case "
+        "(-a then sets a parameter of every adversary that has it)"
+        if several
+        else ""
+    )
+    parser.add_argument(
+        "--adversary",
+        required=True,
+        action="append" if several else "store",
+        metavar="NAME[:K=V,...]",
+        help="adversary name (see `advantage list adversaries`), optionally with its own "
+        f"parameters{also}",
+    )
+
+
 def output_path(text: str, flag: str, suffix: str) -> Path:
     """Where a command will write a file, checked before any work: a file path in an existing
     directory; ``suffix`` is added when the name has none."""
@@ -209,6 +261,7 @@ def output_path(text: str, flag: str, suffix: str) -> Path:
 
 
 def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Where and how trials run: the options of the ``engine`` group."""
     return {
         "backend": args.backend,
         "workers": args.workers,
@@ -218,6 +271,18 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "isolate": args.isolate,
         "device": args.device,
         "trial_timeout": args.trial_timeout,
+    }
+
+
+def play_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The trials, seed, level and method of a command that reports intervals, and the
+    engine options."""
+    return {
+        "trials": args.trials,
+        "seed": args.seed,
+        "level": args.level,
+        "method": args.method,
+        **engine_options(args),
     }
 
 
@@ -335,10 +400,8 @@ def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
         ),
     )
     if estimate.queries:
-        per = ", ".join(
-            f"{k}: {v / max(estimate.trials, 1):.3g}/trial" for k, v in estimate.queries.items()
-        )
-        table.add_row("queries", per)
+        per = ", ".join(f"{k}: {v:.3g}" for k, v in queries_per_trial(estimate).items())
+        table.add_row("queries per trial", f"{per} (--json: totals in queries)")
     if estimate.resources:
         table.add_row("resources", ", ".join(f"{k}: {v}" for k, v in estimate.resources.items()))
     if estimate.errors:
@@ -351,7 +414,29 @@ def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
     return table
 
 
-def show_first_error(estimate: Estimate) -> None:
-    if estimate.first_error:
-        stderr.print("[red]first error:[/]")
-        stderr.print(escape(estimate.first_error), soft_wrap=True)
+def queries_per_trial(estimate: Estimate) -> dict[str, float]:
+    """Each oracle's queries per trial (an estimate records their totals)."""
+    return {k: v / max(estimate.trials, 1) for k, v in estimate.queries.items()}
+
+
+def estimate_json(estimate: Estimate) -> dict[str, Any]:
+    """An estimate as JSON: its record (``queries`` are totals over the trials), and the
+    queries per trial as ``queries_per_trial``."""
+    return {**estimate.to_json(), "queries_per_trial": queries_per_trial(estimate)}
+
+
+def show(result: Any, as_json: bool, table: Callable[[Any], Any]) -> None:
+    """A result as one JSON object, or as ``table(result)`` and its first error."""
+    if as_json:
+        print_json(estimate_json(result) if isinstance(result, Estimate) else result.to_json())
+        return
+    console.print(table(result))
+    show_first_error(result)
+
+
+def show_first_error(result: Any) -> None:
+    """The first traceback of a run (of each adversary of an ensemble), on stderr."""
+    for each in getattr(result, "adversaries", None) or [result]:
+        if each.first_error:
+            stderr.print("[red]first error:[/]")
+            stderr.print(escape(each.first_error), soft_wrap=True)

@@ -20,6 +20,7 @@ __all__ = [
     "certify_figure",
     "epsilon_figure",
     "forest_figure",
+    "poor_fit",
     "roc_figure",
     "sweep_figure",
 ]
@@ -197,7 +198,7 @@ def sweep_figure(data: Mapping[str, Any]) -> str:
                 capsize=3,
                 label=f"extrapolated to {value:g} (if the model holds)",
             )
-        poor = fit is not None and _poor_fit(fit)
+        poor = fit is not None and poor_fit(fit)
         if fit is not None and poor:
             axes.text(
                 0.02,
@@ -221,7 +222,7 @@ def sweep_figure(data: Mapping[str, Any]) -> str:
         return _svg(figure)
 
 
-def _poor_fit(fit: Mapping[str, Any]) -> bool:
+def poor_fit(fit: Mapping[str, Any]) -> bool:
     p = fit.get("fit_pvalue")
     return isinstance(p, int | float) and p == p and p < 0.05
 
@@ -251,23 +252,19 @@ def roc_figure(data: Mapping[str, Any]) -> str:
         )
         grid = [floor * (1 / floor) ** (i / 200) for i in range(201)]
         claimed = data["claimed"].get("epsilon")
-        if claimed is not None:
-            axes.plot(
-                grid,
-                [min(1.0, math.exp(claimed) * f + delta) for f in grid],
-                color=GREEN,
-                linestyle="--",
-                label=f"most a test reaches under the claimed ε = {claimed:.3g}",
-            )
         lower = data["epsilon_lower"]["epsilon"]
-        if lower > 0:
-            axes.plot(
-                grid,
-                [min(1.0, math.exp(lower) * f + delta) for f in grid],
-                color=RED,
-                linestyle="-.",
-                label=f"... under ε = {lower:.3g}, the measured lower bound",
-            )
+        # The most a test can reach under an ε: TPR = e^ε·FPR + δ.
+        limits = [
+            (claimed, GREEN, "--", f"most a test reaches under the claimed ε = {claimed:.3g}")
+            if claimed is not None
+            else None,
+            (lower, RED, "-.", f"... under ε = {lower:.3g}, the measured lower bound")
+            if lower > 0
+            else None,
+        ]
+        for eps, colour, style, label in filter(None, limits):
+            reach = [min(1.0, math.exp(eps) * f + delta) for f in grid]
+            axes.plot(grid, reach, color=colour, linestyle=style, label=label)
         fpr, tpr = max(floor, rates["fpr"]), max(floor, rates["tpr"])
         axes.errorbar(
             [fpr],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from advantage.common import command_line, console
+from advantage.common import command_line, console, subcommand
 from oracles import InvalidArgument
 
 __all__ = ["add", "write_report"]
@@ -24,12 +24,8 @@ Example: advantage certify otp --adversary guess --eps 0.1 --json > certify.json
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "report",
-        help="turn run logs and --json outputs into one self-contained HTML page",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    help = "turn run logs and --json outputs into one self-contained HTML page"
+    parser = subcommand(sub, "report", help, DESCRIPTION)
     parser.add_argument(
         "inputs", nargs="+", metavar="INPUT", help="a run log or a --json output (repeatable)"
     )

@@ -10,15 +10,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from advantage.common import (
+    add_adversary_option,
     add_run_options,
     console,
-    engine_options,
-    make_adversary,
-    make_game,
     output_path,
-    pairs,
+    play_options,
     print_json,
     progress,
+    subcommand,
+    subject,
 )
 from games.engine.sweep import MODELS, Sweep, budget_target, sweep
 from games.registry import coerce
@@ -40,16 +40,11 @@ Example: advantage sweep collision -p n=16 --adversary birthday
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "sweep",
-        help="advantage against a budget, with a fitted curve and its band",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = subcommand(
+        sub, "sweep", "advantage against a budget, with a fitted curve and its band", DESCRIPTION
     )
     add_run_options(parser)
-    parser.add_argument(
-        "--adversary", required=True, help="adversary name (see `advantage list adversaries`)"
-    )
+    add_adversary_option(parser)
     parser.add_argument(
         "--budget",
         required=True,
@@ -81,6 +76,12 @@ def add(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="the assumption's name (default: ADVERSARY_BUDGET_scaling)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write --assumption even when the goodness-of-fit test rejects the model (the "
+        "file then says so in a comment)",
+    )
     parser.set_defaults(handler=sweep_command)
 
 
@@ -106,8 +107,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         if args.assumption is not None
         else None
     )
-    game = make_game(args.game, pairs(args.param, "-p"))
-    adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
+    game, adversary = subject(args)
     name, texts = parse_budget(args.budget)
     target = budget_target(game, adversary, name)
     cls = type(game) if target == "game" else type(adversary)
@@ -119,22 +119,22 @@ def sweep_command(args: argparse.Namespace) -> int:
             adversary,
             budget=name,
             values=values,
-            trials=args.trials,
-            seed=args.seed,
-            level=args.level,
-            method=args.method,
             fit=args.fit,
             extrapolate=args.extrapolate,
             simultaneous=True if args.simultaneous else None,
             progress=update,
-            **engine_options(args),
+            **play_options(args),
         )
     written = {}
     if plot is not None:
         written["plot"] = str(result.plot(plot))
+    refused = None
     if assumption is not None:
-        assumption.write_text(result.assumption(name=args.assumption_name))
-        written["assumption"] = str(assumption)
+        try:
+            assumption.write_text(assumption_text(result, args.assumption_name, force=args.force))
+            written["assumption"] = str(assumption)
+        except InvalidArgument as error:  # the results are shown first, then the refusal
+            refused = error
     if args.json:
         print_json({**result.to_json(), **curve(result), **written})
     else:
@@ -143,7 +143,40 @@ def sweep_command(args: argparse.Namespace) -> int:
             console.print(line, soft_wrap=True)
         for kind, where in written.items():
             console.print(f"{kind} written to {escape(where)}")
+    if refused is not None:
+        raise refused
     return 0
+
+
+def fit_rejected(result: Sweep) -> bool:
+    """Whether the goodness-of-fit test rejects the fitted model (at 5%)."""
+    p = result.fit.fit_pvalue if result.fit is not None else float("nan")
+    return p == p and p < 0.05
+
+
+def assumption_text(result: Sweep, name: str | None, *, force: bool) -> str:
+    """The fitted upper band as an assumption file; a fit the goodness-of-fit test rejects is
+    refused, or (``force``) written with a comment that says so.
+
+    Raises:
+        InvalidArgument: the fit is poor and ``force`` is not given.
+    """
+    text = result.assumption(name=name)
+    if not fit_rejected(result):
+        return text
+    p = result.fit.fit_pvalue  # type: ignore[union-attr]
+    if not force:
+        raise InvalidArgument(
+            f"--assumption: the goodness-of-fit test rejects {result.fit.model} (p = {p:.3g}), "  # type: ignore[union-attr]
+            "so its band says little about larger budgets; try another --fit, or give --force "
+            "to write it with a comment saying so"
+        )
+    warning = (
+        f"# WARNING: the goodness-of-fit test rejects this {result.fit.model} fit "  # type: ignore[union-attr]
+        f"(p = {p:.3g}).\n# The band below is only as good as the model, which does not "
+        "describe the measured points.\n"
+    )
+    return warning + text
 
 
 #: Budgets at which `--json` reads the fitted curve and its band, for plots made later.
@@ -221,7 +254,7 @@ def summary(result: Sweep) -> list[str]:
         lines.append(
             f"fit: {fit.model}, {fitted} ({fit.method}; band {fit.level:.0%}, simultaneous over budgets; {quality})"
         )
-        if fit.fit_pvalue < 0.05:
+        if fit_rejected(result):
             lines.append(
                 "[yellow]the model does not describe these points well; its band is only as good as the model[/]"
             )

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = [
     "Claim",
@@ -100,30 +100,17 @@ def _settings() -> Settings:
     return _SETTINGS.get() or Settings()
 
 
-def _resolve(level: float | None, seed: int | None) -> tuple[float, int]:
-    from oracles import InvalidArgument
+def _resolve(level: float | None, seed: int | None, undecided: str) -> tuple[float, int]:
+    """The level and seed an assertion runs at (its own, else the test's, else the
+    defaults), after checking its arguments."""
+    from oracles import checks
 
+    checks.choice("undecided", undecided, UNDECIDED)
     settings = _settings()
     level = level if level is not None else settings.level
-    level = DEFAULT_LEVEL if level is None else level
     seed = seed if seed is not None else settings.seed
-    seed = DEFAULT_SEED if seed is None else seed
-    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
-        raise InvalidArgument(f"level={level!r} must be a number in (0, 1)")
-    return float(level), seed
-
-
-def _record(claim: Claim) -> None:
-    claims = _CLAIMS.get()
-    if claims is not None:
-        claims.append(claim)
-
-
-def _check_undecided(undecided: str) -> None:
-    from oracles import InvalidArgument
-
-    if undecided not in UNDECIDED:
-        raise InvalidArgument(f"undecided={undecided!r} must be one of: {', '.join(UNDECIDED)}")
+    level = checks.open_unit("level", DEFAULT_LEVEL if level is None else level)
+    return level, DEFAULT_SEED if seed is None else seed
 
 
 def _instance(thing: Any, kind: str) -> Any:
@@ -144,6 +131,27 @@ def _replay(line: str | None) -> str:
     return (
         "rerun the assertion with the same seed (the game or adversary is not registered by name)"
     )
+
+
+def _outcome(passed: bool, undecided: bool) -> str:
+    return "passed" if passed else ("undecided" if undecided else "failed")
+
+
+def _record(**claim: Any) -> None:
+    """The claim, for the session's table (with the running test's node id)."""
+    claims = _CLAIMS.get()
+    if claims is not None:
+        claims.append(Claim(test=_settings().test, **claim))
+
+
+def _conclude(outcome: str, message: str, undecided: str) -> NoReturn:
+    """Fail with ``message`` (or skip, when an undecided assertion asks to)."""
+    __tracebackhide__ = True
+    if outcome == "undecided" and undecided == "skip":
+        import pytest
+
+        pytest.skip(message)
+    raise AssertionError(message)
 
 
 def _undecided_advice(cert: Any, max_trials: int) -> str:
@@ -176,70 +184,40 @@ def _pct(level: float) -> str:
     return f"{100 * level:.2f}".rstrip("0").rstrip(".") + "%"
 
 
-def _certify(
-    side: str,
-    game: Any,
-    adversary: Any,
-    eps: float,
-    level: float | None,
-    max_trials: int,
-    seed: int | None,
-    undecided: str,
-    engine: dict[str, Any],
-) -> Any:
+def _engine_flags(engine: dict[str, Any]) -> list[str]:
+    """The command-line flags of the engine options a replay depends on."""
+    flags = []
+    if engine.get("chunk_size") is not None:
+        flags += ["--chunk-size", str(engine["chunk_size"])]
+    if engine.get("batched") is not None:
+        flags.append("--batched" if engine["batched"] else "--no-batched")
+    return flags
+
+
+def _certify(side: str, game: Any, adversary: Any, eps: float, options: dict[str, Any]) -> Any:
+    """Certify, record the claim, and pass, fail or skip. ``options``: the keyword arguments
+    of :func:`assert_advantage_below`."""
     __tracebackhide__ = True  # pytest shows the test's line, not this module's
     import games
     from advantage import commands
 
-    _check_undecided(undecided)
-    level, seed = _resolve(level, seed)
+    engine = dict(options)
+    max_trials = engine.pop("max_trials", 100_000)
+    undecided = engine.pop("undecided", "fail")
+    level, seed = _resolve(engine.pop("level", None), engine.pop("seed", None), undecided)
     game, adversary = _instance(game, "game"), _instance(adversary, "adversary")
-    cert = games.certify(
-        game,
-        adversary,
-        eps=eps,
-        alpha=round(1 - level, 12),
-        max_trials=max_trials,
-        seed=seed,
-        **engine,
-    )
-    extra = [
-        a
-        for key in ("chunk_size", "batched")
-        if engine.get(key) is not None
-        for a in (
-            [f"--{key.replace('_', '-')}", str(engine[key])]
-            if key == "chunk_size"
-            else ["--batched" if engine[key] else "--no-batched"]
-        )
-    ]
-    replay = _replay(commands.certify_line(cert.to_json(), extra=extra))
-    wanted = "below" if side == "below" else "above"
+    alpha = round(1 - level, 12)
+    cert = games.certify(game, adversary, eps=eps, alpha=alpha, max_trials=max_trials, seed=seed,
+                         **engine)  # fmt: skip
+    replay = _replay(commands.certify_line(cert.to_json(), extra=_engine_flags(engine)))
     claim = f"advantage {'≤' if side == 'below' else '>'} {cert.eps:g}"
     subject = (
         f"{commands.label(cert.adversary, cert.adversary_params, 'adversary')} vs "
         f"{commands.label(cert.game, cert.params, 'game')}"
     )
-    outcome = (
-        "passed"
-        if cert.decision == wanted
-        else ("undecided" if cert.decision == "undecided" else "failed")
-    )
-    _record(
-        Claim(
-            test=_settings().test,
-            subject=subject,
-            claim=claim,
-            outcome=outcome,
-            low=cert.ci_low,
-            high=cert.ci_high,
-            level=level,
-            method=cert.method,
-            trials=cert.trials,
-            seed=cert.seed,
-            replay=replay,
-        )
-    )
+    outcome = _outcome(cert.decision == side, cert.decision == "undecided")
+    _record(subject=subject, claim=claim, outcome=outcome, low=cert.ci_low, high=cert.ci_high,
+            level=level, method=cert.method, trials=cert.trials, seed=cert.seed, replay=replay)  # fmt: skip
     if outcome == "passed":
         return cert
     found = (
@@ -248,20 +226,11 @@ def _certify(
     )
     if outcome == "failed":
         decided = "≤" if cert.decision == "below" else ">"
-        message = (
-            f"{subject}: claimed {claim}, but certify decided advantage {decided} {cert.eps:g}: "
-            f"{found}\nreplay: {replay}"
-        )
-        raise AssertionError(message)
-    message = (
-        f"{subject}: undecided whether {claim} after max_trials={cert.max_trials:,}: {found}; "
-        f"{_undecided_advice(cert, cert.max_trials)}\nreplay: {replay}"
-    )
-    if undecided == "skip":
-        import pytest
-
-        pytest.skip(message)
-    raise AssertionError(message)
+        told = f"claimed {claim}, but certify decided advantage {decided} {cert.eps:g}: {found}"
+    else:
+        advice = _undecided_advice(cert, cert.max_trials)
+        told = f"undecided whether {claim} after max_trials={cert.max_trials:,}: {found}; {advice}"
+    _conclude(outcome, f"{subject}: {told}\nreplay: {replay}", undecided)
 
 
 def assert_advantage_below(
@@ -296,25 +265,36 @@ def assert_advantage_below(
             replay command), or the run is undecided (with the trials that would decide it).
     """
     __tracebackhide__ = True
-    return _certify("below", game, adversary, eps, level, max_trials, seed, undecided, engine)
+    options = {"level": level, "max_trials": max_trials, "seed": seed, "undecided": undecided}
+    return _certify("below", game, adversary, eps, {**options, **engine})
 
 
-def assert_advantage_above(
-    game: Any,
-    adversary: Any,
-    eps: float,
-    *,
-    level: float | None = None,
-    max_trials: int = 100_000,
-    seed: int | None = None,
-    undecided: str = "fail",
-    **engine: Any,
-) -> Any:
+def assert_advantage_above(game: Any, adversary: Any, eps: float, **options: Any) -> Any:
     """Assert that the adversary's advantage exceeds ``eps`` (an attack that must keep
-    working, a bug that must stay caught); the arguments are those of
-    :func:`assert_advantage_below`."""
+    working, a bug that must stay caught); ``options`` are the keyword arguments of
+    :func:`assert_advantage_below` (``level``, ``max_trials``, ``seed``, ``undecided`` and the
+    engine's)."""
     __tracebackhide__ = True
-    return _certify("above", game, adversary, eps, level, max_trials, seed, undecided, engine)
+    return _certify("above", game, adversary, eps, options)
+
+
+def _proof(proof: Any) -> Any:
+    import proofs
+
+    if isinstance(proof, str | Path):
+        return proofs.load(str(proof))
+    return proof
+
+
+def _proof_message(report: Any, outcome: str, level: float, replay: str) -> str:
+    reasons = "\n".join(f"  {reason}" for reason in report.reasons)
+    head = (
+        f"{report.proof} with {report.adversary}: verdict {report.verdict} ({report.trials:,} "
+        f"trials per game, seed {report.seed}, intervals together at {_pct(level)})"
+    )
+    if outcome == "undecided" and report.trials_needed:
+        head += f"; rerun with trials={report.trials_needed:,} to decide it"
+    return f"{head}\n{reasons}\nreplay: {replay}"
 
 
 def assert_proof_consistent(
@@ -352,67 +332,24 @@ def assert_proof_consistent(
     import proofs
     from advantage import commands
 
-    _check_undecided(undecided)
-    level, seed = _resolve(level, seed)
-    loaded = (
-        proofs.load(str(proof) if isinstance(proof, Path) else proof)
-        if isinstance(proof, str | Path)
-        else proof
-    )
-    report = proofs.check_empirical(
-        loaded,
-        _instance(adversary, "adversary"),
-        params=params,
-        trials=trials,
-        seed=seed,
-        level=level,
-    )
+    level, seed = _resolve(level, seed, undecided)
+    adversary = _instance(adversary, "adversary")
+    report = proofs.check_empirical(_proof(proof), adversary, params=params, trials=trials,
+                                    seed=seed, level=level)  # fmt: skip
     record = report.to_json()
     if isinstance(proof, str | Path):
         record["proof"] = str(proof)  # as given, so that the command finds it again
     replay = _replay(commands.check_line(record))
-    theorem = report.theorem
     verdicts = set(report.verdicts)
-    outcome = (
-        "passed"
-        if verdicts == {"consistent"}
-        else ("undecided" if verdicts == {"inconclusive"} else "failed")
-    )
-    _record(
-        Claim(
-            test=_settings().test,
-            subject=f"{report.adversary} vs {report.proof}",
-            claim="proof consistent",
-            outcome=outcome,
-            low=theorem.ci_low,
-            high=theorem.ci_high,
-            level=level,
-            method=f"{report.method}, bonferroni over {report.intervals}",
-            trials=report.trials,
-            seed=report.seed,
-            replay=replay,
-        )
-    )
+    outcome = _outcome(verdicts == {"consistent"}, verdicts == {"inconclusive"})
+    theorem = report.theorem
+    _record(subject=f"{report.adversary} vs {report.proof}", claim="proof consistent",
+            outcome=outcome, low=theorem.ci_low, high=theorem.ci_high, level=level,
+            method=f"{report.method}, bonferroni over {report.intervals}", trials=report.trials,
+            seed=report.seed, replay=replay)  # fmt: skip
     if outcome == "passed":
         return report
-    reasons = "\n".join(f"  {reason}" for reason in report.reasons)
-    head = (
-        f"{report.proof} with {report.adversary}: verdict {report.verdict} "
-        f"({report.trials:,} trials per game, seed {report.seed}, intervals together at {_pct(level)})"
-    )
-    if outcome == "undecided":
-        needed = (
-            f"; rerun with trials={report.trials_needed:,} to decide it"
-            if report.trials_needed
-            else ""
-        )
-        message = f"{head}{needed}\n{reasons}\nreplay: {replay}"
-        if undecided == "skip":
-            import pytest
-
-            pytest.skip(message)
-        raise AssertionError(message)
-    raise AssertionError(f"{head}\n{reasons}\nreplay: {replay}")
+    _conclude(outcome, _proof_message(report, outcome, level, replay), undecided)
 
 
 def pytest_replay(nodeid: str, seed: int | None, level: float | None) -> str:

@@ -123,3 +123,50 @@ def test_your_own_game_on_the_command_line(tmp_path, monkeypatch, capsys, user_i
     assert done.returncode == 0, done.stderr
     fair = json.loads(done.stdout)  # p=0.5: the coin says nothing, the interval holds 0
     assert fair["params"]["p"] == 0.5 and fair["ci_low"] <= 0 <= fair["ci_high"]
+
+
+def _verdict_commands() -> list[tuple[list[str], str]]:
+    """The README's `advantage check` commands whose comment names the verdict they show."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text()
+    found = []
+    for line in text.replace("\\\n", " ").splitlines():
+        command, _, comment = line.partition("#")
+        words = comment.split()
+        if command.startswith("advantage check ") and "--adversary" in command and words:
+            found.append((shlex.split(command)[1:], words[0].rstrip(":")))
+    return found
+
+
+def test_every_readme_check_shows_the_verdict_it_names(capsys):
+    """Each such command fixes its seed, and shows the verdict its comment names; the
+    "consistent" example's interval holds 0, as the text says."""
+    import json
+
+    from advantage.cli import main
+
+    commands = _verdict_commands()
+    verdicts = {verdict for _, verdict in commands}
+    assert {"consistent", "algorithm", "assumption:prf"} <= verdicts
+    for argv, verdict in commands:
+        assert "--seed" in argv, argv
+        if "--trials" in argv and int(argv[argv.index("--trials") + 1]) > 1000:
+            continue  # the larger runs are left to the tests of their domains
+        main([*argv, "--json"])
+        report = json.loads(capsys.readouterr().out)
+        assert report["verdict"] == verdict, argv
+        if argv[:4] == ["check", "ctr-prf", "--adversary", "ecb-repeat"]:
+            (theorem,) = [row for row in report["intervals"] if row["role"] == "theorem"]
+            assert theorem["ci_low"] <= 0 <= theorem["ci_high"]
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert "A 95% interval misses the true value 5% of the time" in text
+
+
+def test_the_readme_counts_the_tours_rows():
+    from advantage import tour
+
+    text = " ".join(_section("The command line").split())
+    played = len(tour.playing.select(tour.ROWS))
+    assert f"`advantage tour` plays {played} rows" in text
+    assert "advantage/tour/catalogue.py" in text and (ROOT / "advantage/tour/catalogue.py").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from typing import Any
 
 import attrs
 import numpy as np
@@ -19,7 +20,18 @@ from games.stats.sequential import Certifier, certifier
 from games.stats.shapes import shape_of
 from oracles import InvalidArgument, checks
 
-__all__ = ["Runs", "Stopping", "expected_stopping", "simulate", "wald_stopping"]
+__all__ = [
+    "SIMULATION_LIMIT",
+    "Runs",
+    "Stopping",
+    "certify_stopping",
+    "expected_stopping",
+    "simulate",
+    "wald_stopping",
+]
+
+SIMULATION_LIMIT = 1_000_000  # trials a certify run may need before it is no longer simulated
+CERTIFY_METHOD = "beta-mixture confidence sequence"
 
 
 @attrs.frozen(kw_only=True)
@@ -169,3 +181,33 @@ def expected_stopping(
         undecided=fraction["undecided"],
         wrong=wrong,
     )
+
+
+def certify_stopping(
+    eps: float, alpha: float, shape: str, baseline: float | None, *, sims: int, seed: int,
+    trials: int,
+) -> dict[str, Any]:  # fmt: skip
+    """How many trials certify takes to decide "advantage ≤ eps" at advantage 0: by
+    simulation, or by Wald's approximation when runs would be too long to simulate."""
+    out: dict[str, Any] = {"advantage": 0.0, "alpha": alpha, "method": CERTIFY_METHOD}
+    wald = wald_stopping(eps, 0.0, alpha, shape, baseline)
+    if wald > SIMULATION_LIMIT:
+        return out | {
+            "wald": wald,
+            "how": f"Wald's approximation log(1/alpha)/KL; a simulation of runs this long "
+            f"(over {SIMULATION_LIMIT:,} trials each) would take too long",
+        }
+    runs = expected_stopping(
+        eps, 0.0, alpha, shape, baseline, sims=sims, max_trials=max(100_000, 20 * trials),
+        rng=seed,
+    )  # fmt: skip
+    return out | {
+        "median": runs.median,
+        "quantile_90": runs.quantile_90,
+        "mean": runs.mean,
+        "sims": runs.sims,
+        "seed": seed,
+        "undecided": runs.undecided,
+        "max_trials": runs.max_trials,
+        "how": f"median (90th percentile) by simulation of {runs.sims} runs (seed {seed})",
+    }

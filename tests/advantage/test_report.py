@@ -8,6 +8,7 @@ import io
 import json
 import pathlib
 import re
+import shlex
 
 import pytest
 
@@ -16,36 +17,30 @@ from advantage.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PERFECT = ROOT / "tests" / "proofs" / "data" / "switching-perfect.toml"
-DP = ["-p", "target=adversary", "-p", "training_size=64", "-p", "epochs=2"]
-DP += ["-p", "batch_size=16", "-p", "noise_multiplier=3", "-p", "trainer=dp-sgd-noclip"]
+DP = "-p target=adversary -p training_size=64 -p epochs=2 -p batch_size=16 -p noise_multiplier=3"
 
 # The tour's JSON, from a few of its cheap rows: estimates with theory values, and checks.
 TOUR_ROWS = [
-    tour.Row(game="otp", adversary="guess", expect="0", trials=400, why="a guess learns nothing"),
-    tour.Row(
-        game="otp",
-        adversary="two-time-pad",
-        params={"key_reuse": True},
-        expect="1",
-        trials=400,
-        why="a reused key cancels out",
-    ),
-    tour.Row(game="collision", adversary="birthday", expect=">0", trials=400),
-    tour.CheckRow(
-        proof="ctr-prf",
-        adversary="nonce-reuse",
-        params={"scheme": "ctr-nonce-reuse"},
-        expect="algorithm",
-        trials=300,
-    ),
-    tour.CheckRow(
-        proof="ctr-prf",
-        adversary="linear-prf",
-        params={"prf": "toy-linear", "queries": 24},
-        expect="assumption:prf",
-        trials=300,
-    ),
+    tour.play("otp", "guess", "0", "a guess learns nothing", trials=400),
+    tour.play("otp key_reuse=true", "two-time-pad", "1", "a reused key cancels out", trials=400),
+    tour.play("collision", "birthday", ">0", trials=400),
+    tour.check("ctr-prf scheme=ctr-nonce-reuse", "nonce-reuse", "algorithm", trials=300),
+    tour.check("ctr-prf prf=toy-linear queries=24", "linear-prf", "assumption:prf", trials=300),
 ]
+
+# Every kind of input, as the command that writes it.
+RUNS = {
+    "run": "run otp -p key_reuse=true --adversary two-time-pad --trials 300",
+    "ensemble": "run ind-cpa -p scheme=ecb --adversary guess --adversary ecb-repeat --trials 300",
+    "certify": "certify otp --adversary guess --eps 0.2",
+    "sweep": "sweep collision -p n=16 --adversary birthday --budget queries=8,16,32,64,128 "
+    "--fit power-law --extrapolate 256 --trials 300",
+    "poor-sweep": "sweep collision -p n=12 --adversary birthday --budget "
+    "queries=4,8,16,32,64,128 --fit best-of-n --trials 400",
+    "check": "check ctr-prf --adversary nonce-reuse -p scheme=ctr-nonce-reuse --trials 300",
+    "check-hop": f"check {PERFECT} --adversary prp-prf-switch --trials 400",
+    "audit": f"audit membership {DP} --adversary gradient-canary -a calibration=64 --trials 160",
+}
 
 
 def _json(argv: list[str]) -> tuple[int, str]:
@@ -59,88 +54,11 @@ def _json(argv: list[str]) -> tuple[int, str]:
 def made(tmp_path_factory):
     """Every kind of input, written by the commands themselves: {kind: path}."""
     where = tmp_path_factory.mktemp("inputs")
-    runs = {
-        "run": [
-            "run",
-            "otp",
-            "-p",
-            "key_reuse=true",
-            "--adversary",
-            "two-time-pad",
-            "--trials",
-            "300",
-        ],
-        "ensemble": [
-            "run",
-            "ind-cpa",
-            "-p",
-            "scheme=ecb",
-            "--adversary",
-            "guess",
-            "--adversary",
-            "ecb-repeat",
-            "--trials",
-            "300",
-        ],
-        "certify": ["certify", "otp", "--adversary", "guess", "--eps", "0.2"],
-        "sweep": [
-            "sweep",
-            "collision",
-            "-p",
-            "n=16",
-            "--adversary",
-            "birthday",
-            "--budget",
-            "queries=8,16,32,64,128",
-            "--fit",
-            "power-law",
-            "--extrapolate",
-            "256",
-            "--trials",
-            "300",
-        ],
-        "poor-sweep": [
-            "sweep",
-            "collision",
-            "-p",
-            "n=12",
-            "--adversary",
-            "birthday",
-            "--budget",
-            "queries=4,8,16,32,64,128",
-            "--fit",
-            "best-of-n",
-            "--trials",
-            "400",
-        ],
-        "check": [
-            "check",
-            "ctr-prf",
-            "--adversary",
-            "nonce-reuse",
-            "-p",
-            "scheme=ctr-nonce-reuse",
-            "--trials",
-            "300",
-        ],
-        "check-hop": ["check", str(PERFECT), "--adversary", "prp-prf-switch", "--trials", "400"],
-        "audit": [
-            "audit",
-            "membership",
-            *DP,
-            "--adversary",
-            "gradient-canary",
-            "-a",
-            "calibration=64",
-            "--trials",
-            "160",
-        ],
-    }
     paths = {}
-    for name, argv in runs.items():
+    for name, command in RUNS.items():
         if name == "audit":
             pytest.importorskip("torch")
-        _, text = _json([*argv, "--json"])
+        _, text = _json([*shlex.split(command), "--json"])
         paths[name] = where / f"{name}.json"
         paths[name].write_text(text)
     log = where / "run.jsonl"

@@ -227,7 +227,7 @@ def test_proof_assertions_fail_with_the_verdicts_reasons():
         ),
         (
             lambda: assert_advantage_below("otp", "guess", eps=0.1, level=1.5),
-            r"level=1.5 must be a number in \(0, 1\)",
+            r"level=1.5 must be in \(0, 1\)",
         ),
         (lambda: assert_advantage_below("otp", "guess", eps=2), "eps=2"),
         (
