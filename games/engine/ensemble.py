@@ -365,19 +365,11 @@ def estimate_best(
         correction: ``"bonferroni"`` or ``"held-out"``.
         progress: called as ``progress(done, total)`` over every trial played.
     """
-    if isinstance(adversaries, str) or not isinstance(adversaries, Sequence) or not adversaries:
-        raise InvalidArgument(
-            f"adversaries={adversaries!r} must be a non-empty list of adversaries"
-        )
     options = RunOptions(
         batched=batched, chunk_size=chunk_size, backend=backend, workers=workers,
         address=address, isolate=isolate, device=device, trial_timeout=trial_timeout,
     )  # fmt: skip
-    seed = fresh_seed() if seed is None else seed
-    check_run(trials, seed, level, method)
-    checks.choice("correction", correction, CORRECTIONS)
-    if correction == "held-out" and trials < 2:
-        raise InvalidArgument(f"trials={trials!r} must be at least 2 to hold out half of them")
+    seed = _checked(adversaries, trials, seed, level, method, correction)
     game = with_device(game, options.device)
     k = len(adversaries)
     labels = _labels(adversaries)
@@ -386,43 +378,21 @@ def estimate_best(
     selection = trials // 2 if correction == "held-out" else trials
     steps = _Steps(progress, k * selection + (trials - selection) + (trials if search else 0))
     each_level = level if correction == "held-out" else 1 - (1 - level) / k
-    estimates = []
-    for adversary in adversaries:
-        estimates.append(
-            estimate(
-                game,
-                adversary,
-                trials=selection,
-                seed=seed,
-                level=each_level,
-                method=method,
-                progress=steps,
-                **given,
-            )  # fmt: skip
-        )
+
+    def each(adversary: Callable[..., Any]) -> Estimate:
+        played = estimate(game, adversary, trials=selection, seed=seed, level=each_level,
+                          method=method, progress=steps, **given)  # fmt: skip
         steps.advance(selection)
+        return played
+
+    estimates = [each(adversary) for adversary in adversaries]
     if correction == "bonferroni":
         text = "none needed (one adversary)" if k == 1 else f"bonferroni over {k} adversaries"
         best = _best_of(estimates, labels, level, text)
     else:
-        index = int(np.nanargmax([e.advantage for e in estimates]))
-        held = _estimate_range(
-            game, adversaries[index], start=selection, stop=trials, seed=seed, level=level,
-            method=method, options=options,
-        )  # fmt: skip
+        best = _held_out(game, adversaries, estimates, labels, trials, selection, seed, level,
+                         method, options)  # fmt: skip
         steps.advance(trials - selection)
-        best = BestOf(
-            adversary=labels[index],
-            index=index,
-            advantage=held.advantage,
-            ci_low=held.ci_low,
-            ci_high=held.ci_high,
-            level=level,
-            method=held.method,
-            correction=f"held-out: chosen on trials 0-{selection - 1}, estimated on trials "
-            f"{selection}-{trials - 1}",
-            trials=held.trials,
-        )
     union = None
     if search:
         union = _union(
@@ -502,3 +472,51 @@ def _union(
         adversary_params={},
         method=f"{result.method}, per-trial union (no correction needed)",
     )
+
+
+def _held_out(
+    game: Game,
+    adversaries: Sequence[Callable[..., Any]],
+    estimates: Sequence[Estimate],
+    labels: Sequence[str],
+    trials: int,
+    selection: int,
+    seed: int,
+    level: float,
+    method: str,
+    options: RunOptions,
+) -> BestOf:
+    """The best of the first ``selection`` trials, estimated again on the trials after them."""
+    index = int(np.nanargmax([e.advantage for e in estimates]))
+    held = _estimate_range(
+        game, adversaries[index], start=selection, stop=trials, seed=seed, level=level,
+        method=method, options=options,
+    )  # fmt: skip
+    return BestOf(
+        adversary=labels[index],
+        index=index,
+        advantage=held.advantage,
+        ci_low=held.ci_low,
+        ci_high=held.ci_high,
+        level=level,
+        method=held.method,
+        correction=f"held-out: chosen on trials 0-{selection - 1}, estimated on trials "
+        f"{selection}-{trials - 1}",
+        trials=held.trials,
+    )
+
+
+def _checked(
+    adversaries: Any, trials: int, seed: int | None, level: float, method: str, correction: str
+) -> int:
+    """The run's seed (drawn when none is given), once the arguments are checked."""
+    if isinstance(adversaries, str) or not isinstance(adversaries, Sequence) or not adversaries:
+        raise InvalidArgument(
+            f"adversaries={adversaries!r} must be a non-empty list of adversaries"
+        )
+    seed = fresh_seed() if seed is None else seed
+    check_run(trials, seed, level, method)
+    checks.choice("correction", correction, CORRECTIONS)
+    if correction == "held-out" and trials < 2:
+        raise InvalidArgument(f"trials={trials!r} must be at least 2 to hold out half of them")
+    return seed

@@ -214,7 +214,10 @@ class Chunks:
             object.__setattr__(self, "_renew", renewer(self.adversary))
         renew = self._renew
         each: Any
-        alarm = _Alarm(self.trial_timeout)
+        # an isolated adversary has its own deadline, kept by the parent that kills it; a
+        # second clock here could ring while the parent tidies up after the first
+        isolated = isinstance(self.adversary, Isolated)
+        alarm = _Alarm(None if isolated else self.trial_timeout)
         alarm.install()
         try:
             if self.collect == "scores":
@@ -223,7 +226,7 @@ class Chunks:
                 _reuse_freed_memory()
                 tally, each = _batch_chunk(self.game, renew(), self.seed, start, stop, alarm)
             else:
-                if isinstance(self.adversary, Isolated):
+                if isolated:
                     self.adversary.start()
                 tally, each = _trial_chunk(self.game, renew, self.seed, start, stop, alarm)
         finally:

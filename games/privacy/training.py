@@ -20,7 +20,7 @@ clips, for auditing demonstrations) and ``opacus`` (the same DP-SGD driven by Op
 PrivacyEngine, one model at a time; needs ``pip install -e '.[opacus]'``). Anything with
 the :class:`Trainer` protocol's methods can stand in for them.
 
-The module is over 600 lines because the trainers and the batched loop they drive (the
+The module is long because the trainers and the batched loop they drive (the
 sampling, the per-example clipping inside the backward pass, the noise) are one
 computation, read together; the networks are in :mod:`games.privacy.networks`.
 """

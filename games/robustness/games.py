@@ -39,7 +39,7 @@ which the smoothed classifier's prediction is not c. The base classifier is the 
 (linear), whose smoothed classifier is known exactly (p_1(x) = Φ(m(x)/σ) for the margin
 m), so the win is decided exactly, with no sampling.
 
-The module is over 600 lines because the three games share one base (the oracles over a
+The module is long because the three games share one base (the oracles over a
 defended classifier and the check of an answer against the ball and the range), read
 together with the games that use it; the data, models, defenses and perturbations live in
 their own modules.

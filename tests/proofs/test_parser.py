@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from proofs import ProofError, parse_expression
 from proofs.expressions import MAX_LENGTH, compile_expression
+from proofs.limits import MAX_BITS
 
 q = sympy.Symbol("q", integer=True, positive=True)
 n = sympy.Symbol("n", integer=True, positive=True)
@@ -353,6 +354,7 @@ def reference(tree):
         not isinstance(out, mpmath.mpf)
         or not mpmath.isfinite(out)
         or abs(out) > mpmath.mpf(10) ** 60
+        or 0 < abs(out) < mpmath.mpf(2) ** -MAX_BITS  # the parser's documented range
     ):
         raise Undefined
     return out
