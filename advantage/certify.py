@@ -11,16 +11,15 @@ from rich.table import Table
 from rich.text import Text
 
 from advantage.common import (
+    add_adversary_option,
     add_run_options,
-    console,
     engine_options,
-    make_adversary,
-    make_game,
-    pairs,
-    print_json,
+    show,
     stderr,
+    subcommand,
+    subject,
 )
-from games.certification import Certificate, certify
+from games.engine.certify import Certificate, certify
 
 __all__ = ["add"]
 
@@ -34,16 +33,14 @@ Example: advantage certify otp --adversary guess --eps 0.05"""
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
+    parser = subcommand(
+        sub,
         "certify",
-        help="play until advantage ≤ eps or > eps is decided (anytime-valid)",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "play until advantage ≤ eps or > eps is decided (anytime-valid)",
+        DESCRIPTION,
     )
     add_run_options(parser, trials=None, interval=False)
-    parser.add_argument(
-        "--adversary", required=True, help="adversary name (see `advantage list adversaries`)"
-    )
+    add_adversary_option(parser)
     parser.add_argument(
         "--eps", type=float, required=True, help="the advantage to certify against, in (0, 1)"
     )
@@ -81,11 +78,10 @@ def _line(c: Certificate) -> Text:
 
 
 def certify_command(args: argparse.Namespace) -> int:
-    game = make_game(args.game, pairs(args.param, "-p"))
-    adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
+    game, adversary = subject(args)
     live: Live | None = None
 
-    def show(so_far: Certificate) -> None:
+    def update(so_far: Certificate) -> None:
         nonlocal live
         if args.json:
             return
@@ -102,20 +98,22 @@ def certify_command(args: argparse.Namespace) -> int:
             alpha=args.alpha,
             max_trials=args.max_trials,
             seed=args.seed,
-            progress=show,
+            progress=update,
             **engine_options(args),
         )
     finally:
         if live is not None:
             live.stop()
-    if args.json:
-        print_json(result.to_json())
-    else:
-        console.print(certificate_table(result))
-        if result.first_error:
-            stderr.print("[red]first error:[/]")
-            stderr.print(escape(result.first_error), soft_wrap=True)
+    show(result, args.json, certificate_table)
     return 0
+
+
+def played_note(trials: int, played: int) -> str:
+    """Why a certify run played more trials than it counts."""
+    return (
+        f"{played:,}: trials run in waves and a wave is played to its end, but the decision "
+        f"is read trial by trial, so it rests on the first {trials:,} alone"
+    )
 
 
 def certificate_table(c: Certificate) -> Table:
@@ -137,8 +135,9 @@ def certificate_table(c: Certificate) -> Table:
     table.add_row("game", escape(described(c.game, c.params)))
     table.add_row("adversary", escape(described(c.adversary, c.adversary_params)))
     table.add_row("decision", f"[bold {colour}]{c.decision}[/]: {escape(verdict)}")
-    played = f" ({c.played:,} played)" if c.played != c.trials else ""
-    table.add_row("trials", f"{c.trials:,}{played}, seed {c.seed}, {c.path} path")
+    table.add_row("trials", f"{c.trials:,}, seed {c.seed}, {c.path} path")
+    if c.played != c.trials:
+        table.add_row("played", played_note(c.trials, c.played))
     table.add_row("wins", f"{c.wins:,} (boundary win rate {c.p_eps:.4g})")
     table.add_row(
         "advantage",

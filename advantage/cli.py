@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
+from advantage.common import add_import_option, import_requested, invoked
+from advantage.latex import add_standalone_option
 from oracles import InvalidArgument
 
 __all__ = ["main", "parser"]
@@ -17,20 +19,27 @@ __all__ = ["main", "parser"]
 # Each module adds its subcommands with `add(subparsers)`; the order is the order of --help.
 COMMANDS = (
     "advantage.run",
+    "advantage.plan",
     "advantage.certify",
     "advantage.sweep",
     "advantage.check",
     "advantage.audit",
     "advantage.listing",
     "advantage.tour",
+    "advantage.report",
     "advantage.lm",
 )
+
+# The subcommands that find games, adversaries, proofs or reductions by name: each takes
+# --import (and reads $ADVANTAGE_IMPORT) to reach the user's own.
+RESOLVING = ("run", "plan", "certify", "sweep", "check", "explain", "audit", "list")
 
 DESCRIPTION = """\
 Security games for AI defenses. Play a game many times against an adversary and read its
 advantage with a confidence interval; check a proof's reduction to named assumptions.
 
-Start with `advantage tour`, then `advantage list` to see the games and adversaries."""
+Start with `advantage tour`, then `advantage list` to see the games and adversaries. Your own
+game, adversary or reduction in a file: --import my_game.py (or $ADVANTAGE_IMPORT)."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,36 +51,41 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(name).add(sub)
+    for command in RESOLVING:
+        add_import_option(sub.choices[command])
+    add_standalone_option(sub.choices["explain"])
     return top
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [InvalidArgument]
-    try:
-        from proofs.errors import ProofError
-
-        errors.append(ProofError)
-    except ImportError:
-        pass
-    return tuple(errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False)
+    if getattr(args, "seed", 0) is None:  # drawn once here, so that every part of a run shares it
+        from games.engine.seeds import fresh_seed
+
+        args.seed = fresh_seed()
+        argv += ["--seed", str(args.seed)]  # the command that reproduces the run names it
     try:
-        return int(args.handler(args) or 0)
-    except _user_errors() as error:
+        if args.command in RESOLVING:
+            import_requested(args)
+        with invoked(argv):
+            return int(args.handler(args) or 0)
+    except InvalidArgument as error:  # proof errors too: every bad input is one
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        err.print(
-            "interrupted: finished chunks are kept in the run log, if one was given (--resume continues)"
+        log = getattr(args, "log", None)
+        where = (
+            f"are in {log}; rerun with --resume to continue"
+            if log
+            else "were counted; no log was given (--log keeps them)"
         )
+        err.print(f"interrupted: the finished chunks {where}")
         return 130
     except RuntimeError as error:
-        from games.backends import ChunkFailed
+        from games.engine.backends import ChunkFailed
 
         if isinstance(error, ChunkFailed):
             err.print(f"[bold red]run failed:[/] {escape(str(error))}")

@@ -1,13 +1,20 @@
-"""What every command shares: finding games and adversaries, progress, tables and JSON."""
+"""What every command shares: finding games and adversaries (and the user's own, through
+--import), progress, tables and JSON."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -20,18 +27,43 @@ from games.registry import ADVERSARIES, GAMES, coerce
 from oracles import InvalidArgument
 
 __all__ = [
+    "IMPORT_VARIABLE",
+    "add_adversary_option",
+    "add_import_option",
     "add_run_options",
+    "command_line",
     "console",
     "estimate_table",
+    "import_requested",
+    "invoked",
     "make_adversary",
     "make_game",
     "pairs",
+    "play_options",
     "print_json",
     "progress",
+    "provenance",
+    "split_adversary",
+    "subject",
+    "subcommand",
+    "version",
 ]
 
 console = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
+
+
+def subcommand(
+    sub: argparse._SubParsersAction, name: str, help: str, description: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` prints ``description`` as written (its paragraphs and
+    examples kept)."""
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        help=help,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def pairs(items: Sequence[str] | None, flag: str) -> dict[str, str]:
@@ -45,12 +77,55 @@ def pairs(items: Sequence[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+#: Modules or files to import before names are resolved, separated by os.pathsep.
+IMPORT_VARIABLE = "ADVANTAGE_IMPORT"
+
+
+def add_import_option(parser: argparse.ArgumentParser) -> None:
+    """``--import MODULE_OR_FILE.py`` (repeatable), for commands that resolve names."""
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        metavar="MODULE_OR_FILE.py",
+        help="import your own module (my_package.games) or file (my_game.py) first, so that "
+        "its games, adversaries and reductions can be named (repeatable; also "
+        f"${IMPORT_VARIABLE}, separated by '{os.pathsep}')",
+    )
+
+
+def import_requested(args: argparse.Namespace) -> list[Any]:
+    """Import what ``$ADVANTAGE_IMPORT`` and ``--import`` name, in that order.
+
+    Raises:
+        InvalidArgument: no such module or file, or importing it raised (the message
+            says where in the file).
+    """
+    specs = [part for part in os.environ.get(IMPORT_VARIABLE, "").split(os.pathsep) if part.strip()]
+    specs += getattr(args, "imports", None) or []
+    if not specs:
+        return []
+    from proofs.resolve import import_user  # only then: proofs imports sympy
+
+    return [import_user(spec) for spec in specs]
+
+
 def make_game(name: str, params: dict[str, str]) -> Any:
     cls = GAMES.get(name)
     return cls(**coerce(cls, params, what=f"parameter of game {name}"))
 
 
-def make_adversary(name: str, params: dict[str, str], game: str | None = None) -> Any:
+def split_adversary(text: str) -> tuple[str, dict[str, str]]:
+    """``"birthday:q=16,x=1"`` as ``("birthday", {"q": "16", "x": "1"})``."""
+    name, _, rest = text.partition(":")
+    items = [item for item in rest.split(",") if item.strip()] if rest else []
+    return name.strip(), pairs(items, f"--adversary {name}:")
+
+
+def make_adversary(spec: str, params: dict[str, str], game: str | None = None) -> Any:
+    """The adversary ``spec`` names (``NAME`` or ``NAME:k=v,...``, whose own parameters win
+    over ``params``), checked to be written for ``game``."""
+    name, inline = split_adversary(spec)
     entry = ADVERSARIES.entry(name)
     if game is not None and entry.games and game not in entry.games:
         fits = [e.name for e in ADVERSARIES.entries() if not e.games or game in e.games]
@@ -59,7 +134,13 @@ def make_adversary(name: str, params: dict[str, str], game: str | None = None) -
             f"adversaries for {game}: {', '.join(fits)}"
         )
     cls = entry.load()
-    return cls(**coerce(cls, params, what=f"parameter of adversary {name}"))
+    return cls(**coerce(cls, {**params, **inline}, what=f"parameter of adversary {name}"))
+
+
+def subject(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The game and the adversary a command names (``GAME -p ... --adversary A -a ...``)."""
+    game = make_game(args.game, pairs(args.param, "-p"))
+    return game, make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
 
 
 def add_run_options(
@@ -89,7 +170,13 @@ def add_run_options(
         metavar="KEY=VALUE",
         help="set an adversary parameter (repeatable)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the run's seed (default: 128 random bits, shown with the result; an adversary "
+        "that could guess the seed could compute the challenger's coins)",
+    )
     if interval:
         parser.add_argument(
             "--level", type=float, default=0.95, help="confidence level (default: 0.95)"
@@ -123,13 +210,58 @@ def add_run_options(
         help="run the adversary in a separate process that sees only oracle messages",
     )
     engine.add_argument(
+        "--trial-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds an adversary may take for one trial; over it the trial is its loss "
+        "(with --isolate its process is ended; in-process it is interrupted)",
+    )
+    engine.add_argument(
         "--device",
         default=None,
         help="torch device for ML games: cpu or cuda (default: cuda if present)",
     )
 
 
+def add_adversary_option(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """``--adversary NAME[:K=V,...]``: required, once (or repeatable, with ``several``)."""
+    also = (
+        "; repeat it to play several on the same trials and report the ensemble's worst case "
+        "(-a then sets a parameter of every adversary that has it)"
+        if several
+        else ""
+    )
+    parser.add_argument(
+        "--adversary",
+        required=True,
+        action="append" if several else "store",
+        metavar="NAME[:K=V,...]",
+        help="adversary name (see `advantage list adversaries`), optionally with its own "
+        f"parameters{also}",
+    )
+
+
+def output_path(text: str, flag: str, suffix: str) -> Path:
+    """Where a command will write a file, checked before any work: a file path in an existing
+    directory; ``suffix`` is added when the name has none."""
+    if not text.strip():
+        raise InvalidArgument(f"{flag} '' must be a file path")
+    path = Path(text)
+    if path.is_dir():
+        raise InvalidArgument(f"{flag} {text}: is a directory; give a file path")
+    if not path.suffix:
+        path = path.with_suffix(suffix)
+    parent = path.parent
+    if not parent.is_dir():
+        raise InvalidArgument(f"{flag} {text}: no directory {parent}")
+    if not os.access(parent, os.W_OK):
+        raise InvalidArgument(f"{flag} {text}: the directory {parent} is not writable")
+    return path
+
+
 def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Where and how trials run: the options of the ``engine`` group."""
     return {
         "backend": args.backend,
         "workers": args.workers,
@@ -138,6 +270,19 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
         "batched": args.batched,
         "isolate": args.isolate,
         "device": args.device,
+        "trial_timeout": args.trial_timeout,
+    }
+
+
+def play_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The trials, seed, level and method of a command that reports intervals, and the
+    engine options."""
+    return {
+        "trials": args.trials,
+        "seed": args.seed,
+        "level": args.level,
+        "method": args.method,
+        **engine_options(args),
     }
 
 
@@ -174,7 +319,50 @@ def progress(enabled: bool, what: str) -> Iterator[Callable[[int, int], None]]:
             bar.stop()
 
 
+# The arguments of the command being run, set by `advantage.cli.main` for the length of one
+# command, so that every JSON output can say how to reproduce itself without each command
+# passing its argv along.
+_ARGV: ContextVar[tuple[str, ...] | None] = ContextVar("advantage_argv", default=None)
+
+
+@contextmanager
+def invoked(argv: Sequence[str]) -> Iterator[None]:
+    """Record ``argv`` (without the program name) as the running command's arguments."""
+    token = _ARGV.set(tuple(argv))
+    try:
+        yield
+    finally:
+        _ARGV.reset(token)
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """``argv`` as one shell line that starts with ``advantage`` (quoted where needed)."""
+    return shlex.join(["advantage", *argv])
+
+
+@functools.cache
+def version() -> str:
+    """The installed package's version (``unknown`` when it runs from an uninstalled tree)."""
+    try:
+        return metadata.version("advantage")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def provenance() -> dict[str, str]:
+    """``command`` (the exact command line being run, when known) and ``version``."""
+    argv = _ARGV.get()
+    out = {"version": version()}
+    if argv is not None:
+        out["command"] = command_line(argv)
+    return out
+
+
 def print_json(data: Any) -> None:
+    """One JSON value on stdout; an object also gets ``command`` and ``version`` (see
+    :func:`provenance`), unless it has its own."""
+    if isinstance(data, dict):
+        data = {**data, **{k: v for k, v in provenance().items() if k not in data}}
     sys.stdout.write(json.dumps(data, default=str) + "\n")
 
 
@@ -212,10 +400,8 @@ def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
         ),
     )
     if estimate.queries:
-        per = ", ".join(
-            f"{k}: {v / max(estimate.trials, 1):.3g}/trial" for k, v in estimate.queries.items()
-        )
-        table.add_row("queries", per)
+        per = ", ".join(f"{k}: {v:.3g}" for k, v in queries_per_trial(estimate).items())
+        table.add_row("queries per trial", f"{per} (--json: totals in queries)")
     if estimate.resources:
         table.add_row("resources", ", ".join(f"{k}: {v}" for k, v in estimate.resources.items()))
     if estimate.errors:
@@ -228,7 +414,29 @@ def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
     return table
 
 
-def show_first_error(estimate: Estimate) -> None:
-    if estimate.first_error:
-        stderr.print("[red]first error:[/]")
-        stderr.print(escape(estimate.first_error), soft_wrap=True)
+def queries_per_trial(estimate: Estimate) -> dict[str, float]:
+    """Each oracle's queries per trial (an estimate records their totals)."""
+    return {k: v / max(estimate.trials, 1) for k, v in estimate.queries.items()}
+
+
+def estimate_json(estimate: Estimate) -> dict[str, Any]:
+    """An estimate as JSON: its record (``queries`` are totals over the trials), and the
+    queries per trial as ``queries_per_trial``."""
+    return {**estimate.to_json(), "queries_per_trial": queries_per_trial(estimate)}
+
+
+def show(result: Any, as_json: bool, table: Callable[[Any], Any]) -> None:
+    """A result as one JSON object, or as ``table(result)`` and its first error."""
+    if as_json:
+        print_json(estimate_json(result) if isinstance(result, Estimate) else result.to_json())
+        return
+    console.print(table(result))
+    show_first_error(result)
+
+
+def show_first_error(result: Any) -> None:
+    """The first traceback of a run (of each adversary of an ensemble), on stderr."""
+    for each in getattr(result, "adversaries", None) or [result]:
+        if each.first_error:
+            stderr.print("[red]first error:[/]")
+            stderr.print(escape(each.first_error), soft_wrap=True)

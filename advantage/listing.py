@@ -1,30 +1,49 @@
-"""`advantage list`: what games, adversaries and proofs are installed."""
+"""`advantage list`: what games, adversaries and proofs are installed, and one in detail."""
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import re
+from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
-from advantage.common import console, print_json
+from advantage.common import console, print_json, subcommand
+from advantage.layout import Column, Stacked, fitted
 from games.registry import ADVERSARIES, GAMES, help_of, parameters
-from oracles import InvalidArgument
 
-__all__ = ["add"]
+__all__ = ["add", "plain"]
 
 KINDS = ("games", "adversaries", "proofs")
 
+DESCRIPTION = """\
+List the registered games, adversaries and proofs with one-line descriptions.
+`advantage list games NAME` (or adversaries NAME) shows one entry's parameters;
+`advantage list proofs NAME` shows a proof, as `advantage explain` does."""
+
+# Docstrings are reStructuredText: ``literal``, :role:`target` (with ~ for its last part).
+_LITERAL = re.compile(r"``(.+?)``")
+_ROLE = re.compile(r":[\w:]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
+
+
+def plain(text: str) -> Text:
+    """A docstring as a terminal shows it: literals styled, roles as their target's name."""
+    text = _ROLE.sub(lambda m: m.group(1).strip(), inspect.cleandoc(text))
+    out = Text()
+    at = 0
+    for match in _LITERAL.finditer(text):
+        out.append(text[at : match.start()])
+        out.append(match.group(1), style="cyan")
+        at = match.end()
+    out.append(text[at:])
+    return out
+
 
 def add(sub: argparse._SubParsersAction) -> None:
-    listing = sub.add_parser(
-        "list",
-        help="list games, adversaries and proofs",
-        description="List the registered games, adversaries and proofs with one-line descriptions. "
-        "`advantage list games NAME` shows one game's parameters.",
-    )
+    listing = subcommand(sub, "list", "list games, adversaries and proofs", DESCRIPTION)
     listing.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
-    listing.add_argument("name", nargs="?", help="show one entry's parameters")
+    listing.add_argument("name", nargs="?", help="show this entry in detail")
     listing.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     listing.set_defaults(handler=list_command)
 
@@ -47,40 +66,63 @@ def _registry(kind: str):  # type: ignore[no-untyped-def]
     return GAMES if kind == "games" else ADVERSARIES
 
 
+def _rows(kind: str) -> list[dict[str, str]]:
+    if kind == "proofs":
+        return [{"name": n, "summary": s} for n, s in _proofs().items()]
+    rows = []
+    for entry in _registry(kind).entries():
+        row = {"name": entry.name, "summary": entry.summary}
+        if kind == "adversaries":
+            row["games"] = ", ".join(entry.games) or "any"
+        rows.append(row)
+    return rows
+
+
 def list_command(args: argparse.Namespace) -> int:
     if args.name:
-        if args.kind not in ("games", "adversaries"):
+        if args.kind is None:
+            from oracles import InvalidArgument
+
             raise InvalidArgument("name a kind first: advantage list games NAME")
-        return _detail(args.kind, args.name, args.json)
-    kinds = [args.kind] if args.kind else list(KINDS)
-    data: dict[str, list[dict[str, str]]] = {}
-    for kind in kinds:
-        if kind == "proofs":
-            data[kind] = [{"name": n, "summary": s} for n, s in _proofs().items()]
-            continue
-        rows = []
-        for entry in _registry(kind).entries():
-            row = {"name": entry.name, "summary": entry.summary}
-            if kind == "adversaries":
-                row["games"] = ", ".join(entry.games) or "any"
-            rows.append(row)
-        data[kind] = rows
+        show = _proof if args.kind == "proofs" else _detail
+        return show(args.kind, args.name, args.json)
+    data = {kind: _rows(kind) for kind in ([args.kind] if args.kind else KINDS)}
     if args.json:
         print_json(data)
         return 0
     for kind, rows in data.items():
-        table = Table(title=kind, title_justify="left", title_style="bold")
-        table.add_column("name", style="cyan", no_wrap=True)
-        if kind == "adversaries":
-            table.add_column("plays")
-        table.add_column("description")
-        for row in rows:
-            cells = (
-                [row["name"]] + ([row["games"]] if kind == "adversaries" else []) + [row["summary"]]
-            )
-            table.add_row(*map(escape, cells))
-        console.print(table)
+        console.print(_table(kind, rows))
     return 0
+
+
+def _table(kind: str, rows: list[dict[str, str]]) -> Any:
+    plays = kind == "adversaries"
+    columns = [
+        Column("name", wrap=False),
+        *([Column("plays")] if plays else []),
+        Column("description"),
+    ]
+    cells = [
+        [
+            Text(row["name"], style="cyan"),
+            *([Text(row["games"])] if plays else []),
+            plain(row["summary"]),
+        ]
+        for row in rows
+    ]
+    stack = [
+        Stacked(
+            heading=Text(row["name"], style="bold cyan"),
+            status=Text(""),
+            details=[
+                *([("plays", Text(row["games"]))] if plays else []),
+                ("", plain(row["summary"])),
+            ],
+        )
+        for row in rows
+    ]
+    title = Text(kind, style="bold")
+    return fitted(columns, cells, console.width, title=title, stack=stack)
 
 
 def _detail(kind: str, name: str, as_json: bool) -> int:
@@ -96,15 +138,35 @@ def _detail(kind: str, name: str, as_json: bool) -> int:
             }
         )
         return 0
-    console.print(f"[bold cyan]{name}[/]  {escape((cls.__doc__ or '').strip())}\n")
-    table = Table(
-        "parameter",
-        "type",
-        "meaning",
-        title="parameters (-p KEY=VALUE)" if kind == "games" else "parameters (-a KEY=VALUE)",
-    )
-    for key, field in fields.items():
-        kind_name = getattr(field.type, "__name__", str(field.type))
-        table.add_row(key, escape(kind_name), escape(help_of(field)))
-    console.print(table)
+    console.print(Text.assemble((name, "bold cyan"), "  ", plain(cls.__doc__ or "")))
+    console.print()
+    flag = "-p" if kind == "games" else "-a"
+    if not fields:
+        console.print(f"no parameters (nothing to set with {flag})")
+        return 0
+    rows = [
+        [Text(key), Text(getattr(field.type, "__name__", str(field.type))), plain(help_of(field))]
+        for key, field in fields.items()
+    ]
+    stack = [
+        Stacked(heading=Text(r[0].plain, style="bold"), status=r[1], details=[("", r[2])])
+        for r in rows
+    ]
+    columns = [Column("parameter", wrap=False), Column("type", wrap=False), Column("meaning")]
+    title = f"parameters ({flag} KEY=VALUE)"
+    console.print(fitted(columns, rows, console.width, title=title, stack=stack))
+    return 0
+
+
+def _proof(kind: str, name: str, as_json: bool) -> int:
+    """A proof, as `advantage explain` shows it."""
+    import proofs
+
+    proof = proofs.load(name)
+    width = max(40, min(console.width, 120))
+    text = proofs.explain(proof, "text", width=width)
+    if as_json:
+        print_json({"name": proof.name, "title": proof.title, "explanation": text})
+        return 0
+    console.print(Text(text.rstrip("\n")), soft_wrap=True)
     return 0

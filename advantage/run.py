@@ -1,4 +1,4 @@
-"""`advantage run`, `advantage show` and `advantage plan`."""
+"""`advantage run` and `advantage show`."""
 
 from __future__ import annotations
 
@@ -9,43 +9,40 @@ from rich.markup import escape
 from rich.table import Table
 
 from advantage.common import (
+    add_adversary_option,
     add_run_options,
     console,
-    engine_options,
     estimate_table,
     make_adversary,
     make_game,
     pairs,
-    print_json,
+    play_options,
     progress,
-    show_first_error,
+    show,
+    split_adversary,
+    subcommand,
 )
-from games import runlog, sequential, stats
-from games.engine import estimate, estimate_from
-from games.ensemble import CORRECTIONS, Ensemble, estimate_best
+from games.engine import estimate, estimate_from, runlog
+from games.engine.ensemble import CORRECTIONS, Ensemble, estimate_best
 from games.registry import ADVERSARIES, parameters
 from oracles import InvalidArgument
 
-__all__ = ["add"]
+__all__ = ["add", "read_log"]
+
+DESCRIPTION = """\
+Play GAME against the adversary TRIALS times and report its advantage with a confidence
+interval. Several --adversary play the same trials; the ensemble's worst case is reported
+with its interval corrected for the choice.
+
+Example: advantage run otp -p key_reuse=true --adversary two-time-pad"""
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser(
-        "run",
-        help="play a game against an adversary and estimate its advantage",
-        description="Play GAME against the adversary TRIALS times and report its advantage with a "
-        "confidence interval. Example: advantage run otp -p key_reuse=true --adversary two-time-pad",
+    run = subcommand(
+        sub, "run", "play a game against an adversary and estimate its advantage", DESCRIPTION
     )
     add_run_options(run)
-    run.add_argument(
-        "--adversary",
-        required=True,
-        action="append",
-        metavar="NAME[:K=V,...]",
-        help="adversary name (see `advantage list adversaries`), optionally with its own "
-        "parameters; repeat it to play several on the same trials and report the ensemble's "
-        "worst case (-a then sets a parameter of every adversary that has it)",
-    )
+    add_adversary_option(run, several=True)
     run.add_argument(
         "--correction",
         choices=CORRECTIONS,
@@ -57,66 +54,33 @@ def add(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--resume", action="store_true", help="continue the run recorded in --log")
     run.set_defaults(handler=run_command)
 
-    show = sub.add_parser(
+    show_ = subcommand(
+        sub,
         "show",
-        help="print the estimate recorded in a run log",
-        description="Print the "
-        "estimate that a run log supports, from the log alone (no game is played).",
+        "print the estimate recorded in a run log",
+        "Print the estimate that a run log supports, from the log alone (no game is played).",
     )
-    show.add_argument("log", help="a run log written by `advantage run --log`")
-    show.add_argument(
+    show_.add_argument("log", help="a run log written by `advantage run --log`")
+    show_.add_argument(
         "--level", type=float, default=None, help="confidence level (default: the run's)"
     )
-    show.add_argument("--method", default=None, help="interval method (default: the run's)")
-    show.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    show.set_defaults(handler=show_command)
-
-    plan = sub.add_parser(
-        "plan",
-        help="trials needed to tell advantage 0 from eps",
-        description="How many trials a fixed-size run needs to tell advantage 0 from advantage EPS "
-        "(one-sided exact binomial test at the level, with the power asked for).",
-    )
-    plan.add_argument("--eps", type=float, required=True, help="the advantage to detect, in (0, 1)")
-    plan.add_argument("--level", type=float, default=0.95, help="confidence level (default: 0.95)")
-    plan.add_argument(
-        "--power", type=float, default=0.9, help="chance of detecting eps (default: 0.9)"
-    )
-    plan.add_argument("--shape", default="hidden-bit", choices=("hidden-bit", "search"))
-    plan.add_argument(
-        "--baseline", type=float, default=None, help="search games: the trivial win rate"
-    )
-    plan.add_argument(
-        "--sims",
-        type=int,
-        default=400,
-        help="simulated certify runs for its stopping time (default: 400)",
-    )
-    plan.add_argument("--seed", type=int, default=0, help="seed of the simulation (default: 0)")
-    plan.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    plan.set_defaults(handler=plan_command)
+    show_.add_argument("--method", default=None, help="interval method (default: the run's)")
+    show_.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    show_.set_defaults(handler=show_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
     game = make_game(args.game, pairs(args.param, "-p"))
     if len(args.adversary) > 1:
         return ensemble_command(args, game)
-    name, inline = split_adversary(args.adversary[0])
-    adversary = make_adversary(name, {**pairs(args.adv_param, "-a"), **inline}, args.game)
-    with progress(not args.json, f"{name} vs {args.game}") as update:
+    (spec,) = args.adversary
+    adversary = make_adversary(spec, pairs(args.adv_param, "-a"), args.game)
+    with progress(not args.json, f"{split_adversary(spec)[0]} vs {args.game}") as update:
         result = estimate(
-            game,
-            adversary,
-            trials=args.trials,
-            seed=args.seed,
-            level=args.level,
-            method=args.method,
-            log=args.log,
-            resume=args.resume,
-            progress=update,
-            **engine_options(args),
-        )
-    report(result, args.json)
+            game, adversary, log=args.log, resume=args.resume, progress=update,
+            **play_options(args),
+        )  # fmt: skip
+    show(result, args.json, estimate_table)
     return 0
 
 
@@ -127,12 +91,12 @@ def ensemble_command(args: argparse.Namespace, game: Any) -> int:
     # -a applies to every adversary that has the parameter (it must fit at least one);
     # NAME:k=v,... sets a parameter of that adversary alone.
     given = pairs(args.adv_param, "-a")
-    named = [split_adversary(text) for text in args.adversary]
+    names = [split_adversary(spec)[0] for spec in args.adversary]
     adversaries = [
-        make_adversary(name, {**{k: given[k] for k in _accepted(name, given)}, **inline}, args.game)
-        for name, inline in named
+        make_adversary(spec, {k: given[k] for k in _accepted(name, given)}, args.game)
+        for name, spec in zip(names, args.adversary, strict=True)
     ]
-    unused = set(given) - {k for name, _ in named for k in _accepted(name, given)}
+    unused = set(given) - {k for name in names for k in _accepted(name, given)}
     if unused:
         raise InvalidArgument(
             f"-a {', '.join(sorted(unused))}: no adversary given has this parameter"
@@ -140,30 +104,10 @@ def ensemble_command(args: argparse.Namespace, game: Any) -> int:
     what = f"{len(adversaries)} adversaries vs {args.game}"
     with progress(not args.json, what) as update:
         result = estimate_best(
-            game,
-            adversaries,
-            trials=args.trials,
-            seed=args.seed,
-            level=args.level,
-            method=args.method,
-            correction=args.correction,
-            progress=update,
-            **engine_options(args),
+            game, adversaries, correction=args.correction, progress=update, **play_options(args)
         )
-    if args.json:
-        print_json(result.to_json())
-    else:
-        console.print(ensemble_table(result))
-        for estimate_ in result.adversaries:
-            show_first_error(estimate_)
+    show(result, args.json, ensemble_table)
     return 0
-
-
-def split_adversary(text: str) -> tuple[str, dict[str, str]]:
-    """``"birthday:q=16,x=1"`` as ``("birthday", {"q": "16", "x": "1"})``."""
-    name, _, rest = text.partition(":")
-    items = [item for item in rest.split(",") if item.strip()] if rest else []
-    return name.strip(), pairs(items, f"--adversary {name}:")
 
 
 def _accepted(name: str, given: dict[str, str]) -> list[str]:
@@ -218,79 +162,22 @@ def ensemble_table(result: Ensemble) -> Table:
     return table
 
 
-def report(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    if as_json:
-        print_json(result.to_json())
-    else:
-        console.print(estimate_table(result))
-        show_first_error(result)
+def read_log(
+    path: str, level: float | None = None, method: str | None = None
+) -> tuple[dict[str, Any], Any]:
+    """A run log's spec and the estimate it supports (at the run's level and method unless
+    given); the log is checked as it is read (see :mod:`games.engine.runlog`)."""
+    spec, total = runlog.read(path)
+    level = level if level is not None else spec.get("level", 0.95)
+    method = method or spec.get("method", "clopper-pearson")
+    return spec, estimate_from(spec, total, level=level, method=method)
 
 
 def show_command(args: argparse.Namespace) -> int:
-    spec, total = runlog.read(args.log)
-    level = args.level if args.level is not None else spec.get("level", 0.95)
-    method = args.method or spec.get("method", "clopper-pearson")
-    result = estimate_from(spec, total, level=level, method=method)
-    if not args.json and total.trials < spec["trials"]:
+    spec, result = read_log(args.log, args.level, args.method)
+    if not args.json and result.trials < spec["trials"]:
         console.print(
-            f"[yellow]incomplete run:[/] {total.trials} of {spec['trials']} trials logged"
+            f"[yellow]incomplete run:[/] {result.trials} of {spec['trials']} trials logged"
         )
-    report(result, args.json)
-    return 0
-
-
-def plan_command(args: argparse.Namespace) -> int:
-    result = stats.plan(args.eps, args.level, args.power, shape=args.shape, baseline=args.baseline)
-    # certify "advantage <= eps" with alpha = 1 - level, at true advantage 0: the mirror image
-    # of the fixed test (which tells advantage 0 from eps).
-    stopping = sequential.expected_stopping(
-        result.eps,
-        0.0,
-        round(1 - result.level, 12),
-        result.shape,
-        args.baseline if args.shape == "search" else None,
-        sims=args.sims,
-        max_trials=max(100_000, 20 * result.trials),
-        rng=args.seed,
-    )
-    how = f"by simulation of {stopping.sims} runs (seed {args.seed})"
-    if args.json:
-        print_json(
-            {
-                "eps": result.eps,
-                "level": result.level,
-                "power": result.power,
-                "trials": result.trials,
-                "shape": result.shape,
-                "method": result.method,
-                "certify": {
-                    "median": stopping.median,
-                    "quantile_90": stopping.quantile_90,
-                    "mean": stopping.mean,
-                    "advantage": 0.0,
-                    "alpha": stopping.alpha,
-                    "sims": stopping.sims,
-                    "seed": args.seed,
-                    "undecided": stopping.undecided,
-                    "max_trials": stopping.max_trials,
-                    "method": "beta-mixture confidence sequence",
-                    "how": f"median (90th percentile) {how}",
-                },
-            }
-        )
-    else:
-        console.print(
-            f"[bold]{result.trials}[/] trials tell advantage 0 from {result.eps} "
-            f"({result.level:.0%} confidence, power {result.power:.0%}, {result.method})"
-        )
-        undecided = (
-            f"; {stopping.undecided:.0%} undecided at {stopping.max_trials:,}"
-            if stopping.undecided
-            else ""
-        )
-        console.print(
-            f"certify (advantage ≤ {result.eps}, alpha {stopping.alpha:g}) at advantage 0 stops after "
-            f"[bold]{stopping.median:,.0f}[/] trials, median ({stopping.quantile_90:,.0f} 90th percentile) "
-            f"{how}{undecided}"
-        )
+    show(result, args.json, estimate_table)
     return 0

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from typing import Any
 
+import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
 from advantage.common import (
+    add_adversary_option,
     add_run_options,
     console,
-    engine_options,
-    make_adversary,
-    make_game,
-    pairs,
+    output_path,
+    play_options,
     print_json,
     progress,
+    subcommand,
+    subject,
 )
+from games.engine.sweep import MODELS, Sweep, budget_target, sweep
 from games.registry import coerce
-from games.sweeps import MODELS, Sweep, budget_target, sweep
 from oracles import InvalidArgument
 
-__all__ = ["add", "parse_budget"]
+__all__ = ["add", "curve", "parse_budget"]
 
 DESCRIPTION = """\
 Estimate the adversary's advantage at each value of a budget (a game parameter such as
@@ -38,16 +40,11 @@ Example: advantage sweep collision -p n=16 --adversary birthday
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "sweep",
-        help="advantage against a budget, with a fitted curve and its band",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = subcommand(
+        sub, "sweep", "advantage against a budget, with a fitted curve and its band", DESCRIPTION
     )
     add_run_options(parser)
-    parser.add_argument(
-        "--adversary", required=True, help="adversary name (see `advantage list adversaries`)"
-    )
+    add_adversary_option(parser)
     parser.add_argument(
         "--budget",
         required=True,
@@ -79,6 +76,12 @@ def add(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="the assumption's name (default: ADVERSARY_BUDGET_scaling)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write --assumption even when the goodness-of-fit test rejects the model (the "
+        "file then says so in a comment)",
+    )
     parser.set_defaults(handler=sweep_command)
 
 
@@ -98,8 +101,13 @@ def parse_budget(text: str) -> tuple[str, list[str]]:
 def sweep_command(args: argparse.Namespace) -> int:
     if args.assumption is not None and args.fit is None:
         raise InvalidArgument("--assumption writes a fitted curve: give --fit MODEL")
-    game = make_game(args.game, pairs(args.param, "-p"))
-    adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
+    plot = output_path(args.plot, "--plot", ".png") if args.plot is not None else None
+    assumption = (
+        output_path(args.assumption, "--assumption", ".toml")
+        if args.assumption is not None
+        else None
+    )
+    game, adversary = subject(args)
     name, texts = parse_budget(args.budget)
     target = budget_target(game, adversary, name)
     cls = type(game) if target == "game" else type(adversary)
@@ -111,32 +119,86 @@ def sweep_command(args: argparse.Namespace) -> int:
             adversary,
             budget=name,
             values=values,
-            trials=args.trials,
-            seed=args.seed,
-            level=args.level,
-            method=args.method,
             fit=args.fit,
             extrapolate=args.extrapolate,
             simultaneous=True if args.simultaneous else None,
             progress=update,
-            **engine_options(args),
+            **play_options(args),
         )
     written = {}
-    if args.plot:
-        written["plot"] = str(result.plot(args.plot))
-    if args.assumption:
-        path = Path(args.assumption)
-        path.write_text(result.assumption(name=args.assumption_name))
-        written["assumption"] = str(path)
+    if plot is not None:
+        written["plot"] = str(result.plot(plot))
+    refused = None
+    if assumption is not None:
+        try:
+            assumption.write_text(assumption_text(result, args.assumption_name, force=args.force))
+            written["assumption"] = str(assumption)
+        except InvalidArgument as error:  # the results are shown first, then the refusal
+            refused = error
     if args.json:
-        print_json({**result.to_json(), **written})
+        print_json({**result.to_json(), **curve(result), **written})
     else:
         console.print(sweep_table(result))
         for line in summary(result):
             console.print(line, soft_wrap=True)
         for kind, where in written.items():
             console.print(f"{kind} written to {escape(where)}")
+    if refused is not None:
+        raise refused
     return 0
+
+
+def fit_rejected(result: Sweep) -> bool:
+    """Whether the goodness-of-fit test rejects the fitted model (at 5%)."""
+    p = result.fit.fit_pvalue if result.fit is not None else float("nan")
+    return p == p and p < 0.05
+
+
+def assumption_text(result: Sweep, name: str | None, *, force: bool) -> str:
+    """The fitted upper band as an assumption file; a fit the goodness-of-fit test rejects is
+    refused, or (``force``) written with a comment that says so.
+
+    Raises:
+        InvalidArgument: the fit is poor and ``force`` is not given.
+    """
+    text = result.assumption(name=name)
+    if not fit_rejected(result):
+        return text
+    p = result.fit.fit_pvalue  # type: ignore[union-attr]
+    if not force:
+        raise InvalidArgument(
+            f"--assumption: the goodness-of-fit test rejects {result.fit.model} (p = {p:.3g}), "  # type: ignore[union-attr]
+            "so its band says little about larger budgets; try another --fit, or give --force "
+            "to write it with a comment saying so"
+        )
+    warning = (
+        f"# WARNING: the goodness-of-fit test rejects this {result.fit.model} fit "  # type: ignore[union-attr]
+        f"(p = {p:.3g}).\n# The band below is only as good as the model, which does not "
+        "describe the measured points.\n"
+    )
+    return warning + text
+
+
+#: Budgets at which `--json` reads the fitted curve and its band, for plots made later.
+CURVE_POINTS = 60
+
+
+def curve(result: Sweep) -> dict[str, Any]:
+    """``{"curve": [[budget, fit, band_low, band_high], ...]}`` on a log grid from the smallest
+    budget to the largest (or the extrapolation), or nothing without a fit."""
+    if result.fit is None:
+        return {}
+    values = [float(v) for v in result.values]
+    right = max(values + ([result.extrapolation[0]] if result.extrapolation else []))
+    grid = np.geomspace(min(values), right, CURVE_POINTS)
+    low, high = result.fit.advantage_band(grid)
+    centre = result.fit.advantage(grid)
+    return {
+        "curve": [
+            [float(x), float(c), float(a), float(b)]
+            for x, c, a, b in zip(grid, centre, low, high, strict=True)
+        ]
+    }
 
 
 def sweep_table(result: Sweep) -> Table:
@@ -192,7 +254,7 @@ def summary(result: Sweep) -> list[str]:
         lines.append(
             f"fit: {fit.model}, {fitted} ({fit.method}; band {fit.level:.0%}, simultaneous over budgets; {quality})"
         )
-        if fit.fit_pvalue < 0.05:
+        if fit_rejected(result):
             lines.append(
                 "[yellow]the model does not describe these points well; its band is only as good as the model[/]"
             )

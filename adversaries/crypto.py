@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 
 from adversaries.registry import register
-from games.base import param
+from games.params import param
 from oracles import InvalidArgument, Oracles
 
 __all__ = [

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 
 from adversaries.registry import register
-from games.base import param
+from games.params import param
 from oracles import Oracles
 
 __all__ = ["Constant", "Guess"]

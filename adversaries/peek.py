@@ -50,12 +50,26 @@ class Peek:
 
     @staticmethod
     def _closures(oracles: Oracles) -> int | None:
-        for name in oracles:
-            function = object.__getattribute__(oracles[name], "_answer")
+        # Each handle's gate closes over the challenger's function, which closes over the bit.
+        stack = [object.__getattribute__(oracles[name], "_ask") for name in oracles]
+        seen: set[int] = set()
+        while stack:
+            function = stack.pop()
+            if id(function) in seen:
+                continue
+            seen.add(id(function))
             code = getattr(function, "__code__", None)
             for var, cell in zip(
-                code.co_freevars if code else (), function.__closure__ or (), strict=False
+                code.co_freevars if code else (),
+                getattr(function, "__closure__", None) or (),
+                strict=False,
             ):
-                if var in SECRET_NAMES and (bit := _bit(cell.cell_contents)) is not None:
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if var in SECRET_NAMES and (bit := _bit(value)) is not None:
                     return bit
+                if callable(value):
+                    stack.append(value)
         return None

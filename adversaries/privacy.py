@@ -1,9 +1,9 @@
 """Membership-inference attacks for the ``membership`` game.
 
 Each attack computes a score per trial (higher: the target was trained on) and answers 1
-when it exceeds a threshold. The threshold is calibrated once per game by playing the
-game's own challenger (it is public) on ``calibration`` simulated trials whose bits the
-attack knows; those simulated models, and LiRA's shadow models, are the attack's offline
+when it exceeds a threshold (:class:`adversaries.scoring.ScoreAttack`). The threshold is
+calibrated once per game by playing the game's own challenger (it is public) on
+``calibration`` simulated trials whose bits the attack knows; those simulated models, and LiRA's shadow models, are the attack's offline
 resources (:meth:`resources`), trained with the game's batched trainer and drawn from the
 attack's own ``seed`` so that every trial and every chunk sees the same attack.
 
@@ -27,47 +27,27 @@ import torch
 
 from adversaries.memo import cached
 from adversaries.registry import register
-from games.base import integer, number, param
+from adversaries.scoring import (
+    ScoreAttack,
+    View,
+    best_threshold,
+    confidence,
+    offline_seed,
+    record_key,
+)
+from games import integer, number, param
 from games.privacy.membership import mislabel
 from oracles import Oracles
 
-__all__ = ["GradientCanary", "Lira", "LossThreshold", "best_threshold"]
+# best_threshold lives in adversaries.scoring; this path still works.
+__all__ = ["GradientCanary", "Lira", "LossThreshold", "MembershipView", "best_threshold"]
 
 
-def best_threshold(scores: np.ndarray, bits: np.ndarray) -> float:
-    """The threshold t maximising the accuracy of ``score > t`` (midpoint between scores)."""
-    scores = np.asarray(scores, float)
-    bits = np.asarray(bits).astype(bool)
-    keep = np.isfinite(scores)
-    scores, bits = scores[keep], bits[keep]
-    if len(scores) == 0:
-        return 0.0
-    order = np.argsort(scores)
-    s, m = scores[order], bits[order]
-    # Threshold just below position i: non-members below are right, members above are right.
-    right_below = np.concatenate([[0], np.cumsum(~m)])
-    right_above = np.concatenate([np.cumsum(m[::-1])[::-1], [0]])
-    correct = right_below + right_above
-    # Only cut between distinct scores.
-    cuts = np.concatenate([[True], s[1:] > s[:-1], [True]])
-    correct = np.where(cuts, correct, -1)
-    i = int(np.argmax(correct))
-    if i == 0:
-        return float(s[0] - 1.0)
-    if i == len(s):
-        return float(s[-1] + 1.0)
-    return float((s[i - 1] + s[i]) / 2)
-
-
-class _View:
-    """The attack's uniform view of a membership challenge: arrays with a trial axis."""
+class MembershipView(View):
+    """The attack's view of a membership challenge: the target and the model, with a trial axis."""
 
     def __init__(self, oracles: Oracles, size: int, single: bool) -> None:
-        self.oracles = oracles
-        self.size = size
-        self.single = single
-        self.public = oracles.public
-        self.game = oracles.public["game"]
+        super().__init__(oracles, size, single)
         self.population = oracles.public["population"]
 
     def _record(self, x: np.ndarray, y: np.ndarray | None = None) -> tuple[Any, Any]:
@@ -106,18 +86,12 @@ class _View:
         return np.asarray(self.oracles["loss"](*self._record(x, y)), float).reshape(self.size)
 
 
-class _Calibrated:
+class _Calibrated(ScoreAttack):
     """Score → bit through a threshold calibrated on simulated trials of the same game."""
 
+    view = MembershipView
     calibration: int
     seed: int
-
-    def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError
-
-    def scores(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
-        """A membership score per trial (higher: member), on the batched path."""
-        return self._score(_View(oracles, size, single=False), rng)
 
     def cutoff(self, game: Any) -> float:
         """The score above which the attack answers 1 in ``game`` (calibrated once)."""
@@ -131,26 +105,16 @@ class _Calibrated:
         kept = ~np.asarray(challenge.failed, bool)
         return best_threshold(found[kept], bits[kept])
 
-    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
-        score = self._score(_View(oracles, 1, single=True), rng)[0]
-        return int(score > self.cutoff(oracles.public["game"]))
-
-    def batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
-        found = self.scores(oracles, rng, size)
-        return (found > self.cutoff(oracles.public["game"])).astype(np.int64)
+    def _bits(self, game: Any, scores: np.ndarray) -> np.ndarray:
+        return scores > self.cutoff(game)
 
     def resources(self, game: Any) -> dict[str, int]:
         """Models the attack trains offline for ``game``."""
         return {"calibration-models": self.calibration}
 
 
-def _confidence(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Logit-scaled confidence log p_y − log(1 − p_y), computed stably; y broadcasts."""
-    z = torch.as_tensor(logits, dtype=torch.float64)
-    label = torch.as_tensor(np.broadcast_to(y, z.shape[:-1]).copy()).long().unsqueeze(-1)
-    picked = z.gather(-1, label).squeeze(-1)
-    others = z.scatter(-1, label, -torch.inf).logsumexp(-1)
-    return (picked - others).numpy()
+def _calibration() -> Any:
+    return param(256, help="simulated trials to calibrate the threshold on", check=integer(2))
 
 
 @register("loss-threshold", games=("membership",))
@@ -161,12 +125,10 @@ class LossThreshold(_Calibrated):
     threshold: float | None = param(
         None, help="fixed loss threshold; None calibrates it on simulated trials"
     )
-    calibration: int = param(
-        256, help="simulated trials to calibrate the threshold on", check=integer(2)
-    )
-    seed: int = param(0, help="seed of the attack's offline randomness", check=integer(0))
+    calibration: int = _calibration()
+    seed: int = offline_seed()
 
-    def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
+    def _score(self, view: MembershipView, rng: np.random.Generator) -> np.ndarray:
         x, y = view.target(rng)
         return -view.loss(x, y)
 
@@ -194,10 +156,8 @@ class Lira(_Calibrated):
     that were not trained on it, with one variance shared across targets."""
 
     shadows: int = param(32, help="shadow models, trained once per game", check=integer(2))
-    calibration: int = param(
-        256, help="simulated trials to calibrate the threshold on", check=integer(2)
-    )
-    seed: int = param(0, help="seed of the attack's offline randomness", check=integer(0))
+    calibration: int = _calibration()
+    seed: int = offline_seed()
 
     def _shadows(self, game: Any) -> _Shadows:
         def train() -> _Shadows:
@@ -213,36 +173,32 @@ class Lira(_Calibrated):
             trained = trainer.train(
                 pool.X, pool.y, members, seeds, game.device or "cpu", size=game.training_size
             )
-            index = {_key(pool.X[r], pool.y[r]): r for r in range(pool.size)}
+            index = {record_key(pool.X[r], pool.y[r]): r for r in range(pool.size)}
             return _Shadows(
                 params=trained.params, members=members, ok=~trained.diverged, index=index
             )
 
         return cached(("shadows", self, game), train)
 
-    def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
+    def _score(self, view: MembershipView, rng: np.random.Generator) -> np.ndarray:
         x, y = view.target(rng)
         game = view.game
         shadows = self._shadows(game)
         trainer = game.scheme()
         on_shadows = trainer.logits(shadows.params, torch.as_tensor(x)).cpu().numpy()
-        phi = _confidence(on_shadows, y)  # (S, size)
-        rows = np.array([shadows.index.get(_key(x[i], y[i]), -1) for i in range(len(y))])
+        phi = confidence(on_shadows, y)  # (S, size)
+        rows = np.array([shadows.index.get(record_key(x[i], y[i]), -1) for i in range(len(y))])
         seen = np.where(rows >= 0, shadows.members[:, np.maximum(rows, 0)], False)
         out = ~seen & shadows.ok[:, None] & np.isfinite(phi)
         count = out.sum(0)
         mean = np.where(count > 0, np.where(out, phi, 0).sum(0) / np.maximum(count, 1), 0.0)
         spread = np.where(out, phi - mean, 0)
         sigma = float(np.sqrt((spread**2).sum() / max(1, out.sum() - 1))) or 1.0
-        observed = _confidence(view.logits(x), y)
+        observed = confidence(view.logits(x), y)
         return (observed - mean) / sigma
 
     def resources(self, game: Any) -> dict[str, int]:
         return {"shadow-models": self.shadows, **super().resources(game)}
-
-
-def _key(x: np.ndarray, y: Any) -> bytes:
-    return np.asarray(x, np.float32).tobytes() + int(y).to_bytes(8, "little", signed=True)
 
 
 @register("gradient-canary", games=("membership",))
@@ -256,10 +212,8 @@ class GradientCanary(_Calibrated):
         help="canary norm, in multiples of the median record norm",
         check=number(0, open_low=True),
     )
-    calibration: int = param(
-        256, help="simulated trials to calibrate the threshold on", check=integer(2)
-    )
-    seed: int = param(0, help="seed of the attack's offline randomness", check=integer(0))
+    calibration: int = _calibration()
+    seed: int = offline_seed()
 
     def canary(self, population: Any) -> tuple[np.ndarray, int]:
         """The canary (x, y): along the population's least-variance direction, labelled
@@ -273,7 +227,7 @@ class GradientCanary(_Calibrated):
         label = int(np.argmin(np.bincount(population.y, minlength=population.classes)))
         return x, label
 
-    def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
+    def _score(self, view: MembershipView, rng: np.random.Generator) -> np.ndarray:
         if "canary" in view.oracles:
             x0, y0 = self.canary(view.population)
             x = np.tile(x0, (view.size, 1))

@@ -13,7 +13,8 @@ import attrs
 import numpy as np
 
 from adversaries.registry import register
-from games.base import answer_bit, integer, number, param
+from games.base import answer_bit
+from games.params import integer, number, param
 from games.representations import ERASERS, balanced, erasure_view
 from oracles import InvalidArgument, Oracles
 

@@ -1,10 +1,11 @@
 """Attacks on the ``unlearning`` game: did the model once train on the forget set S?
 
 Both attacks compute a score per trial and turn it into a bit through a rule calibrated on
-shadow runs: trials of the same game that the attack plays itself with the game's public
-challenger (:meth:`games.unlearning.Unlearning.simulate`, the batched trainer), drawn from
-the attack's own ``seed`` so that every trial and every chunk sees the same attack. Those
-runs are the attack's offline resources (:meth:`resources`).
+shadow runs (:class:`adversaries.scoring.ScoreAttack`): trials of the same game that the
+attack plays itself with the game's public challenger
+(:meth:`games.unlearning.Unlearning.simulate`, the batched trainer), drawn from the attack's
+own ``seed`` so that every trial and every chunk sees the same attack. Those runs are the
+attack's offline resources (:meth:`resources`).
 
 - ``loss-gap``: the mean loss on ``held_out`` population records drawn at random minus the
   mean loss on S. Real-world models that kept a trace of S fit it
@@ -29,15 +30,15 @@ from typing import Any
 
 import attrs
 import numpy as np
-import torch
 
+from adversaries import scoring
 from adversaries.memo import cached
-from adversaries.privacy import best_threshold
 from adversaries.registry import register
-from games.base import integer, param
-from oracles import Oracles
+from adversaries.scoring import confidence
+from games import integer, param
 
-__all__ = ["LossGap", "ULira", "canaries", "confidence", "statistic"]
+# confidence lives in adversaries.scoring; this path still works.
+__all__ = ["ForgetView", "LossGap", "ULira", "canaries", "confidence", "statistic"]
 
 
 def canaries(game: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -52,15 +53,6 @@ def canaries(game: Any) -> tuple[np.ndarray, np.ndarray]:
     label = int(np.argmin(np.bincount(pool.y, minlength=pool.classes)))
     k = game.forget_size
     return np.tile(x, (k, 1)), np.full(k, label, np.int64)
-
-
-def confidence(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Logit-scaled confidence log p_y − log(1 − p_y), computed stably; y broadcasts."""
-    z = torch.as_tensor(np.array(logits), dtype=torch.float64)
-    label = torch.as_tensor(np.broadcast_to(y, z.shape[:-1]).copy()).long().unsqueeze(-1)
-    picked = z.gather(-1, label).squeeze(-1)
-    others = z.scatter(-1, label, -torch.inf).logsumexp(-1)
-    return (picked - others).numpy()
 
 
 def statistic(model: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -79,17 +71,11 @@ def statistic(model: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return confidence(at, y) - confidence(np.broadcast_to(origin, at.shape), y)
 
 
-class _View:
+class ForgetView(scoring.View):
     """A challenge seen with a trial axis: S as (size, k, d) and (size, k), and the model."""
 
-    def __init__(self, oracles: Oracles, size: int, single: bool) -> None:
-        self.oracles = oracles
-        self.size = size
-        self.single = single
-        self.game = oracles.public["game"]
-
     def forget(self) -> tuple[np.ndarray, np.ndarray]:
-        public = self.oracles.public
+        public = self.public
         if "forget" in public:
             x, y = public["forget"]
             k = self.game.forget_size
@@ -117,28 +103,11 @@ def _rows(run: Any) -> np.ndarray:
     return np.nonzero(run.forget)[1].reshape(len(run.worlds), -1)
 
 
-class _Calibrated:
+class _Calibrated(scoring.ScoreAttack):
     """Score → bit through a rule fitted on shadow runs of both worlds."""
 
+    view = ForgetView
     seed: int
-
-    def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError
-
-    def _decide(self, game: Any, scores: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def scores(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
-        """A score per trial, on the batched path."""
-        return self._score(_View(oracles, size, single=False), rng)
-
-    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
-        score = self._score(_View(oracles, 1, single=True), rng)
-        return int(self._decide(oracles.public["game"], score)[0])
-
-    def batch(self, oracles: Oracles, rng: np.random.Generator, size: int) -> np.ndarray:
-        score = self.scores(oracles, rng, size)
-        return self._decide(oracles.public["game"], score).astype(np.int64)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -147,17 +116,6 @@ class _Rule:
     threshold: float
     runs: int
     models: int
-
-
-def _signed_threshold(scores: np.ndarray, bits: np.ndarray) -> tuple[float, float]:
-    """(sign, t) maximising the accuracy of ``sign·score > t`` on the labelled scores."""
-    best = (-1.0, 1.0, 0.0)
-    for sign in (1.0, -1.0):
-        t = best_threshold(sign * scores, bits)
-        accuracy = float(np.mean((sign * scores > t) == bits.astype(bool)))
-        if accuracy > best[0]:
-            best = (accuracy, sign, t)
-    return best[1], best[2]
 
 
 @register("loss-gap", games=("unlearning",))
@@ -171,7 +129,7 @@ class LossGap(_Calibrated):
     held_out: int = param(
         32, help="population records drawn per trial to compare S with", check=integer(1)
     )
-    seed: int = param(0, help="seed of the attack's offline randomness", check=integer(0))
+    seed: int = scoring.offline_seed()
 
     def _gap(
         self, model: Any, x: np.ndarray, y: np.ndarray, game: Any, rng: np.random.Generator
@@ -182,7 +140,7 @@ class LossGap(_Calibrated):
         on_held = model.loss(pool.X[held], pool.y[held]).mean(axis=1)
         return on_held - on_s
 
-    def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
+    def _score(self, view: ForgetView, rng: np.random.Generator) -> np.ndarray:
         x, y = view.forget()
         return self._gap(view.model(), x, y, view.game, rng)
 
@@ -195,12 +153,12 @@ class LossGap(_Calibrated):
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(2,)))
             scores = self._gap(run.model, run.X[rows], run.y[rows], game, rng)
             kept = ~run.failed & np.isfinite(scores)
-            sign, t = _signed_threshold(scores[kept], run.worlds[kept])
+            sign, t = scoring.signed_threshold(scores[kept], run.worlds[kept])
             return _Rule(sign=sign, threshold=t, runs=self.calibration, models=run.models)
 
         return cached(("loss-gap", self, game), fit)
 
-    def _decide(self, game: Any, scores: np.ndarray) -> np.ndarray:
+    def _bits(self, game: Any, scores: np.ndarray) -> np.ndarray:
         rule = self.rule(game)
         return rule.sign * scores > rule.threshold
 
@@ -235,7 +193,7 @@ class ULira(_Calibrated):
     shadows: int = param(
         256, help="shadow runs (half real, half ideal), trained once per game", check=integer(4)
     )
-    seed: int = param(0, help="seed of the attack's offline randomness", check=integer(0))
+    seed: int = scoring.offline_seed()
 
     def _shadows(self, game: Any) -> _Shadows:
         def train() -> _Shadows:
@@ -248,13 +206,13 @@ class ULira(_Calibrated):
             members = run.members[:, :N]
             forget = run.forget[:, :N]
             out = (~members | (forget & ~real[:, None])) & ok[:, None]
-            index = {_key(pool.X[r], pool.y[r]): r for r in range(N)}
+            index = {scoring.record_key(pool.X[r], pool.y[r]): r for r in range(N)}
             canary_key = None
             canary = np.zeros(self.shadows)
             canary_out = np.zeros(self.shadows, bool)
             if game.forget == "adversary":
                 x, y = canaries(game)
-                canary_key = _key(x[0], y[0])
+                canary_key = scoring.record_key(x[0], y[0])
                 canary = statistic(run.model, x[:1], y[:1])[:, 0]
                 canary_out = ~real & ok
             shadows = _Shadows(
@@ -279,18 +237,18 @@ class ULira(_Calibrated):
             kept = ok & np.isfinite(scores)
             fits = [_gaussian(scores[kept & (real == w)]) for w in (True, False)]
             ratio = _log_ratio(scores, *fits)
-            threshold = best_threshold(ratio[kept], real[kept])
+            threshold = scoring.best_threshold(ratio[kept], real[kept])
             return attrs.evolve(shadows, real=fits[0], ideal=fits[1], threshold=threshold)
 
         return cached(("u-lira", self, game), train)
 
-    def _score(self, view: _View, rng: np.random.Generator) -> np.ndarray:
+    def _score(self, view: ForgetView, rng: np.random.Generator) -> np.ndarray:
         x, y = view.forget()
         shadows = self._shadows(view.game)
         observed = statistic(view.model(), x, y)
         return _scores(shadows, observed, x, y)
 
-    def _decide(self, game: Any, scores: np.ndarray) -> np.ndarray:
+    def _bits(self, game: Any, scores: np.ndarray) -> np.ndarray:
         shadows = self._shadows(game)
         return _log_ratio(scores, shadows.real, shadows.ideal) > shadows.threshold
 
@@ -298,10 +256,6 @@ class ULira(_Calibrated):
         """Shadow runs and models the attack trains offline for ``game``."""
         shadows = self._shadows(game)
         return {"shadow-runs": shadows.runs, "shadow-models": shadows.models}
-
-
-def _key(x: np.ndarray, y: Any) -> bytes:
-    return np.asarray(x, np.float32).tobytes() + int(y).to_bytes(8, "little", signed=True)
 
 
 def _scores(
@@ -324,7 +278,7 @@ def _scores(
     reference = np.full((size, k), fallback)
     for i in range(size):
         for j in range(k):
-            key = _key(x[i, j], y[i, j])
+            key = scoring.record_key(x[i, j], y[i, j])
             if key == shadows.canary_key:
                 total, count = canary_total, canary_count
                 if leave_out is not None and shadows.canary_out[leave_out[i]]:

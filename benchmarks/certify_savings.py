@@ -1,6 +1,6 @@
 """Trials saved by certifying with a confidence sequence instead of a fixed-size experiment.
 
-For each case the confidence sequence (``games.sequential``, wrong-decision chance ≤ 5%)
+For each case the confidence sequence (``games.stats.sequential``, wrong-decision chance ≤ 5%)
 looks after every trial and stops when decided; the table gives the median and 90th
 percentile of its stopping trials over ``--sims`` simulated runs. It is compared with
 
@@ -18,7 +18,7 @@ With ``--through-engine`` a second table runs ``games.certify`` itself on synthe
 with the same win probabilities (``games.synthetic``: a biased coin for the hidden bit, a
 lottery for search), ``--engine-runs`` runs with seeds 0, 1, ... on the batched path and a
 quarter as many on the per-trial path, and compares its stopping times with the simulation's.
-"Same stop" replays the first runs' trials with ``games.certification.play_outcomes`` and checks that
+"Same stop" replays the first runs' trials with ``games.engine.certify.play_outcomes`` and checks that
 certify stopped exactly where the confidence sequence's thresholds
 (``Certifier.boundaries``) are first crossed.
 
@@ -39,8 +39,9 @@ from rich.table import Table
 from scipy import special
 from scipy import stats as sps
 
-from games import sequential, stats
-from games.certification import certify, play_outcomes
+from games import stats
+from games.engine.certify import certify, play_outcomes
+from games.stats import sequential, stopping
 from games.synthetic import Coin, Draw, Hint, Lottery
 
 ALPHA = 0.05
@@ -137,7 +138,7 @@ def through_engine(args: argparse.Namespace, console: Console) -> None:
         p_zero = 0.5 if shape == "hidden-bit" else baseline
         p = p_zero + (adv / 2 if shape == "hidden-bit" else adv)
         wrong_side = "above" if p <= cert.p_eps else "below"
-        sim = sequential.simulate(
+        sim = stopping.simulate(
             p,
             cert,
             sims=args.sims,
@@ -224,7 +225,7 @@ def main() -> None:
         p_zero = 0.5 if shape == "hidden-bit" else baseline
         p = p_zero + (adv / 2 if shape == "hidden-bit" else adv)
         below = p <= cert.p_eps
-        runs = sequential.simulate(
+        runs = stopping.simulate(
             p,
             cert,
             sims=args.sims,

@@ -17,7 +17,7 @@ status=0
 } 2>&1 | tee "$out/machine.txt"
 $py -m pytest -q -p no:cacheprovider -m gpu \
     tests/games/test_privacy_training.py tests/games/test_privacy_membership.py \
-    tests/games/test_privacy_one_run.py 2>&1 |
+    tests/games/test_privacy_one_run.py tests/games/test_robustness.py 2>&1 |
     tee "$out/tests.txt" || status=1
 for models in 1024 4096; do
     $py benchmarks/train_many.py --device cuda --models "$models" --repeats 3 2>&1 |

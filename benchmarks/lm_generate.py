@@ -155,7 +155,7 @@ def llamacpp_rows(table: Table, tokens: int, repeats: int) -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "games.lm.llamacpp", str(smollm2.gguf_path()), "--port", str(port)],
+        [sys.executable, "-m", "games.lm.serve", str(smollm2.gguf_path()), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -1,7 +1,13 @@
-"""Games: the three shapes, the engine that plays them, and the statistics it reports."""
+"""Games: the three shapes, the engine that plays them, the statistics it reports, and the
+domains (one package each: ``games.crypto``, ``games.privacy``, ...).
+
+Layout (see docs/architecture.md): :mod:`games.base` (shapes, challenges, adversaries),
+:mod:`games.params`, :mod:`games.errors`, :mod:`games.registry`, :mod:`games.engine` (the one
+playing loop and the run procedures on it), :mod:`games.stats` (intervals, shapes' arithmetic,
+planning, sequential decisions, curves).
+"""
 
 from games import stats
-from games.backends import BACKENDS, ChunkFailed
 from games.base import (
     IDEAL,
     REAL,
@@ -10,21 +16,27 @@ from games.base import (
     Challenge,
     Game,
     HiddenBit,
-    InvalidAnswer,
     RealIdeal,
     Search,
-    TrialFailed,
     answer_bit,
-    integer,
-    number,
-    param,
 )
-from games.certification import Certificate, certify
-from games.engine import Estimate, Tally, TrialRecord, estimate, replay
-from games.ensemble import Ensemble, estimate_best
+from games.engine import (
+    BACKENDS,
+    ChunkFailed,
+    Estimate,
+    RunOptions,
+    Tally,
+    TrialRecord,
+    estimate,
+    replay,
+)
+from games.engine.certify import Certificate, certify
+from games.engine.ensemble import Ensemble, estimate_best
+from games.engine.sweep import Sweep, sweep
+from games.errors import InvalidAnswer, TrialFailed, TrialTimeout
+from games.params import integer, number, param
 from games.registry import ADVERSARIES, GAMES, UnknownName, register
 from games.stats import plan
-from games.sweeps import Sweep, sweep
 from oracles import InvalidArgument
 
 __all__ = [
@@ -45,11 +57,13 @@ __all__ = [
     "InvalidAnswer",
     "InvalidArgument",
     "RealIdeal",
+    "RunOptions",
     "Search",
     "Sweep",
     "Tally",
     "TrialFailed",
     "TrialRecord",
+    "TrialTimeout",
     "UnknownName",
     "answer_bit",
     "certify",

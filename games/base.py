@@ -1,20 +1,27 @@
-"""The three shapes of a security game, the record a challenger hands out, and parameters.
+"""The three shapes of a security game, the record a challenger hands out, the adversary.
 
 A game is a small frozen attrs class whose fields are its parameters. Its methods are pure
 with respect to the game object: what a trial needs (keys, the hidden bit, a trained model)
 lives in the :class:`Challenge` that ``setup`` returns, never on the game.
+
+Each shape owns its mechanics — what the challenger draws before ``setup`` (:meth:`Game.open`)
+and how an answer is judged (:meth:`Game.judge`) — and its statistics
+(:mod:`games.stats.shapes`, as ``game.shape``), so the engine never dispatches on a name.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+import reprlib
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 
-from oracles import InvalidArgument, Oracle, Oracles
+from games.errors import InvalidAnswer
+from games.stats.shapes import HIDDEN_BIT, REAL_VS_IDEAL, SEARCH, Shape
+from oracles import Account, InvalidArgument, Oracles, open_oracle
 
 __all__ = [
     "IDEAL",
@@ -24,31 +31,15 @@ __all__ = [
     "Challenge",
     "Game",
     "HiddenBit",
-    "InvalidAnswer",
     "RealIdeal",
     "ReportsResources",
     "Search",
-    "TrialFailed",
     "answer_bit",
-    "integer",
-    "number",
-    "param",
+    "answer_bits",
+    "short",
 ]
 
-Shape = Literal["hidden-bit", "real-vs-ideal", "search"]
 REAL, IDEAL = 1, 0
-
-
-class InvalidAnswer(ValueError):
-    """The adversary's answer is not one the game accepts (None, NaN, not a bit...)."""
-
-
-class TrialFailed(RuntimeError):
-    """The challenger's side of a trial failed (a model's loss became NaN, say).
-
-    The engine reports it with the trial's index and seed and leaves the trial out of the
-    counts; it is never averaged away.
-    """
 
 
 @attrs.frozen(kw_only=True)
@@ -75,27 +66,80 @@ class Challenge:
 
     def handles(self, transcript: bool = False) -> Oracles:
         """The adversary's view: oracle handles and public values, nothing else."""
+        return self.open(transcript)[0]
+
+    def open(self, transcript: bool = False) -> tuple[Oracles, dict[str, Callable[[], Account]]]:
+        """The adversary's view, and the challenger's own readers of each oracle's account.
+
+        The engine judges budgets and challenger failures from the readers, which the
+        adversary's handles cannot change.
+        """
         if not self.budgets.keys() <= self.oracles.keys():
             unknown = sorted(set(self.budgets) - set(self.oracles))
             raise InvalidArgument(f"budgets name oracles that do not exist: {unknown}")
-        return Oracles(
-            {
-                name: Oracle(fn, name=name, budget=self.budgets.get(name), transcript=transcript)
-                for name, fn in self.oracles.items()
-            },
-            self.public,
-        )
+        handles, readers = {}, {}
+        for name, fn in self.oracles.items():
+            handles[name], readers[name] = open_oracle(
+                fn, name=name, budget=self.budgets.get(name), transcript=transcript
+            )
+        return Oracles(handles, self.public), readers
 
 
 def answer_bit(answer: Any) -> int:
-    """The adversary's answer as a bit, or :class:`InvalidAnswer`."""
+    """The adversary's answer as a bit, or :class:`InvalidAnswer`.
+
+    A bit is a bool, an integer 0 or 1, or a float 0.0 or 1.0 (numpy's included); nothing
+    else (a complex number, a string, None, NaN) is one.
+    """
     if isinstance(answer, bool | np.bool_):
         return int(answer)
     if isinstance(answer, int | np.integer) and answer in (0, 1):
         return int(answer)
     if isinstance(answer, float | np.floating) and not math.isnan(answer) and answer in (0.0, 1.0):
         return int(answer)
-    raise InvalidAnswer(f"answer {answer!r} is not a bit (0 or 1)")
+    raise InvalidAnswer(f"answer {short(answer)} is not a bit (0 or 1)")
+
+
+def answer_bits(answers: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A batch of answers as bits, by :func:`answer_bit`'s rule, and the mask of those that
+    are not bits (None when every one is; those read as 0)."""
+    kind = answers.dtype.kind
+    if kind == "b":
+        return answers, None
+    if kind in "ui":
+        if answers.size == 0 or (answers.min() >= 0 and answers.max() <= 1):
+            return answers == 1, None  # the common case: nothing more to check
+        valid = (answers == 0) | (answers == 1)
+    elif kind == "f":
+        valid = (answers == 0) | (answers == 1)  # NaN fails both
+    elif kind == "O":
+        valid = np.array([_is_bit(a) for a in answers.ravel()], bool).reshape(answers.shape)
+    else:  # complex, strings, bytes, dates: never bits
+        valid = np.zeros(answers.shape, bool)
+    bits = np.zeros(answers.shape, bool)
+    if valid.any():
+        bits[valid] = answers[valid].astype(float) == 1
+    return bits, (None if valid.all() else ~valid)
+
+
+def _is_bit(answer: Any) -> bool:
+    try:
+        answer_bit(answer)
+    except InvalidAnswer:
+        return False
+    return True
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxlong, _SHORT.maxother = 3, 160, 60, 160
+
+
+def short(value: Any) -> str:
+    """A bounded ``repr(value)``, so an error message never stores a huge answer."""
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # an int too long to print, a repr that raises
+        return f"<{type(value).__name__} object>"
 
 
 class Game:
@@ -115,14 +159,44 @@ class Game:
     @property
     def batched(self) -> bool:
         """Whether this game overrides its shape's ``setup_batch`` (the engine's fast path)."""
-        for shape in (HiddenBit, RealIdeal, Search):
-            if isinstance(self, shape):
-                return type(self).setup_batch is not shape.setup_batch
-        return False
+        shape = next(c for c in type(self).__mro__ if c in _SHAPE_CLASSES)
+        return type(self).setup_batch is not shape.setup_batch  # type: ignore[attr-defined]
 
     def describe(self) -> dict[str, Any]:
         """The game's parameters, as plain values."""
         return attrs.asdict(self) if attrs.has(type(self)) else {}  # type: ignore[arg-type]
+
+    def open(self, rng: np.random.Generator) -> tuple[int | None, Challenge]:
+        """One trial: the hidden value drawn from the challenger's coins (None for a search
+        game), and the challenge set up with it."""
+        b = int(rng.integers(2))  # the bit, or the world: from the challenger's coins alone
+        return b, self.setup(b, rng)  # type: ignore[attr-defined]
+
+    def open_batch(
+        self, size: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray | None, Challenge]:
+        """``size`` trials at once, as :meth:`open`."""
+        b = rng.integers(2, size=size)
+        return b, self.setup_batch(b, rng)  # type: ignore[attr-defined]
+
+    def judge(self, challenge: Challenge, hidden: int | None, answer: Any) -> bool:
+        """Whether ``answer`` wins the trial; :class:`InvalidAnswer` when it is no answer."""
+        return answer_bit(answer) == hidden
+
+    def judge_batch(
+        self, challenge: Challenge, hidden: np.ndarray | None, answers: Any, size: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Which of ``size`` answers win, and which are not answers at all (None: all are).
+
+        Raises :class:`InvalidAnswer` when the batch as a whole is refused.
+        """
+        if np.shape(answers) != (size,):
+            raise InvalidAnswer(f"answers of shape {np.shape(answers)}, not ({size},)")
+        bits, invalid = answer_bits(np.asarray(answers))
+        win = bits == hidden.astype(bool)  # type: ignore[union-attr]
+        if invalid is not None:
+            win &= ~invalid
+        return win, invalid
 
 
 class HiddenBit(Game):
@@ -131,7 +205,7 @@ class HiddenBit(Game):
     Advantage: 2·Pr[win] − 1. Subclasses implement ``setup(b, rng)``.
     """
 
-    shape: ClassVar[Shape] = "hidden-bit"
+    shape: ClassVar[Shape] = HIDDEN_BIT
 
     def setup(self, b: int, rng: np.random.Generator) -> Challenge:
         raise NotImplementedError
@@ -144,12 +218,12 @@ class HiddenBit(Game):
 class RealIdeal(Game):
     """The adversary is put in the real world or the ideal one and answers 1 for real.
 
-    Advantage: Pr[A→1 | real] − Pr[A→1 | ideal]. The engine plays the two worlds in equal
-    numbers (even trials real, odd trials ideal). Subclasses implement
+    Advantage: Pr[A→1 | real] − Pr[A→1 | ideal]. Each trial's world is drawn from the
+    challenger's coins, uniformly, so no adversary can predict it. Subclasses implement
     ``setup(world, rng)`` with ``world`` equal to :data:`REAL` (1) or :data:`IDEAL` (0).
     """
 
-    shape: ClassVar[Shape] = "real-vs-ideal"
+    shape: ClassVar[Shape] = REAL_VS_IDEAL
 
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
         raise NotImplementedError
@@ -167,7 +241,7 @@ class Search(Game):
     ``finalize_batch(challenge, answers) -> bool array``.
     """
 
-    shape: ClassVar[Shape] = "search"
+    shape: ClassVar[Shape] = SEARCH
 
     @property
     def baseline(self) -> float:
@@ -185,6 +259,25 @@ class Search(Game):
 
     def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} has no batched path")
+
+    def open(self, rng: np.random.Generator) -> tuple[int | None, Challenge]:
+        return None, self.setup(rng)
+
+    def open_batch(
+        self, size: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray | None, Challenge]:
+        return None, self.setup_batch(size, rng)
+
+    def judge(self, challenge: Challenge, hidden: int | None, answer: Any) -> bool:
+        return bool(self.finalize(challenge, answer))
+
+    def judge_batch(
+        self, challenge: Challenge, hidden: np.ndarray | None, answers: Any, size: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        return np.asarray(self.finalize_batch(challenge, answers), bool), None
+
+
+_SHAPE_CLASSES = (HiddenBit, RealIdeal, Search)
 
 
 @runtime_checkable
@@ -212,80 +305,3 @@ class ReportsResources(Protocol):
     """An adversary that spends more than oracle queries (shadow models, training steps)."""
 
     def resources(self, game: Any) -> Mapping[str, Any]: ...
-
-
-# -- parameters ---------------------------------------------------------------------------
-
-
-def param(
-    default: Any,
-    *,
-    help: str,
-    check: Callable[[str, Any], None] | None = None,
-    choices: Sequence[Any] | None = None,
-) -> Any:
-    """A game or adversary parameter: an attrs field with a help text and a check.
-
-    ``check(name, value)`` raises :class:`InvalidArgument`; ``choices`` restricts the value
-    to a fixed set and is shown by ``advantage list``.
-    """
-
-    def validate(_instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if choices is not None and value not in choices:
-            allowed = ", ".join(map(str, choices))
-            raise InvalidArgument(f"{attribute.name}={value!r} must be one of: {allowed}")
-        if check is not None:
-            check(attribute.name, value)
-
-    return attrs.field(
-        default=default,
-        validator=validate,
-        metadata={"help": help, "choices": tuple(choices) if choices is not None else None},
-    )
-
-
-def integer(low: int | None = None, high: int | None = None) -> Callable[[str, Any], None]:
-    """A check that the value is an int in [low, high] (either end may be open)."""
-
-    def check(name: str, value: Any) -> None:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        ok = ok and (low is None or value >= low) and (high is None or value <= high)
-        if ok:
-            return
-        if low == 1 and high is None:
-            kind = "a positive integer"
-        elif low is not None and high is not None:
-            kind = f"an integer in [{low}, {high}]"
-        elif low is not None:
-            kind = f"an integer >= {low}"
-        else:
-            kind = f"an integer <= {high}" if high is not None else "an integer"
-        raise InvalidArgument(f"{name}={value!r} must be {kind}")
-
-    return check
-
-
-def number(
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    open_low: bool = False,
-    open_high: bool = False,
-) -> Callable[[str, Any], None]:
-    """A check that the value is a finite real in the interval given."""
-
-    def check(name: str, value: Any) -> None:
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if ok and low is not None:
-            ok = value > low if open_low else value >= low
-        if ok and high is not None:
-            ok = value < high if open_high else value <= high
-        if not ok:
-            left = "(" if open_low or low is None else "["
-            right = ")" if open_high or high is None else "]"
-            span = (
-                f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-            )
-            raise InvalidArgument(f"{name}={value!r} must be a number in {span}")
-
-    return check

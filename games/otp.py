@@ -7,7 +7,8 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from games.base import Challenge, HiddenBit, integer, param
+from games.base import Challenge, HiddenBit
+from games.params import integer, param
 from games.registry import register
 
 __all__ = ["OneTimePad"]

@@ -71,9 +71,10 @@ class Entry:
 class Registry:
     """Names of one kind (game, adversary) mapped to classes."""
 
-    def __init__(self, kind: str, group: str) -> None:
+    def __init__(self, kind: str, group: str, plural: str) -> None:
         self.kind = kind
         self.group = group
+        self.plural = plural
         self._entries: dict[str, Entry] = {}
         self._scanned = False
 
@@ -112,7 +113,9 @@ class Registry:
         close = difflib.get_close_matches(name, self._entries, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UnknownName(
-            f"unknown {self.kind} {name!r}{hint} (`advantage list {self.kind}s` shows them all)"
+            f"unknown {self.kind} {name!r}{hint} (`advantage list {self.plural}` shows them all; "
+            f"for one of your own, name its file with --import my_file.py, or declare it in "
+            f"the {self.group} entry-point group of its package)"
         )
 
     def get(self, name: str) -> type:
@@ -143,8 +146,8 @@ class Registry:
         return None
 
 
-GAMES = Registry("game", "advantage.games")
-ADVERSARIES = Registry("adversary", "advantage.adversaries")
+GAMES = Registry("game", "advantage.games", "games")
+ADVERSARIES = Registry("adversary", "advantage.adversaries", "adversaries")
 
 
 def register(name: str) -> Callable[[type[T]], type[T]]:

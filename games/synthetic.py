@@ -18,7 +18,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from games.base import Challenge, HiddenBit, RealIdeal, Search, integer, number, param
+from games.base import Challenge, HiddenBit, RealIdeal, Search
+from games.params import integer, number, param
 from oracles import Oracles
 
 __all__ = ["Coin", "Draw", "Hint", "Lottery", "Worlds", "lottery_win_rate"]

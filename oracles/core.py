@@ -1,25 +1,23 @@
-"""The oracle handle an adversary queries, with its budget and transcript."""
+"""The oracle handle an adversary queries, with its budget and transcript.
+
+An oracle's count, budget, transcript and the challenger's function live in a closure on the
+challenger's side (a *gate*); the handle the adversary holds reaches them only through two
+functions, so writing to a handle's attributes changes nothing the engine reads. The engine
+keeps its own reference to the gate's :class:`Account` reader. In one interpreter nothing is
+truly out of reach (frames, ``gc`` and closure cells are one reflection away): this protects
+against mistakes, and ``--isolate`` against malice.
+"""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["BudgetExceeded", "InvalidArgument", "Oracle", "Oracles"]
+from oracles.errors import BudgetExceeded, InvalidArgument, OracleError
 
-
-class InvalidArgument(ValueError):
-    """A bad argument: raised at construction, naming the argument and its allowed range."""
-
-
-class BudgetExceeded(RuntimeError):
-    """An adversary queried an oracle more often than its per-trial budget allows."""
-
-    def __init__(self, name: str, budget: int) -> None:
-        super().__init__(f"oracle {name!r} queried more than its budget of {budget}")
-        self.name = name
-        self.budget = budget
+__all__ = ["Account", "Oracle", "Oracles", "open_oracle"]
 
 
 def check_budget(budget: int | None, name: str = "budget") -> int | None:
@@ -30,17 +28,91 @@ def check_budget(budget: int | None, name: str = "budget") -> int | None:
     return budget
 
 
+class Account(NamedTuple):
+    """What one oracle did in a trial, as the challenger's side records it.
+
+    ``failure`` is the exception the challenger's function raised last (the engine's
+    business: it tells a diverged model from a bad query); the adversary only ever sees a
+    fresh copy of it, without the challenger's frames.
+    """
+
+    queries: int
+    exceeded: bool
+    failure: BaseException | None
+    transcript: tuple[tuple[Any, Any], ...]
+
+
+def _fresh(error: Exception) -> Exception:
+    """A copy of ``error`` that carries no traceback, cause or context (so no frames)."""
+    try:
+        fresh = copy.copy(error)  # its type, arguments and attributes; never its frames
+    except Exception:
+        fresh = OracleError(f"{type(error).__name__}: {error}")
+    fresh.__traceback__ = fresh.__cause__ = fresh.__context__ = None
+    return fresh
+
+
+def _gate(
+    answer: Callable[..., Any], name: str, budget: int | None, transcript: bool
+) -> tuple[Callable[..., Any], Callable[[], Account]]:
+    """The challenger's side of one oracle: ``(ask, read)``, sharing state only by closure."""
+    queries = 0
+    exceeded = False
+    failure: BaseException | None = None
+    log: list[tuple[Any, Any]] | None = [] if transcript else None
+
+    cost = getattr(answer, "cost", None)  # queries one call spends (a batch: one per prompt)
+
+    def ask(*query: Any) -> Any:
+        nonlocal queries, exceeded, failure
+        refused = None
+        try:
+            spend = 1 if cost is None else cost(*query)
+        except Exception as error:  # a malformed query: refused before it is counted
+            failure = error
+            refused = _fresh(error)
+        if refused is not None:
+            raise refused
+        if budget is not None and queries + spend > budget:
+            exceeded = True
+            raise BudgetExceeded(name, budget)
+        queries += spend
+        try:
+            reply = answer(*query)
+        except BudgetExceeded as error:  # the answer's own budget (tokens, say): a loss too
+            exceeded = True
+            refused = _fresh(error)
+        except Exception as error:
+            failure = error
+            refused = _fresh(error)
+        if refused is not None:
+            # Raised here, outside the handler, so that the adversary's exception has no
+            # __context__ leading to the challenger's frames.
+            raise refused
+        if log is not None:
+            log.append((query[0] if len(query) == 1 else query, reply))
+        return reply
+
+    def read() -> Account:
+        return Account(queries, exceeded, failure, tuple(log or ()))
+
+    return ask, read
+
+
 class Oracle:
     """A callable the adversary may query, at most ``budget`` times per trial.
 
-    The challenger's function is held privately; the handle's public attributes are the
-    oracle's name, budget, query count and (when asked for) its transcript, so nothing
-    public leads back to the challenger's secrets. Going over the budget raises
-    :class:`BudgetExceeded` and marks the handle, so the trial is lost even when the
-    adversary catches the exception.
+    The handle's public attributes are the oracle's name, budget, query count and (when
+    asked for) its transcript, so nothing public leads back to the challenger's secrets.
+    Going over the budget raises :class:`BudgetExceeded` and is recorded on the challenger's
+    side, so the trial is lost even when the adversary catches the exception. An answer
+    function may say what a call costs (a ``cost(*query) -> int`` attribute: a batch of k
+    prompts is k queries) and may keep budgets of its own (tokens, say) by raising
+    :class:`BudgetExceeded`, which loses the trial the same way. An error the
+    challenger's function raises reaches the adversary as a fresh copy with no traceback.
     """
 
-    __slots__ = ("_answer", "_budget", "_exceeded", "_failure", "_name", "_queries", "_transcript")
+    __slots__ = ("_ask", "_read", "_name", "_limit")
 
     def __init__(
         self,
@@ -52,27 +124,12 @@ class Oracle:
     ) -> None:
         if not callable(answer):
             raise InvalidArgument(f"answer={answer!r} must be callable")
-        self._answer = answer
-        self._name = name
-        self._budget = budget if type(budget) is int and budget >= 0 else check_budget(budget)
-        self._queries = 0
-        self._exceeded = False
-        self._failure: BaseException | None = None
-        self._transcript: list[tuple[Any, Any]] | None = [] if transcript else None
+        budget = budget if type(budget) is int and budget >= 0 else check_budget(budget)
+        self._ask, self._read = _gate(answer, name, budget, transcript)
+        self._name, self._limit = name, budget
 
     def __call__(self, *query: Any) -> Any:
-        if self._budget is not None and self._queries >= self._budget:
-            self._exceeded = True
-            raise BudgetExceeded(self._name, self._budget)
-        self._queries += 1
-        try:
-            reply = self._answer(*query)
-        except Exception as error:
-            self._failure = error
-            raise
-        if self._transcript is not None:
-            self._transcript.append((query[0] if len(query) == 1 else query, reply))
-        return reply
+        return self._ask(*query)
 
     @property
     def name(self) -> str:
@@ -80,35 +137,42 @@ class Oracle:
 
     @property
     def budget(self) -> int | None:
-        return self._budget
+        return self._limit
 
     @property
     def queries(self) -> int:
         """Queries answered so far in this trial."""
-        return self._queries
+        return self._read().queries
 
     @property
     def remaining(self) -> int | None:
-        return None if self._budget is None else self._budget - self._queries
+        return None if self._limit is None else self._limit - self._read().queries
 
     @property
     def exceeded(self) -> bool:
         """Whether the adversary asked for more than the budget."""
-        return self._exceeded
-
-    @property
-    def failure(self) -> BaseException | None:
-        """The last exception the challenger's side raised while answering, if any."""
-        return self._failure
+        return self._read().exceeded
 
     @property
     def transcript(self) -> tuple[tuple[Any, Any], ...]:
         """The (query, answer) pairs so far; empty unless recording was asked for."""
-        return tuple(self._transcript or ())
+        return self._read().transcript
 
     def __repr__(self) -> str:
-        budget = "∞" if self._budget is None else self._budget
-        return f"Oracle({self._name!r}, queries={self._queries}/{budget})"
+        budget = "∞" if self._limit is None else self._limit
+        return f"Oracle({self._name!r}, queries={self.queries}/{budget})"
+
+
+def open_oracle(
+    answer: Callable[..., Any],
+    *,
+    name: str = "oracle",
+    budget: int | None = None,
+    transcript: bool = False,
+) -> tuple[Oracle, Callable[[], Account]]:
+    """An oracle handle for the adversary and the challenger's own reader of its account."""
+    oracle = Oracle(answer, name=name, budget=budget, transcript=transcript)
+    return oracle, oracle._read
 
 
 class Oracles(Mapping[str, Oracle]):

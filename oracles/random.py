@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oracles.core import InvalidArgument
+from oracles.errors import InvalidArgument
 
 __all__ = ["RandomFunction", "RandomPermutation"]
 

@@ -2,9 +2,18 @@
 
 A proof file (TOML, format in ``proofs/README.md``) states a theorem about a game, the
 assumptions it rests on with their claimed bounds and reductions, the chain of hops, and
-the domain of the resources. Bounds are parsed without executing anything. The symbolic
-check proves that the bound covers the chain of hops; the empirical check plays the games
-against an adversary and its reductions and says which part failed.
+the domain of the resources. Bounds are parsed without executing anything, reductions are
+imported only from the modules :mod:`proofs.resolve` allows, and every symbolic step has a
+time budget and a size cap (:mod:`proofs.limits`). The symbolic check proves that the
+bound covers the chain of hops; the empirical check plays the games against an adversary
+and its reductions and says which part failed.
+
+Where things live: reading files (``format``, ``expressions``, ``model``, ``resolve``,
+``quantities``); the symbolic check (``symbolic``: which hops a bound fails to cover,
+over ``deciders``: sympy, z3, Hypothesis, and ``exact``: the domain's variables and exact
+arithmetic); the empirical check (``empirical``: plan → play → judge, over ``plan``: the
+games and adversaries to play, and ``verdict``: the judgement); the reports both return
+(``reports``); ``explain``; the domains' reductions and quantities (``proofs/<domain>/``).
 
     >>> import proofs
     >>> proof = proofs.load("ctr-prf")
@@ -12,14 +21,17 @@ against an adversary and its reductions and says which part failed.
     'proven'
 """
 
-from proofs.empirical import AssumptionCheck, EmpiricalReport, HopCheck, check_empirical
+from proofs.deciders import Decision, decide_inequality
+from proofs.empirical import check_empirical
 from proofs.errors import ProofError
 from proofs.explain import explain
 from proofs.expressions import FUNCTIONS, parse_expression
 from proofs.format import catalogue, load, loads
 from proofs.model import Assumption, Domain, Expression, Hop, Proof, Resource, Theorem
 from proofs.quantities import get_quantity, quantities, quantity
-from proofs.symbolic import Decision, Finding, SymbolicReport, check_symbolic, decide
+from proofs.reports import AssumptionCheck, EmpiricalReport, Finding, HopCheck, SymbolicReport
+from proofs.resolve import import_user
+from proofs.symbolic import check_symbolic, decide
 
 __all__ = [
     "FUNCTIONS",
@@ -41,8 +53,10 @@ __all__ = [
     "check_empirical",
     "check_symbolic",
     "decide",
+    "decide_inequality",
     "explain",
     "get_quantity",
+    "import_user",
     "load",
     "loads",
     "parse_expression",

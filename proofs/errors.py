@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from oracles import InvalidArgument
+
 __all__ = ["ProofError"]
 
 
-class ProofError(ValueError):
+class ProofError(InvalidArgument):
     """A proof file is malformed or unsafe; the message names the file and the key.
+
+    A proof file is the caller's input, so this is an :class:`oracles.InvalidArgument`
+    (and a ``ValueError``): the command line reports it in one line with exit status 2.
 
     Attributes:
         file: the proof file (a path, a catalogue name, or ``<expression>`` for text

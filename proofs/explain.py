@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 import sympy
 
-from oracles import InvalidArgument
-from proofs.model import Assumption, Hop, Proof, Resource
+from oracles import checks
+from proofs.model import Assumption, Hop, Proof, Resource, checked_proof
 
 __all__ = ["FORMATS", "explain"]
 
@@ -309,14 +309,8 @@ def explain(proof: Proof, format: Format = "text", *, width: int = 100) -> str:
             typeset by ``sympy.latex``).
         width: line width of the text tree.
     """
-    if not isinstance(proof, Proof):
-        raise InvalidArgument(f"proof={proof!r} must be a Proof (see proofs.load)")
+    proof = checked_proof(proof)
+    checks.choice("format", format, FORMATS)
     if format == "text":
-        if isinstance(width, bool) or not isinstance(width, int) or width < 40:
-            raise InvalidArgument(f"width={width!r} must be an integer >= 40")
-        return _text(proof, width)
-    if format == "markdown":
-        return _markdown(proof)
-    if format == "latex":
-        return _latex(proof)
-    raise InvalidArgument(f"format={format!r} must be one of: {', '.join(FORMATS)}")
+        return _text(proof, checks.integer("width", width, 40, exact=True))
+    return _markdown(proof) if format == "markdown" else _latex(proof)

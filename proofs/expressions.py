@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import decimal
 import math
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -21,6 +22,7 @@ from typing import Any
 import sympy
 
 from proofs.errors import ProofError
+from proofs.limits import MAX_BITS, bits_of_power
 
 __all__ = ["FUNCTIONS", "compile_expression", "parse_expression"]
 
@@ -33,15 +35,16 @@ FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = {
     "sqrt": sympy.sqrt,
 }
 # (fewest, most) arguments; log takes an optional base.
-_ARITY = {"min": (2, None), "max": (2, None), "log": (1, 2), "exp": (1, 1), "sqrt": (1, 1)}
+_ARITY = {"min": (2, 16), "max": (2, 16), "log": (1, 2), "exp": (1, 1), "sqrt": (1, 1)}
 _ALLOWED = "numbers, declared names, + - * / **, unary minus, and min, max, log, exp, sqrt"
 
 # Bounds are short formulas; the limits keep hostile text from costing time or memory.
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
-# Exact integers above this many bits are refused: they cannot even be printed
-# (Python caps int -> str at 4300 digits) and no bound needs them.
-MAX_BITS = 8192
+# sympy sorts out min and max by comparing every pair of arguments.
+MAX_ARGUMENTS = _ARITY["min"][1]
+# Seconds one expression may take to parse; checked at every node of its tree.
+PARSE_SECONDS = 5.0
 MAX_DECIMAL_EXPONENT = 1000
 
 _OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
@@ -85,6 +88,7 @@ class _Builder:
         self.symbols = symbols
         self.file = file
         self.key = key
+        self.started = time.monotonic()
 
     def fail(self, reason: str) -> ProofError:
         return ProofError(reason, file=self.file, key=self.key)
@@ -110,8 +114,13 @@ class _Builder:
     def build(self, node: ast.AST, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
             raise self.fail(f"expression {self.text!r} is nested more than {MAX_DEPTH} deep")
+        if time.monotonic() - self.started > PARSE_SECONDS:
+            raise self.fail(
+                f"parsing {_short(self.text)!r} ran past its time budget of {PARSE_SECONDS:g} s"
+            )
         result = self._build(node, depth + 1)
         _check_size(result, self, node)
+        _check_constant(result, self, node)
         return result
 
     def _build(self, node: ast.AST, depth: int) -> Any:
@@ -196,20 +205,26 @@ class _Builder:
                 f"{self.segment(node)!r}"
             )
         args = [self.build(arg, depth) for arg in node.args]
+        if name in ("min", "max"):
+            # min(min(a, b), c) becomes one min of a, b, c: count what it will compare.
+            kind = sympy.Min if name == "min" else sympy.Max
+            terms = sum(len(arg.args) if isinstance(arg, kind) else 1 for arg in args)
+            if terms > MAX_ARGUMENTS:
+                raise self.fail(
+                    f"{name} of {terms} terms in all, nested {name}s included: "
+                    f"{self.segment(node)!r} (at most {MAX_ARGUMENTS})"
+                )
         return FUNCTIONS[name](*args)
-
-
-def _bits(number: sympy.Rational) -> int:
-    return max(abs(int(number.p)).bit_length(), abs(int(number.q)).bit_length())
 
 
 def _check_power(base: Any, exponent: Any, builder: _Builder, node: ast.AST) -> None:
     # sympy computes rational powers exactly; 10**10**10 would never finish.
     if isinstance(base, sympy.Rational) and isinstance(exponent, sympy.Rational):
-        size = _bits(base) * abs(Fraction(int(exponent.p), int(exponent.q)))
+        size = bits_of_power(base, exponent)
         if size > MAX_BITS:
             raise builder.fail(
-                f"number {builder.segment(node)!r} is too large (more than {MAX_BITS} bits)"
+                f"number {builder.segment(node)!r} is too large: it would have about "
+                f"{size:.4g} bits (the limit is {MAX_BITS} bits)"
             )
 
 
@@ -217,10 +232,89 @@ def _check_size(value: Any, builder: _Builder, node: ast.AST) -> None:
     if not isinstance(value, sympy.Basic):
         return
     for atom in value.atoms(sympy.Rational):
-        if _bits(atom) > MAX_BITS:
+        size = max(abs(int(atom.p)).bit_length(), abs(int(atom.q)).bit_length())
+        if size > MAX_BITS:
             raise builder.fail(
-                f"number in {builder.segment(node)!r} is too large (more than {MAX_BITS} bits)"
+                f"number in {builder.segment(node)!r} is too large: {size} bits "
+                f"(the limit is {MAX_BITS} bits)"
             )
+
+
+def _check_constant(value: Any, builder: _Builder, node: ast.AST) -> None:
+    """Refuse a constant that is not a real number, or whose size is beyond 2**±MAX_BITS.
+
+    Every part of it passed this check already, so its size is estimated from its parts'
+    values without evaluating it (exp(exp(4632)) would take seconds to evaluate); only a
+    constant of acceptable size is evaluated, to see that it is real. Left alone, a
+    constant like exp(exp(1000)) would later send mpmath after astronomically many digits,
+    and one like log(log(log(2))) (complex) makes each enclosing log slower to build.
+    """
+    if not isinstance(value, sympy.Basic) or isinstance(value, sympy.Rational):
+        return
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise builder.fail(f"{builder.segment(node)!r} is undefined (a division by zero?)")
+    if not value.is_number:
+        return
+    try:
+        size = _log2_size(value)
+        if size is not None and abs(size) > MAX_BITS:
+            raise builder.fail(
+                f"number {builder.segment(node)!r} is too {'large' if size > 0 else 'small'}: "
+                f"about 2**{size.evalf(4)}, outside 2**-{MAX_BITS} to 2**{MAX_BITS} (numbers "
+                f"are limited to {MAX_BITS} bits)"
+            )
+        approx = value.evalf(15)
+    except ProofError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as error:
+        raise builder.fail(
+            f"{builder.segment(node)!r} cannot be evaluated: {type(error).__name__}: {error}"
+        ) from None
+    if not approx.is_Float and approx != 0:
+        raise builder.fail(
+            f"{builder.segment(node)!r} is not a real number (a root or log of a negative number?)"
+        )
+
+
+_LOG2_E = sympy.Float(1 / math.log(2), 20)
+
+
+def _log2_size(value: sympy.Expr) -> sympy.Float | None:
+    """About log2 |value| for a constant, from its parts' values; None where unknown.
+
+    Only parts whose own size is acceptable are ever evaluated, so this is cheap even when
+    ``value`` itself is astronomically large or small.
+    """
+    if isinstance(value, sympy.Rational):
+        if value == 0:
+            return None
+        p, q = abs(int(value.p)), abs(int(value.q))
+        return sympy.Float(math.log2(p) - math.log2(q), 15)
+    if isinstance(value, sympy.exp) or (isinstance(value, sympy.Pow) and value.base.is_number):
+        base, exponent = (sympy.E, value.args[0]) if isinstance(value, sympy.exp) else value.args
+        if not _small(exponent) or not _small(base):
+            return None
+        e, b = exponent.evalf(15), base.evalf(15)
+        if not (e.is_Float and b.is_Float) or b <= 0:
+            return None
+        return e * (_LOG2_E if base == sympy.E else sympy.log(b, 2).evalf(15))
+    if isinstance(value, sympy.Mul):
+        sizes = [_log2_size(arg) for arg in value.args]
+        return None if any(s is None for s in sizes) else sympy.Add(*sizes)
+    if isinstance(value, sympy.Add | sympy.Min | sympy.Max):
+        sizes = [_log2_size(arg) for arg in value.args]
+        return None if any(s is None for s in sizes) else sympy.Max(*sizes)
+    approx = value.evalf(15)  # log, sqrt of acceptable parts, pi...: never huge
+    return sympy.log(abs(approx), 2).evalf(15) if approx.is_Float and approx != 0 else None
+
+
+def _small(value: sympy.Expr) -> bool:
+    size = _log2_size(value)
+    return size is not None and abs(size) <= MAX_BITS
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _undefined(value: sympy.Expr) -> bool:
@@ -326,7 +420,9 @@ def compile_expression(expr: sympy.Expr) -> Callable[[Mapping[str, float]], floa
     """A float-valued function of ``{name: value}`` for a parsed expression.
 
     The function is generated by sympy from the parsed tree (never from the file's text)
-    and sees math-module functions only. Raises ``KeyError`` naming a missing value.
+    and sees math-module functions only; it computes in floats, so its time does not
+    depend on the values (an overflow gives ``inf``, an undefined value ``nan``). Raises
+    ``KeyError`` naming a missing value.
     """
     names = tuple(sorted(s.name for s in expr.free_symbols))
     function = _compiled(expr, names)
@@ -335,11 +431,20 @@ def compile_expression(expr: sympy.Expr) -> Callable[[Mapping[str, float]], floa
         missing = [name for name in names if name not in values]
         if missing:
             raise KeyError(", ".join(missing))
+        # In floats: with ints, 2**n at n = 2**4000 would be computed exactly, for ever.
+        args = [_float(values[name]) for name in names]
         try:
-            return float(function(*(values[name] for name in names)))
+            return float(function(*args))
         except OverflowError:
             return math.inf
-        except ZeroDivisionError:
+        except (ZeroDivisionError, ValueError):  # 1/0, log(-1) (math domain error)
             return math.nan
 
     return evaluate
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the floats
+        return math.inf if value > 0 else -math.inf

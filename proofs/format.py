@@ -2,8 +2,8 @@
 
 The format is described in ``proofs/README.md``. Every error is a :class:`ProofError`
 naming the file and the key; nothing in a file is executed, and reduction paths are only
-checked for shape and for the existence of their top-level package here (they are
-imported when a checker asks for them).
+checked for shape and place here (:mod:`proofs.resolve`: they are imported when a checker
+asks for them).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import difflib
 import importlib.util
 import keyword
 import re
-import sys
 import tomllib
 from collections.abc import Mapping
 from fractions import Fraction
@@ -23,6 +22,7 @@ from typing import Any, Literal, cast
 
 import sympy
 
+from oracles import InvalidArgument, checks
 from proofs.errors import ProofError
 from proofs.expressions import FUNCTIONS, parse_expression
 from proofs.model import (
@@ -38,16 +38,18 @@ from proofs.model import (
     adv_symbol,
 )
 from proofs.quantities import QUANTITY_NAME
+from proofs.resolve import PROJECT_PACKAGES, check_path
 
 __all__ = ["PROJECT_PACKAGES", "catalogue", "load", "loads"]
 
-#: Top-level packages of this project, where reductions may live.
-PROJECT_PACKAGES = ("proofs", "adversaries", "games", "oracles", "advantage")
 ROOT = Path(__file__).resolve().parent
+
+# A proof file is a page of text; these keep a hostile one from costing time or memory.
+MAX_SIZE = 1 << 20  # characters in a file
+MAX_NESTING = 32  # arrays and inline tables inside each other
 
 NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # proof and game names: ind-cpa
 ASSUMPTION = re.compile(r"^[a-z][a-z0-9_]*$")  # assumption names become adv_NAME
-REDUCTION = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 
 _TOP = {"proof", "theorem", "domain", "assumptions", "hops"}
@@ -99,6 +101,17 @@ class _Reader:
             raise self.fail(key, f"{value!r} must be {what}")
         return value
 
+    def words(self, table: Mapping[str, Any], name: str, key: str) -> str:
+        """An optional string (a title, a note, help): empty when absent."""
+        return self.text(table.get(name, ""), f"{key}.{name}")
+
+    def either(self, value: Any, key: str, first: str, second: str) -> str:
+        """One of two words (``integer`` or ``real``)."""
+        word = self.text(value, key)
+        if word not in (first, second):
+            raise self.fail(key, f"{word!r} must be {first!r} or {second!r}")
+        return word
+
     def params(self, value: Any, key: str) -> dict[str, Any]:
         table = self.table(value, key)
         for name, item in table.items():
@@ -140,14 +153,13 @@ class _Reader:
             )
         table = self.table(value, key)
         self.keys(table, _RESOURCE, key)
-        kind = self.text(self.required(table, "type", key), f"{key}.type")
-        if kind not in ("integer", "real"):
-            raise self.fail(f"{key}.type", f"{kind!r} must be 'integer' or 'real'")
+        kind = self.either(self.required(table, "type", key), f"{key}.type", "integer", "real")
         low = self.constant(self.required(table, "low", key), f"{key}.low")
         high = self.constant(self.required(table, "high", key), f"{key}.high")
-        step = table.get("step", 1)
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            raise self.fail(f"{key}.step", f"step={step!r} must be a positive integer")
+        try:
+            step = checks.positive("step", table.get("step", 1))
+        except InvalidArgument as error:
+            raise self.fail(f"{key}.step", str(error)) from None
         if kind == "integer":
             if not (isinstance(low, int) and isinstance(high, int)):
                 raise self.fail(
@@ -159,7 +171,6 @@ class _Reader:
             raise self.fail(f"{key}.step", "step applies to integer resources only")
         if low > high:
             raise self.fail(key, f"empty range: low={low} > high={high}")
-        help_text = self.text(table.get("help", ""), f"{key}.help")
         param = table.get("param")
         if param is not None:
             self.text(param, f"{key}.param", pattern=IDENTIFIER, what="a game parameter name")
@@ -177,7 +188,7 @@ class _Reader:
             low=low,
             high=high,
             step=step,
-            help=help_text,
+            help=self.words(table, "help", key),
             param=param,
             quantity=quantity,
         )
@@ -195,32 +206,19 @@ class _Reader:
             pattern=NAME,
             what="a game name (lower-case words joined by hyphens)",
         )
-        params = self.params(table.get("params", {}), "theorem.params")
-        bound = self.expression(self.required(table, "bound", "theorem"), "theorem.bound", symbols)
-        statement = self.text(table.get("statement", ""), "theorem.statement")
-        return Theorem(game=game, params=params, bound=bound, statement=statement)
+        return Theorem(
+            game=game,
+            params=self.params(table.get("params", {}), "theorem.params"),
+            bound=self.expression(
+                self.required(table, "bound", "theorem"), "theorem.bound", symbols
+            ),
+            statement=self.words(table, "statement", "theorem"),
+        )
 
     def reduction(self, value: Any, key: str) -> str:
-        path = self.text(value, key)
-        if not REDUCTION.match(path):
-            raise self.fail(
-                key, f"reduction {path!r} must be an import path 'package.module:function'"
-            )
-        top = path.split(".", 1)[0].split(":", 1)[0]
-        if top not in PROJECT_PACKAGES:
-            # The standard library is not a place for reductions (os:system is not one).
-            found = top not in sys.stdlib_module_names and top != "__main__"
-            try:
-                found = found and importlib.util.find_spec(top) is not None
-            except (ImportError, ValueError):
-                found = False
-            if not found:
-                raise self.fail(
-                    key,
-                    f"reduction {path!r} is not in this project's packages "
-                    f"({', '.join(PROJECT_PACKAGES)}) nor in an installed package",
-                )
-        return path
+        # Its shape and its place only (proofs.resolve); it is imported when a checker
+        # asks for it.
+        return check_path(self.text(value, key), file=self.file, key=key)
 
     def assumption(
         self, index: int, value: Any, resources: Mapping[str, sympy.Symbol]
@@ -240,33 +238,33 @@ class _Reader:
             pattern=NAME,
             what="a game name (lower-case words joined by hyphens)",
         )
-        params = self.params(table.get("params", {}), f"{key}.params")
-        claim = self.expression(self.required(table, "claim", key), f"{key}.claim", resources)
-        reduction = self.reduction(self.required(table, "reduction", key), f"{key}.reduction")
-        kind = self.text(table.get("kind", "standard"), f"{key}.kind")
-        if kind not in ("standard", "behavioural"):
-            raise self.fail(f"{key}.kind", f"{kind!r} must be 'standard' or 'behavioural'")
-        spends = self.table(table.get("resources", {}), f"{key}.resources")
-        used = {}
-        for param, text in spends.items():
-            if not IDENTIFIER.match(param):
-                raise self.fail(
-                    f"{key}.resources.{param}", f"{param!r} must be a game parameter name"
-                )
-            used[param] = self.expression(text, f"{key}.resources.{param}", resources)
-        description = self.text(table.get("description", ""), f"{key}.description")
         return Assumption(
             name=name,
             game=game,
-            params=params,
-            claim=claim,
-            reduction=reduction,
-            kind=cast(Literal["standard", "behavioural"], kind),
-            resources=used,
-            description=description,
+            params=self.params(table.get("params", {}), f"{key}.params"),
+            claim=self.expression(self.required(table, "claim", key), f"{key}.claim", resources),
+            reduction=self.reduction(self.required(table, "reduction", key), f"{key}.reduction"),
+            kind=self.kind(table, key),
+            resources=self.spends(table.get("resources", {}), f"{key}.resources", resources),
+            description=self.words(table, "description", key),
             file=self.file,
             key=key,
         )
+
+    def kind(self, table: Mapping[str, Any], key: str) -> Literal["standard", "behavioural"]:
+        word = self.either(table.get("kind", "standard"), f"{key}.kind", "standard", "behavioural")
+        return cast(Literal["standard", "behavioural"], word)
+
+    def spends(
+        self, value: Any, key: str, resources: Mapping[str, sympy.Symbol]
+    ) -> dict[str, Expression]:
+        """What B spends: the assumption game's parameters as expressions over the resources."""
+        used = {}
+        for param, text in self.table(value, key).items():
+            if not IDENTIFIER.match(param):
+                raise self.fail(f"{key}.{param}", f"{param!r} must be a game parameter name")
+            used[param] = self.expression(text, f"{key}.{param}", resources)
+        return used
 
     def hop(
         self,
@@ -309,41 +307,39 @@ class _Reader:
                 f"{key}.by",
                 f"{by!r} must be 'perfect', 'assumption NAME' or 'statistical EXPR'",
             )
-        count = self.expression(table.get("count", 1), f"{key}.count", resources)
-        note = self.text(table.get("note", ""), f"{key}.note")
         return Hop(
             index=index,
             source=source,
             target=target,
             kind=kind,
             term=term,
-            count=count,
+            count=self.expression(table.get("count", 1), f"{key}.count", resources),
             assumption=assumption,
-            note=note,
+            note=self.words(table, "note", key),
             file=self.file,
         )
 
-    def proof(self, document: Mapping[str, Any], name: str, path: str | None) -> Proof:
-        self.keys(document, _TOP, "")
-        meta = self.table(document.get("proof", {}), "proof")
+    def about(self, value: Any) -> dict[str, Any]:
+        """The ``[proof]`` table: what the proof is, in words (title, description, references)."""
+        meta = self.table(value, "proof")
         self.keys(meta, _PROOF, "proof")
-        title = self.text(meta.get("title", ""), "proof.title")
-        description = self.text(meta.get("description", ""), "proof.description")
+        title = self.words(meta, "title", "proof")
+        description = self.words(meta, "description", "proof")
         references = meta.get("references", [])
         if not isinstance(references, list):
             raise self.fail("proof.references", "must be an array of strings")
         references = tuple(
             self.text(item, f"proof.references[{i}]") for i, item in enumerate(references, 1)
         )
+        return {"title": title, "description": description, "references": references}
 
-        domain = self.domain(document.get("domain", {}))
-        resources = domain.symbols
-
-        raw = document.get("assumptions", [])
-        if not isinstance(raw, list):
+    def assumptions(
+        self, value: Any, resources: Mapping[str, sympy.Symbol]
+    ) -> dict[str, Assumption]:
+        if not isinstance(value, list):
             raise self.fail("assumptions", "must be an array of tables ([[assumptions]])")
         assumptions: dict[str, Assumption] = {}
-        for index, item in enumerate(raw, 1):
+        for index, item in enumerate(value, 1):
             assumption = self.assumption(index, item, resources)
             if assumption.name in assumptions:
                 raise self.fail(
@@ -351,17 +347,17 @@ class _Reader:
                     f"assumption {assumption.name!r} is declared twice",
                 )
             assumptions[assumption.name] = assumption
+        return assumptions
 
-        symbols = dict(resources)
-        symbols.update({a.variable: a.symbol for a in assumptions.values()})
-        theorem = self.theorem(self.required(document, "theorem", ""), symbols)
-
-        raw_hops = document.get("hops", [])
-        if not isinstance(raw_hops, list):
+    def hops(
+        self,
+        value: Any,
+        assumptions: Mapping[str, Assumption],
+        resources: Mapping[str, sympy.Symbol],
+    ) -> tuple[Hop, ...]:
+        if not isinstance(value, list):
             raise self.fail("hops", "must be an array of tables ([[hops]])")
-        hops = tuple(
-            self.hop(i, item, assumptions, resources) for i, item in enumerate(raw_hops, 1)
-        )
+        hops = tuple(self.hop(i, item, assumptions, resources) for i, item in enumerate(value, 1))
         for previous, hop in zip(hops, hops[1:], strict=False):
             if previous.target != hop.source:
                 raise self.fail(
@@ -369,15 +365,24 @@ class _Reader:
                     f"the chain is broken: hop {previous.index} ends at {previous.target!r} "
                     f"but hop {hop.index} starts from {hop.source!r}",
                 )
+        return hops
+
+    def proof(self, document: Mapping[str, Any], name: str, path: str | None) -> Proof:
+        self.keys(document, _TOP, "")
+        about = self.about(document.get("proof", {}))
+        domain = self.domain(document.get("domain", {}))
+        resources = domain.symbols
+        assumptions = self.assumptions(document.get("assumptions", []), resources)
+        symbols = dict(resources)
+        symbols.update({a.variable: a.symbol for a in assumptions.values()})
+        theorem = self.theorem(self.required(document, "theorem", ""), symbols)
         return Proof(
             name=name,
             path=path,
-            title=title,
-            description=description,
-            references=references,
+            **about,
             theorem=theorem,
             assumptions=tuple(assumptions.values()),
-            hops=hops,
+            hops=self.hops(document.get("hops", []), assumptions, resources),
             domain=domain,
         )
 
@@ -392,11 +397,43 @@ def loads(text: str, *, name: str = "<string>", path: str | None = None) -> Proo
     file = path or name
     if not isinstance(text, str):
         raise ProofError(f"expected TOML text, got {type(text).__name__}", file=file)
+    if len(text) > MAX_SIZE:
+        raise ProofError(
+            f"the file is {len(text)} characters long (at most {MAX_SIZE})", file=file, key="<toml>"
+        )
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProofError(f"not valid TOML: {error}", file=file, key="<toml>") from None
+    except RecursionError:
+        raise ProofError(
+            f"arrays or inline tables are nested more than {MAX_NESTING} deep "
+            "(too deep for the TOML reader)",
+            file=file,
+            key="<toml>",
+        ) from None
+    _check_nesting(document, file)
     return _Reader(file).proof(document, name, path)
+
+
+def _check_nesting(document: Mapping[str, Any], file: str) -> None:
+    """Refuse values nested more than MAX_NESTING deep, naming where (before anything
+    recursive, a repr in a message say, meets them)."""
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while stack:
+        value, key, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ProofError(
+                f"arrays or tables are nested more than {MAX_NESTING} deep",
+                file=file,
+                key=key or "<document>",
+            )
+        if isinstance(value, dict):
+            for name, item in value.items():
+                stack.append((item, f"{key}.{name}" if key else str(name), depth + 1))
+        elif isinstance(value, list):
+            # The key stops at the first array: a path of 30 indices helps nobody.
+            stack.extend((item, key, depth + 1) for item in value)
 
 
 def _roots() -> list[Path]:
@@ -455,9 +492,11 @@ def load(source: str | PathLike[str]) -> Proof:
         known = catalogue()
         if source not in known:
             close = difflib.get_close_matches(source, list(known), n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}? " if close else ""
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ProofError(
-                f"unknown proof {source!r}; {hint}(shipped: {', '.join(known) or 'none'})",
+                f"unknown proof {source!r}{hint} (shipped: {', '.join(known) or 'none'}; "
+                "for one of your own, give the path to its .toml file, or ship it in a "
+                "package named in the advantage.proofs entry-point group)",
                 file=source,
                 key="<name>",
             )
@@ -469,6 +508,8 @@ def load(source: str | PathLike[str]) -> Proof:
             file=repr(source),
         )
     try:
+        if path.stat().st_size > 4 * MAX_SIZE:  # bytes; a character takes at most 4
+            raise ProofError(f"the file is larger than {MAX_SIZE} characters", file=str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProofError("no such file", file=str(path)) from None

@@ -8,7 +8,6 @@ term, and the domain of the resources over which the bound is claimed.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
@@ -19,7 +18,7 @@ import attrs
 import sympy
 
 from oracles import InvalidArgument
-from proofs.errors import ProofError
+from proofs import resolve
 from proofs.expressions import compile_expression
 from proofs.quantities import get_quantity
 
@@ -32,6 +31,7 @@ __all__ = [
     "Proof",
     "Resource",
     "Theorem",
+    "checked_proof",
 ]
 
 ADV_PREFIX = "adv_"
@@ -259,28 +259,13 @@ class Assumption:
     def resolve_reduction(self) -> Callable[..., Any]:
         """Import the reduction function, ``reduction(adversary, theorem_params) -> B``.
 
+        Only from the modules a proof file may name (:mod:`proofs.resolve`).
+
         Raises:
-            ProofError: the module does not import or has no such callable.
+            ProofError: the path leads outside them, the module does not import, or it
+                has no such callable.
         """
-        module_name, _, function_name = self.reduction.partition(":")
-        key = f"{self.key}.reduction"
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as error:
-            raise ProofError(
-                f"reduction {self.reduction!r}: cannot import {module_name!r}: {error}",
-                file=self.file,
-                key=key,
-            ) from None
-        function = getattr(module, function_name, None)
-        if not callable(function):
-            raise ProofError(
-                f"reduction {self.reduction!r}: module {module_name!r} has no function "
-                f"{function_name!r}",
-                file=self.file,
-                key=key,
-            )
-        return function  # type: ignore[no-any-return]
+        return resolve.reduction(self.reduction, file=self.file, key=f"{self.key}.reduction")
 
 
 @attrs.frozen(kw_only=True)
@@ -440,14 +425,11 @@ class Proof:
     def _package(self) -> tuple[str, ...]:
         # A proof file under proofs/<domain>/ may rely on quantities that proofs.<domain>
         # registers when imported.
-        if self.path is None:
-            return ()
-        from pathlib import Path
+        return resolve.domain_package(self.path)
 
-        root = Path(__file__).resolve().parent
-        try:
-            relative = Path(self.path).resolve().parent.relative_to(root)
-        except ValueError:
-            return ()
-        parts = [part for part in relative.parts if part.isidentifier()]
-        return (".".join(["proofs", *parts]),) if parts else ()
+
+def checked_proof(value: Any) -> Proof:
+    """``value`` if it is a loaded proof; InvalidArgument (``proof=... must be a Proof``) if not."""
+    if not isinstance(value, Proof):
+        raise InvalidArgument(f"proof={value!r} must be a Proof (see proofs.load)")
+    return value

@@ -8,6 +8,8 @@ what the adversary learns.
 
 The game's parameters are public (Kerckhoffs): ``Challenge.public`` repeats them, so an
 adversary can read the block size or the scheme's name.
+
+Six games with both paths each, read side by side: the module is about 600 lines.
 """
 
 from __future__ import annotations
@@ -19,39 +21,26 @@ from typing import Any
 import attrs
 import numpy as np
 
-from games.base import (
-    IDEAL,
-    REAL,
-    Challenge,
-    HiddenBit,
-    InvalidAnswer,
-    RealIdeal,
-    Search,
-    integer,
-    param,
-)
+from games.base import IDEAL, REAL, Challenge, HiddenBit, RealIdeal, Search
 from games.crypto.ideal import BatchRandomFunction, BatchRandomPermutation
 from games.crypto.primitives import (
     PRF_NAMES,
-    Blake2PRF,
+    BuiltinPRF,
     Feistel,
-    LinearPRF,
     as_blocks,
     get_prf,
     uniform_blocks,
 )
 from games.crypto.schemes import (
-    CBC,
-    CTR,
-    ECB,
     ENCRYPTION_SCHEMES,
-    HMAC,
     MAC_SCHEMES,
-    CBCMac,
-    PRFMac,
+    EncryptionScheme,
+    MacScheme,
     encryption_scheme,
     mac_scheme,
 )
+from games.errors import InvalidAnswer
+from games.params import integer, param
 from games.registry import register
 from oracles import InvalidArgument, RandomFunction, RandomPermutation
 
@@ -138,7 +127,7 @@ def _feistel_n(game: Any, n: int) -> None:
 
 
 @functools.cache
-def _prf(name: str, n: int) -> Blake2PRF | LinearPRF:
+def _prf(name: str, n: int) -> BuiltinPRF:
     return get_prf(name, n)
 
 
@@ -148,12 +137,12 @@ def _cipher(n: int, rounds: int, prf: str) -> Feistel:
 
 
 @functools.cache
-def _encryption(name: str, n: int, prf: str, rounds: int) -> ECB | CBC | CTR:
+def _encryption(name: str, n: int, prf: str, rounds: int) -> EncryptionScheme:
     return encryption_scheme(name, n=n, prf=prf, rounds=rounds)
 
 
 @functools.cache
-def _mac(name: str, n: int, prf: str, rounds: int) -> PRFMac | CBCMac | HMAC:
+def _mac(name: str, n: int, prf: str, rounds: int) -> MacScheme:
     return mac_scheme(name, n=n, prf=prf, rounds=rounds)
 
 
@@ -352,7 +341,7 @@ class IndCPA(HiddenBit):
         if self.scheme in ("ecb", "cbc"):
             _feistel_n(self, self.n)
 
-    def _scheme(self) -> ECB | CBC | CTR:
+    def _scheme(self) -> EncryptionScheme:
         return _encryption(self.scheme, self.n, self.prf, self.rounds)
 
     def _public(self) -> dict[str, Any]:
@@ -438,7 +427,7 @@ class EufCMA(Search):
     def baseline(self) -> float:
         return 2.0**-self.n
 
-    def _scheme(self) -> PRFMac | CBCMac | HMAC:
+    def _scheme(self) -> MacScheme:
         return _mac(self.mac, self.n, self.prf, self.rounds)
 
     def _lengths(self) -> tuple[int, int | None]:

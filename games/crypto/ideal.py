@@ -14,21 +14,9 @@ from typing import Any
 import numpy as np
 
 from games.crypto.primitives import as_blocks, uniform_blocks
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = ["BatchRandomFunction", "BatchRandomPermutation"]
-
-
-def _check_size(size: Any) -> int:
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
-        raise InvalidArgument(f"size={size!r} must be a positive integer")
-    return int(size)
-
-
-def _check_bits(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 1 <= value <= 64:
-        raise InvalidArgument(f"{name}={value!r} must be an integer in [1, 64]")
-    return int(value)
 
 
 class _Table:
@@ -72,9 +60,11 @@ class BatchRandomFunction:
     def __init__(
         self, size: int, in_bits: int, out_bits: int | None = None, *, rng: np.random.Generator
     ) -> None:
-        self._size = _check_size(size)
-        self._in_bits = _check_bits(in_bits, "in_bits")
-        self._out_bits = _check_bits(in_bits if out_bits is None else out_bits, "out_bits")
+        self._size = checks.positive("size", size)
+        self._in_bits = checks.integer("in_bits", in_bits, 1, 64)
+        self._out_bits = checks.integer(
+            "out_bits", in_bits if out_bits is None else out_bits, 1, 64
+        )
         self._rng = rng
         self._table = _Table(self._size)
 
@@ -100,8 +90,8 @@ class BatchRandomPermutation:
     """``size`` independent uniformly random permutations of n-bit strings, with inverses."""
 
     def __init__(self, size: int, bits: int, *, rng: np.random.Generator) -> None:
-        self._size = _check_size(size)
-        self._bits = _check_bits(bits, "bits")
+        self._size = checks.positive("size", size)
+        self._bits = checks.integer("bits", bits, 1, 64)
         self._rng = rng
         self._table = _Table(self._size)
 

@@ -14,20 +14,22 @@ of points per key.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeAlias
 
 import attrs
 import numpy as np
 
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "BLOCK_BITS",
     "PRF_NAMES",
     "PRF",
     "Blake2PRF",
+    "BuiltinPRF",
     "Feistel",
     "LinearPRF",
+    "ToyLinearPRF",
     "as_blocks",
     "check_block_bits",
     "get_prf",
@@ -44,25 +46,13 @@ def mask(bits: int) -> int:
     return (1 << bits) - 1
 
 
-def _check_int(value: Any, name: str, low: int, high: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | np.integer)
-        or not low <= value <= high
-    ):
-        raise InvalidArgument(f"{name}={value!r} must be an integer in [{low}, {high}]")
-    return int(value)
-
-
 def check_block_bits(n: Any, name: str = "n") -> int:
     """``n`` as a block size in bits, or :class:`InvalidArgument` naming ``name``."""
-    return _check_int(n, name, *BLOCK_BITS)
+    return checks.integer(name, n, *BLOCK_BITS)
 
 
-def _check_positive(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise InvalidArgument(f"{name}={value!r} must be a positive integer")
-    return int(value)
+def _bits_field() -> Any:
+    return attrs.field(validator=lambda _s, a, v: checks.integer(a.name, v, 1, 64))
 
 
 def uniform_blocks(rng: np.random.Generator, bits: int, size: Any = None) -> Any:
@@ -138,7 +128,7 @@ class _PRFBase:
 
     def keygen(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
         """A fresh key (shape ``key_shape``), or ``size`` of them stacked."""
-        shape = self.key_shape if size is None else (_check_positive(size, "size"), *self.key_shape)
+        shape = self.key_shape if size is None else (checks.positive("size", size), *self.key_shape)
         return self._keygen(rng, shape)
 
     def _keygen(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -178,8 +168,8 @@ class Blake2PRF(_PRFBase):
     """
 
     name: ClassVar[str] = "blake2"
-    in_bits: int = attrs.field(validator=lambda _s, a, v: _check_int(v, a.name, 1, 64))
-    out_bits: int = attrs.field(validator=lambda _s, a, v: _check_int(v, a.name, 1, 64))
+    in_bits: int = _bits_field()
+    out_bits: int = _bits_field()
 
     @property
     def key_shape(self) -> tuple[int, ...]:
@@ -226,7 +216,7 @@ class Blake2PRF(_PRFBase):
 
 
 @attrs.frozen(kw_only=True)
-class LinearPRF(_PRFBase):
+class ToyLinearPRF(_PRFBase):
     """The weak PRF x ↦ Kx ⊕ c over GF(2), with K a random ``out_bits``×``in_bits`` bit matrix.
 
     Weak on purpose: F(x⊕y) = F(x) ⊕ F(y) ⊕ F(0), so a handful of queries predicts it.
@@ -235,8 +225,8 @@ class LinearPRF(_PRFBase):
     """
 
     name: ClassVar[str] = "toy-linear"
-    in_bits: int = attrs.field(validator=lambda _s, a, v: _check_int(v, a.name, 1, 64))
-    out_bits: int = attrs.field(validator=lambda _s, a, v: _check_int(v, a.name, 1, 64))
+    in_bits: int = _bits_field()
+    out_bits: int = _bits_field()
     affine: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
     @property
@@ -272,13 +262,18 @@ class LinearPRF(_PRFBase):
         return out
 
 
-_PRFS: dict[str, type[Blake2PRF] | type[LinearPRF]] = {"blake2": Blake2PRF, "toy-linear": LinearPRF}
+#: The old name of :class:`ToyLinearPRF` (``adversaries.crypto.LinearPRF`` is the attack on it).
+LinearPRF = ToyLinearPRF
+
+#: The PRFs :func:`get_prf` builds.
+BuiltinPRF: TypeAlias = Blake2PRF | ToyLinearPRF
+
+_PRFS: dict[str, type[BuiltinPRF]] = {"blake2": Blake2PRF, "toy-linear": ToyLinearPRF}
 
 
-def get_prf(name: str, in_bits: int, out_bits: int | None = None) -> Blake2PRF | LinearPRF:
+def get_prf(name: str, in_bits: int, out_bits: int | None = None) -> BuiltinPRF:
     """The PRF called ``name`` (one of :data:`PRF_NAMES`) from ``in_bits`` to ``out_bits`` bits."""
-    if name not in _PRFS:
-        raise InvalidArgument(f"prf={name!r} must be one of: {', '.join(PRF_NAMES)}")
+    checks.choice("prf", name, PRF_NAMES)
     return _PRFS[name](in_bits=in_bits, out_bits=in_bits if out_bits is None else out_bits)
 
 
@@ -298,17 +293,16 @@ class Feistel:
     """
 
     n: int = attrs.field(validator=_check_feistel_bits)
-    rounds: int = attrs.field(validator=lambda _s, a, v: _check_positive(v, a.name))
+    rounds: int = attrs.field(validator=lambda _s, a, v: checks.positive(a.name, v))
     prf: str = attrs.field(default="blake2")
-    round_function: Blake2PRF | LinearPRF = attrs.field(init=False, repr=False)
+    round_function: BuiltinPRF = attrs.field(init=False, repr=False)
 
     @prf.validator
     def _check_prf(self, attribute: attrs.Attribute, value: Any) -> None:
-        if value not in PRF_NAMES:
-            raise InvalidArgument(f"prf={value!r} must be one of: {', '.join(PRF_NAMES)}")
+        checks.choice("prf", value, PRF_NAMES)
 
     @round_function.default
-    def _round_function(self) -> Blake2PRF | LinearPRF:
+    def _round_function(self) -> BuiltinPRF:
         # Defaults are computed before validators run, so check n here to name it in the error.
         _check_feistel_bits(self, attrs.fields(Feistel).n, self.n)
         return get_prf(self.prf, self.n // 2)
@@ -321,7 +315,7 @@ class Feistel:
         """Independent round keys: shape ``key_shape``, or ``(size, *key_shape)``."""
         if size is None:
             return self.round_function.keygen(rng, self.rounds)
-        size = _check_positive(size, "size")
+        size = checks.positive("size", size)
         return self.round_function.keygen(rng, size * self.rounds).reshape(size, *self.key_shape)
 
     def _split(self, key: Any, x: Any) -> tuple[np.ndarray, Any, bool]:

@@ -15,23 +15,22 @@ tag = PRF_k(m)), ``cbc-mac`` (secure for one fixed length only) and ``hmac``
 from __future__ import annotations
 
 import hmac
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import attrs
 import numpy as np
 
 from games.crypto.primitives import (
     PRF_NAMES,
-    Blake2PRF,
+    BuiltinPRF,
     Feistel,
-    LinearPRF,
     as_blocks,
     check_block_bits,
     get_prf,
     mask,
     uniform_blocks,
 )
-from oracles import InvalidArgument
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "CBC",
@@ -41,6 +40,8 @@ __all__ = [
     "HMAC",
     "MAC_SCHEMES",
     "CBCMac",
+    "EncryptionScheme",
+    "MacScheme",
     "PRFMac",
     "encryption_scheme",
     "mac_scheme",
@@ -55,8 +56,7 @@ def _bits(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
 
 
 def _prf_name(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value not in PRF_NAMES:
-        raise InvalidArgument(f"{attribute.name}={value!r} must be one of: {', '.join(PRF_NAMES)}")
+    checks.choice(attribute.name, value, PRF_NAMES)
 
 
 def _message(
@@ -145,28 +145,18 @@ class CBC(_BlockCipherScheme):
 
 
 @attrs.frozen(kw_only=True)
-class CTR:
-    """Counter mode: block i is m_i ⊕ PRF_k(nonce + i mod 2**n), the nonce sent first.
-
-    With ``nonce_reuse`` the nonce is 0 for every message (the planted bug of
-    ``ctr-nonce-reuse``): the keystream repeats, so two ciphertexts XOR to the XOR of
-    their messages.
-    """
+class _OverPRF:
+    """A scheme over one n-bit PRF (``prf`` names it): its key is the PRF's key."""
 
     n: int = attrs.field(validator=_bits)
     prf: str = attrs.field(default="blake2", validator=_prf_name)
-    nonce_reuse: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-    function: Blake2PRF | LinearPRF = attrs.field(init=False, repr=False)
+    function: BuiltinPRF = attrs.field(init=False, repr=False)
 
     @function.default
-    def _function(self) -> Blake2PRF | LinearPRF:
+    def _function(self) -> BuiltinPRF:
         # Defaults are computed before validators run, so check n here to name it in the error.
         check_block_bits(self.n)
         return get_prf(self.prf, self.n)
-
-    @property
-    def name(self) -> str:
-        return "ctr-nonce-reuse" if self.nonce_reuse else "ctr"
 
     @property
     def key_shape(self) -> tuple[int, ...]:
@@ -175,6 +165,22 @@ class CTR:
     def keygen(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
         """A fresh PRF key, or ``size`` of them stacked on a leading axis."""
         return self.function.keygen(rng, size)
+
+
+@attrs.frozen(kw_only=True)
+class CTR(_OverPRF):
+    """Counter mode: block i is m_i ⊕ PRF_k(nonce + i mod 2**n), the nonce sent first.
+
+    With ``nonce_reuse`` the nonce is 0 for every message (the planted bug of
+    ``ctr-nonce-reuse``): the keystream repeats, so two ciphertexts XOR to the XOR of
+    their messages.
+    """
+
+    nonce_reuse: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    @property
+    def name(self) -> str:
+        return "ctr-nonce-reuse" if self.nonce_reuse else "ctr"
 
     def keystream(self, key: np.ndarray, nonce: np.ndarray, length: int) -> np.ndarray:
         """PRF_k(nonce + i) for i < length, shape ``(*nonce.shape, length)``."""
@@ -199,21 +205,24 @@ class CTR:
         return c[..., 1:] ^ self.keystream(key, c[..., 0], c.shape[-1] - 1)
 
 
+#: The encryption schemes :func:`encryption_scheme` builds.
+EncryptionScheme: TypeAlias = ECB | CBC | CTR
+
+
 def encryption_scheme(
     name: str, *, n: int, prf: str = "blake2", rounds: int = 4
-) -> ECB | CBC | CTR:
+) -> EncryptionScheme:
     """The encryption scheme called ``name`` (one of :data:`ENCRYPTION_SCHEMES`) on n-bit blocks.
 
     ``rounds`` is the number of Feistel rounds of the block cipher (ecb, cbc); ``prf`` the
     PRF under the Feistel rounds or the counter-mode keystream.
     """
+    checks.choice("scheme", name, ENCRYPTION_SCHEMES)
     if name == "ecb":
         return ECB(n=n, prf=prf, rounds=rounds)
     if name == "cbc":
         return CBC(n=n, prf=prf, rounds=rounds)
-    if name in ("ctr", "ctr-nonce-reuse"):
-        return CTR(n=n, prf=prf, nonce_reuse=name == "ctr-nonce-reuse")
-    raise InvalidArgument(f"scheme={name!r} must be one of: {', '.join(ENCRYPTION_SCHEMES)}")
+    return CTR(n=n, prf=prf, nonce_reuse=name == "ctr-nonce-reuse")
 
 
 # -- MACs ---------------------------------------------------------------------------------
@@ -240,26 +249,10 @@ class _MacBase:
 
 
 @attrs.frozen(kw_only=True)
-class PRFMac(_MacBase):
+class PRFMac(_OverPRF, _MacBase):
     """tag = PRF_k(m) for one-block messages: a secure MAC whenever the PRF is secure."""
 
     name: ClassVar[str] = "prf-mac"
-    n: int = attrs.field(validator=_bits)
-    prf: str = attrs.field(default="blake2", validator=_prf_name)
-    function: Blake2PRF | LinearPRF = attrs.field(init=False, repr=False)
-
-    @function.default
-    def _function(self) -> Blake2PRF | LinearPRF:
-        # Defaults are computed before validators run, so check n here to name it in the error.
-        check_block_bits(self.n)
-        return get_prf(self.prf, self.n)
-
-    @property
-    def key_shape(self) -> tuple[int, ...]:
-        return self.function.key_shape
-
-    def keygen(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
-        return self.function.keygen(rng, size)
 
     def tag(self, key: Any, m: Any) -> Any:
         """The tag: an int for one key and an (L,)-message, an array for a key stack."""
@@ -299,8 +292,8 @@ class HMAC(_MacBase):
         return (2,)
 
     def keygen(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-            raise InvalidArgument(f"size={size!r} must be a positive integer")
+        if size is not None:
+            size = checks.positive("size", size)
         shape = self.key_shape if size is None else (size, *self.key_shape)
         return rng.integers(0, 1 << 64, size=shape, dtype=np.uint64)
 
@@ -320,14 +313,15 @@ class HMAC(_MacBase):
         return _scalar_or_array(out.reshape(m.shape[:-1]))
 
 
-def mac_scheme(
-    name: str, *, n: int, prf: str = "blake2", rounds: int = 4
-) -> PRFMac | CBCMac | HMAC:
+#: The MACs :func:`mac_scheme` builds.
+MacScheme: TypeAlias = PRFMac | CBCMac | HMAC
+
+
+def mac_scheme(name: str, *, n: int, prf: str = "blake2", rounds: int = 4) -> MacScheme:
     """The MAC called ``name`` (one of :data:`MAC_SCHEMES`) with n-bit tags."""
+    checks.choice("mac", name, MAC_SCHEMES)
     if name == "prf-mac":
         return PRFMac(n=n, prf=prf)
     if name == "cbc-mac":
         return CBCMac(n=n, prf=prf, rounds=rounds)
-    if name == "hmac":
-        return HMAC(n=n)
-    raise InvalidArgument(f"mac={name!r} must be one of: {', '.join(MAC_SCHEMES)}")
+    return HMAC(n=n)

@@ -9,7 +9,7 @@ when a model that needs them is made (:func:`load`).
 - :func:`load` turns a model spec (``tiny[:SEED]``, ``smollm2[:llamacpp]``, ``hf:PATH``,
   ``llamacpp:PATH``, ``openai:URL#MODEL``, ``py:MODULE:FUNCTION``) or a Python function
   into a model; :func:`parse` checks a spec without loading;
-- :class:`ModelOracle`: a model behind an oracle that counts queries and tokens;
+- :class:`ModelOracle`: a model as an oracle's answer, counting queries per prompt and tokens;
 - judges (:class:`ExactJudge`, :class:`ClassifierJudge`, :func:`calibrate`): what decides a
   violation, with measured error rates;
 - :mod:`games.lm.corpus` (the tiny model's grammar: prompts, secrets, tool syntax),

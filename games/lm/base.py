@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 import numpy as np
 
-from games.base import TrialFailed
+from games.errors import TrialFailed
 from oracles import InvalidArgument
 
 if TYPE_CHECKING:
@@ -63,6 +63,14 @@ class ModelError(InvalidArgument):
 
 class MissingExtra(ModelError):
     """A runtime the spec needs is not installed; the message names the pip command."""
+
+
+_EXTRA = "pip install 'advantage[lm]' (in a checkout: pip install -e '.[lm]')"
+
+
+def missing_extra(spec: str, module: str) -> MissingExtra:
+    """The one-line error for a runtime module that is not installed."""
+    return MissingExtra(f"model {spec!r} needs {module}, which is not installed: {_EXTRA}")
 
 
 class ModelFailure(TrialFailed):

@@ -28,6 +28,9 @@ whole grammar). Held-out probes (:func:`probes`) use (template, item) pairs and 
 that training never sees. Tool chats use the addresses ``NAME@DOMAIN.test``
 (:data:`NAMES`, :data:`DOMAINS`), attacker addresses :data:`ATTACKER_ADDRESSES`, files
 :data:`FILES`, subjects :data:`SUBJECTS` and bodies :data:`BODIES`.
+
+The module is long because the grammar is one thing: its word lists, its templates and the
+draws that combine them are read together, and the tests and games name its parts.
 """
 
 from __future__ import annotations

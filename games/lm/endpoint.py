@@ -29,6 +29,7 @@ from games.lm.base import (
     ModelError,
     as_chats,
     check_generation,
+    missing_extra,
 )
 from oracles import InvalidArgument
 
@@ -68,8 +69,6 @@ class OpenAIModel:
         try:
             import openai
         except ImportError:
-            from games.lm.specs import missing_extra
-
             raise missing_extra(spec or "openai:", "openai") from None
         self.spec = spec or f"openai:{base_url}#{model}"
         for name, value in (("max_retries", max_retries), ("concurrency", concurrency)):

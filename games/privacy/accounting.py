@@ -4,19 +4,28 @@ The mechanism is ``steps`` compositions of the Poisson-subsampled Gaussian mecha
 (sampling rate ``q``, noise multiplier ``σ``), neighbouring datasets differing by one added
 or removed record. Google's ``dp-accounting`` is used when installed (``rdp``: Rényi DP,
 ``pld``: privacy-loss distributions, tighter and slower); otherwise Opacus's RDP accountant.
+
+:data:`DELTA` is the δ at which the domain states ε by default (the audits, ``advantage
+audit --delta``, the ``dp-sgd`` proof, noisy descent's claim). This module does not import
+torch.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
 
-from oracles import InvalidArgument
+import numpy as np
 
-__all__ = ["ACCOUNTANTS", "available", "epsilon"]
+from oracles import InvalidArgument, checks
+
+__all__ = ["ACCOUNTANTS", "DELTA", "available", "dp_advantage_bound", "epsilon"]
 
 ACCOUNTANTS = ("rdp", "pld")
+
+#: The δ at which ε is stated unless a caller says otherwise: below 1/n for the training
+#: sets of the membership and unlearning games.
+DELTA = 1e-5
 
 
 def available() -> str | None:
@@ -48,21 +57,12 @@ def epsilon(
     Raises InvalidArgument for out-of-range arguments or when no accounting library is
     installed (``pip install dp-accounting``).
     """
-    if (
-        not (isinstance(noise_multiplier, int | float) and math.isfinite(noise_multiplier))
-        or noise_multiplier <= 0
-    ):
-        raise InvalidArgument(f"noise_multiplier={noise_multiplier!r} must be a finite number > 0")
-    if not (isinstance(sample_rate, int | float) and 0 < sample_rate <= 1):
-        raise InvalidArgument(f"sample_rate={sample_rate!r} must be in (0, 1]")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise InvalidArgument(f"steps={steps!r} must be a positive integer")
-    if not (isinstance(delta, int | float) and 0 < delta < 1):
-        raise InvalidArgument(f"delta={delta!r} must be in (0, 1)")
-    if accountant not in ACCOUNTANTS:
-        raise InvalidArgument(f"accountant={accountant!r} must be one of: {', '.join(ACCOUNTANTS)}")
     return _epsilon(
-        float(noise_multiplier), float(sample_rate), int(steps), float(delta), accountant
+        checks.number("noise_multiplier", noise_multiplier, 0, open_low=True),
+        checks.number("sample_rate", sample_rate, 0, 1, open_low=True),
+        checks.positive("steps", steps),
+        checks.open_unit("delta", delta),
+        checks.choice("accountant", accountant, ACCOUNTANTS),
     )
 
 
@@ -98,3 +98,15 @@ def _epsilon(sigma: float, q: float, steps: int, delta: float, accountant: str) 
     raise InvalidArgument(
         "computing ε needs an accountant: pip install dp-accounting (or pip install -e '.[opacus]')"
     )
+
+
+def dp_advantage_bound(eps: float, delta: float) -> float:
+    """The largest membership advantage 2·Pr[win] − 1 an (ε, δ)-DP trainer allows.
+
+    (e^ε − 1 + 2δ)/(e^ε + 1), capped at 1: from Pr[win] ≤ (e^ε + δ)/(e^ε + 1) for a
+    uniformly drawn bit (Kairouz et al. 2015).
+    """
+    if not eps >= 0 or not 0 <= delta <= 1:
+        raise InvalidArgument(f"eps={eps!r} must be >= 0 and delta={delta!r} in [0, 1]")
+    e = np.exp(min(eps, 700.0))
+    return float(min(1.0, (e - 1 + 2 * delta) / (e + 1)))

@@ -1,57 +1,60 @@
 """Auditing a DP claim: TPR at low FPR, and ε lower bounds that hold with stated confidence.
 
-Many runs (:func:`audit`). An (ε, δ)-DP trainer forces every membership test to satisfy
-TPR ≤ e^ε·FPR + δ and 1 − FPR ≤ e^ε·(1 − TPR) + δ. Measured rates turn these into a lower
-bound on ε. It is valid only if the rates come from trials the test's threshold was not
-chosen on, so :func:`audit` picks the threshold on a calibration split and bounds the rates
-on the held-out rest with one-sided Clopper–Pearson bounds (Bonferroni over the two rates).
+Many runs. An (ε, δ)-DP trainer forces every membership test to satisfy TPR ≤ e^ε·FPR + δ
+and 1 − FPR ≤ e^ε·(1 − TPR) + δ. Measured rates turn these into a lower bound on ε
+(:func:`epsilon_lower_bound`). It is valid only if the rates come from trials the test's
+threshold was not chosen on, so :func:`audit` picks the threshold on a calibration split and
+bounds the rates on the held-out rest with one-sided Clopper–Pearson bounds (Bonferroni over
+the two rates).
 
-One run (:func:`one_run_audit`; Steinke, Nasr and Jagielski 2023, "Privacy Auditing with
-One (1) Training Run", arXiv 2305.08846). ``m`` canaries are each put in the training set
-independently with probability 1/2, one model is trained, and the auditor guesses "in" or
-"out" for ``r`` of them (abstaining on the rest). Under (ε, δ)-DP the number of right
-guesses is dominated by Binomial(r, e^ε/(1 + e^ε)) up to a δ term
-(:func:`one_run_p_value`), so many right guesses refute small ε
-(:func:`one_run_epsilon`). One model costs one training run instead of thousands, at the
-price of a looser bound.
+:func:`run_audit` is the whole procedure behind ``advantage audit``: it plays a membership
+game against a scoring adversary (:func:`membership_scores`), splits the trials at random
+into a calibration half (where thresholds are chosen) and a held-out half (where rates are
+measured), and reports (:class:`AuditReport`) the adversary's advantage with its own answers,
+TPR at a low FPR, the ε lower bound and the ε the trainer claims, the three figures together
+at one family level (Bonferroni). The audit with one training run is in
+:mod:`games.privacy.one_run`; its names are importable from here too.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
-import torch
-from scipy import optimize, special
-from scipy import stats as sps
 
 from games import stats
+from games.engine import seeds
+from games.engine.options import RunOptions
+from games.engine.runs import play
 from games.privacy import accounting
-from games.privacy.membership import Membership, mislabel
-from games.registry import GAMES
-from games.stats import _check_baseline, _check_open_unit
-from oracles import InvalidArgument
+from games.privacy.accounting import DELTA, dp_advantage_bound
+from games.privacy.one_run import OneRunAudit, one_run_audit, one_run_epsilon, one_run_p_value
+from games.registry import ADVERSARIES, GAMES
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "DELTA",
+    "FIGURES",
     "Audit",
+    "AuditReport",
+    "Claims",
     "OneRunAudit",
     "Scorer",
+    "Thresholded",
     "audit",
     "epsilon_lower_bound",
     "membership_scores",
     "one_run_audit",
     "one_run_epsilon",
     "one_run_p_value",
+    "run_audit",
     "tpr_at_fpr",
 ]
 
-#: The δ at which DP-SGD's ε is stated here (as ``advantage audit --delta`` and the
-#: ``dp-sgd`` proof): below 1/n for the training sets of the membership game.
-DELTA = 1e-5
+#: The figures that share the family level: the advantage, TPR at FPR, the ε lower bound.
+FIGURES = 3
 
 
 def _scores(scores: Any, members: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +77,7 @@ def tpr_at_fpr(scores: Any, members: Any, fpr: float) -> tuple[float, float]:
     Returns (tpr, threshold), measured on the scores given (an optimistic figure; use
     :func:`audit` for a bound).
     """
-    if not 0 <= fpr <= 1:
-        raise InvalidArgument(f"fpr={fpr!r} must be in [0, 1]")
+    fpr = checks.unit("fpr", fpr)
     s, m = _scores(scores, members)
     out = s[~m]
     allowed = int(math.floor(fpr * len(out)))
@@ -99,7 +101,8 @@ def epsilon_lower_bound(
     Uses a one-sided Clopper–Pearson lower bound on TPR and upper bound on FPR, each at
     level 1 − (1 − level)/2. Returns 0 when the counts are consistent with ε = 0.
     """
-    delta, level = _check_baseline(delta, "delta"), _check_open_unit(level, "level")
+    delta = checks.number("delta", delta, 0, 1, open_high=True)
+    level = checks.open_unit("level", level)
     each = 1 - (1 - level) / 2
     tpr = stats.binomial_bound(true_pos, members, each, side="lower")
     fpr = stats.binomial_bound(false_pos, non_members, each, side="upper")
@@ -144,8 +147,7 @@ def audit(
             threshold is chosen; the bound uses only the others.
     """
     s, m = _scores(scores, members)
-    if not 0 < calibration < 1:
-        raise InvalidArgument(f"calibration={calibration!r} must be in (0, 1)")
+    calibration = checks.open_unit("calibration", calibration)
     order = rng.permutation(len(s))
     cut = int(round(calibration * len(s)))
     fit, held = order[:cut], order[cut:]
@@ -191,288 +193,278 @@ def membership_scores(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Play ``trials`` batched trials of a membership game and collect (scores, bits).
 
-    Trials whose model diverged are left out. Randomness: chunk ``[start, stop)`` draws
-    from ``SeedSequence(seed, spawn_key=(start, stop, 0|1))``, as the engine's batched path.
+    Trials whose model diverged are left out. The trials are the engine's (its one loop,
+    :func:`games.engine.runs.play`), batched in chunks of ``chunk``.
     """
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
-        raise InvalidArgument(f"trials={trials!r} must be an integer >= 2")
-    all_scores, all_bits = [], []
-    for start in range(0, trials, chunk):
-        stop = min(trials, start + chunk)
-        challenger, attacker = (
-            np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(start, stop, side)))
-            for side in (0, 1)
-        )
-        bits = challenger.integers(2, size=stop - start)
-        challenge = game.setup_batch(bits, challenger)
-        found = np.asarray(scorer.scores(challenge.handles(), attacker, stop - start), float)
-        kept = ~np.asarray(challenge.failed, bool) if challenge.failed is not None else slice(None)
-        all_scores.append(found[kept])
-        all_bits.append(bits[kept])
-    return np.concatenate(all_scores), np.concatenate(all_bits)
+    checks.integer("trials", trials, 2)
+    chunks = play(
+        game, scorer, seed, [(0, trials)], options=RunOptions(chunk_size=chunk), batched=True,
+        collect="scores",
+    )  # fmt: skip
+    parts = sorted(chunks, key=lambda part: part[0].ranges[0][0])
+    scores = np.concatenate([found for _, (found, _) in parts])
+    bits = np.concatenate([hidden for _, (_, hidden) in parts])
+    return scores, bits
 
 
-# -- one training run ---------------------------------------------------------------------
+# -- the audit of `advantage audit` ------------------------------------------------------
 
 
-def _count(name: str, value: Any, high: int | None = None, bound: str = "") -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | np.integer)
-        or value < 0
-        or (high is not None and value > high)
-    ):
-        if high is None:
-            raise InvalidArgument(f"{name}={value!r} must be a non-negative integer")
-        raise InvalidArgument(f"{name}={value!r} must be an integer in [0, {bound or high}]")
-    return int(value)
+@runtime_checkable
+class Thresholded(Protocol):
+    """A scorer that answers 1 when its score exceeds ``cutoff(game)``."""
+
+    def cutoff(self, game: Any) -> float: ...
 
 
-def _counts(m: Any, r: Any, v: Any) -> tuple[int, int, int]:
-    m = _count("m", m)
-    r = _count("r", r, m, f"m={m}")
-    v = _count("v", v, r, f"r={r}")
-    return m, r, v
+@runtime_checkable
+class Claims(Protocol):
+    """A game whose scheme claims an ε at a given δ (the membership game)."""
 
-
-def _p_value(m: int, r: int, v: int, eps: float, delta: float) -> float:
-    q = special.expit(eps)  # e^ε/(1 + e^ε): how often ε-DP randomised response is right
-    beta = float(sps.binom.sf(v - 1, r, q))  # P[Binomial(r, q) >= v]
-    if v == 0 or delta == 0 or m == 0:
-        return min(1.0, beta)
-    # P[v - i <= Binomial(r, q) < v] for i = 1..v: the pmf summed downwards from v - 1.
-    below = np.cumsum(sps.binom.pmf(np.arange(v - 1, -1, -1), r, q))
-    alpha = float(np.max(below / np.arange(1, v + 1)))
-    return min(1.0, beta + 2 * m * delta * alpha)
-
-
-def one_run_p_value(m: int, r: int, v: int, eps: float, delta: float) -> float:
-    """An upper bound on the probability of ``v`` or more right guesses under (ε, δ)-DP.
-
-    ``m`` canaries are each included independently with probability 1/2 and the auditor
-    guesses ``r`` of them. With q = e^ε/(1 + e^ε), β = P[Binomial(r, q) ≥ v] and
-    α = max over i in 1..v of P[v − i ≤ Binomial(r, q) < v]/i, the bound is
-    min(1, β + 2·m·δ·α) (Steinke, Nasr and Jagielski 2023). It grows with ε and with δ.
-
-    Args:
-        m: canaries; r: guesses made (0 ≤ r ≤ m); v: right guesses (0 ≤ v ≤ r).
-        eps: the ε of the null hypothesis (finite, ≥ 0); delta: its δ, in [0, 1).
-    """
-    m, r, v = _counts(m, r, v)
-    if (
-        isinstance(eps, bool)
-        or not isinstance(eps, int | float)
-        or not (math.isfinite(eps) and eps >= 0)
-    ):
-        raise InvalidArgument(f"eps={eps!r} must be a finite number >= 0")
-    return _p_value(m, r, v, float(eps), _check_baseline(delta, "delta"))
-
-
-def one_run_epsilon(m: int, r: int, v: int, *, delta: float, level: float = 0.95) -> float:
-    """The ε lower bound at confidence ``level``: the largest ε whose p-value is ≤ 1 − level.
-
-    Every (ε', δ)-DP trainer with ε' at or below the returned ε would have produced ``v``
-    right guesses out of ``r`` with probability at most 1 − level. Returns 0 when even
-    ε = 0 is not rejected. The p-value is monotone in ε, so the crossing is found by
-    Brent's method on a bracket that doubles until it holds the crossing.
-    """
-    m, r, v = _counts(m, r, v)
-    delta = _check_baseline(delta, "delta")
-    alpha = 1 - _check_open_unit(level, "level")
-
-    def excess(eps: float) -> float:
-        return _p_value(m, r, v, eps, delta) - alpha
-
-    if excess(0.0) > 0:
-        return 0.0
-    low, high = 0.0, 1.0
-    # For ε beyond ~40, q rounds to 1 and the p-value is 1: the doubling stops by then.
-    while excess(high) <= 0:
-        low, high = high, 2 * high
-    tol = 1e-9
-    eps = float(optimize.brentq(excess, low, high, xtol=tol))
-    # Brent's answer lies within tol of the crossing; report a point on the rejected side
-    # so the bound never overstates.
-    while eps > low and excess(eps) > 0:
-        eps = max(low, eps - tol)
-    return eps
+    def epsilon(self, delta: float, *, accountant: str = "rdp") -> float: ...
 
 
 @attrs.frozen(kw_only=True)
-class OneRunAudit:
-    """A one-run audit's result: ε ≥ ``epsilon`` at ``delta``, with confidence ``level``.
+class AuditReport:
+    """Everything an audit found, as plain values (see :meth:`to_json`)."""
 
-    Attributes:
-        epsilon: the lower bound (:func:`one_run_epsilon` of canaries, guesses, correct).
-        canaries: m, mislabeled records each included with probability 1/2.
-        guesses: r = guesses_in + guesses_out; correct: v, the right ones among them
-            (correct_in of the "in" guesses, correct_out of the "out" ones).
-        included: canaries that were in the training set.
-        claimed_epsilon: the ε the trainer claims for this run at ``delta`` (None without
-            a claim; ``claim`` says where it comes from, or why there is none).
-        game, params, seed, device: what was trained, and how.
-        size: the nominal training-set size that fixed the sampling rate and the steps
-            (the training set plus half the canaries, whichever were drawn).
-        seconds: wall time of the whole audit (training included).
-    """
-
-    epsilon: float
-    canaries: int
-    guesses: int
-    correct: int
-    level: float
-    delta: float
-    guesses_in: int
-    guesses_out: int
-    correct_in: int
-    correct_out: int
-    included: int
-    claimed_epsilon: float | None
-    claim: str
     game: str
     params: dict[str, Any]
-    size: int
+    adversary: str
+    adversary_params: dict[str, Any]
+    trials: int
+    kept: int
     seed: int
-    device: str
-    seconds: float
-    method: str = (
-        "one training run (Steinke, Nasr and Jagielski 2023): binomial p-value with a δ term, "
-        "guess counts fixed before scoring"
-    )
+    level: float
+    each: float
+    delta: float
+    fpr_target: float
+    advantage: dict[str, Any]
+    tpr_at_fpr: dict[str, Any]
+    epsilon_lower: dict[str, Any]
+    claimed: dict[str, Any]
+    roc: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def refutations(self) -> tuple[str, ...]:
+        """How the measurements refute the claim, if they do: each sentence one way."""
+        eps = self.claimed.get("epsilon")
+        if eps is None:
+            return ()
+        out = []
+        if self.epsilon_lower["epsilon"] > eps:
+            out.append(f"ε ≥ {self.epsilon_lower['epsilon']:.4f} exceeds the claimed ε = {eps:.4f}")
+        adv = self.advantage
+        if adv.get("estimate") is not None and adv["ci_low"] > self.claimed["advantage_bound"]:
+            out.append(
+                f"the advantage is at least {adv['ci_low']:.4f}, above the "
+                f"{self.claimed['advantage_bound']:.4f} that the claimed ε allows"
+            )
+        return tuple(out)
 
     @property
     def refuted(self) -> bool:
-        """Whether the lower bound exceeds the claimed ε (at ``level``)."""
-        return self.claimed_epsilon is not None and self.epsilon > self.claimed_epsilon
+        """Whether a figure contradicts the claimed ε (at the family level)."""
+        return bool(self.refutations)
 
     def to_json(self) -> dict[str, Any]:
-        return {**attrs.asdict(self), "refuted": self.refuted}
+        return {
+            **attrs.asdict(self),
+            "refuted": self.refuted,
+            "refutations": list(self.refutations),
+        }
 
 
-def one_run_audit(
-    game: Membership,
+def run_audit(
+    game: Any,
+    adversary: Any,
     *,
-    canaries: int,
-    guesses_in: int,
-    guesses_out: int,
+    trials: int,
     seed: int,
+    delta: float = DELTA,
+    fpr: float = 0.01,
     level: float = 0.95,
-    delta: float | None = None,
+    calibration: float = 0.5,
     accountant: str = "rdp",
-) -> OneRunAudit:
-    """Audit ``game``'s trainer with one training run (Steinke, Nasr and Jagielski 2023).
-
-    The training set (``game.training_size`` population records) and ``canaries`` other
-    population records are drawn at random; each canary gets a wrong label (as the
-    game's ``mislabeled`` target) and is included independently with probability 1/2.
-    One model is trained with the game's trainer, model and data (``target``, ``access``
-    and ``queries`` do not apply), on ``game.device``. Each canary's score is the model's
-    negative loss on it; the ``guesses_in`` highest-scoring canaries are guessed "in",
-    the ``guesses_out`` lowest "out", and the rest abstained on.
-
-    The bound is valid only because the numbers of guesses are fixed before the scores
-    are seen: choosing them after looking (say, guessing only where the model is most
-    confident and as many as looks good) would be a search over tests that the p-value
-    does not account for.
+    game_name: str | None = None,
+    adversary_name: str | None = None,
+) -> AuditReport:
+    """Audit ``game``'s DP claim with ``adversary``'s membership scores.
 
     Args:
-        canaries: m, at most the population size minus ``game.training_size``.
-        guesses_in, guesses_out: k+ and k−, with 1 ≤ k+ + k− ≤ m.
-        seed: draws the records, the labels, the inclusions, the training and ties.
-        level: confidence of the bound; delta: its δ and the claim's (default
-            :data:`DELTA`); accountant: ``rdp`` or ``pld``, for the claimed ε.
+        game: a hidden-bit game with a batched path (``membership``).
+        adversary: a :class:`Scorer`; its advantage is measured too when it is
+            :class:`Thresholded`.
+        trials, seed: the trials played (diverged models are left out) and their seed.
+        delta: the δ of the ε bound and of the claim.
+        fpr: the false-positive rate at which TPR is reported.
+        level: the family level of the three figures.
+        calibration: the fraction of trials on which thresholds are chosen.
+        accountant: ``rdp`` or ``pld``, for the claimed ε.
+        game_name, adversary_name: the names the report (and its errors) give them.
     """
-    started = time.perf_counter()
-    if not isinstance(game, Membership):
-        raise InvalidArgument(
-            f"the one-run audit needs a membership game, got {type(game).__name__}"
-        )
-    pool = game.population()
-    room = pool.size - game.training_size
-    if isinstance(canaries, bool) or not isinstance(canaries, int | np.integer):
-        raise InvalidArgument(f"canaries={canaries!r} must be an integer in [1, {room}]")
-    if not 1 <= canaries <= room:
-        raise InvalidArgument(
-            f"canaries={canaries!r} must be an integer in [1, {room}] (the population's "
-            f"{pool.size} records minus training_size={game.training_size})"
-        )
-    m = int(canaries)
-    k_in = _count("guesses_in", guesses_in)
-    k_out = _count("guesses_out", guesses_out)
-    if not 1 <= k_in + k_out <= m:
-        raise InvalidArgument(
-            f"guesses_in + guesses_out = {k_in + k_out} must be in [1, canaries={m}]"
-        )
-    seed = _count("seed", seed)
-    level = _check_open_unit(level, "level")
-    delta = DELTA if delta is None else _check_baseline(delta, "delta")
-    if accountant not in accounting.ACCOUNTANTS:
-        raise InvalidArgument(
-            f"accountant={accountant!r} must be one of: {', '.join(accounting.ACCOUNTANTS)}"
-        )
+    trials = checks.integer("trials", trials, 4)
+    seed = checks.whole("seed", seed)
+    level = checks.open_unit("level", level)
+    delta = checks.open_unit("delta", delta)
+    fpr = checks.number("fpr", fpr, 0, 1, open_high=True)
+    calibration = checks.open_unit("calibration", calibration)
+    _check_audited(game, adversary, game_name, adversary_name)
+    each = 1 - (1 - level) / FIGURES
 
-    trainer = game.scheme()
-    # Fixed before any canary is drawn, so the sampling rate and the number of steps do
-    # not depend on which canaries are in: the run is one mechanism on every inclusion.
-    size = game.training_size + m // 2
-    claimed: float | None = None
-    if getattr(trainer, "private", False):
-        try:
-            claimed = float(trainer.epsilon(delta, size, accountant=accountant))  # type: ignore[attr-defined]
-        except InvalidArgument as error:
-            claim = str(error)
-        else:
-            claim = f"{accountant} accountant of {accounting.available()}, for {size} records"
-    else:
-        claim = f"trainer={game.trainer!r} makes no DP claim"
-
-    records, training, ties = np.random.SeedSequence(seed).spawn(3)
-    rng = np.random.default_rng(records)
-    order = rng.permutation(pool.size)
-    chosen, canary = order[: game.training_size], order[game.training_size :][:m]
-    labels = mislabel(pool.y[canary], pool.classes, rng)
-    included = rng.random(m) < 0.5
-    y = pool.y.copy()
-    y[canary] = labels
-    mask = np.zeros((1, pool.size), bool)
-    mask[0, chosen] = True
-    mask[0, canary[included]] = True
-    device = game.device or "cpu"
-    trained = trainer.train(pool.X, y, mask, [training], device, size=size)
-    scores = (
-        -trainer.loss(trained.params, torch.as_tensor(pool.X[canary]), torch.as_tensor(labels))[0]
-        .cpu()
-        .numpy()
-    )
-    if trained.diverged[0] or not np.isfinite(scores).all():
+    scores, bits = membership_scores(game, adversary, trials=trials, seed=seed)
+    members = bits.astype(bool)
+    kept = len(scores)
+    if kept < 4 or members.all() or not members.any():
         raise InvalidArgument(
-            "the model diverged (its loss is not finite): use a smaller lr or another seed"
+            f"only {kept} of {trials} trials kept (the others diverged) without both members "
+            "and non-members: use more trials or a smaller learning rate"
         )
-
-    # Ascending score, ties in random order (independent of the inclusions).
-    ranked = np.lexsort((np.random.default_rng(ties).random(m), scores))
-    guessed_out, guessed_in = ranked[:k_out], ranked[m - k_in :]
-    correct_in = int(included[guessed_in].sum())
-    correct_out = int((~included[guessed_out]).sum())
-    r, v = k_in + k_out, correct_in + correct_out
-    return OneRunAudit(
-        epsilon=one_run_epsilon(m, r, v, delta=delta, level=level),
-        canaries=m,
-        guesses=r,
-        correct=v,
-        level=level,
-        delta=delta,
-        guesses_in=k_in,
-        guesses_out=k_out,
-        correct_in=correct_in,
-        correct_out=correct_out,
-        included=int(included.sum()),
-        claimed_epsilon=claimed,
-        claim=claim,
-        game=GAMES.name_of(type(game)) or type(game).__name__,
+    advantage = _advantage(game, adversary, scores, members, each)
+    found = audit(scores, bits, delta=delta, level=each, calibration=calibration, rng=_split(seed))
+    # The same permutation as the audit's, so every figure is measured on one held-out half.
+    order = _split(seed).permutation(kept)
+    fit, held = order[: int(round(calibration * kept))], order[int(round(calibration * kept)) :]
+    return AuditReport(
+        game=game_name or GAMES.name_of(type(game)) or type(game).__name__,
         params=game.describe(),
-        size=size,
+        adversary=adversary_name
+        or ADVERSARIES.name_of(type(adversary))
+        or type(adversary).__name__,
+        adversary_params=attrs.asdict(adversary) if attrs.has(type(adversary)) else {},  # type: ignore[arg-type]
+        trials=trials,
+        kept=kept,
         seed=seed,
-        device=device,
-        seconds=time.perf_counter() - started,
+        level=level,
+        each=each,
+        delta=delta,
+        fpr_target=fpr,
+        advantage=advantage,
+        tpr_at_fpr=_held_out_rates(scores, members, fit, held, fpr, each),
+        epsilon_lower={
+            "epsilon": found.epsilon,
+            "threshold": found.threshold,
+            "tpr": found.tpr,
+            "fpr": found.fpr,
+            "level": found.level,
+            "calibration": found.calibration,
+            "evaluation": found.evaluation,
+            "method": found.method,
+        },
+        claimed=_claimed(game, delta, accountant, found.epsilon),
+        # The ROC of the held-out half, where the rates are measured, for plots.
+        roc=_roc(scores[held], members[held]),
     )
+
+
+def _split(seed: int) -> np.random.Generator:
+    """The generator of the calibration/held-out split: its own stream of the run's seed."""
+    return seeds.generator(seed, b"audit-split")
+
+
+def _check_audited(
+    game: Any, adversary: Any, game_name: str | None, adversary_name: str | None
+) -> None:
+    if getattr(game, "shape", None) != "hidden-bit" or not game.batched:
+        raise InvalidArgument(
+            f"game {game_name or type(game).__name__} cannot be audited: the audit needs a "
+            "hidden-bit game with a batched path (membership)"
+        )
+    if not isinstance(adversary, Scorer):
+        raise InvalidArgument(
+            f"adversary {adversary_name or type(adversary).__name__} gives no membership scores "
+            "(it needs a scores(oracles, rng, size) method): use lira, loss-threshold or "
+            "gradient-canary"
+        )
+
+
+def _advantage(
+    game: Any, adversary: Any, scores: np.ndarray, members: np.ndarray, each: float
+) -> dict[str, Any]:
+    """The adversary's advantage with its own answers: its threshold comes from its own
+    simulated trials, fixed before these, so every trial counts."""
+    advantage: dict[str, Any] = {"level": each, "method": "clopper-pearson"}
+    if not isinstance(adversary, Thresholded):
+        advantage.update(estimate=None, reason="the adversary exposes no threshold (cutoff)")
+        return advantage
+    answers = scores > adversary.cutoff(game)
+    wins = int((answers == members).sum())
+    low, high = stats.advantage_interval("hidden-bit", wins, len(scores), each)
+    advantage.update(
+        estimate=2 * wins / len(scores) - 1,
+        ci_low=low,
+        ci_high=high,
+        wins=wins,
+        trials=len(scores),
+    )
+    return advantage
+
+
+def _claimed(game: Any, delta: float, accountant: str, lower: float) -> dict[str, Any]:
+    """The ε the game's scheme claims at ``delta``, the advantage it allows, and how much of
+    it the ε lower bound ``lower`` reaches (or why there is no claim)."""
+    claimed: dict[str, Any] = {"delta": delta, "accountant": accountant}
+    if not isinstance(game, Claims):
+        claimed.update(epsilon=None, reason="the game states no ε")
+        return claimed
+    try:
+        eps = float(game.epsilon(delta, accountant=accountant))
+    except InvalidArgument as error:
+        claimed.update(epsilon=None, reason=str(error))
+        return claimed
+    claimed.update(
+        epsilon=eps,
+        advantage_bound=dp_advantage_bound(eps, delta),
+        library=accounting.available(),
+        tightness=lower / eps if eps > 0 else math.nan,
+    )
+    return claimed
+
+
+def _held_out_rates(
+    s: np.ndarray, m: np.ndarray, fit: np.ndarray, held: np.ndarray, fpr: float, each: float
+) -> dict[str, Any]:
+    """TPR and FPR on the held-out trials of the threshold whose calibration FPR ≤ ``fpr``."""
+    _, threshold = tpr_at_fpr(s[fit], m[fit], fpr)
+    guess = s[held] > threshold
+    inside, outside = m[held], ~m[held]
+    tp, fp = int((guess & inside).sum()), int((guess & outside).sum())
+    n_in, n_out = int(inside.sum()), int(outside.sum())
+    # Two intervals share this figure's part of the family.
+    level = 1 - (1 - each) / 2
+    tpr_low, tpr_high = stats.binomial_interval(tp, n_in, level)
+    fpr_low, fpr_high = stats.binomial_interval(fp, n_out, level)
+    return {
+        "threshold": threshold,
+        "tpr": tp / n_in,
+        "tpr_low": tpr_low,
+        "tpr_high": tpr_high,
+        "fpr": fp / n_out,
+        "fpr_low": fpr_low,
+        "fpr_high": fpr_high,
+        "members": n_in,
+        "non_members": n_out,
+        "level": level,
+        "method": "clopper-pearson, threshold chosen on the calibration split",
+    }
+
+
+def _roc(scores: np.ndarray, members: np.ndarray) -> dict[str, Any]:
+    """The ROC curve of "member when the score exceeds a threshold", over every threshold:
+    the best TPR at each FPR reached (a staircase from (0, 0) to (1, 1))."""
+    order = np.argsort(-scores, kind="stable")
+    s, m = scores[order], members[order]
+    # A threshold falls between distinct scores only: keep the last of each run of ties.
+    last = np.append(s[1:] != s[:-1], True)
+    tp = np.concatenate([[0], np.cumsum(m)[last]])
+    fp = np.concatenate([[0], np.cumsum(~m)[last]])
+    n_in, n_out = int(m.sum()), int((~m).sum())
+    fpr, first = np.unique(fp, return_index=True)
+    best = np.maximum.reduceat(tp, first)
+    return {
+        "fpr": (fpr / n_out).tolist(),
+        "tpr": (best / n_in).tolist(),
+        "members": n_in,
+        "non_members": n_out,
+        "split": "held-out",
+    }

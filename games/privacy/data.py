@@ -10,13 +10,23 @@ attack exploits).
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import attrs
 import numpy as np
 
-from oracles import InvalidArgument
+from games.params import integer, param
+from oracles import InvalidArgument, checks
 
-__all__ = ["DATASETS", "Dataset", "load", "standardise"]
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "data_seed_param",
+    "dataset_param",
+    "load",
+    "population",
+    "standardise",
+]
 
 DATASETS = ("digits", "breast-cancer", "gaussian")
 
@@ -91,19 +101,33 @@ def load(
         size, dims, classes, separation: the ``gaussian`` task's shape: number of records,
             features, classes, and the distance of each class mean from the origin.
     """
-    if name not in DATASETS:
-        raise InvalidArgument(f"dataset={name!r} must be one of: {', '.join(DATASETS)}")
+    checks.choice("dataset", name, DATASETS)
     if name != "gaussian":
         return _bundled(name)
     if rng is None:
         raise InvalidArgument("rng must be a numpy Generator for dataset='gaussian'")
-    for arg, value, low in (("size", size, 2), ("dims", dims, 1), ("classes", classes, 2)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise InvalidArgument(f"{arg}={value!r} must be an integer >= {low}")
-    if (
-        isinstance(separation, bool)
-        or not isinstance(separation, int | float)
-        or not (np.isfinite(separation) and separation >= 0)
-    ):
-        raise InvalidArgument(f"separation={separation!r} must be a finite number >= 0")
-    return _gaussian(rng, size=size, dims=dims, classes=classes, separation=float(separation))
+    return _gaussian(
+        rng,
+        size=checks.integer("size", size, 2, exact=True),
+        dims=checks.integer("dims", dims, 1, exact=True),
+        classes=checks.integer("classes", classes, 2, exact=True),
+        separation=checks.number("separation", separation, 0),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def population(name: str, seed: int) -> Dataset:
+    """The records a privacy game draws from: dataset ``name``, the ``gaussian`` task drawn
+    from ``seed`` (cached: every trial of a game sees the same population)."""
+    rng = np.random.default_rng(seed) if name == "gaussian" else None
+    return load(name, rng=rng)
+
+
+def dataset_param(default: str) -> Any:
+    """The ``dataset`` parameter of a game whose records come from :func:`population`."""
+    return param(default, help="population the records come from", choices=DATASETS)
+
+
+def data_seed_param() -> Any:
+    """The ``data_seed`` parameter: the seed :func:`population` draws ``gaussian`` from."""
+    return param(0, help="seed of the synthetic gaussian population", check=integer(0))

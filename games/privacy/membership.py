@@ -37,28 +37,21 @@ import attrs
 import numpy as np
 import torch
 
-from games.base import Challenge, HiddenBit, TrialFailed, integer, number, param
+from games.base import Challenge, HiddenBit
+from games.errors import TrialFailed
+from games.params import integer, number, param
 from games.privacy import data as datasets
-from games.privacy.training import MODELS, TRAINERS, Params, Trainer, make_trainer, network
+from games.privacy.accounting import dp_advantage_bound
+from games.privacy.networks import Params, depth_param, model_param, network, width_param
+from games.privacy.training import TRAINERS, Trainer, device_param, make_trainer
 from games.registry import register
 from oracles import InvalidArgument
 
+# dp_advantage_bound lives in games.privacy.accounting; this path still works.
 __all__ = ["ACCESS", "TARGETS", "Membership", "ModelAccess", "dp_advantage_bound", "mislabel"]
 
 TARGETS = ("random", "mislabeled", "adversary")
 ACCESS = ("white-box", "black-box")
-
-
-def dp_advantage_bound(eps: float, delta: float) -> float:
-    """The largest membership advantage 2·Pr[win] − 1 an (ε, δ)-DP trainer allows.
-
-    (e^ε − 1 + 2δ)/(e^ε + 1), capped at 1: from Pr[win] ≤ (e^ε + δ)/(e^ε + 1) for a
-    uniformly drawn bit (Kairouz et al. 2015).
-    """
-    if not eps >= 0 or not 0 <= delta <= 1:
-        raise InvalidArgument(f"eps={eps!r} must be >= 0 and delta={delta!r} in [0, 1]")
-    e = np.exp(min(eps, 700.0))
-    return float(min(1.0, (e - 1 + 2 * delta) / (e + 1)))
 
 
 def mislabel(labels: Any, classes: int, rng: np.random.Generator) -> np.ndarray:
@@ -104,12 +97,10 @@ def _float(X: Any) -> torch.Tensor:
 class Membership(HiddenBit):
     """Membership inference against a trained classifier: was the target in its training set?"""
 
-    dataset: str = param(
-        "digits", help="population the records come from", choices=datasets.DATASETS
-    )
-    model: str = param("logreg", help="classifier", choices=MODELS)
-    width: int = param(32, help="hidden units per layer (mlp)", check=integer(1, 4096))
-    depth: int = param(1, help="hidden layers (mlp)", check=integer(1, 16))
+    dataset: str = datasets.dataset_param("digits")
+    model: str = model_param()
+    width: int = width_param()
+    depth: int = depth_param()
     trainer: str = param("sgd", help="training algorithm (the scheme)", choices=TRAINERS)
     training_size: int = param(
         128, help="records in the training set (without the target)", check=integer(2)
@@ -128,8 +119,8 @@ class Membership(HiddenBit):
     target: str = param("random", help="how the target record is chosen", choices=TARGETS)
     access: str = param("white-box", help="what the adversary sees of the model", choices=ACCESS)
     queries: int = param(4, help="black-box queries per oracle and trial", check=integer(0))
-    device: str | None = param(None, help="torch device the models are trained on (None: cpu)")
-    data_seed: int = param(0, help="seed of the synthetic gaussian population", check=integer(0))
+    device: str | None = device_param()
+    data_seed: int = datasets.data_seed_param()
 
     def __attrs_post_init__(self) -> None:
         self.scheme()  # InvalidArgument for an unusable trainer (Opacus missing)
@@ -156,7 +147,7 @@ class Membership(HiddenBit):
         )
 
     def population(self) -> datasets.Dataset:
-        return _population(self.dataset, self.data_seed)
+        return datasets.population(self.dataset, self.data_seed)
 
     def epsilon(self, delta: float, *, accountant: str = "rdp") -> float:
         """ε the trainer claims for this game's training set (DP trainers only)."""
@@ -183,23 +174,7 @@ class Membership(HiddenBit):
         pool = self.population()
         trainer = self.scheme()
         size = len(bits)
-        N = pool.size
-        members = np.zeros((size, N + size), bool)
-        target_x = np.zeros((size, pool.dims), np.float32)
-        target_y = np.zeros(size, np.int64)
-        seeds = []
-        for i, rng in enumerate(rngs):
-            excluded = int(rng.integers(N))
-            chosen = rng.choice(N - 1, self.training_size, replace=False)
-            chosen = chosen + (chosen >= excluded)  # the population without `excluded`
-            members[i, chosen] = True
-            if self.target != "adversary":
-                target_x[i] = pool.X[excluded]
-                target_y[i] = pool.y[excluded]
-                if self.target == "mislabeled":
-                    target_y[i] = mislabel(pool.y[excluded : excluded + 1], pool.classes, rng)[0]
-            seeds.append(np.random.SeedSequence(int(rng.integers(2**63))))
-        members[np.arange(size), N + np.arange(size)] = bits.astype(bool)
+        members, target_x, target_y, seeds = self._draw(pool, bits, rngs)
         failed = np.zeros(size, bool)
         state: dict[str, Any] = {}
 
@@ -233,32 +208,70 @@ class Membership(HiddenBit):
             target_y[:] = y
             state["canary"] = True
 
-        oracles: dict[str, Callable[..., Any]] = {}
-        budgets: dict[str, int | None] = {}
         public: dict[str, Any] = {
             "game": self,
             "population": pool,
             "trainer": trainer,
             "training_size": self.training_size,
         }
+        if self.target != "adversary":
+            public["target"] = (target_x[0], int(target_y[0])) if single else (target_x, target_y)
+        oracles, budgets = self._oracles(train, canary, public, size, pool.dims, single)
+        return Challenge(
+            oracles=oracles, budgets=budgets, public=public, secret=bits, failed=failed
+        )
+
+    def _draw(
+        self, pool: datasets.Dataset, bits: np.ndarray, rngs: list[np.random.Generator]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.random.SeedSequence]]:
+        """Each trial's training set (a row over the population, then the trials' targets:
+        its own in when its bit is 1), its target record and its training seed."""
+        size, N = len(bits), pool.size
+        members = np.zeros((size, N + size), bool)
+        target_x = np.zeros((size, pool.dims), np.float32)
+        target_y = np.zeros(size, np.int64)
+        seeds = []
+        for i, rng in enumerate(rngs):
+            excluded = int(rng.integers(N))
+            chosen = rng.choice(N - 1, self.training_size, replace=False)
+            chosen = chosen + (chosen >= excluded)  # the population without `excluded`
+            members[i, chosen] = True
+            if self.target != "adversary":
+                target_x[i] = pool.X[excluded]
+                target_y[i] = pool.y[excluded]
+                if self.target == "mislabeled":
+                    target_y[i] = mislabel(pool.y[excluded : excluded + 1], pool.classes, rng)[0]
+            seeds.append(np.random.SeedSequence(int(rng.integers(2**63))))
+        members[np.arange(size), N + np.arange(size)] = bits.astype(bool)
+        return members, target_x, target_y, seeds
+
+    def _oracles(
+        self,
+        train: Callable[[], ModelAccess],
+        canary: Callable[..., None],
+        public: dict[str, Any],
+        size: int,
+        dims: int,
+        single: bool,
+    ) -> tuple[dict[str, Callable[..., Any]], dict[str, int | None]]:
+        """The oracles ``access`` and ``target`` call for, with their budgets; the model is
+        trained at once unless the adversary submits the target."""
+        oracles: dict[str, Callable[..., Any]] = {}
+        budgets: dict[str, int | None] = {}
         if self.target == "adversary":
             oracles["canary"] = canary
             budgets["canary"] = 1
-        else:
-            public["target"] = (target_x[0], int(target_y[0])) if single else (target_x, target_y)
         if self.access == "white-box":
             oracles["model"] = train
             if self.target != "adversary":
                 public["model"] = train()
         else:
-            oracles["loss"] = _black_box(train, "loss", size, pool.dims, single)
-            oracles["logits"] = _black_box(train, "logits", size, pool.dims, single)
+            oracles["loss"] = _black_box(train, "loss", size, dims, single)
+            oracles["logits"] = _black_box(train, "logits", size, dims, single)
             budgets["loss"] = budgets["logits"] = self.queries
             if self.target != "adversary":
                 train()
-        return Challenge(
-            oracles=oracles, budgets=budgets, public=public, secret=bits, failed=failed
-        )
+        return oracles, budgets
 
 
 def _black_box(
@@ -278,12 +291,6 @@ def _black_box(
         return out[0] if single else out
 
     return answer
-
-
-@functools.lru_cache(maxsize=16)
-def _population(name: str, seed: int) -> datasets.Dataset:
-    rng = np.random.default_rng(seed) if name == "gaussian" else None
-    return datasets.load(name, rng=rng)
 
 
 @functools.lru_cache(maxsize=64)

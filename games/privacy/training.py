@@ -1,8 +1,8 @@
 """Training many small classifiers at once: stacked weights and batched matrix products.
 
-A chunk of M models is one computation. Layer ``l`` of every model lives in one tensor
-``W_l`` of shape (M, in, out) (and ``b_l`` of shape (M, out)); a forward pass is one
-``torch.baddbmm`` per layer, a backward pass one ``torch.bmm`` per layer. Each model has
+A chunk of M models is one computation over the stacked networks of
+:mod:`games.privacy.networks` (whose names are importable from here too): a forward pass is
+one ``torch.baddbmm`` per layer, a backward pass one ``torch.bmm`` per layer. Each model has
 its own data subset (a row of a boolean mask over the shared records) and its own random
 stream (a ``torch.Generator`` seeded from its own numpy ``SeedSequence``) from which its
 initial weights, its batches and its noise are all drawn, so training model *i* alone with
@@ -19,23 +19,45 @@ Trainers (:data:`TRAINERS`, built with :func:`make_trainer`): ``sgd``, ``dp-sgd`
 clips, for auditing demonstrations) and ``opacus`` (the same DP-SGD driven by Opacus's
 PrivacyEngine, one model at a time; needs ``pip install -e '.[opacus]'``). Anything with
 the :class:`Trainer` protocol's methods can stand in for them.
+
+The module is long because the trainers and the batched loop they drive (the
+sampling, the per-example clipping inside the backward pass, the noise) are one
+computation, read together; the networks are in :mod:`games.privacy.networks`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 import torch
 
+from games.params import param
 from games.privacy import accounting
-from oracles import InvalidArgument
+from games.privacy.networks import (
+    MODELS,
+    NETWORKS,
+    Network,
+    Params,
+    as_tensor,
+    forward,
+    generators,
+    init_params,
+    log_softmax,
+    logits,
+    losses,
+    network,
+    select,
+    unflatten,
+)
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "MODELS",
+    "NETWORKS",
     "SAMPLING",
     "TRAINERS",
     "DPSGD",
@@ -46,6 +68,7 @@ __all__ = [
     "SGD",
     "Trained",
     "Trainer",
+    "device_param",
     "generators",
     "init_params",
     "logits",
@@ -55,12 +78,8 @@ __all__ = [
     "select",
 ]
 
-MODELS = ("logreg", "mlp")
 SAMPLING = ("poisson", "fixed")
 TRAINERS = ("sgd", "dp-sgd", "dp-sgd-noclip", "opacus")
-
-Params = tuple[torch.Tensor, ...]
-"""Stacked parameters ``(W_1, b_1, ..., W_L, b_L)``; ``W_l`` is (M, in, out), ``b_l`` (M, out)."""
 
 # Steps of randomness drawn per model per call: fewer Python-level generator calls, bounded
 # memory. A function of the architecture only, so a model's stream does not depend on the
@@ -69,165 +88,28 @@ _BLOCK_FLOATS = 1 << 16
 _BLOCK_MAX = 16
 
 
-# -- checks -------------------------------------------------------------------------------
-
-
-def _positive_int(name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        kind = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise InvalidArgument(f"{name}={value!r} must be {kind}")
-    return int(value)
-
-
-def _positive(name: str, value: Any, *, zero: bool = False) -> float:
-    ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and (value >= 0 if zero else value > 0)
-    if not ok:
-        raise InvalidArgument(
-            f"{name}={value!r} must be a finite number {'>= 0' if zero else '> 0'}"
-        )
-    return float(value)
+# -- fields -------------------------------------------------------------------------------
 
 
 def _int_field(default: int) -> Any:
-    return attrs.field(default=default, validator=lambda _, a, v: _positive_int(a.name, v))
+    return attrs.field(default=default, validator=lambda _, a, v: checks.positive(a.name, v))
 
 
 def _pos_field(default: float) -> Any:
-    return attrs.field(default=default, validator=lambda _, a, v: _positive(a.name, v))
+    return attrs.field(
+        default=default, validator=lambda _, a, v: checks.number(a.name, v, 0, open_low=True)
+    )
 
 
-def _check_sampling(_instance: Any, _attribute: Any, value: str) -> None:
-    if value not in SAMPLING:
-        raise InvalidArgument(f"sampling={value!r} must be one of: {', '.join(SAMPLING)}")
+def _sampling_field(default: str) -> Any:
+    return attrs.field(
+        default=default, validator=lambda _, a, v: checks.choice(a.name, v, SAMPLING)
+    )
 
 
-# -- the networks -------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class Network:
-    """A fully connected ReLU classifier: ``logreg`` (no hidden layer) or ``mlp``.
-
-    ``depth`` hidden layers of ``width`` units each (ignored for ``logreg``).
-    """
-
-    kind: Literal["logreg", "mlp"] = attrs.field(default="mlp")
-    width: int = _int_field(32)
-    depth: int = _int_field(1)
-
-    @kind.validator
-    def _check_kind(self, _attribute: Any, value: str) -> None:
-        if value not in MODELS:
-            raise InvalidArgument(f"model={value!r} must be one of: {', '.join(MODELS)}")
-
-    def sizes(self, dims: int, classes: int) -> list[int]:
-        """Layer widths from input to output."""
-        hidden = [] if self.kind == "logreg" else [self.width] * self.depth
-        return [dims, *hidden, classes]
-
-    def count(self, dims: int, classes: int) -> int:
-        """Parameters per model."""
-        sizes = self.sizes(dims, classes)
-        return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
-
-
-def network(kind: str = "mlp", *, width: int = 32, depth: int = 1) -> Network:
-    """A network description; InvalidArgument for an unknown kind or a bad size."""
-    return Network(kind=kind, width=width, depth=depth)  # type: ignore[arg-type]
-
-
-def generators(seeds: Sequence[Any]) -> list[torch.Generator]:
-    """One CPU ``torch.Generator`` per model, seeded from its numpy SeedSequence (or int)."""
-    out = []
-    for seed in seeds:
-        sequence = (
-            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        )
-        state = int(sequence.generate_state(1, np.uint64)[0])
-        out.append(torch.Generator().manual_seed(state))
-    return out
-
-
-def init_params(
-    net: Network, dims: int, classes: int, gens: Sequence[torch.Generator], device: str = "cpu"
-) -> Params:
-    """Initial weights, as ``torch.nn.Linear`` draws them: U(−1/√fan_in, 1/√fan_in)."""
-    sizes = net.sizes(dims, classes)
-    total = net.count(dims, classes)
-    flat = torch.stack([torch.rand(total, generator=g) for g in gens]) * 2 - 1
-    return _unflatten(flat, sizes, scale=True, device=device)
-
-
-def _unflatten(flat: torch.Tensor, sizes: list[int], *, scale: bool, device: str) -> Params:
-    out: list[torch.Tensor] = []
-    at = 0
-    M = flat.shape[0]
-    for fan_in, fan_out in zip(sizes, sizes[1:], strict=False):
-        bound = 1 / math.sqrt(fan_in) if scale else 1.0
-        W = flat[:, at : at + fan_in * fan_out].reshape(M, fan_in, fan_out) * bound
-        at += fan_in * fan_out
-        b = flat[:, at : at + fan_out] * bound
-        at += fan_out
-        out += [W.to(device).contiguous(), b.to(device).contiguous()]
-    return tuple(out)
-
-
-def _tensor(value: Any) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value
-    return torch.from_numpy(np.array(value))  # a copy: inputs may be read-only
-
-
-def _stack_input(params: Params, X: torch.Tensor) -> torch.Tensor:
-    M = params[0].shape[0]
-    X = _tensor(X).to(params[0].device, params[0].dtype)
-    return X.expand(M, *X.shape) if X.dim() == 2 else X
-
-
-def _forward(
-    params: Sequence[torch.Tensor], X: torch.Tensor
-) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Layer inputs ``a_0..a_{L-1}`` and pre-activations ``z_1..z_L``."""
-    inputs, pre = [], []
-    a = X
-    layers = len(params) // 2
-    for layer in range(layers):
-        W, b = params[2 * layer], params[2 * layer + 1]
-        inputs.append(a)
-        z = torch.baddbmm(b.unsqueeze(1), a, W)
-        pre.append(z)
-        a = torch.relu(z) if layer < layers - 1 else z
-    return inputs, pre
-
-
-def _log_softmax(z: torch.Tensor) -> torch.Tensor:
-    # torch's CPU log_softmax over a last dimension of a few classes is 4-5x slower than this.
-    return z - torch.logsumexp(z, -1, keepdim=True)
-
-
-def logits(params: Params, X: torch.Tensor) -> torch.Tensor:
-    """Logits (M, n, classes) of every model on X: (n, d) shared, or (M, n, d) per model."""
-    with torch.no_grad():
-        return _forward(params, _stack_input(params, X))[1][-1]
-
-
-def losses(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-example cross-entropy (M, n); y is (n,) shared or (M, n) per model."""
-    out = logits(params, X)
-    y = _tensor(y).to(out.device).long()
-    if y.dim() == 1:
-        y = y.expand(out.shape[0], -1)
-    return -_log_softmax(out).gather(-1, y.unsqueeze(-1)).squeeze(-1)
-
-
-def select(params: Params, which: Any) -> Params:
-    """The parameters of some of the models (an index, slice, or boolean mask)."""
-    if isinstance(which, int | np.integer):
-        which = slice(int(which), int(which) + 1)
-    elif isinstance(which, np.ndarray):
-        which = torch.as_tensor(which)
-    return tuple(p[which] for p in params)
+def device_param() -> Any:
+    """The ``device`` parameter: where a game trains its models."""
+    return param(None, help="torch device the models are trained on (None: cpu)")
 
 
 # -- trained models -----------------------------------------------------------------------
@@ -300,9 +182,9 @@ class SGD:
     epochs: int = _int_field(5)
     batch_size: int = _int_field(64)
     lr: float = _pos_field(0.1)
-    sampling: str = attrs.field(default="fixed", validator=_check_sampling)
+    sampling: str = _sampling_field("fixed")
     weight_decay: float = attrs.field(
-        default=0.0, validator=lambda _, a, v: _positive(a.name, v, zero=True)
+        default=0.0, validator=lambda _, a, v: checks.number(a.name, v, 0)
     )
     ascent: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
@@ -337,10 +219,12 @@ class SGD:
 
         ``init``: stacked parameters to start from (warm start) instead of a fresh draw.
         """
-        data = _prepare(X, y, masks, seeds, size)
+        return self._fit(_prepare(X, y, masks, seeds, size), device, init)
+
+    # Hooks the other trainers override.
+    def _fit(self, data: _Data, device: str, init: Params | None) -> Trained:
         return _fit(self, data, device, init)
 
-    # Hooks the DP trainers override.
     def _noise(self) -> float:
         return 0.0
 
@@ -362,7 +246,7 @@ class DPSGD(SGD):
 
     noise_multiplier: float = _pos_field(1.0)
     max_grad_norm: float = _pos_field(1.0)
-    sampling: str = attrs.field(default="poisson", validator=_check_sampling)
+    sampling: str = _sampling_field("poisson")
 
     private = True
 
@@ -392,7 +276,7 @@ class DPSGD(SGD):
             raise InvalidArgument(
                 f"sampling={self.sampling!r} has no accountant here; use sampling='poisson'"
             )
-        _positive_int("size", size)
+        checks.positive("size", size)
         return accounting.epsilon(
             noise_multiplier=self.noise_multiplier,
             sample_rate=self.sample_rate(size),
@@ -425,20 +309,9 @@ class Opacus(DPSGD):
     generator, so its results match ``dp-sgd`` in distribution, not bit for bit.
     """
 
-    def train(
-        self,
-        X: torch.Tensor | np.ndarray,
-        y: torch.Tensor | np.ndarray,
-        masks: np.ndarray,
-        seeds: Sequence[Any],
-        device: str = "cpu",
-        *,
-        size: int | None = None,
-        init: Params | None = None,
-    ) -> Trained:
+    def _fit(self, data: _Data, device: str, init: Params | None) -> Trained:
         if init is not None:
             raise InvalidArgument("the opacus trainer starts from a fresh draw only (init=None)")
-        data = _prepare(X, y, masks, seeds, size)
         return _fit_opacus(self, data, device)
 
 
@@ -454,6 +327,7 @@ def make_trainer(
     sampling: str | None = None,
 ) -> SGD:
     """A trainer by name (one of :data:`TRAINERS`); DP arguments are ignored by ``sgd``."""
+    checks.choice("trainer", name, TRAINERS)
     net = network if network is not None else Network()
     common: dict[str, Any] = {"network": net, "epochs": epochs, "batch_size": batch_size, "lr": lr}
     if sampling is not None:
@@ -465,15 +339,11 @@ def make_trainer(
         return DPSGD(**common, **dp)
     if name == "dp-sgd-noclip":
         return DPSGDNoClip(**common, **dp)
-    if name == "opacus":
-        try:
-            import opacus  # noqa: F401
-        except ImportError:
-            raise InvalidArgument(
-                "trainer='opacus' needs Opacus: pip install -e '.[opacus]'"
-            ) from None
-        return Opacus(**common, **dp)
-    raise InvalidArgument(f"trainer={name!r} must be one of: {', '.join(TRAINERS)}")
+    try:  # name == "opacus"
+        import opacus  # noqa: F401
+    except ImportError:
+        raise InvalidArgument("trainer='opacus' needs Opacus: pip install -e '.[opacus]'") from None
+    return Opacus(**common, **dp)
 
 
 # -- the batched loop ---------------------------------------------------------------------
@@ -491,8 +361,8 @@ class _Data:
 
 
 def _prepare(X: Any, y: Any, masks: Any, seeds: Sequence[Any], size: int | None) -> _Data:
-    X = _tensor(X).float().cpu()
-    y = _tensor(y).long().cpu()
+    X = as_tensor(X).float().cpu()
+    y = as_tensor(y).long().cpu()
     if X.dim() != 2 or y.shape != (X.shape[0],):
         raise InvalidArgument(
             f"X must be (n, d) and y (n,), got {tuple(X.shape)} and {tuple(y.shape)}"
@@ -507,7 +377,7 @@ def _prepare(X: Any, y: Any, masks: Any, seeds: Sequence[Any], size: int | None)
     if len(masks) == 0 or counts.min() == 0:
         raise InvalidArgument("every model needs at least one training record (masks rows)")
     if size is not None:
-        _positive_int("size", size)
+        checks.positive("size", size)
     n_max = int(counts.max())
     # Stable argsort puts each model's records first, in ascending row order.
     order = np.argsort(~masks, axis=1, kind="stable")[:, :n_max]
@@ -530,71 +400,30 @@ def _block(net_params: int) -> int:
 
 def _fit(trainer: SGD, data: _Data, device: str, init: Params | None = None) -> Trained:
     dims = data.X.shape[1]
-    classes = data.classes
-    net = trainer.network
-    sizes_l = net.sizes(dims, classes)
-    P = net.count(dims, classes)
+    sizes_l = trainer.network.sizes(dims, data.classes)
+    P = trainer.network.count(dims, data.classes)
     M = len(data.counts)
     gens = generators(data.seeds)
-    if init is None:
-        params = list(init_params(net, dims, classes, gens, device))
-    else:
-        shapes = [(M, a, b) for a, b in zip(sizes_l, sizes_l[1:], strict=False)]
-        expected = [s for w in shapes for s in (w, (M, w[2]))]
-        if [tuple(p.shape) for p in init] != expected:
-            raise InvalidArgument(
-                f"init has shapes {[tuple(p.shape) for p in init]}, not {expected}"
-            )
-        params = [p.detach().to(device, torch.float32).clone() for p in init]
+    params = _start(trainer.network, data, gens, device, init)
     X, y = data.X.to(device), data.y.to(device)
     index = data.index.to(device)
     n_max = index.shape[1]
     counts = torch.as_tensor(data.counts, device=device)
-    B = trainer.batch_size
-    steps = np.array([trainer.steps(int(s)) for s in data.sizes])
-    rate = torch.tensor([trainer.sample_rate(int(s)) for s in data.sizes], device=device)
-    # Poisson: the gradient sum is divided by the expected batch size (as Opacus does);
-    # fixed-size batches by the batch size.
-    if trainer.sampling == "poisson":
-        denom = torch.tensor(
-            [max(1, int(int(s) * trainer.sample_rate(int(s)))) for s in data.sizes],
-            device=device,
-            dtype=torch.float32,
-        )
-    else:
-        denom = torch.clamp(counts, max=B).float()
+    steps, rate, step_size = _schedule(trainer, data, counts, device)
     sigma = trainer._noise()
     K = _block(P)
     diverged = torch.zeros(M, dtype=torch.bool, device=device)
     total = int(steps.max())
     first_done = int(steps.min())
     steps_t = torch.as_tensor(steps, device=device)
-    step_size = trainer.lr / denom * (-1.0 if trainer.ascent else 1.0)
     decay = trainer.lr * trainer.weight_decay
     examples = 0
     for start in range(0, total, K):
-        # Each model's draws come from its own generator in a fixed order (uniforms for
-        # sampling, then normals for noise), so they do not depend on the chunk.
-        uniform = torch.full((M, K, n_max), 2.0)
-        for i, g in enumerate(gens):
-            uniform[i, :, : data.counts[i]].uniform_(generator=g)  # = torch.rand((K, count))
-        noise = torch.stack([torch.randn((K, P), generator=g) for g in gens]) if sigma > 0 else None
-        uniform = uniform.to(device)
-        if noise is not None:
-            noise = noise.to(device)
+        uniform, noise = _draws(gens, data.counts, (M, K, n_max), P, sigma, device)
         for k in range(min(K, total - start)):
             t = start + k
-            u = uniform[:, k]
-            if trainer.sampling == "poisson":
-                taken = u < rate[:, None]
-                per_model = taken.sum(1)
-                width = max(1, int(per_model.max()))
-                pos = torch.argsort((~taken).to(torch.int8), dim=1, stable=True)[:, :width]
-                weight = (torch.arange(width, device=device) < per_model[:, None]).float()
-            else:
-                width = min(B, n_max)
-                pos = torch.topk(u, width, dim=1, largest=False, sorted=False).indices
-                weight = (pos < counts[:, None]).float()
+            pos, weight = _sample(trainer, uniform[:, k], rate, counts, n_max)
+            width = pos.shape[1]
             rows = index.gather(1, pos).reshape(-1)
             examples += int(weight.sum())
             # index_select, not X[rows]: the same rows at a quarter of the cost on CPU.
@@ -609,27 +438,110 @@ def _fit(trainer: SGD, data: _Data, device: str, init: Params | None = None) -> 
                 keep = 1 - decay * (t < steps_t).float()
                 for p in params:
                     p.mul_(keep.view(M, *([1] * (p.dim() - 1))))
-            # θ −= rate · (Σ_j a_j δ_jᵀ + σ·noise): each model's rate folded into its δ, so
-            # the gradient sum goes straight into the weights (no gradient tensors).
-            scale = rate_now.view(M, 1, 1)
             extra = (
-                _unflatten(noise[:, k], sizes_l, scale=False, device=device)
+                unflatten(noise[:, k], sizes_l, scale=False, device=device)
                 if noise is not None
                 else None
             )
-            for layer, (a, d) in enumerate(zip(inputs, deltas, strict=True)):
-                W, b = params[2 * layer], params[2 * layer + 1]
-                d = d * scale
-                W.baddbmm_(a.transpose(1, 2), d, alpha=-1)
-                b.sub_(d.sum(1))
-                if extra is not None:
-                    W.addcmul_(extra[2 * layer], scale, value=-sigma)
-                    b.addcmul_(extra[2 * layer + 1], scale[:, 0], value=-sigma)
+            _descend(params, inputs, deltas, rate_now.view(M, 1, 1), extra, sigma)
     for p in params:
         diverged |= ~torch.isfinite(p.reshape(M, -1)).all(1)
     return Trained(
         params=tuple(params), diverged=diverged.cpu().numpy(), steps=steps, examples=examples
     )
+
+
+def _start(
+    net: Network, data: _Data, gens: list[torch.Generator], device: str, init: Params | None
+) -> list[torch.Tensor]:
+    """The parameters training starts from: a fresh draw, or a copy of ``init``."""
+    dims = data.X.shape[1]
+    if init is None:
+        return list(init_params(net, dims, data.classes, gens, device))
+    M = len(data.counts)
+    sizes_l = net.sizes(dims, data.classes)
+    shapes = [(M, a, b) for a, b in zip(sizes_l, sizes_l[1:], strict=False)]
+    expected = [s for w in shapes for s in (w, (M, w[2]))]
+    if [tuple(p.shape) for p in init] != expected:
+        raise InvalidArgument(f"init has shapes {[tuple(p.shape) for p in init]}, not {expected}")
+    return [p.detach().to(device, torch.float32).clone() for p in init]
+
+
+def _schedule(
+    trainer: SGD, data: _Data, counts: torch.Tensor, device: str
+) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
+    """Each model's steps, Poisson sampling rate and step size (lr over the batch divisor)."""
+    steps = np.array([trainer.steps(int(s)) for s in data.sizes])
+    rate = torch.tensor([trainer.sample_rate(int(s)) for s in data.sizes], device=device)
+    # Poisson: the gradient sum is divided by the expected batch size (as Opacus does);
+    # fixed-size batches by the batch size.
+    if trainer.sampling == "poisson":
+        denom = torch.tensor(
+            [max(1, int(int(s) * trainer.sample_rate(int(s)))) for s in data.sizes],
+            device=device,
+            dtype=torch.float32,
+        )
+    else:
+        denom = torch.clamp(counts, max=trainer.batch_size).float()
+    return steps, rate, trainer.lr / denom * (-1.0 if trainer.ascent else 1.0)
+
+
+def _draws(
+    gens: list[torch.Generator],
+    counts: np.ndarray,
+    shape: tuple[int, int, int],
+    P: int,
+    sigma: float,
+    device: str,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The next K steps' uniforms (M, K, n_max) for sampling and normals (M, K, P) for noise.
+
+    Each model's draws come from its own generator in a fixed order (uniforms for sampling,
+    then normals for noise), so they do not depend on the chunk.
+    """
+    M, K, _ = shape
+    uniform = torch.full(shape, 2.0)
+    for i, g in enumerate(gens):
+        uniform[i, :, : counts[i]].uniform_(generator=g)  # = torch.rand((K, count))
+    noise = torch.stack([torch.randn((K, P), generator=g) for g in gens]) if sigma > 0 else None
+    return uniform.to(device), None if noise is None else noise.to(device)
+
+
+def _sample(
+    trainer: SGD, u: torch.Tensor, rate: torch.Tensor, counts: torch.Tensor, n_max: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step's batch per model from its uniforms ``u`` (M, n_max): positions in its
+    records (M, width) and weights (1 for a record, 0 for padding)."""
+    if trainer.sampling == "poisson":
+        taken = u < rate[:, None]
+        per_model = taken.sum(1)
+        width = max(1, int(per_model.max()))
+        pos = torch.argsort((~taken).to(torch.int8), dim=1, stable=True)[:, :width]
+        return pos, (torch.arange(width, device=u.device) < per_model[:, None]).float()
+    width = min(trainer.batch_size, n_max)
+    pos = torch.topk(u, width, dim=1, largest=False, sorted=False).indices
+    return pos, (pos < counts[:, None]).float()
+
+
+def _descend(
+    params: list[torch.Tensor],
+    inputs: list[torch.Tensor],
+    deltas: list[torch.Tensor],
+    scale: torch.Tensor,
+    extra: Params | None,
+    sigma: float,
+) -> None:
+    """θ −= rate · (Σ_j a_j δ_jᵀ + σ·noise), in place: each model's rate (``scale``, (M, 1,
+    1)) folded into its δ, so the gradient sum goes straight into the weights (no gradient
+    tensors)."""
+    for layer, (a, d) in enumerate(zip(inputs, deltas, strict=True)):
+        W, b = params[2 * layer], params[2 * layer + 1]
+        d = d * scale
+        W.baddbmm_(a.transpose(1, 2), d, alpha=-1)
+        b.sub_(d.sum(1))
+        if extra is not None:
+            W.addcmul_(extra[2 * layer], scale, value=-sigma)
+            b.addcmul_(extra[2 * layer + 1], scale[:, 0], value=-sigma)
 
 
 def _gradients(
@@ -642,8 +554,8 @@ def _gradients(
     """Each layer's inputs ``a`` and per-example loss gradients ``δ`` at its output (clipped
     for DP: the gradient sum of ``W_l`` is ``a_lᵀ δ_l``, of ``b_l`` ``Σ_j δ_l``), and each
     model's loss sum."""
-    inputs, pre = _forward(params, xb)
-    logp = _log_softmax(pre[-1])
+    inputs, pre = forward(params, xb)
+    logp = log_softmax(pre[-1])
     label = yb.unsqueeze(-1)
     loss = -(logp.gather(-1, label).squeeze(-1) * weight).sum(1)
     # Loss gradient at each layer's output, per example (rows of padding are zero).

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Self
 
 import attrs
 import numpy as np
 
-from oracles import InvalidArgument, Oracle, Oracles
+from oracles import InvalidArgument, Oracle, Oracles, checks
+from proofs.reductions import theorem_param
 
 __all__ = [
     "ENCRYPT",
@@ -83,19 +84,38 @@ def _blocks(message: Any) -> list[int]:
     return [int(v) for v in values]
 
 
-def _param(params: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    if name in params:
-        return params[name]
-    if default is None:
-        raise InvalidArgument(f"the theorem's parameters must set {name!r} for this reduction")
-    return default
+@attrs.frozen(kw_only=True)
+class _Simulation:
+    """B that simulates A's game over n-bit blocks around its one function oracle.
+
+    Attributes:
+        adversary: A.
+        n: the block length of A's game.
+        queries: A's budget in its game (None: unlimited).
+        public: what A's game shows openly (the theorem game's parameters).
+    """
+
+    adversary: Any
+    n: int
+    queries: int | None = None
+    public: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen, hash=False)
+
+    @classmethod
+    def of(cls, adversary: Any, theorem_params: Mapping[str, Any]) -> Self:
+        """B for A, with the block length and budget of the theorem's game."""
+        return cls(
+            adversary=adversary,
+            n=int(theorem_param(theorem_params, "n")),
+            queries=theorem_params.get("queries"),
+            public=theorem_params,
+        )
 
 
 # -- CTR from a PRF ----------------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
-class PRFFromCTR:
+class PRFFromCTR(_Simulation):
     """B against the PRF: simulates left-or-right CTR for A with B's function oracle.
 
     B draws its own hidden bit b, answers A's ``encrypt(m0, m1)`` with a fresh random
@@ -133,30 +153,20 @@ class PRFFromCTR:
 
 def prf_from_ctr(adversary: Any, theorem_params: Mapping[str, Any]) -> PRFFromCTR:
     """Reduction for ``ctr-prf``: A against IND-CPA of CTR to B against the PRF."""
-    return PRFFromCTR(
-        adversary=adversary,
-        n=int(_param(theorem_params, "n")),
-        queries=theorem_params.get("queries"),
-        public=theorem_params,
-    )
+    return PRFFromCTR.of(adversary, theorem_params)
 
 
 # -- PRF-MAC from a PRF --------------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
-class PRFFromMac:
+class PRFFromMac(_Simulation):
     """B against the PRF: answers A's tag queries with f, then checks A's forgery with f.
 
     B answers 1 when A's forgery (m*, t*) is on a message A never asked about and
     f(m*) = t*. So Pr[B→1 | real] is A's forging probability against the PRF-MAC, and
     Pr[B→1 | random] ≤ 2^-t: A's forging probability ≤ Adv_prf(B) + 2^-t.
     """
-
-    adversary: Any
-    n: int
-    queries: int | None = None
-    public: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen, hash=False)
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
         f = _oracle(oracles, FUNCTION)
@@ -186,12 +196,7 @@ class PRFFromMac:
 
 def prf_from_mac(adversary: Any, theorem_params: Mapping[str, Any]) -> PRFFromMac:
     """Reduction for ``prf-mac``: A forging PRF-MAC tags to B against the PRF."""
-    return PRFFromMac(
-        adversary=adversary,
-        n=int(_param(theorem_params, "n")),
-        queries=theorem_params.get("queries"),
-        public=theorem_params,
-    )
+    return PRFFromMac.of(adversary, theorem_params)
 
 
 # -- Luby–Rackoff: a 3-round Feistel PRP from a PRF ------------------------------------
@@ -263,7 +268,7 @@ def _keyed(function: Any, key: Any) -> Callable[[int], int]:
 
 def prf_from_feistel(adversary: Any, theorem_params: Mapping[str, Any]) -> PRFFromFeistel:
     """Reduction for ``luby-rackoff``: A against the 3-round Feistel PRP to B against the PRF."""
-    n = int(_param(theorem_params, "n"))
+    n = int(theorem_param(theorem_params, "n"))
     if n % 2:
         raise InvalidArgument(f"n={n} must be even for a Feistel cipher")
     return PRFFromFeistel(
@@ -338,7 +343,5 @@ class HybridLR:
 
 def single_challenge_from_many(adversary: Any, theorem_params: Mapping[str, Any]) -> HybridLR:
     """Reduction for ``hybrid-lr``: A with q LR queries to B with one challenge query."""
-    queries = _param(theorem_params, "queries")
-    if isinstance(queries, bool) or not isinstance(queries, int) or queries < 1:
-        raise InvalidArgument(f"queries={queries!r} must be a positive integer")
+    queries = checks.positive("queries", theorem_param(theorem_params, "queries"))
     return HybridLR(adversary=adversary, queries=queries, public=theorem_params)

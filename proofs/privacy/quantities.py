@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from games.privacy.accounting import DELTA  # the δ at which every trainer's ε is stated
 from proofs.quantities import quantity
 
 __all__ = ["ACCOUNTANT", "DELTA", "dp_sgd_delta", "dp_sgd_epsilon"]
 
-#: The δ at which the trainer's ε is stated (below 1/n for the training sets used here).
-DELTA = 1e-5
 #: The accountant that computes ε: Rényi DP, an upper bound on the mechanism's true ε.
 ACCOUNTANT = "rdp"
 

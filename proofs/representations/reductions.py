@@ -12,6 +12,7 @@ from typing import Any
 
 from adversaries.representations import ErasureDistinguisher
 from oracles import InvalidArgument
+from proofs.reductions import theorem_param
 
 __all__ = ["two_moment_from_erasure"]
 
@@ -38,14 +39,8 @@ def two_moment_from_erasure(
         )
     return ErasureDistinguisher(
         inner=adversary,
-        eraser=_param(theorem_params, "eraser"),
-        fit_size=int(_param(theorem_params, "fit_size")),
-        budget=int(_param(theorem_params, "budget")),
-        iterations=int(_param(theorem_params, "iterations")),
+        eraser=theorem_param(theorem_params, "eraser"),
+        fit_size=int(theorem_param(theorem_params, "fit_size")),
+        budget=int(theorem_param(theorem_params, "budget")),
+        iterations=int(theorem_param(theorem_params, "iterations")),
     )
-
-
-def _param(params: Mapping[str, Any], name: str) -> Any:
-    if name not in params:
-        raise InvalidArgument(f"the theorem's parameters must set {name!r} for this reduction")
-    return params[name]

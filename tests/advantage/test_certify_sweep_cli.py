@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -10,211 +9,126 @@ import pytest
 import proofs
 from advantage.cli import main
 
+CERTIFY_GUESS = ("certify", "otp", "--adversary", "guess")
+SWEEP = ("sweep", "collision", "--adversary", "birthday", "--budget")
+# best-of-n cannot follow the birthday curve: the goodness-of-fit test rejects it.
+POOR_FIT = (*SWEEP[:-1], "--budget", "queries=4,8,16,32,64,128", "--fit", "best-of-n")
+POOR_FIT += ("-p", "n=12", "--trials", "400", "--seed", "0")
 
-def run_json(capsys, *argv):
-    assert main(list(argv) + ["--json"]) == 0
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1, "--json prints exactly one line"
-    return json.loads(out)
 
-
-def test_certify_decides_both_ways(capsys):
-    above = run_json(
-        capsys,
-        "certify",
-        "otp",
-        "-p",
-        "key_reuse=true",
-        "--adversary",
-        "two-time-pad",
-        "--eps",
-        "0.1",
-    )
+def test_certify_decides_both_ways(cli):
+    above = cli.json("certify", "otp", "-p", "key_reuse=true", "--adversary", "two-time-pad",
+                     "--eps", "0.1")  # fmt: skip
     assert above["decision"] == "above" and above["ci_low"] > 0.1 and above["trials"] < 100
-    below = run_json(
-        capsys,
-        "certify",
-        "otp",
-        "--adversary",
-        "guess",
-        "--eps",
-        "0.2",
-        "--alpha",
-        "0.01",
-        "--seed",
-        "3",
-    )
+    below = cli.json(*CERTIFY_GUESS, "--eps", "0.2", "--alpha", "0.01", "--seed", "3")
     assert below["decision"] == "below" and below["ci_high"] <= 0.2 and below["alpha"] == 0.01
-    assert {
-        "trials",
-        "wins",
-        "played",
-        "eps",
-        "alpha",
-        "seed",
-        "method",
-        "win_low",
-        "win_high",
-    } <= set(below)
+    keys = {"trials", "wins", "played", "eps", "alpha", "seed", "method", "win_low", "win_high"}
+    assert keys <= set(below)
 
 
-def test_certify_undecided_at_max_trials_matches_run(capsys):
-    cert = run_json(
-        capsys, "certify", "otp", "--adversary", "guess", "--eps", "0.01", "--max-trials", "300"
-    )
-    run = run_json(capsys, "run", "otp", "--adversary", "guess", "--trials", "300")
+def test_certify_takes_the_adversarys_own_parameters_as_run_does(cli):
+    argv = ("certify", "collision", "-p", "n=10", "--eps", "0.2", "--seed", "1", "--adversary")
+    inline = cli.json(*argv, "birthday:q=40")
+    flagged = cli.json(*argv, "birthday", "-a", "q=40")
+    assert inline["adversary_params"] == {"q": 40} == flagged["adversary_params"]
+    assert (inline["trials"], inline["wins"]) == (flagged["trials"], flagged["wins"])
+
+
+def test_certify_undecided_at_max_trials_matches_run(cli):
+    cert = cli.json(*CERTIFY_GUESS, "--eps", "0.01", "--max-trials", "300", "--seed", "5")
+    run = cli.json("run", "otp", "--adversary", "guess", "--trials", "300", "--seed", "5")
     assert cert["decision"] == "undecided" and (cert["trials"], cert["wins"]) == (300, run["wins"])
 
 
-def test_certify_human_output(capsys):
-    assert (
-        main(
-            [
-                "certify",
-                "collision",
-                "-p",
-                "n=10",
-                "--adversary",
-                "birthday",
-                "-a",
-                "q=40",
-                "--eps",
-                "0.2",
-            ]
-        )
-        == 0
-    )
-    out = " ".join(capsys.readouterr().out.split())
+def test_certify_human_output(cli):
+    out = cli.out("certify", "collision", "-p", "n=10", "--adversary", "birthday", "-a", "q=40",
+                  "--eps", "0.2")  # fmt: skip
     assert "decision above: advantage > 0.2" in out and "anytime-valid at 95%" in out
     assert "beta-mixture confidence sequence" in out and "birthday (q=40)" in out
 
 
-def test_plan_reports_certify_stopping_by_simulation(capsys):
-    data = run_json(capsys, "plan", "--eps", "0.1", "--sims", "100", "--seed", "2")
+def test_certify_explains_trials_played_past_the_decision(cli):
+    data = cli.json(*CERTIFY_GUESS, "--eps", "0.1", "--seed", "0")
+    assert data["played"] > data["trials"]  # a whole wave of the batched path
+    out = cli.out(*CERTIFY_GUESS, "--eps", "0.1", "--seed", "0")
+    assert f"trials {data['trials']:,}, seed 0" in out
+    assert (
+        f"played {data['played']:,}: trials run in waves and a wave is played to its end, but "
+        f"the decision is read trial by trial, so it rests on the first {data['trials']:,} alone"
+    ) in out
+
+
+def test_plan_reports_certify_stopping_by_simulation(cli):
+    data = cli.json("plan", "--eps", "0.1", "--sims", "100", "--seed", "2")
     cert = data["certify"]
     assert data["trials"] > 100 and 0 < cert["median"] <= cert["quantile_90"]
     assert cert["sims"] == 100 and cert["seed"] == 2 and cert["advantage"] == 0.0
     assert cert["how"] == "median (90th percentile) by simulation of 100 runs (seed 2)"
-    assert main(["plan", "--eps", "0.1", "--sims", "100"]) == 0
-    out = " ".join(capsys.readouterr().out.split())
+    out = cli.out("plan", "--eps", "0.1", "--sims", "100")
     assert re.search(
         r"stops after [\d,]+ trials, median \([\d,]+ 90th percentile\) by simulation of 100 runs",
         out,
     )
 
 
-def test_run_with_several_adversaries_json(capsys):
-    data = run_json(
-        capsys,
-        "run",
-        "otp",
-        "-p",
-        "key_reuse=true",
-        "--adversary",
-        "guess",
-        "--adversary",
-        "two-time-pad",
-        "--trials",
-        "400",
-    )
+def test_run_with_several_adversaries_json(cli):
+    data = cli.json("run", "otp", "-p", "key_reuse=true", "--adversary", "guess", "--adversary",
+                    "two-time-pad", "--trials", "400")  # fmt: skip
     assert [a["label"] for a in data["adversaries"]] == ["guess", "two-time-pad"]
-    assert (
-        data["best"]["adversary"] == "two-time-pad"
-        and data["best"]["correction"] == "bonferroni over 2 adversaries"
-    )
+    assert data["best"]["adversary"] == "two-time-pad"
+    assert data["best"]["correction"] == "bonferroni over 2 adversaries"
     assert data["union"] is None and data["adversaries"][0]["trials"] == 400
 
 
-def test_run_with_several_adversaries_table_and_union(capsys, monkeypatch):
+def test_run_with_several_adversaries_table_and_union(cli, monkeypatch):
     from advantage import common
 
     monkeypatch.setattr(common.console, "width", 200)  # rows on one line each
-    argv = [
-        "run",
-        "collision",
-        "-p",
-        "n=10",
-        "-p",
-        "queries=32",
-        "--adversary",
-        "birthday:q=8",
-        "--adversary",
-        "birthday",
-        "--trials",
-        "300",
-    ]
-    assert main(argv) == 0
-    out = " ".join(capsys.readouterr().out.split())
+    argv = ["run", "collision", "-p", "n=10", "-p", "queries=32", "--adversary", "birthday:q=8",
+            "--adversary", "birthday", "--trials", "300"]  # fmt: skip
+    out = cli.out(*argv)
     assert "birthday(q=8)" in out and "birthday(q=None)" in out and "best: birthday(q=None)" in out
-    assert (
-        "bonferroni over 2 adversaries" in out
-        and "any of 2 wins" in out
-        and "per-trial union" in out
-    )
-    data = run_json(capsys, *argv, "--correction", "held-out")
+    assert "bonferroni over 2 adversaries" in out and "any of 2 wins" in out
+    assert "per-trial union" in out
+    data = cli.json(*argv, "--correction", "held-out")
     assert data["union"]["trials"] == 300 and data["best"]["correction"].startswith("held-out")
 
 
-def test_sweep_json_plot_and_assumption(capsys, tmp_path):
+def test_sweep_json_plot_and_assumption(cli, tmp_path):
     plot, toml = tmp_path / "curve.png", tmp_path / "birthday.toml"
-    data = run_json(
-        capsys,
-        "sweep",
-        "collision",
-        "-p",
-        "n=12",
-        "--adversary",
-        "birthday",
-        "--budget",
-        "queries=4,8,16,32,64",
-        "--trials",
-        "300",
-        "--fit",
-        "power-law",
-        "--extrapolate",
-        "128",
-        "--plot",
-        str(plot),
-        "--assumption",
-        str(toml),
-    )
+    data = cli.json(*SWEEP, "queries=4,8,16,32,64", "-p", "n=12", "--trials", "300", "--fit",
+                    "power-law", "--extrapolate", "128", "--plot", str(plot), "--assumption",
+                    str(toml))  # fmt: skip
     assert data["budget"] == "queries" and data["target"] == "game" and len(data["points"]) == 5
     assert data["correction"] == "bonferroni over 5 budgets" and data["fit"]["model"] == "power-law"
-    assert (
-        data["extrapolation"]["value"] == 128.0
-        and data["plot"] == str(plot)
-        and plot.stat().st_size > 1000
-    )
+    assert data["extrapolation"]["value"] == 128.0 and data["plot"] == str(plot)
+    assert plot.stat().st_size > 1000
     proof = proofs.loads(
         '[theorem]\ngame = "collision"\nbound = "adv_birthday_queries_scaling"\n'
         '[domain]\nqueries = { type = "integer", low = 1, high = 4096 }\n' + toml.read_text()
     )
     assert proof.assumptions[0].kind == "behavioural"
+    assert "WARNING" not in toml.read_text()
 
 
-def test_sweep_human_output_over_an_adversary_parameter(capsys):
-    assert (
-        main(
-            [
-                "sweep",
-                "collision",
-                "-p",
-                "n=12",
-                "-p",
-                "queries=64",
-                "--adversary",
-                "birthday",
-                "--budget",
-                "q=4,16,64",
-                "--trials",
-                "200",
-                "--fit",
-                "logistic-in-log-budget",
-            ]
-        )
-        == 0
-    )
-    out = " ".join(capsys.readouterr().out.split())
+def test_sweep_refuses_an_assumption_from_a_rejected_fit_unless_forced(cli, tmp_path):
+    toml = tmp_path / "poor.toml"
+    err = cli.fails(*POOR_FIT, "--assumption", str(toml), match="goodness-of-fit test rejects")
+    assert "give --force to write it with a comment" in err and not toml.exists()
+    data = cli.json(*POOR_FIT, "--assumption", str(toml), "--force")
+    assert data["fit"]["fit_pvalue"] < 0.05 and data["assumption"] == str(toml)
+    text = toml.read_text()
+    assert text.startswith("# WARNING: the goodness-of-fit test rejects this best-of-n fit")
+    assumption = proofs.loads(
+        '[theorem]\ngame = "collision"\nbound = "adv_birthday_queries_scaling"\n'
+        '[domain]\nqueries = { type = "integer", low = 1, high = 4096 }\n' + text
+    ).assumptions[0]
+    assert assumption.kind == "behavioural"  # the comment keeps the file a proof's part
+
+
+def test_sweep_human_output_over_an_adversary_parameter(cli):
+    out = cli.out(*SWEEP, "q=4,16,64", "-p", "n=12", "-p", "queries=64", "--trials", "200",
+                  "--fit", "logistic-in-log-budget")  # fmt: skip
     assert "bonferroni over 3 budgets" in out and "fit: logistic-in-log-budget" in out
     assert "simultaneous over budgets" in out and "largest advantage" in out
 
@@ -222,81 +136,19 @@ def test_sweep_human_output_over_an_adversary_parameter(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (
-            ["certify", "otp", "--adversary", "guess", "--eps", "1.5"],
-            r"eps=1.5 must be in \(0, 1\)",
-        ),
-        (
-            ["certify", "otp", "--adversary", "guess", "--eps", "0", "--alpha", "0.1"],
-            r"eps=0.0 must be in \(0, 1\)",
-        ),
-        (
-            ["certify", "otp", "--adversary", "guess", "--eps", "0.1", "--alpha", "1"],
-            r"alpha=1.0 must be in \(0, 1\)",
-        ),
-        (
-            ["certify", "otp", "--adversary", "guess", "--eps", "0.1", "--max-trials", "0"],
-            "max_trials=0 must be",
-        ),
-        (
-            ["sweep", "collision", "--adversary", "birthday", "--budget", "queries=8,4"],
-            "must be strictly increasing",
-        ),
-        (
-            ["sweep", "collision", "--adversary", "birthday", "--budget", "queries="],
-            "the budget list is empty",
-        ),
-        (
-            ["sweep", "collision", "--adversary", "birthday", "--budget", "queries"],
-            "must look like name=v1,v2",
-        ),
-        (
-            ["sweep", "collision", "--adversary", "birthday", "--budget", "rounds=1,2"],
-            "neither a parameter of game",
-        ),
-        (
-            [
-                "sweep",
-                "collision",
-                "--adversary",
-                "birthday",
-                "--budget",
-                "queries=8",
-                "--fit",
-                "power-law",
-            ],
-            "has 2 parameters but values has 1 point",
-        ),
-        (
-            ["sweep", "collision", "--adversary", "birthday", "--budget", "queries=8,x"],
-            "queries='x' must be an integer",
-        ),
-        (
-            [
-                "sweep",
-                "collision",
-                "--adversary",
-                "birthday",
-                "--budget",
-                "queries=8,16",
-                "--assumption",
-                "a.toml",
-            ],
-            "--assumption writes a fitted curve",
-        ),
-        (
-            [
-                "sweep",
-                "collision",
-                "--adversary",
-                "birthday",
-                "--budget",
-                "queries=8,16",
-                "--extrapolate",
-                "64",
-            ],
-            "extrapolate needs a fitted curve",
-        ),
+        ([*CERTIFY_GUESS, "--eps", "1.5"], r"eps=1.5 must be in \(0, 1\)"),
+        ([*CERTIFY_GUESS, "--eps", "0", "--alpha", "0.1"], r"eps=0.0 must be in \(0, 1\)"),
+        ([*CERTIFY_GUESS, "--eps", "0.1", "--alpha", "1"], r"alpha=1.0 must be in \(0, 1\)"),
+        ([*CERTIFY_GUESS, "--eps", "0.1", "--max-trials", "0"], "max_trials=0 must be"),
+        ([*CERTIFY_GUESS[:3], "guess:value", "--eps", "0.1"], "must look like key=value"),
+        ([*SWEEP, "queries=8,4"], "must be strictly increasing"),
+        ([*SWEEP, "queries="], "the budget list is empty"),
+        ([*SWEEP, "queries"], "must look like name=v1,v2"),
+        ([*SWEEP, "rounds=1,2"], "neither a parameter of game"),
+        ([*SWEEP, "queries=8", "--fit", "power-law"], "has 2 parameters but values has 1 point"),
+        ([*SWEEP, "queries=8,x"], "queries='x' must be an integer"),
+        ([*SWEEP, "queries=8,16", "--assumption", "a.toml"], "--assumption writes a fitted curve"),
+        ([*SWEEP, "queries=8,16", "--extrapolate", "64"], "extrapolate needs a fitted curve"),
         (
             [
                 "run",
@@ -320,24 +172,11 @@ def test_sweep_human_output_over_an_adversary_parameter(capsys):
         ),
     ],
 )
-def test_bad_input_exit_2(capsys, argv, message):
-    assert main(argv) == 2
-    err = " ".join(capsys.readouterr().err.split())
-    assert re.search(message, err), err
+def test_bad_input_exit_2(cli, argv, message):
+    cli.fails(*argv, match=message)
 
 
 def test_unknown_fit_model_is_refused(capsys):
     with pytest.raises(SystemExit) as exit_:
-        main(
-            [
-                "sweep",
-                "collision",
-                "--adversary",
-                "birthday",
-                "--budget",
-                "queries=8,16",
-                "--fit",
-                "cubic",
-            ]
-        )
+        main([*SWEEP, "queries=8,16", "--fit", "cubic"])
     assert exit_.value.code == 2 and "invalid choice: 'cubic'" in capsys.readouterr().err

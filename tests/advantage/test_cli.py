@@ -1,82 +1,51 @@
-import json
+"""`advantage run`, `show`, `plan` and `list`: outputs, errors, and what a new user trips over."""
+
+import io
 import subprocess
 
 import pytest
+from rich.console import Console
 
+from advantage import common
 from advantage.cli import main
 
-JSON_KEYS = {
-    "game",
-    "adversary",
-    "params",
-    "adversary_params",
-    "trials",
-    "wins",
-    "win_rate",
-    "advantage",
-    "ci_low",
-    "ci_high",
-    "level",
-    "method",
-    "seed",
-    "seconds",
-    "queries",
-    "errors",
-}
+# What every estimate's JSON holds, besides what each command adds.
+JSON_KEYS = {"game", "adversary", "params", "adversary_params", "trials", "wins", "win_rate"}
+JSON_KEYS |= {"advantage", "ci_low", "ci_high", "level", "method", "seed", "seconds", "queries"}
+JSON_KEYS |= {"errors", "queries_per_trial", "command", "version"}
+
+OTP_GUESS = ("run", "otp", "--adversary", "guess")
 
 
-def run_json(capsys, *argv):
-    assert main(list(argv) + ["--json"]) == 0
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1, "--json prints exactly one line"
-    return json.loads(out)
-
-
-def test_run_json_has_every_key_and_matches_theory(capsys):
-    data = run_json(
-        capsys,
-        "run",
-        "otp",
-        "-p",
-        "key_reuse=true",
-        "--adversary",
-        "two-time-pad",
-        "--trials",
-        "2000",
-        "--seed",
-        "1",
-    )
-    assert set(data) >= JSON_KEYS
-    assert data["params"]["key_reuse"] is True and data["trials"] == 2000 and data["ci_low"] > 0.95
-    fresh = run_json(
-        capsys, "run", "otp", "--adversary", "two-time-pad", "--trials", "2000", "--seed", "1"
-    )
+def test_run_json_has_every_key_and_matches_theory(cli):
+    reused = cli.json("run", "otp", "-p", "key_reuse=true", "--adversary", "two-time-pad",
+                      "--trials", "2000", "--seed", "1")  # fmt: skip
+    assert set(reused) >= JSON_KEYS
+    assert reused["params"]["key_reuse"] is True and reused["trials"] == 2000
+    assert reused["ci_low"] > 0.95
+    fresh = cli.json("run", "otp", "--adversary", "two-time-pad", "--trials", "2000", "--seed", "1")
     assert fresh["ci_low"] <= 0 <= fresh["ci_high"]
 
 
-def test_run_human_output_names_level_and_method(capsys):
-    assert (
-        main(["run", "otp", "--adversary", "guess", "--trials", "200", "--method", "wilson"]) == 0
-    )
-    out = capsys.readouterr().out
+def test_run_human_output_names_level_and_method(cli):
+    out = cli.out(*OTP_GUESS, "--trials", "200", "--method", "wilson")
     assert "advantage" in out and "95% wilson" in out and "200" in out
 
 
-def test_adversary_parameters_and_level(capsys):
-    data = run_json(
-        capsys,
-        "run",
-        "otp",
-        "--adversary",
-        "constant",
-        "-a",
-        "value=1",
-        "--trials",
-        "100",
-        "--level",
-        "0.9",
-    )
+def test_adversary_parameters_and_level(cli):
+    given = ("--trials", "100", "--level", "0.9", "--seed", "3")
+    data = cli.json(*OTP_GUESS[:3], "constant", "-a", "value=1", *given)
     assert data["adversary_params"] == {"value": 1} and data["level"] == 0.9
+    inline = cli.json(*OTP_GUESS[:3], "constant:value=1", *given)
+    assert inline["adversary_params"] == {"value": 1} and inline["wins"] == data["wins"]
+
+
+def test_query_counts_say_whether_per_trial_or_total(cli):
+    argv = ("run", "collision", "--adversary", "birthday", "--trials", "100", "--seed", "1")
+    data = cli.json(*argv)
+    assert data["queries"] == {"f": 100 * 300} and data["queries_per_trial"] == {"f": 300.0}
+    out = cli.out(*argv)
+    assert "queries per trial f: 300 (--json: totals in queries)" in out
 
 
 def test_errors_are_counted_and_first_traceback_shown(capsys):
@@ -97,32 +66,25 @@ def test_errors_are_counted_and_first_traceback_shown(capsys):
         ),
         (["run", "otp", "-p", "n=abc", "--adversary", "guess"], "n='abc' must be an integer"),
         (["run", "otp", "-p", "n", "--adversary", "guess"], "-p 'n' must look like key=value"),
-        (
-            ["run", "otp", "--adversary", "guess", "--trials", "0"],
-            "trials=0 must be a positive integer",
-        ),
-        (
-            ["run", "otp", "--adversary", "guess", "--level", "1.5"],
-            r"level=1.5 must be in \(0, 1\)",
-        ),
-        (
-            ["run", "otp", "--adversary", "guess", "--workers", "0", "--backend", "process"],
-            "workers=0",
-        ),
+        ([*OTP_GUESS, "--trials", "0"], "trials=0 must be a positive integer"),
+        ([*OTP_GUESS, "--level", "1.5"], r"level=1.5 must be in \(0, 1\)"),
+        ([*OTP_GUESS, "--workers", "0", "--backend", "process"], "workers=0"),
         (["plan", "--eps", "1.5"], "eps=1.5"),
         (["show", "/nonexistent/run.jsonl"], "no run log at"),
         (["list", "games", "nope"], "unknown game 'nope'"),
+        (["list", "proofs", "nope"], "nope"),
     ],
 )
-def test_bad_input_exit_2_with_message(capsys, argv, message):
-    import re
-
-    assert main(argv) == 2
-    err = " ".join(capsys.readouterr().err.split())
-    assert re.search(message, err), err
+def test_bad_input_exit_2_with_message(cli, argv, message):
+    cli.fails(*argv, match=message)
 
 
-def test_adversary_for_another_game_is_refused(capsys):
+def test_an_unknown_adversary_points_to_the_list_of_adversaries(cli):
+    err = cli.fails(*OTP_GUESS[:3], "gues", match="unknown adversary")
+    assert "advantage list adversaries" in err and "adversarys" not in err
+
+
+def test_adversary_for_another_game_is_refused(cli):
     from adversaries import register
 
     @register("only-for-prf", games=("prf",))
@@ -130,53 +92,96 @@ def test_adversary_for_another_game_is_refused(capsys):
         def __call__(self, oracles, rng):
             return 0
 
-    assert main(["run", "otp", "--adversary", "only-for-prf"]) == 2
-    assert "written for prf, not 'otp'" in capsys.readouterr().err
+    cli.fails("run", "otp", "--adversary", "only-for-prf", match="written for prf, not 'otp'")
 
 
-def test_log_resume_and_show(tmp_path, capsys):
+def test_log_resume_and_show(tmp_path, cli):
     log = str(tmp_path / "run.jsonl")
-    first = run_json(capsys, "run", "otp", "--adversary", "guess", "--trials", "500", "--log", log)
-    assert main(["run", "otp", "--adversary", "guess", "--trials", "500", "--log", log]) == 2
-    assert "--resume" in capsys.readouterr().err
-    shown = run_json(capsys, "show", log)
+    run = (*OTP_GUESS, "--trials", "500", "--log", log)
+    first = cli.json(*run)
+    cli.fails(*run, match="--resume")
+    shown = cli.json("show", log)
     assert (shown["wins"], shown["trials"], shown["ci_low"]) == (
         first["wins"],
         500,
         first["ci_low"],
     )
-    mismatch = main(
-        [
-            "run",
-            "otp",
-            "--adversary",
-            "guess",
-            "--trials",
-            "500",
-            "--seed",
-            "4",
-            "--log",
-            log,
-            "--resume",
-        ]
-    )
-    assert mismatch == 2 and "records a different run" in capsys.readouterr().err
+    cli.fails(*run, "--seed", "4", "--resume", match="records a different run")
 
 
-def test_plan(capsys):
-    data = run_json(capsys, "plan", "--eps", "0.1")
-    assert data["trials"] > 100 and data["eps"] == 0.1
-    assert run_json(capsys, "plan", "--eps", "0.05")["trials"] > data["trials"]
+def test_plan(cli):
+    data = cli.json("plan", "--eps", "0.1")
+    assert data["trials"] > 100 and data["eps"] == 0.1 and data["shape"] == "hidden-bit"
+    assert cli.json("plan", "--eps", "0.05")["trials"] > data["trials"]
 
 
-def test_list_names_and_descriptions(capsys):
-    data = run_json(capsys, "list")
+def test_plan_reads_the_shape_and_baseline_from_a_game(cli):
+    search = cli.json("plan", "collision", "-p", "n=8", "--eps", "0.1", "--sims", "50")
+    by_hand = cli.json("plan", "--shape", "search", "--baseline", str(2**-8), "--eps", "0.1",
+                       "--sims", "50")  # fmt: skip
+    assert search["shape"] == "search" and search["baseline"] == 2**-8
+    assert search["trials"] == by_hand["trials"] and search["game"] == "collision"
+    bit = cli.json("plan", "otp", "--eps", "0.1", "--sims", "50")
+    assert bit["shape"] == "hidden-bit" and bit["baseline"] is None
+    cli.fails("plan", "otp", "--shape", "search", "--eps", "0.1", match="otp is a hidden-bit game")
+    cli.fails("plan", "-p", "n=8", "--eps", "0.1", match="name a GAME too")
+
+
+def test_plan_for_a_real_vs_ideal_game_counts_named_worlds(cli):
+    data = cli.json("plan", "prf", "--eps", "0.1", "--sims", "50")
+    shaped = cli.json("plan", "--shape", "real-vs-ideal", "--eps", "0.1", "--sims", "50")
+    bit = cli.json("plan", "--eps", "0.1", "--sims", "50")
+    assert data["shape"] == shaped["shape"] == "real-vs-ideal"
+    # Naming a world drawn at random is a hidden bit: the same count.
+    assert data["trials"] == shaped["trials"] == bit["trials"]
+    assert data["counts"] == "trials in which the adversary names its world"
+    out = cli.out("plan", "prf", "--eps", "0.1", "--sims", "50")
+    assert "prf, a real-vs-ideal game, counting trials in which the adversary names its" in out
+
+
+def test_list_names_and_descriptions(cli):
+    data = cli.json("list")
     games = {row["name"]: row["summary"] for row in data["games"]}
     adversaries = {row["name"]: row for row in data["adversaries"]}
     assert "otp" in games and games["otp"].startswith("One-time pad")
     assert adversaries["two-time-pad"]["games"] == "otp" and adversaries["guess"]["games"] == "any"
-    detail = run_json(capsys, "list", "games", "otp")
+    detail = cli.json("list", "games", "otp")
     assert set(detail["parameters"]) == {"n", "key_reuse", "queries"}
+
+
+def test_list_an_adversary_without_parameters_says_so(cli):
+    out = cli.out("list", "adversaries", "guess")
+    assert "no parameters (nothing to set with -a)" in out and "┏" not in out
+
+
+def test_list_a_proof_shows_it_as_explain_does(cli):
+    out = cli.out("list", "proofs", "ctr-prf")
+    assert out == cli.out("explain", "ctr-prf")
+    assert cli.json("list", "proofs", "ctr-prf")["title"].startswith("CTR mode")
+
+
+def test_list_shows_docstrings_without_their_markup(cli):
+    out = cli.out("list", "games", "otp")
+    assert "``" not in out and "key_reuse keeps the first one" in out
+    listing = cli.out("list", "adversaries")
+    assert "``" not in listing and ":func:`" not in listing
+    assert "AutoAttack" in listing and "samples" in listing
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_list_never_cuts_a_name_or_a_word(width, monkeypatch, capsys):
+    out = io.StringIO()
+    monkeypatch.setattr(common, "console", Console(file=out, width=width, color_system=None))
+    from advantage import listing
+
+    monkeypatch.setattr(listing, "console", common.console)
+    assert main(["list", "adversaries"]) == 0
+    text = out.getvalue()
+    assert max(map(len, text.splitlines())) <= width
+    words = {w for e in listing._rows("adversaries") for w in (e["name"], *e["summary"].split())}
+    for word in words:
+        word = word.replace("``", "")
+        assert word in text, word
 
 
 def test_every_command_has_help(capsys):
@@ -188,6 +193,7 @@ def test_every_command_has_help(capsys):
             main([name, "--help"])
         out = capsys.readouterr().out
         assert exit_.value.code == 0 and f"usage: advantage {name}" in out and len(out) > 200, name
+        assert "%%" not in out, name
 
 
 def test_console_script_exit_status():

@@ -18,12 +18,7 @@ from oracles import InvalidArgument  # noqa: E402
 RUN = ["run", "membership", "--adversary", "loss-threshold", "-a", "calibration=16"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize(

@@ -1,41 +1,46 @@
-"""`advantage tour`: every row agrees with theory, check rows included, at one family level."""
+"""`advantage tour`: every row agrees with theory, check rows included, at one family level;
+its rows are data with budgets; it reads well at 80 columns and is never silent."""
 
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
+from rich.console import Console
 
 from advantage import tour
 from advantage.cli import main
+from advantage.tour import playing, table
+from oracles import InvalidArgument
 
 TORCH = importlib.util.find_spec("torch") is not None
 
+CHEAP = [
+    tour.play("otp", "guess", "0", "a guess learns nothing", trials=200, domain="crypto"),
+    tour.check("ctr-prf", "guess", "algorithm", trials=200, domain="crypto"),
+    tour.play("otp key_reuse=true", "two-time-pad", "1", trials=200, domain="otp"),
+]
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # The privacy rows train tiny models: a second OpenMP thread only adds contention.
-    if not TORCH:
-        yield
-        return
-    import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_tour_agrees_with_theory(capsys):
     assert main(["tour", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["disagreements"] == 0 and len(data["rows"]) == len(tour.ROWS)
+    played = tour.playing.select(tour.ROWS)
+    assert data["disagreements"] == 0 and len(data["rows"]) == len(played) < len(tour.ROWS)
     assert data["level"] == pytest.approx(1 - (1 - tour.FAMILY_LEVEL) / len(tour.ROWS))
+    assert data["family_level"] == pytest.approx(1 - len(played) * (1 - data["level"]))
     checks = [row for row in data["rows"] if row["kind"] == "check"]
     expected = [
         (row.proof, sorted(v.strip() for v in row.expect.split(",")))
-        for row in tour.ROWS
+        for row in played
         if isinstance(row, tour.CheckRow)
         and (row.needs is None or importlib.util.find_spec(row.needs))
     ]
@@ -53,6 +58,47 @@ def test_tour_agrees_with_theory(capsys):
     assert {"otp", "ind-cpa", "prf", "collision", "euf-cma"} <= games
     if TORCH:
         assert "membership" in games
+    # Every row names its domain and budget, and how long it took.
+    assert all(row["domain"] in tour.DOMAINS and row["budget"] > 0 for row in data["rows"])
+    assert all(row["elapsed"] >= 0 for row in data["rows"] if row["kind"] != "skipped")
+
+
+def test_rows_are_terse_data_in_one_block_per_domain():
+    assert [row for rows in tour.DOMAINS.values() for row in rows] == tour.ROWS
+    for name, rows in tour.DOMAINS.items():
+        assert {row.domain for row in rows} == {name}
+    row = tour.play("otp key_reuse=true n=8", "guess", "0")
+    assert (row.game, dict(row.params), row.subject) == (
+        "otp",
+        {"key_reuse": True, "n": 8},
+        "otp key_reuse=true n=8",
+    )
+    with pytest.raises(InvalidArgument, match="'n' must look like key=value"):
+        tour.play("otp n", "guess", "0")
+
+
+def test_the_default_rows_keep_within_the_target():
+    default = tour.playing.select(tour.ROWS)
+    assert sum(row.budget for row in default) <= tour.TARGET
+    assert all(row.budget > 0 for row in tour.ROWS)
+    # The slower demonstrations wait for --full; every domain keeps rows in the default tour.
+    assert any(row.full for row in tour.ROWS)
+    assert {row.domain for row in default} == set(tour.DOMAINS)
+
+
+def test_only_full_and_list(capsys):
+    assert main(["tour", "--list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["rows"]
+    assert len(listed) == len(tour.playing.select(tour.ROWS))
+    assert main(["tour", "--list", "--full", "--only", "crypto", "--only", "representations"]) == 0
+    out = capsys.readouterr().out
+    assert "crypto" in out and "representations" in out and "privacy" not in out
+    assert "check ctr-prf scheme=ctr-nonce-reuse · nonce-reuse:" in out and "--full" in out
+    assert main(["tour", "--list", "--json", "--full", "--only", "representations"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert {row["domain"] for row in rows} == {"representations"} and any(r["full"] for r in rows)
+    assert main(["tour", "--only", "cryptography"]) == 2
+    assert "--only='cryptography' must be one of: crypto, privacy" in capsys.readouterr().err
 
 
 def test_rows_that_need_torch_are_skipped_with_a_hint_without_it(capsys, monkeypatch):
@@ -65,7 +111,7 @@ def test_rows_that_need_torch_are_skipped_with_a_hint_without_it(capsys, monkeyp
     rows = [row for row in tour.ROWS if row.needs == "torch"]
     assert {type(row) for row in rows} == {tour.Row, tour.CheckRow}
     monkeypatch.setattr(tour, "ROWS", rows)
-    assert main(["tour", "--json"]) == 0
+    assert main(["tour", "--json", "--full"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["rows"]) == len(rows) and data["disagreements"] == 0
     assert all(row["kind"] == "skipped" for row in data["rows"])
@@ -73,14 +119,77 @@ def test_rows_that_need_torch_are_skipped_with_a_hint_without_it(capsys, monkeyp
 
 
 def test_human_tour_names_the_correction(capsys, monkeypatch):
-    rows = [
-        tour.Row(game="otp", adversary="guess", expect="0", trials=200),
-        tour.CheckRow(proof="ctr-prf", adversary="guess", expect="algorithm", trials=200),
-    ]
-    monkeypatch.setattr(tour, "ROWS", rows)
+    monkeypatch.setattr(tour, "ROWS", CHEAP[:2])
     assert main(["tour"]) == 1  # guess is consistent, not blamed: the row disagrees
     out = " ".join(capsys.readouterr().out.split())
     assert "Bonferroni over 2 rows" in out and "1 row(s) disagree with theory" in out
+
+
+def test_the_help_reads_as_written(capsys):
+    with pytest.raises(SystemExit):
+        main(["tour", "--help"])
+    out = capsys.readouterr().out
+    assert "%%" not in out and "95%" in out and "--only DOMAIN" in out
+
+
+def _tokens(outcome: playing.Outcome) -> list[str]:
+    row = outcome.row
+    cells = [row.subject, tour.rows.spelled(row.adversary, row.adversary_params), outcome.shown]
+    return " ".join([*cells, row.expect, row.why]).split()
+
+
+def _rendered(outcomes: list[playing.Outcome], width: int) -> str:
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None)
+    console.print(table.render(outcomes, level=0.999, catalogue=len(outcomes), width=width))
+    return out.getvalue()
+
+
+def _shown(row) -> str:
+    if isinstance(row, tour.CheckRow):
+        return f"{row.expect}: |Adv_gradient_search(B)| ≥ 0.433 > claim 0.1; hop 2 gap ≥ 0.138"
+    return "+0.255 [+0.224, +0.288]"
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_no_cell_breaks_inside_a_token_at_any_width(width):
+    """Every row of the catalogue, with a long measurement, laid out at ``width``."""
+    outcomes = [
+        playing.Outcome(row=row, shown=_shown(row), ok=True, elapsed=12.5, record={})
+        for row in tour.ROWS
+    ]
+    text = _rendered(outcomes, width)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    for outcome in outcomes:
+        for token in _tokens(outcome):
+            assert any(token in line for line in lines), (width, token)
+    if width != 100:  # stacked at 80 columns, one table at 160
+        assert ("┃ game" in text) is (width == 160)
+
+
+def test_the_tour_at_80_columns_piped(tmp_path):
+    """The tour as a user pipes it at 80 columns: whole tokens on stdout, progress on stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "advantage", "tour", "--only", "crypto"],
+        env={**env, "COLUMNS": "80"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for row in tour.playing.select(tour.ROWS, only=["crypto"]):
+        for token in f"{row.subject} {row.adversary} {row.expect} {row.why}".split():
+            assert any(token in line for line in lines), token
+    assert "key_reuse=true" in done.stdout and "assumption:prf:" in done.stdout
+    # Piped: one line a row on stderr, so the run is never silent.
+    progress = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    assert len(progress) == len(tour.playing.select(tour.ROWS, only=["crypto"]))
+    assert progress[0].startswith(f"[1/{len(progress)}] otp · guess: agrees")
 
 
 def test_birthday_formula():

@@ -22,7 +22,7 @@ from adversaries.crypto import (
     block_pairs,
 )
 from games.crypto import EufCMA, IndCPA, PRFSecurity, PRGSecurity, PRPSecurity, encryption_scheme
-from games.crypto import LinearPRF as ToyLinear
+from games.crypto import ToyLinearPRF as ToyLinear
 from games.registry import ADVERSARIES
 from oracles import InvalidArgument, Oracle, Oracles
 
@@ -105,9 +105,9 @@ def test_linear_prf_needs_only_the_encrypt_oracle_and_n() -> None:
 @pytest.mark.parametrize("n", [8, 32, 64])
 def test_linear_prf_breaks_the_toy_prf(n: int) -> None:
     game = PRFSecurity(prf="toy-linear", n=n, queries=n + 2)
-    for estimate in both_paths(game, LinearPRF(), 200, 6):
+    for estimate in both_paths(game, LinearPRF(), 400, 6):
         assert estimate.ci_low > 0.9
-        assert estimate.queries["f"] == 200 * (n + 2)
+        assert estimate.queries["f"] == 400 * (n + 2)
 
 
 def test_linear_prf_against_blake2_and_a_small_budget() -> None:

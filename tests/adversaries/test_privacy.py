@@ -7,6 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from privacy_cases import dp_game  # noqa: E402
+
 import games  # noqa: E402
 from adversaries.generic import Guess  # noqa: E402
 from adversaries.privacy import GradientCanary, Lira, LossThreshold, best_threshold  # noqa: E402
@@ -15,31 +17,12 @@ from games.privacy.membership import Membership  # noqa: E402
 DELTA = 1e-5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def sgd_game(**kw):
     base = {"training_size": 48, "epochs": 8, "batch_size": 16, "lr": 0.5, "target": "mislabeled"}
     return Membership(**{**base, **kw})
-
-
-def dp_game(trainer):
-    # σ = 3, q = 1/4, 8 steps: ε ≈ 1.2 at δ = 1e-5, so the bound (≈ 0.53) is far from 1.
-    return Membership(
-        training_size=64,
-        epochs=2,
-        batch_size=16,
-        lr=0.5,
-        trainer=trainer,
-        noise_multiplier=3.0,
-        max_grad_norm=1.0,
-        target="adversary",
-    )
 
 
 def test_the_trivial_adversary_has_no_advantage():

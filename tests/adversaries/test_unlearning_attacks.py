@@ -14,13 +14,7 @@ from adversaries.generic import Guess  # noqa: E402
 from adversaries.unlearning import LossGap, ULira, canaries, confidence, statistic  # noqa: E402
 from games.unlearning import Unlearning  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def game(**kw):

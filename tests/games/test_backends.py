@@ -160,8 +160,10 @@ class Overspends:
 
     def __call__(self, oracles, rng):
         encrypt = oracles["encrypt"]
-        if self.bypass:  # skip the local handle and message the challenger directly
-            encrypt = object.__getattribute__(encrypt, "_answer")
+        if self.bypass:  # skip the local handle's count and message the challenger directly
+            gate = object.__getattribute__(encrypt, "_ask")
+            cells = dict(zip(gate.__code__.co_freevars, gate.__closure__, strict=True))
+            encrypt = cells["answer"].cell_contents
         for _ in range(3):
             try:
                 encrypt(0, 1)

@@ -9,9 +9,10 @@ import pytest
 
 import games
 from adversaries.crypto import Birthday
-from games.certification import Certificate, certify, play_outcomes
+from games.engine import Chunks, play_chunk
+from games.engine.certify import Certificate, certify
 from games.otp import OneTimePad
-from games.sequential import certifier
+from games.stats.sequential import certifier
 from games.synthetic import Coin, Draw, Hint, Lottery, Worlds
 from oracles import InvalidArgument
 
@@ -64,16 +65,15 @@ def test_wrong_decisions_at_most_alpha_near_the_boundary(make, eps, truth, wrong
     assert np.mean(decisions != "undecided") >= 0.15
 
 
-def test_real_vs_ideal_balanced_worlds_keep_the_guarantee():
-    # per-trial win rates alternate between 0.9 and 0.3 (advantage exactly eps = 0.2)
+def test_real_vs_ideal_random_worlds_keep_the_guarantee():
+    # each trial's world is a coin flip: win rate (0.9 + 0.3)/2 = 0.6, advantage exactly eps = 0.2
     alpha, runs = 0.1, 150
     rate, _ = wrong_rate(
         Worlds(p_real=0.9, p_ideal=0.7), Hint(), eps=0.2, alpha=alpha, runs=runs, wrong="above"
     )
     assert rate <= alpha + slack(alpha, runs)
     result = certify(Worlds(p_real=0.95, p_ideal=0.2), Hint(), eps=0.2, seed=0)
-    assert result.decision == "above" and result.trials % 2 == 0  # decided after whole pairs only
-    assert "balanced worlds" in result.method
+    assert result.decision == "above" and result.ci_low > 0.2
 
 
 def test_decides_right_far_from_the_boundary():
@@ -107,7 +107,9 @@ def test_stops_at_the_first_crossing_of_the_thresholds(batched):
         horizon = result.played
         outcomes = np.concatenate(
             [
-                play_outcomes(game, adversary, seed, a, min(a + 256, horizon), batched)[1]
+                Chunks(game, adversary, seed, batched, collect="outcomes")(
+                    a, min(a + 256, horizon)
+                )[1]
                 for a in range(0, horizon, 256)
             ]
         )
@@ -119,12 +121,10 @@ def test_stops_at_the_first_crossing_of_the_thresholds(batched):
         assert result.decision == ("below" if wins[hit[0]] <= most_below[hit[0]] else "above")
 
 
-def test_play_outcomes_agree_with_play_chunk_tallies():
-    from games.engine import play_chunk
-
+def test_outcomes_agree_with_play_chunk_tallies():
     game = games.GAMES.get("collision")(n=10, queries=24)
     for batched in (True, False):
-        tally, outcomes = play_outcomes(game, Birthday(), 3, 0, 200, batched)
+        tally, outcomes = Chunks(game, Birthday(), 3, batched, collect="outcomes")(0, 200)
         reference = play_chunk(game, Birthday(), 3, 0, 200, batched)
         assert tally.wins == reference.wins == int((outcomes == 1).sum())
         assert tally.trials == reference.trials == outcomes.size
@@ -220,3 +220,46 @@ def test_bad_arguments(kwargs, message):
 def test_search_eps_must_leave_room_above_the_baseline():
     with pytest.raises(InvalidArgument, match="must be less than 1 - baseline"):
         certify(Lottery(n=1), Draw(), eps=0.6, seed=0)
+
+
+@pytest.mark.parametrize(
+    "game, adversary, eps",
+    [
+        (Coin(advantage=0.0), Hint(), 0.1),
+        (Worlds(p_real=0.95, p_ideal=0.2), Hint(), 0.2),
+        (Lottery(p=0.0, n=3), Draw(), 0.2),
+    ],
+)
+@pytest.mark.parametrize("batched", [True, False])
+def test_the_sequence_is_the_confidence_sequence_up_to_the_stopping_trial(
+    game, adversary, eps, batched
+):
+    result = certify(game, adversary, eps=eps, seed=2, batched=batched, chunk_size=256)
+    trials = [n for n, _, _ in result.sequence]
+    assert trials == sorted(set(trials)) and 10 < len(trials) <= 110
+    assert result.sequence[-1] == (result.trials, result.ci_low, result.ci_high)
+    # Each point is the sequence's interval at the wins the trials up to it gave.
+    horizon = trials[-1]
+    outcomes = np.concatenate(
+        [
+            # whole chunks: on the batched path a chunk's draws depend on its bounds
+            Chunks(game, adversary, 2, batched, collect="outcomes")(a, a + 256)[1]
+            for a in range(0, horizon, 256)
+        ]
+    )
+    wins = np.cumsum(outcomes == 1)
+    cert = certifier(
+        eps,
+        alpha=0.05,
+        shape=game.shape if game.shape == "search" else "hidden-bit",
+        baseline=game.baseline if game.shape == "search" else None,
+    )
+    for n, low, high in result.sequence[:: max(1, len(trials) // 8)]:
+        win_low, win_high = cert.bounds(int(wins[n - 1]), n)
+        scale = (
+            (win_low - game.baseline, win_high - game.baseline)
+            if game.shape == "search"
+            else (2 * win_low - 1, 2 * win_high - 1)
+        )
+        assert (low, high) == pytest.approx(scale)
+    assert result.to_json()["sequence"] == [list(point) for point in result.sequence]

@@ -10,7 +10,7 @@ import pytest
 import games
 from adversaries.crypto import Birthday, EcbRepeat
 from adversaries.generic import Guess
-from games.base import Challenge, InvalidAnswer
+from games.base import Challenge
 from games.crypto import (
     BatchRandomFunction,
     BatchRandomPermutation,
@@ -21,6 +21,7 @@ from games.crypto import (
     PRGSecurity,
     PRPSecurity,
 )
+from games.errors import InvalidAnswer
 from oracles import BudgetExceeded, InvalidArgument
 
 BIT_GAMES = [

@@ -16,7 +16,7 @@ from games.crypto import (
     PRF_NAMES,
     CBCMac,
     Feistel,
-    LinearPRF,
+    ToyLinearPRF,
     as_blocks,
     encryption_scheme,
     get_prf,
@@ -67,7 +67,7 @@ def test_prf_batched_equals_per_call(name: str, n: int, out: int, seed: int) -> 
 @SETTINGS
 @given(n=bits, affine=st.booleans(), seed=seeds, data=st.data())
 def test_toy_linear_is_affine(n: int, affine: bool, seed: int, data: st.DataObject) -> None:
-    f = LinearPRF(in_bits=n, out_bits=n, affine=affine)
+    f = ToyLinearPRF(in_bits=n, out_bits=n, affine=affine)
     key = f.keygen(np.random.default_rng(seed))
     x = data.draw(st.integers(0, mask(n)))
     y = data.draw(st.integers(0, mask(n)))

@@ -88,10 +88,11 @@ def test_otp_matches_theory():
         assert guess.ci_low <= 0 <= guess.ci_high
 
 
-def test_real_vs_ideal_balances_worlds_and_uses_two_sample_interval():
+def test_real_vs_ideal_draws_worlds_and_uses_two_sample_interval():
     result = games.estimate(Coin(p=0.75), SayHeads(), trials=4000, seed=3)
     (rn, r1), (i_n, i1) = result.worlds["real"], result.worlds["ideal"]
-    assert rn == i_n == 2000
+    # Each world is a fair coin of the challenger's: about half each, never exactly by design.
+    assert rn + i_n == 4000 and abs(rn - 2000) < 4 * math.sqrt(1000)
     assert result.advantage == pytest.approx(r1 / rn - i1 / i_n)
     assert result.ci_low <= 0.25 <= result.ci_high
     assert result.method == "bonferroni-clopper-pearson"
@@ -190,7 +191,7 @@ class Greedy:
         for _ in range(3):
             try:
                 oracles["encrypt"](0, 1)
-            except games.engine.BudgetExceeded:
+            except oracles.BudgetExceeded:
                 if not self.swallow:
                     raise
         return 1

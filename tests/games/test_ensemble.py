@@ -11,7 +11,7 @@ import pytest
 
 import games
 from adversaries.crypto import Birthday
-from games.ensemble import Ensemble, estimate_best
+from games.engine.ensemble import Ensemble, estimate_best
 from games.otp import OneTimePad
 from games.synthetic import Coin, Draw, Hint, Lottery, Worlds, lottery_win_rate
 from oracles import InvalidArgument

@@ -60,7 +60,7 @@ def test_the_proof_is_shipped_and_its_chain_is_proven(leace):
     assert assumption.game_params(resources) == {"source": "gaussian", "dims": 8, "samples": 704}
     first, second = leace.hops
     assert (first.kind, second.kind) == ("assumption", "statistical")
-    assert proofs.empirical.stated_advantage(second.target) == 0.0
+    assert proofs.plan.stated_advantage(second.target) == 0.0
 
 
 # -- the fitting term -------------------------------------------------------------------

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 
 import pytest
 
 import proofs
 from oracles import InvalidArgument
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
 from adversaries.privacy import GradientCanary  # noqa: E402
 from games.privacy.membership import Membership, dp_advantage_bound  # noqa: E402
@@ -21,12 +18,7 @@ from proofs.privacy.quantities import DELTA, dp_sgd_epsilon  # noqa: E402
 TRIALS = 400
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +41,7 @@ def test_the_file_has_no_assumption_and_its_bound_is_the_dp_region(proof):
     assert report.status == "proven", report
 
 
-def test_epsilon_comes_from_the_trainer_by_name_and_loading_needs_no_torch():
+def test_epsilon_comes_from_the_trainer_by_name_and_loading_needs_no_torch(fresh_python):
     # A fresh interpreter: the quantity is found from the file's package, and neither
     # `import proofs` nor loading the file imports torch; computing ε does.
     code = (
@@ -59,9 +51,7 @@ def test_epsilon_comes_from_the_trainer_by_name_and_loading_needs_no_torch():
         "values = proof.resource_values()\n"
         "print(json.dumps({'before': before, 'after': 'torch' in sys.modules, **values}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout)
+    found = fresh_python(code)
     assert found["before"] is False and found["after"] is True
     game = Membership(**proofs.load("dp-sgd").theorem.params)
     assert found["eps"] == pytest.approx(game.epsilon(DELTA))

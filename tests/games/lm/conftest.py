@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 import pytest
-
-LM = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "tokenizers"))
-needs_lm = pytest.mark.skipif(not LM, reason="needs the lm extra: pip install -e '.[lm]'")
+from lm_cases import LM, free_port
 
 
 @pytest.fixture(scope="session")
@@ -51,12 +48,6 @@ def gguf():
     return smollm2.gguf_path()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llamacpp_server(gguf):
     """llama.cpp's OpenAI-compatible server for SmolLM2 on a free port, in another process."""
@@ -65,7 +56,7 @@ def llamacpp_server(gguf):
         [
             sys.executable,
             "-m",
-            "games.lm.llamacpp",
+            "games.lm.serve",
             str(gguf),
             "--port",
             str(port),

@@ -3,31 +3,41 @@ Python-function adapter."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
 from games import lm
-from oracles import BudgetExceeded, InvalidArgument, Oracle
+from oracles import BudgetExceeded, InvalidArgument, Oracle, open_oracle
 
 
 def echo(prompt: str) -> str:
     return "you said " + prompt
 
 
-def oracle(**kwargs):
-    return lm.ModelOracle(lm.FunctionModel(echo), rng=np.random.default_rng(0), **kwargs)
+def opened(answer, budget=None, transcript=False):
+    """The adversary's handle over a model oracle, as the engine makes it."""
+    return open_oracle(answer, name=answer.name, budget=budget, transcript=transcript)[0]
 
 
-def test_a_model_oracle_is_an_oracle():
-    o = oracle(name="chat", budget=3)
+def oracle(budget=None, transcript=False, **kwargs):
+    answer = lm.ModelOracle(lm.FunctionModel(echo), rng=np.random.default_rng(0), **kwargs)
+    return opened(answer, budget, transcript), answer
+
+
+def test_a_model_oracle_answers_through_an_oracle_handle():
+    o, answer = oracle(name="chat", budget=3)
     assert isinstance(o, Oracle) and o.name == "chat" and o.budget == 3
     assert o("two words") == "you said two words"
     # the function model counts whitespace-separated words: 2 in, 4 out
-    assert o.queries == 1 and o.tokens == 6 and o.generations[0].completion_tokens == 4
+    assert o.queries == 1 and answer.tokens == 6 and answer.generations[0].completion_tokens == 4
+    # the handle reaches neither the token counts nor the challenger's generator
+    assert not any(hasattr(o, name) for name in ("tokens", "generations", "_rng", "model"))
 
 
 def test_a_batch_counts_one_query_per_prompt():
-    o = oracle(budget=3)
+    o, _ = oracle(budget=3)
     assert o(["a", "b"]) == ["you said a", "you said b"]
     assert o.queries == 2 and o.remaining == 1
     with pytest.raises(BudgetExceeded):
@@ -38,7 +48,7 @@ def test_a_batch_counts_one_query_per_prompt():
 def test_chats_and_system_prompts():
     seen = []
     model = lm.FunctionModel(lambda chat: seen.append(chat) or "ok", chat=True)
-    o = lm.ModelOracle(model, rng=np.random.default_rng(0), system="be brief")
+    o = opened(lm.ModelOracle(model, rng=np.random.default_rng(0), system="be brief"))
     o("hello")
     o([lm.Message("system", "other"), lm.Message("user", "hi")])
     assert [m.role for m in seen[0]] == ["system", "user"] and seen[0][0].content == "be brief"
@@ -46,11 +56,11 @@ def test_chats_and_system_prompts():
 
 
 def test_an_answer_over_the_token_budget_is_withheld():
-    o = oracle(token_budget=10)
+    o, answer = oracle(token_budget=10)
     o("a b")  # 2 + 4 = 6 tokens
     with pytest.raises(lm.TokenBudgetExceeded, match="token budget of 10"):
         o("c d")  # would take it to 12
-    assert o.exceeded and o.tokens == 6 and o.tokens_remaining == 4
+    assert o.exceeded and answer.tokens == 6 and answer.tokens_remaining == 4
     with pytest.raises(BudgetExceeded):
         o("e")
     assert isinstance(lm.TokenBudgetExceeded("x", 1, 0, 2), BudgetExceeded)
@@ -64,21 +74,22 @@ def test_replies_are_cut_to_the_tokens_left():
             seen.append(max_new_tokens)
             return super().generate(chats, max_new_tokens=max_new_tokens, temperature=0, rng=rng)
 
-    o = lm.ModelOracle(
+    answer = lm.ModelOracle(
         Counting(lambda p: "w " * 50), rng=np.random.default_rng(0), token_budget=100
     )
-    assert len(o("x").split()) == 50 and o.tokens == 51
+    o = opened(answer)
+    assert len(o("x").split()) == 50 and answer.tokens == 51
     with pytest.raises(lm.TokenBudgetExceeded):
         o("x")  # capped at the 49 tokens left, 1 + 49 > 49: withheld
-    assert seen == [64, 49] and o.tokens == 51
+    assert seen == [64, 49] and answer.tokens == 51 and o.exceeded
 
 
 def test_transcripts_record_queries_and_replies():
-    o = oracle(transcript=True)
+    o, _ = oracle(transcript=True)
     o("a")
     o(["b", "c"])
     assert o.transcript == (("a", "you said a"), (["b", "c"], ["you said b", "you said c"]))
-    assert oracle().transcript == ()
+    assert oracle()[0].transcript == ()
 
 
 @pytest.mark.parametrize(
@@ -100,7 +111,7 @@ def test_bad_models_and_queries():
     with pytest.raises(InvalidArgument, match="must be a numpy Generator"):
         lm.ModelOracle(lm.FunctionModel(echo), rng=0)
     with pytest.raises(InvalidArgument, match="must be a prompt, a chat"):
-        oracle()([])
+        oracle()[0]([])
 
 
 def test_a_function_that_fails_fails_the_trial():
@@ -109,11 +120,12 @@ def test_a_function_that_fails_fails_the_trial():
     def broken(prompt):
         raise RuntimeError("down")
 
-    o = lm.ModelOracle(lm.FunctionModel(broken), rng=np.random.default_rng(0))
+    answer = lm.ModelOracle(lm.FunctionModel(broken), rng=np.random.default_rng(0))
+    o, read = open_oracle(answer)
     with pytest.raises(lm.ModelFailure, match="raised RuntimeError") as error:
         o("x")
-    assert isinstance(error.value, TrialFailed) and isinstance(o.failure, lm.ModelFailure)
-    o = lm.ModelOracle(lm.FunctionModel(lambda p: 3), rng=np.random.default_rng(0))
+    assert isinstance(error.value, TrialFailed) and isinstance(read().failure, lm.ModelFailure)
+    o = opened(lm.ModelOracle(lm.FunctionModel(lambda p: 3), rng=np.random.default_rng(0)))
     with pytest.raises(lm.ModelFailure, match="returned int, not a string"):
         o("x")
 
@@ -140,3 +152,35 @@ def test_the_engine_counts_a_failing_model_as_a_failed_trial():
 
     estimate = games.estimate(Ask(), lambda oracles, rng: oracles.model("hi"), trials=4, seed=0)
     assert estimate.errors.get("game-failed") == 4 and estimate.wins == 0
+
+
+def test_an_adversary_that_catches_the_token_budget_still_loses():
+    import attrs
+
+    import games
+
+    @attrs.frozen(kw_only=True)
+    class Echo(games.Search):
+        """Win when the reply holds 'said'; a token budget of 10."""
+
+        def setup(self, rng):
+            answer = lm.ModelOracle(lm.FunctionModel(echo), rng=rng, token_budget=10)
+            return games.Challenge(oracles={"model": answer})
+
+        def finalize(self, challenge, answer):
+            return "said" in answer
+
+        @property
+        def baseline(self):
+            return 0.0
+
+    def greedy(oracles, rng):
+        reply = oracles.model("a b")
+        with contextlib.suppress(BudgetExceeded):
+            oracles.model("c d e f")  # over the token budget: withheld
+        return reply
+
+    estimate = games.estimate(Echo(), greedy, trials=4, seed=0)
+    assert estimate.wins == 0 and estimate.errors == {"budget": 4}
+    honest = games.estimate(Echo(), lambda oracles, rng: oracles.model("a b"), trials=4, seed=0)
+    assert honest.wins == 4

@@ -8,7 +8,7 @@ import sys
 import types
 
 import pytest
-from conftest import needs_lm
+from lm_cases import needs_lm
 
 from games import lm
 from games.lm import specs
@@ -104,7 +104,7 @@ def test_a_gguf_that_does_not_load(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("openai") is None, reason="needs openai")
 def test_an_unreachable_endpoint():
-    from conftest import free_port
+    from lm_cases import free_port
 
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(lm.ModelError, match=r"endpoint .* is unreachable"):

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import needs_lm
+from lm_cases import needs_lm
 
 from games import lm
 from games.lm import cache, tiny

@@ -184,4 +184,5 @@ def test_the_readme_language_model_example_runs(tiny):
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)
     assert len(namespace["replies"]) == 8 and 0 <= namespace["leaked"] <= 8
-    assert namespace["oracle"].token_budget == 5000
+    opened = namespace["challenge"].open()[0]
+    assert namespace["answer"].token_budget == 5000 and opened.model.budget == 100

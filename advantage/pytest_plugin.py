@@ -1,0 +1,160 @@
+"""The pytest plugin of `advantage` (entry point ``pytest11``: active once it is installed).
+
+It adds the marker ``@pytest.mark.advantage(level=..., seed=...)`` and the options
+``--advantage-seed`` and ``--advantage-level``, which set the defaults of the assertions in
+:mod:`advantage.testing`, and prints at the end of the session one table of every security
+assertion made, with its interval, its own level and the family-wise level of all of them
+(Bonferroni: the chance that any passing assertion is wrong is at most the sum of their
+``1 − level``).
+
+It imports nothing but pytest and the standard library until a test makes an assertion,
+so it costs nothing to projects that do not use it (no numpy, no torch at start-up).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+__all__ = ["family_level", "summary_lines"]
+
+_CLAIMS = pytest.StashKey[list]()
+_KEY = "advantage-claim"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("advantage", "security claims (advantage.testing)")
+    group.addoption(
+        "--advantage-seed",
+        type=int,
+        default=None,
+        help="seed of the security assertions that name none (default: 0)",
+    )
+    group.addoption(
+        "--advantage-level",
+        type=float,
+        default=None,
+        help="level of the security assertions that name none (default: 0.95)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "advantage(level=None, seed=None): the level and seed of this test's security "
+        "assertions (advantage.testing), unless an assertion names its own",
+    )
+    config.pluginmanager.register(_Collector(config), "advantage-claims")
+
+
+def _settings(item: pytest.Item) -> Any:
+    from advantage.testing import Settings, pytest_replay
+
+    marker = item.get_closest_marker("advantage")
+    given = dict(marker.kwargs) if marker is not None else {}
+    unknown = set(given) - {"level", "seed"}
+    if unknown or (marker is not None and marker.args):
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.advantage takes level= and seed= only, "
+            f"not {', '.join(sorted(unknown)) or repr(marker.args)}"  # type: ignore[union-attr]
+        )
+    level = given.get("level", item.config.getoption("advantage_level"))
+    seed = given.get("seed", item.config.getoption("advantage_seed"))
+    return Settings(
+        test=item.nodeid, level=level, seed=seed, replay=pytest_replay(item.nodeid, seed, level)
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    # Only the marker and options are read here; advantage.testing itself is cheap to import
+    # (it loads the games when an assertion runs).
+    from advantage.testing import recording
+
+    with recording(_settings(item)) as claims:
+        yield
+    item.stash[_CLAIMS] = claims
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        # user_properties travel with the report, also from pytest-xdist workers.
+        for claim in item.stash.get(_CLAIMS, []):
+            report.user_properties.append((_KEY, claim.as_dict()))
+
+
+class _Collector:
+    """The session's claims, gathered from the test reports (of this process, or of
+    pytest-xdist workers: the reports carry them), and the table printed at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.claims: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.claims += [
+                value  # type: ignore[misc]
+                for key, value in report.user_properties
+                if key == _KEY
+            ]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if hasattr(self.config, "workerinput") or not self.claims:
+            return  # a pytest-xdist worker, or a session without security assertions
+        terminalreporter.write_sep("=", "security assertions (advantage)")
+        for text in summary_lines(self.claims):
+            terminalreporter.write_line(text)
+
+
+def family_level(claims: list[dict[str, Any]]) -> float:
+    """Bonferroni: every assertion is right with probability at least 1 − Σ(1 − level)."""
+    return max(0.0, 1 - sum(1 - claim["level"] for claim in claims))
+
+
+def _interval(claim: dict[str, Any]) -> str:
+    if claim["low"] is None:
+        return "—"
+    return f"[{claim['low']:+.4f}, {claim['high']:+.4f}]"
+
+
+def _pct(level: float) -> str:
+    return f"{100 * level:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def summary_lines(claims: list[dict[str, Any]]) -> list[str]:
+    """The end-of-session table, one line each, with its header and footing."""
+    family = family_level(claims)
+    header = ("test", "claim", "result", "interval", "trials", "seed", "level", "family-wise")
+    rows = [
+        (
+            claim["test"] or "—",
+            f"{claim['subject']}: {claim['claim']}",
+            claim["outcome"],
+            _interval(claim),
+            f"{claim['trials']:,}",
+            str(claim["seed"]),
+            _pct(claim["level"]),
+            _pct(family),
+        )
+        for claim in claims
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+        ).rstrip()
+
+    return [
+        line(header),
+        *[line(row) for row in rows],
+        f"{len(claims)} security assertion(s); each holds at its own level, and all of them "
+        f"together at {_pct(family)} (family-wise, Bonferroni: 1 − Σ(1 − level)).",
+        "Intervals: certify's anytime-valid confidence sequence (each end at the level), or a "
+        "proof check's theorem interval (its intervals together at the level).",
+    ]

@@ -1,0 +1,170 @@
+"""The tour's rows, one block per domain: a new domain adds its block here.
+
+Each row states what theory predicts and why; the tour plays it and says whether the
+measurement agrees. A row's ``budget`` is the seconds it may take on a slow two-core
+machine, so that the rows played by default stay within :data:`TARGET`; slower
+demonstrations are ``full=True`` (played with ``--full``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from advantage.tour.rows import CheckRow, Row, check, domain, play
+
+__all__ = ["DOMAINS", "ROWS", "TARGET", "birthday", "gaussians_robust_error"]
+
+#: Seconds the rows played by default may take together on a slow two-core machine.
+TARGET = 28.0
+
+
+def birthday(q: int, n: int) -> float:
+    """The probability that q distinct queries to a random n-bit function collide."""
+    return 1 - math.prod(1 - i / 2**n for i in range(q))
+
+
+def gaussians_robust_error(eps: float, norm: str) -> float:
+    """The Bayes rule's robust error on the two-Gaussian evasion task, in closed form."""
+    from games.robustness.data import load  # numpy only: no torch
+
+    return load("gaussians").robust_error(eps, norm)
+
+
+GUESS = "a guess learns nothing"
+DP_BOUND = "keep the canary within (e^ε − 1 + 2δ)/(e^ε + 1)"
+BIRTHDAY = f"{birthday(300, 16) - 2**-16:.6f}"
+
+CRYPTO = domain(
+    "crypto",
+    play("otp", "guess", "0", GUESS),
+    play("otp", "two-time-pad", "0", "fresh keys: perfect secrecy"),
+    play("otp key_reuse=true", "two-time-pad", "1", "a reused key cancels out"),
+    play("ind-cpa", "guess", "0", GUESS),
+    play("ind-cpa scheme=ecb", "ecb-repeat", "1",
+         "ECB is deterministic: equal blocks, equal ciphertexts"),
+    play("ind-cpa scheme=ctr", "ecb-repeat", "0", "fresh nonces hide repeated blocks"),
+    play("ind-cpa scheme=ctr-nonce-reuse", "nonce-reuse", "1",
+         "a repeated nonce repeats the keystream"),
+    play("prf", "guess", "0", GUESS),
+    play("prf prf=toy-linear", "linear-prf", "1", "n + 1 queries predict an affine map"),
+    play("prf", "linear-prf", "0", "blake2 is not affine"),
+    play("collision", "birthday", BIRTHDAY,
+         "1 − ∏(1 − i/2^16) over 300 queries, less the 2^-16 baseline", budget=0.3),
+    play("euf-cma mac=cbc-mac variable_length=true", "cbc-mac-extension", "1",
+         "m ‖ (m₁ ⊕ t) ‖ … has tag t"),
+    play("euf-cma mac=cbc-mac", "cbc-mac-extension", "0",
+         "fixed length: the extension is not a message"),
+    # The first check row also loads the proof machinery (sympy).
+    check("ctr-prf", "ecb-repeat", "consistent", "CTR over BLAKE2 is secure", budget=1.0),
+    check("ctr-prf scheme=ctr-nonce-reuse", "nonce-reuse", "algorithm",
+          "the planted bug: B, built from A, gains nothing against blake2", budget=0.3),
+    check("ctr-prf prf=toy-linear queries=24", "linear-prf", "assumption:prf",
+          "toy-linear is not a PRF", budget=0.8),
+    budget=0.1,
+)  # fmt: skip
+
+PRIVACY = domain(
+    "privacy",
+    play("membership target=mislabeled training_size=16 epochs=20 batch_size=8",
+         "lira shadows=32 calibration=64", "1",
+         "plain SGD makes no privacy claim and memorises a mislabeled record", trials=600,
+         budget=0.8),
+    check("dp-sgd", "gradient-canary calibration=128", "consistent",
+          f"clipping and noise {DP_BOUND}", trials=400, budget=1.5),
+    check("dp-sgd trainer=dp-sgd-noclip", "gradient-canary calibration=128", "algorithm",
+          "the planted bug: no clipping, the same claimed ε", trials=400, budget=0.5),
+    needs="torch",
+)  # fmt: skip
+
+REPRESENTATIONS = domain(
+    "representations",
+    play("concept-erasure eraser=none", "linear-probe", ">0",
+         "nothing erased: the class means lie 2.5 Mahalanobis units apart "
+         "(2Φ(1.25) − 1 ≈ 0.79)", trials=60),
+    play("concept-erasure fit_size=2000", "linear-probe", "0",
+         "LEACE makes the class means equal: a linear reader has nothing", trials=100),
+    play("concept-erasure source=shape dims=4", "knn", ">0",
+         "the classes differ in shape, not in their moments: LEACE guards linear readers only",
+         trials=120),
+    # A nearest-neighbour reader is as good as the MLP probe here and several times cheaper;
+    # LEACE's fitting sample is smaller and the reader's larger, so that 200 trials decide.
+    check("leace source=digits dims=16 fit_size=300 budget=500", "knn", "assumption:two_moment",
+          "an MLP's hidden layer is not Gaussian: LEACE kept its promise, the model of the "
+          "representations was wrong", trials=200, budget=7),
+    # Two-moment's interval must be narrow for the bound to say anything: 280 trials of
+    # three games.
+    check("leace", "mlp-probe hidden=16 max_iter=10", "consistent",
+          "Gaussian representations: two-moment holds and LEACE leaves only its fitting error",
+          trials=280, budget=12, full=True),
+    # The bug leaves an advantage of about 0.25 against an allowance of 0.036: 900 trials.
+    check("leace eraser=leace-no-whiten fit_size=4000 budget=400", "linear-probe", "algorithm",
+          "the planted bug: the class means stay apart on the Gaussian twin, where no "
+          "assumption is involved", trials=900, budget=35, full=True),
+    needs="sklearn",
+    budget=0.8,
+)  # fmt: skip
+
+UNLEARNING = domain(
+    "unlearning",
+    play("unlearning", "guess", "0", GUESS, trials=500),
+    play("unlearning method=retrain", "u-lira shadows=128", "0",
+         "retraining on D \\ S: both worlds are the same distribution", trials=500),
+    play("unlearning method=sisa", "loss-gap calibration=128", "0",
+         "SISA retrains every shard S touched: exact", trials=500, budget=1.0),
+    play("unlearning method=finetune", "u-lira shadows=128", ">0",
+         "finetuning on D \\ S leaves a trace of S", trials=500),
+    play("unlearning method=gradient-ascent unlearn_epochs=3 unlearn_lr=1.0",
+         "u-lira shadows=128", ">0", "ascent overshoots: S's loss ends above a retrained model's",
+         trials=500),
+    check("noisy-descent", "u-lira shadows=128", "consistent", f"descent and noise {DP_BOUND}",
+          trials=500, budget=2.5),
+    check("noisy-descent method=noisy-descent-weak", "u-lira shadows=128", "algorithm",
+          "the planted bug: a tenth of the noise, the same claimed ε", trials=500, budget=2.5),
+    needs="torch",
+    budget=0.5,
+)  # fmt: skip
+
+ROBUSTNESS = domain(
+    "robustness",
+    play("evasion", "clean", "0",
+         "the point handed over is correctly classified: returning it never wins", trials=200,
+         budget=1.0),
+    play("evasion", "pgd", ">0.3", "an undefended MLP: PGD at ε = 0.1 flips about half the digits",
+         trials=200),
+    play("evasion data=gaussians eps=0.05", "pgd", f"{gaussians_robust_error(0.05, 'linf'):.6f}",
+         "the Bayes rule's robust error, [Φ((ε√2 − δ)/τ) − Φ(−δ/τ)]/Φ(δ/τ)"),
+    play("evasion defense=quantize eps=0.2", "pgd", "<0.15",
+         "apparent robustness: rounding has zero gradient, so PGD's steps stay put", trials=300,
+         budget=0.5),
+    play("evasion defense=quantize eps=0.2", "bpda", ">0.3",
+         "real robustness: the identity as the rounding's backward pass finds the flips",
+         trials=300),
+    play("evasion defense=jpeg-like", "pgd", "<0.1",
+         "apparent robustness: the rounded DCT coefficients pass no gradient", trials=300,
+         budget=0.6),
+    play("evasion defense=jpeg-like", "bpda", ">0.3",
+         "real robustness: BPDA differentiates the model at the smoothed image", trials=300),
+    check("gradient-masking", "pgd", "consistent", "PGD sees what the defense's authors saw",
+          trials=300),
+    check("gradient-masking", "bpda", "assumption:gradient_search",
+          "BPDA finds adversarial points where PGD finds none: the gradients were masked, "
+          "the defense did what it said", trials=300),
+    check("randomized-smoothing", "pgd", "consistent",
+          "CERTIFY's radii hold except with probability α = 0.01", trials=4000, budget=0.4),
+    check("randomized-smoothing defense=smoothing-one-stage", "pgd", "algorithm",
+          "the planted bug: one sample selects and estimates, a normal bound reaches 1",
+          trials=400),
+    needs="torch",
+    budget=0.2,
+)  # fmt: skip
+
+#: The domains in the order the tour plays them.
+DOMAINS: dict[str, list[Row | CheckRow]] = {
+    "crypto": CRYPTO,
+    "privacy": PRIVACY,
+    "representations": REPRESENTATIONS,
+    "unlearning": UNLEARNING,
+    "robustness": ROBUSTNESS,
+}
+
+ROWS: list[Row | CheckRow] = [row for rows in DOMAINS.values() for row in rows]

@@ -1,0 +1,225 @@
+"""Where chunks of trials run: in this process, in a process pool, or on a Ray cluster.
+
+Every backend runs the same task (:class:`games.engine.Chunks`) on the same chunks and
+yields each chunk's tally as it completes; tallies add up the same in any order, so the
+answer never depends on the backend.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sized
+from queue import Empty
+from typing import Any
+
+from games.engine.children import die_with
+from games.engine.options import BACKENDS, RunOptions
+from oracles import InvalidArgument
+
+__all__ = ["BACKENDS", "ChunkFailed", "run_chunks"]
+
+Task = Callable[[int, int], Any]
+SLACK = 30.0  # seconds a worker's chunk may take beyond its trials' timeouts
+
+
+class ChunkFailed(RuntimeError):
+    """A worker died or broke while playing a chunk; the run stops and names the chunk."""
+
+    def __init__(self, start: int, stop: int, why: str) -> None:
+        what = f"trials {start}-{stop - 1} failed" if stop > start else "a worker failed at start"
+        super().__init__(
+            f"{what}: {why}. Finished chunks are in the run log, if one was given; rerun with "
+            "--resume to play only what is missing"
+        )
+        self.start, self.stop, self.why = start, stop, why
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.start, self.stop, self.why))
+
+
+def check_workers(workers: int | None) -> int:
+    if workers is None:
+        return os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0:
+        raise InvalidArgument(f"workers={workers!r} must be a positive integer")
+    return workers
+
+
+def run_chunks(task: Task, work: Iterable[tuple[int, int]], options: RunOptions) -> Iterator[Any]:
+    """Yield ``task(start, stop)`` for each chunk of ``work``, in the order they finish."""
+    if options.backend == "serial":
+        for start, stop in work:
+            yield task(start, stop)
+    elif options.backend == "process":
+        yield from _process(task, work, check_workers(options.workers), options.trial_timeout)
+    else:
+        yield from _ray(task, work, options.workers, options.address)
+
+
+def _worker(
+    slot: int, parent: int, playing: Any, started: Any, tasks: Any, results: Any, task: Task
+) -> None:
+    """A worker process: play the chunks it is sent, noting each in its slot first."""
+    die_with(parent)
+    while (chunk := tasks.get()) is not None:
+        start, stop = chunk
+        # Shared memory, written before play: it survives the process dying mid-chunk,
+        # where a queued message might never leave the process.
+        playing[2 * slot], playing[2 * slot + 1] = start, stop
+        started[slot] = time.monotonic()
+        try:
+            results.put(("done", task(start, stop)))
+        except BaseException as error:  # the game itself failed: the parent re-raises it
+            try:
+                pickle.dumps(error)
+            except Exception:  # it could never reach the parent: send its text instead
+                text = "".join(traceback.format_exception_only(type(error), error)).strip()
+                error = ChunkFailed(start, stop, f"{text} (raised in a worker)")
+            results.put(("error", error))
+        started[slot] = 0.0
+
+
+def _process(
+    task: Task, work: Iterable[tuple[int, int]], workers: int, timeout: float | None
+) -> Iterator[Any]:
+    # Forking a process whose torch thread pools are running can deadlock the child, so a
+    # run that has loaded torch starts fresh interpreters instead.
+    context: Any = multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
+    tasks, results = context.Queue(), context.Queue()
+    # The pool is the engine's own so that it knows which chunk each worker is playing, and
+    # a worker that dies is named with its chunk. The task is sent once per worker.
+    total = len(work) if isinstance(work, Sized) else workers
+    count = max(1, min(workers, total))
+    playing = context.Array("q", 2 * count, lock=False)
+    started = context.Array("d", count, lock=False)
+    processes = [
+        context.Process(
+            target=_worker,
+            args=(slot, os.getpid(), playing, started, tasks, results, task),
+            # Not daemonic, so that a worker may start an isolated adversary's process; it
+            # dies with this one all the same (see games.engine.children) and is ended below.
+            daemon=False,
+        )
+        for slot in range(count)
+    ]
+    for process in processes:
+        process.start()
+    queue = iter(work)
+    pending = 0
+
+    def feed() -> None:
+        nonlocal pending
+        for chunk in queue:
+            tasks.put(chunk)
+            pending += 1
+            if pending >= 2 * len(processes):  # enough queued to keep every worker busy
+                return
+
+    try:
+        feed()
+        while pending:
+            try:
+                kind, payload = results.get(timeout=0.2)
+            except Empty:
+                _check_workers(processes, playing, started, timeout)
+                continue
+            pending -= 1
+            if kind == "error":
+                raise payload
+            yield payload
+            feed()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+
+
+def _check_workers(processes: list[Any], playing: Any, started: Any, timeout: float | None) -> None:
+    """Name the chunk of a worker that died, or that ran past its trials' timeouts."""
+    for slot, process in enumerate(processes):
+        start, stop = playing[2 * slot], playing[2 * slot + 1]
+        if process.exitcode is not None:
+            why = f"a worker process died (exit code {process.exitcode})"
+            raise ChunkFailed(start, stop, why) from None
+        since = started[slot]
+        if timeout is not None and since:
+            limit = timeout * (stop - start) + SLACK
+            if time.monotonic() - since > limit:
+                process.kill()
+                why = f"the chunk ran past its limit of {limit:g} s (trial timeout × trials + {SLACK:g} s)"
+                raise ChunkFailed(start, stop, why) from None
+
+
+def _play_remote(task: Task, start: int, stop: int) -> Any:
+    return task(start, stop)
+
+
+def _ray(
+    task: Task, work: Iterable[tuple[int, int]], workers: int | None, address: str | None
+) -> Iterator[Any]:
+    try:
+        import ray
+    except ImportError:
+        raise InvalidArgument(
+            "backend='ray' needs Ray, which is not installed: pip install -e '.[ray]'"
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        if address is not None and address != "auto":
+            _reachable(address)
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address is None:
+            kwargs["num_cpus"] = workers
+        else:
+            kwargs["address"] = address
+        try:
+            ray.init(**kwargs)
+        except (ConnectionError, RuntimeError) as error:
+            raise InvalidArgument(f"cannot join the Ray cluster at {address}: {error}") from None
+        started = True
+    try:
+        remote = ray.remote(_play_remote)
+        task_ref = ray.put(task)
+        window = 4 * int(ray.cluster_resources().get("CPU", 1))
+        queue = iter(work)
+        running: dict[Any, tuple[int, int]] = {}
+
+        def submit() -> None:
+            for start, stop in queue:
+                running[remote.remote(task_ref, start, stop)] = (start, stop)
+                if len(running) >= window:
+                    return
+
+        submit()
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            start, stop = running.pop(done[0])
+            try:
+                yield ray.get(done[0])
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as error:
+                raise ChunkFailed(start, stop, f"a Ray worker died ({error})") from None
+            submit()
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _reachable(address: str, timeout: float = 3.0) -> None:
+    """Fail fast, naming the address, when nothing listens there."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise InvalidArgument(f"address={address!r} must be 'auto' or HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise InvalidArgument(
+            f"cannot reach a Ray cluster at {address} within {timeout:.0f} s: {error}"
+        ) from None

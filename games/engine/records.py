@@ -1,0 +1,184 @@
+"""The engine's records: what a range of trials produced, an estimate, a replayed trial.
+
+Small frozen records with their JSON forms; tallies of disjoint ranges add up, so a run's
+tally is the sum of its chunks' whatever the order they finished in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from games.registry import ADVERSARIES, name_of
+
+__all__ = [
+    "ERROR_KINDS",
+    "Estimate",
+    "Tally",
+    "TrialRecord",
+    "as_json",
+    "describe_adversary",
+    "plain",
+]
+
+ERROR_KINDS = ("exception", "budget", "invalid-answer", "timeout", "game-failed")
+
+
+@attrs.frozen(kw_only=True)
+class Tally:
+    """What a range of trials produced; tallies of disjoint ranges add up.
+
+    ``real`` and ``ideal`` are (trials, answers of 1) per world, for real-vs-ideal games.
+    ``first_error`` is (trial index, traceback) of the lowest-numbered failed trial.
+    """
+
+    ranges: tuple[tuple[int, int], ...]
+    trials: int = 0
+    wins: int = 0
+    real: tuple[int, int] = (0, 0)
+    ideal: tuple[int, int] = (0, 0)
+    queries: Mapping[str, int] = attrs.field(factory=dict)
+    errors: Mapping[str, int] = attrs.field(factory=dict)
+    first_error: tuple[int, str] | None = None
+    seconds: float = 0.0
+
+    def __add__(self, other: Tally) -> Tally:
+        errors = [e for e in (self.first_error, other.first_error) if e is not None]
+        return Tally(
+            ranges=_coalesce(self.ranges + other.ranges),
+            trials=self.trials + other.trials,
+            wins=self.wins + other.wins,
+            real=(self.real[0] + other.real[0], self.real[1] + other.real[1]),
+            ideal=(self.ideal[0] + other.ideal[0], self.ideal[1] + other.ideal[1]),
+            queries=_add(self.queries, other.queries),
+            errors=_add(self.errors, other.errors),
+            first_error=min(errors) if errors else None,
+            seconds=self.seconds + other.seconds,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return as_json(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Tally:
+        first = data.get("first_error")
+        return cls(
+            ranges=tuple(tuple(r) for r in data["ranges"]),  # type: ignore[misc]
+            trials=int(data["trials"]),
+            wins=int(data["wins"]),
+            real=tuple(data["real"]),  # type: ignore[arg-type]
+            ideal=tuple(data["ideal"]),  # type: ignore[arg-type]
+            queries=dict(data["queries"]),
+            errors=dict(data["errors"]),
+            first_error=(int(first[0]), str(first[1])) if first else None,
+            seconds=float(data["seconds"]),
+        )
+
+
+def _coalesce(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """Sorted ranges with touching neighbours joined, so a run's tally stays small."""
+    out: list[tuple[int, int]] = []
+    for start, stop in sorted(ranges):
+        if out and out[-1][1] == start:
+            out[-1] = (out[-1][0], stop)
+        else:
+            out.append((start, stop))
+    return tuple(out)
+
+
+def _add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = out.get(key, 0) + value
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class Estimate:
+    """An adversary's estimated advantage in a game, with its confidence interval.
+
+    ``trials`` counts the trials that were played to the end; trials the adversary lost by
+    raising, overspending a budget or giving an invalid answer are among them (counted as
+    losses and in ``errors``); trials whose challenger side failed are not, and appear in
+    ``errors["game-failed"]``.
+    """
+
+    game: str
+    params: Mapping[str, Any]
+    adversary: str
+    adversary_params: Mapping[str, Any]
+    shape: str
+    trials: int
+    wins: int
+    win_rate: float
+    baseline: float
+    advantage: float
+    ci_low: float
+    ci_high: float
+    level: float
+    method: str
+    seed: int
+    queries: Mapping[str, int]
+    errors: Mapping[str, int]
+    first_error: str | None
+    seconds: float
+    worlds: Mapping[str, tuple[int, int]] | None = None
+    path: str = "trial"
+    resources: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields as plain JSON values (the `--json` output of `advantage run`)."""
+        return as_json(self, errors=self.error_count, error_kinds=self.errors)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.adversary} vs {self.game}: advantage {self.advantage:+.4f} "
+            f"[{self.ci_low:+.4f}, {self.ci_high:+.4f}] "
+            f"({self.level:.0%} {self.method}, {self.trials} trials, seed {self.seed})"
+        )
+
+
+def as_json(record: Any, **overrides: Any) -> dict[str, Any]:
+    """A record's fields as plain JSON values, with ``overrides`` laid over them."""
+    fields = {field.name: getattr(record, field.name) for field in attrs.fields(type(record))}
+    return {key: plain(value) for key, value in (fields | overrides).items()}
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly copy of parameter values (tuples to lists, objects to their repr)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)
+
+
+@attrs.frozen(kw_only=True)
+class TrialRecord:
+    """One trial replayed: the hidden value, the answer, the outcome and every query."""
+
+    trial: int
+    seed: int
+    hidden: int | None
+    answer: Any
+    win: bool
+    error: str | None
+    error_kind: str | None
+    transcripts: Mapping[str, tuple[tuple[Any, Any], ...]]
+
+
+def describe_adversary(adversary: Any) -> tuple[str, dict[str, Any]]:
+    """The adversary's registered name and its parameters."""
+    params = attrs.asdict(adversary, recurse=False) if attrs.has(type(adversary)) else {}
+    return name_of(adversary, ADVERSARIES), params

@@ -1,0 +1,145 @@
+"""Every random stream of a run, derived from the run's seed in one place.
+
+A run's seed ``s`` is first turned into a 256-bit run key ``K = BLAKE2b(s)``. Each stream is
+then keyed by ``BLAKE2b(role, position; key=K)`` — a pseudorandom function of the seed — and
+drives numpy's PCG64 directly:
+
+========================  ==================================  ===========================
+stream                    role and position                   used by
+========================  ==================================  ===========================
+trial *i*, challenger     ``challenger``, (i,)                the game's ``setup``
+trial *i*, adversary      ``adversary``, (i,)                 the adversary
+chunk [a, b), challenger  ``challenger-batch``, (a, b)        ``setup_batch``
+chunk [a, b), adversary   ``adversary-batch``, (a, b)         the adversary's ``batch``
+a named purpose           the purpose's name, (k, ...)        audits' splits, sweep points
+========================  ==================================  ===========================
+
+So trial *i* of seed *s* is the same trial whatever the backend, worker count, chunking or
+order, and can be replayed alone. The key is one-way: nothing reachable from the
+adversary's generator (its state, its seed sequence) reveals the run's seed, the trial's
+index or the challenger's stream. An adversary that can *guess* the seed can recompute the
+challenger's coins, though, which is why runs without ``seed`` draw 128 random bits
+(:func:`fresh_seed`) and why untrusted adversaries need an unguessable seed and isolation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+import numpy as np
+from numpy.random.bit_generator import ISpawnableSeedSequence
+
+from oracles import InvalidArgument
+
+__all__ = [
+    "ADVERSARY",
+    "ADVERSARY_BATCH",
+    "CHALLENGER",
+    "CHALLENGER_BATCH",
+    "SEED_BITS",
+    "check_seed",
+    "derive",
+    "fresh_seed",
+    "generator",
+    "pair",
+    "run_key",
+]
+
+SEED_BITS = 256  # seeds are integers in [0, 2**256)
+CHALLENGER, ADVERSARY = b"challenger", b"adversary"
+CHALLENGER_BATCH, ADVERSARY_BATCH = b"challenger-batch", b"adversary-batch"
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` as an int, or :class:`InvalidArgument` naming its range."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidArgument(f"{name}={seed!r} must be a non-negative integer")
+    if int(seed).bit_length() > SEED_BITS:
+        raise InvalidArgument(f"{name}={seed!r} must be below 2**{SEED_BITS}")
+    return int(seed)
+
+
+def fresh_seed() -> int:
+    """A 128-bit seed from the operating system, for runs that were given none."""
+    return secrets.randbits(128)
+
+
+_KEYS: dict[int, bytes] = {}
+
+
+def run_key(seed: int) -> bytes:
+    """The run's 256-bit key: BLAKE2b of the seed (cached: a run asks for it per chunk)."""
+    key = _KEYS.get(seed)
+    if key is None:
+        if len(_KEYS) > 256:
+            _KEYS.clear()
+        data = seed.to_bytes(SEED_BITS // 8, "little")
+        key = _KEYS[seed] = hashlib.blake2b(data, digest_size=32, person=b"advantage.seed").digest()
+    return key
+
+
+def _position(position: tuple[int, ...]) -> bytes:
+    return b"".join(int(p).to_bytes(16, "little", signed=True) for p in position)
+
+
+class _Key(ISpawnableSeedSequence):
+    """A seed sequence that hands PCG64 256 bits derived by a PRF (cheaper than SeedSequence).
+
+    ``spawn`` gives numpy ``SeedSequence`` children of these bits, so a game may call
+    ``rng.spawn(n)`` as with any generator.
+    """
+
+    __slots__ = ("n_children_spawned", "words")
+
+    def __init__(self, digest: bytes) -> None:
+        self.words = np.frombuffer(digest, np.uint32)
+        self.n_children_spawned = 0
+
+    def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
+        need = n_words * (2 if np.dtype(dtype) == np.uint64 else 1)
+        if need > len(self.words):  # more than PCG64 asks for: let SeedSequence stretch it
+            return np.random.SeedSequence(self._entropy()).generate_state(n_words, dtype)
+        return self.words[:need].view(dtype).copy()
+
+    def _entropy(self) -> int:
+        return int.from_bytes(self.words.tobytes(), "little")
+
+    def spawn(self, n_children: int) -> list[np.random.SeedSequence]:  # type: ignore[override]
+        entropy = self._entropy()
+        first = self.n_children_spawned
+        self.n_children_spawned += n_children
+        return [
+            np.random.SeedSequence(entropy, spawn_key=(k,))
+            for k in range(first, first + n_children)
+        ]
+
+
+def generator(seed: int, role: bytes, *position: int) -> np.random.Generator:
+    """The generator of one stream: ``role`` (a purpose's name, at most 16 bytes) at ``position``."""
+    return np.random.Generator(np.random.PCG64(_Key(_digest(seed, role, position))))  # type: ignore[arg-type]
+
+
+def _digest(seed: int, role: bytes, position: tuple[int, ...]) -> bytes:
+    if len(role) > 16:
+        raise InvalidArgument(f"role={role!r} must be at most 16 bytes")
+    return hashlib.blake2b(
+        _position(position), digest_size=32, key=run_key(seed), person=role
+    ).digest()
+
+
+def derive(seed: int, role: bytes, *position: int) -> int:
+    """A seed for a sub-run (a sweep's budget point, say): 128 bits of the stream's key."""
+    return int.from_bytes(_digest(seed, role, position)[:16], "little")
+
+
+def pair(
+    seed: int, *position: int, batch: bool = False
+) -> tuple[np.random.Generator, np.random.Generator]:
+    """The challenger's and the adversary's generators of a trial (or of a chunk's batch)."""
+    if batch:
+        return generator(seed, CHALLENGER_BATCH, *position), generator(
+            seed, ADVERSARY_BATCH, *position
+        )
+    return generator(seed, CHALLENGER, *position), generator(seed, ADVERSARY, *position)

@@ -1,0 +1,338 @@
+"""Cheating adversaries: each tries to score without breaking the game, as a hostile user would.
+
+They live in a module (not in a test function) so that an isolated adversary process can
+import them. The tests in ``tests/games/test_integrity.py`` play them on every path and
+require that none of them scores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import time
+from typing import Any
+
+import attrs
+import numpy as np
+
+import games
+from games.engine import seeds
+
+# -- a channel across trials ----------------------------------------------------------------
+
+
+@attrs.frozen
+class Alternate:
+    """Answers 1, 0, 1, 0, ... by remembering its last answer in a mutable field.
+
+    Against worlds assigned by trial parity this scored +1.0: it wins only if it can predict
+    the world, and only state carried from one trial to the next could tell it.
+    """
+
+    memory: list[int] = attrs.field(factory=list, eq=False)
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        answer = 1 - len(self.memory) % 2
+        self.memory.append(answer)
+        return answer
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        first = 1 - len(self.memory) % 2
+        self.memory.append(size)
+        return (np.arange(size) + first + 1) % 2
+
+
+_GLOBAL: list[int] = []
+
+
+@attrs.frozen
+class AlternateGlobally:
+    """Alternates through module-level state, which no copy of the adversary resets: outside
+    the model in one interpreter, and still at chance once worlds are unpredictable."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        _GLOBAL.append(1)
+        return len(_GLOBAL) % 2
+
+
+@attrs.frozen(kw_only=True)
+class SawNothing(games.Search):
+    """Won when the adversary answers 0: what :class:`Remember` answers on a fresh copy."""
+
+    def setup(self, rng: np.random.Generator) -> games.Challenge:
+        return games.Challenge()
+
+    def finalize(self, challenge: games.Challenge, answer: Any) -> bool:
+        return bool(answer == 0)
+
+    def setup_batch(self, size: int, rng: np.random.Generator) -> games.Challenge:
+        return games.Challenge()
+
+    def finalize_batch(self, challenge: games.Challenge, answers: Any) -> np.ndarray:
+        return np.asarray(answers) == 0
+
+
+@attrs.frozen
+class Remember:
+    """Answers how many earlier calls it saw: 0 on every trial iff each trial gets a fresh copy."""
+
+    seen: list[int] = attrs.field(factory=list, eq=False)
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        count = len(self.seen)
+        self.seen.append(1)
+        return count
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        count = len(self.seen)
+        self.seen.append(size)
+        return np.full(size, count)
+
+
+class PlainRemember:
+    """:class:`Remember` as a plain class with an instance attribute."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        self.seen += 1
+        return self.seen - 1
+
+
+# -- the challenger's coins from the adversary's generator ----------------------------------
+
+
+@attrs.frozen
+class PredictSeed:
+    """Recomputes the challenger's coins from its own generator and reads the hidden bit.
+
+    Against ``SeedSequence(seed, spawn_key=(i, 1))`` it read the seed and index off the
+    generator. Against a one-way derivation it has to guess them: it tries every seed below
+    ``seeds_tried`` and every trial index below ``indices``, so it wins exactly when the run's
+    seed is guessable.
+    """
+
+    seeds_tried: int = 4
+    indices: int = 512
+    chunk: int = 65_536
+
+    def _bit_generator_key(self, rng: np.random.Generator) -> bytes | None:
+        sequence = rng.bit_generator.seed_seq
+        words = getattr(sequence, "words", None)
+        if words is not None:
+            return bytes(np.asarray(words, np.uint32))
+        return None
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        sequence = rng.bit_generator.seed_seq
+        if isinstance(sequence, np.random.SeedSequence) and len(sequence.spawn_key) == 2:
+            index = sequence.spawn_key[0]  # the old derivation: everything in plain sight
+            old = np.random.SeedSequence(sequence.entropy, spawn_key=(index, 0))
+            return int(np.random.default_rng(old).integers(2))
+        mine = self._bit_generator_key(rng)
+        for seed in range(self.seeds_tried):
+            for index in range(self.indices):
+                if seeds._digest(seed, seeds.ADVERSARY, (index,)) == mine:
+                    return int(seeds.generator(seed, seeds.CHALLENGER, index).integers(2))
+        return int(rng.integers(2))
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        mine = self._bit_generator_key(rng)
+        for seed in range(self.seeds_tried):
+            for start in range(0, self.indices * self.chunk, self.chunk):
+                stop = start + size
+                if seeds._digest(seed, seeds.ADVERSARY_BATCH, (start, stop)) == mine:
+                    challenger = seeds.generator(seed, seeds.CHALLENGER_BATCH, start, stop)
+                    return challenger.integers(2, size=size)
+        return rng.integers(2, size=size)
+
+
+# -- reaching into the challenger in-process ------------------------------------------------
+
+
+@attrs.frozen
+class Overwrite:
+    """Tries every private attribute a handle once had to lift its budget, then queries twice."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        encrypt = oracles["encrypt"]
+        for name, value in (("_queries", 0), ("_budget", None), ("_limit", None)):
+            with contextlib.suppress(AttributeError):
+                object.__setattr__(encrypt, name, value)
+        try:
+            answer = object.__getattribute__(encrypt, "_answer")
+        except AttributeError:
+            answer = encrypt
+        return int(answer(0, 0) ^ answer(0, 1))
+
+
+@attrs.frozen
+class ReadTraceback:
+    """Provokes an error in the challenger's oracle and reads the hidden bit off the frames of
+    the traceback (and of its context)."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        try:
+            oracles["encrypt"]("not", "numbers")
+        except Exception as error:
+            for exception in (error, error.__context__, error.__cause__):
+                tb = getattr(exception, "__traceback__", None)
+                while tb is not None:
+                    for name in ("b", "hidden"):
+                        value = tb.tb_frame.f_locals.get(name)
+                        if isinstance(value, int | np.integer) and value in (0, 1):
+                            return int(value)
+                    tb = tb.tb_next
+        return int(rng.integers(2))
+
+
+# -- attacks on the isolation channel -------------------------------------------------------
+
+
+class Gadget:
+    """An object whose unpickling opens (and so creates) ``marker``: code run by whoever
+    unpickles it."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (open, (self.marker, "w"))
+
+
+@attrs.frozen
+class AnswerGadget:
+    marker: str
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        return Gadget(self.marker)
+
+
+@attrs.frozen
+class QueryGadget:
+    marker: str
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        oracles["encrypt"](Gadget(self.marker), 0)
+        return 0
+
+
+def _channel(oracles: Any) -> tuple[Any, str]:
+    """The isolated process's connection and its current trial's token, from the proxy."""
+    gate = object.__getattribute__(oracles[next(iter(oracles))], "_ask")
+    proxy = dict(zip(gate.__code__.co_freevars, gate.__closure__, strict=True))["answer"]
+    cells = dict(
+        zip(proxy.cell_contents.__code__.co_freevars, proxy.cell_contents.__closure__, strict=True)
+    )
+    return cells["conn"].cell_contents, cells["token"].cell_contents
+
+
+@attrs.frozen
+class RawMessage:
+    """Bypasses the proxies and writes to the challenger's end of the pipe directly.
+
+    ``kind``: ``pickle`` (a pickled gadget, for a parent that unpickles), ``other-trial`` (a
+    well-formed answer tagged for another trial), or ``huge`` (a 300 MB message).
+    """
+
+    kind: str
+    marker: str = ""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        conn, token = _channel(oracles)
+        if self.kind == "pickle":
+            conn.send_bytes(pickle.dumps(("answer", Gadget(self.marker), [])))
+        elif self.kind == "other-trial":
+            import json
+
+            conn.send_bytes(json.dumps({"trial": "0" * 16, "kind": "answer", "value": 1}).encode())
+        else:
+            conn.send_bytes(b" " * (300 << 20))
+        time.sleep(60)  # the challenger must not wait for anything more
+        return 0
+
+
+# -- misbehaving in time and in kind --------------------------------------------------------
+
+
+@attrs.frozen
+class Sleep:
+    seconds: float = 60.0
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        time.sleep(self.seconds)
+        return 1
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        time.sleep(self.seconds)
+        return np.ones(size, int)
+
+
+@attrs.frozen
+class SleepThroughTimeouts:
+    """Catches the trial timeout and goes on sleeping: the trial is lost all the same."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        for _ in range(3):
+            with contextlib.suppress(BaseException):
+                time.sleep(0.5)
+        return 1
+
+
+@attrs.frozen
+class Exit:
+    """Raises one of the exceptions that are not ``Exception``s."""
+
+    kind: str = "SystemExit"
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        raise {
+            "SystemExit": SystemExit,
+            "GeneratorExit": GeneratorExit,
+            "KeyboardInterrupt": KeyboardInterrupt,
+        }[self.kind]()
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        return self(oracles, rng)
+
+
+@attrs.frozen
+class Limits:
+    """Reports the resource limits it runs under (address space, processes)."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        import resource
+
+        return (
+            list(resource.getrlimit(resource.RLIMIT_AS)),
+            list(resource.getrlimit(resource.RLIMIT_NPROC)),
+            os.getpid(),
+        )
+
+
+@attrs.frozen
+class Constant:
+    """Answers one fixed value (a complex number, a huge string, ...)."""
+
+    value: Any
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        return self.value
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        return np.full(size, self.value)
+
+
+@attrs.frozen
+class WritePid:
+    """Writes its process id to ``path``, then sleeps (to find its process from outside)."""
+
+    path: str
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        with open(self.path, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        time.sleep(600)
+        return 0

@@ -1,0 +1,166 @@
+"""The unlearning game: parameters, forget sets, the challenge, and both paths of every method."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from unlearning_cases import draw_of, noisy, small  # noqa: E402
+
+import games  # noqa: E402
+from games.base import REAL  # noqa: E402
+from games.errors import TrialFailed  # noqa: E402
+from games.unlearning import METHODS, Model, Unlearning  # noqa: E402
+from oracles import BudgetExceeded, InvalidArgument  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+def test_bad_arguments_name_the_argument():
+    with pytest.raises(InvalidArgument, match="forget_size=200 must be below training_size=128"):
+        Unlearning(forget_size=200)
+    with pytest.raises(InvalidArgument, match="forget_size=128 must be below training_size=128"):
+        Unlearning(forget_size=128)
+    with pytest.raises(InvalidArgument, match="forget_size=0 must be a positive integer"):
+        Unlearning(forget_size=0)
+    with pytest.raises(InvalidArgument, match="method='forget-it' must be one of: retrain, sisa"):
+        Unlearning(method="forget-it")
+    with pytest.raises(InvalidArgument, match="forget='oldest' must be one of"):
+        Unlearning(forget="oldest")
+    with pytest.raises(InvalidArgument, match="training_size=569 must be below the population"):
+        Unlearning(training_size=569)
+    with pytest.raises(InvalidArgument, match="shards=64 must be at most training_size=48"):
+        small(method="sisa", shards=64)
+    with pytest.raises(InvalidArgument, match=r"l2=0.0 must be > 0 for method='noisy-descent'"):
+        noisy(l2=0.0)
+    with pytest.raises(InvalidArgument, match="model='mlp': method='noisy-descent-weak'"):
+        noisy(method="noisy-descent-weak", model="mlp")
+    with pytest.raises(InvalidArgument, match=r"delta=1.0 must be a number in \(0, 1\)"):
+        noisy(delta=1.0)
+    with pytest.raises(InvalidArgument, match="method='finetune' makes no"):
+        small().claim()
+    with pytest.raises(InvalidArgument, match="method='gradient-ascent' makes no claim"):
+        small(method="gradient-ascent").advantage_bound()
+
+
+def test_the_game_is_registered_and_batched():
+    assert games.GAMES.get("unlearning") is Unlearning
+    assert small().batched
+    assert small(method="retrain").advantage_bound() == small(method="sisa").advantage_bound() == 0
+
+
+def test_the_population_lies_in_the_unit_ball():
+    for name in ("breast-cancer", "digits"):
+        X = small(dataset=name).population().X
+        norms = np.linalg.norm(X.astype(np.float64), axis=1)
+        assert norms.max() <= 1 and np.mean(norms >= 1 - 1e-5) <= 0.11
+        assert not X.flags.writeable
+
+
+# -- forget sets --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["random", "class", "outliers"])
+def test_forget_sets_are_subsets_of_the_training_set(rule):
+    game = small(forget=rule, forget_size=6)
+    draw = draw_of(game, [1, 0] * 4)
+    assert (draw.members.sum(1) == 48).all() and (draw.forget.sum(1) == 6).all()
+    assert not (draw.forget & ~draw.members).any()
+    pool = game.population()
+    if rule == "class":
+        for row in draw.forget:
+            assert len(set(pool.y[row].tolist())) == 1
+    if rule == "outliers":
+        for members, forget in zip(draw.members, draw.forget, strict=True):
+            X, y = pool.X[members].astype(np.float64), pool.y[members]
+            means = np.stack([X[y == c].mean(0) for c in range(pool.classes)])
+            far = np.linalg.norm(X - means[y], axis=1)
+            chosen = forget[members]
+            assert far[chosen].min() >= far[~chosen].max() - 1e-9
+
+
+def test_a_class_too_small_fails_the_trial_not_the_run():
+    game = Unlearning(dataset="digits", training_size=20, forget_size=15, forget="class")
+    with pytest.raises(TrialFailed, match="no class of D has forget_size=15"):
+        game.setup(REAL, np.random.default_rng(0))
+    challenge = game.setup_batch(np.array([1, 0]), np.random.default_rng(0))
+    assert challenge.failed.all()
+    est = games.estimate(game, games.ADVERSARIES.get("guess")(), trials=4, seed=0)
+    assert est.trials == 0 and est.errors == {"game-failed": 4}
+
+
+# -- the challenge ------------------------------------------------------------------------
+
+
+def test_the_adversary_sees_the_model_and_the_forget_set():
+    game = small()
+    challenge = game.setup(REAL, np.random.default_rng(1))
+    x, y = challenge.public["forget"]
+    assert x.shape == (4, 30) and y.shape == (4,)
+    model = challenge.public["model"]
+    assert isinstance(model, Model) and model.size == 1
+    assert model.loss(x, y).shape == (1, 4) and model.logits(x).shape == (1, 4, 2)
+    assert challenge.handles()["model"]() is model
+    batch = game.setup_batch(np.array([1, 0, 1]), np.random.default_rng(1))
+    x, y = batch.public["forget"]
+    assert x.shape == (3, 4, 30) and y.shape == (3, 4)
+    assert batch.public["model"].loss(x, y).shape == (3, 4)
+    assert list(batch.failed) == [False] * 3
+
+
+def test_setup_is_a_function_of_the_generator():
+    for method in ("sisa", "noisy-descent"):
+        game = noisy(method=method) if method == "noisy-descent" else small(method=method)
+        a = game.setup(REAL, np.random.default_rng(5)).public["model"].params
+        b = game.setup(REAL, np.random.default_rng(5)).public["model"].params
+        for p, q in zip(a, b, strict=True):
+            assert torch.equal(p, q)
+
+
+def test_the_adversary_submits_the_forget_set_before_the_model():
+    game = small(forget="adversary")
+    challenge = game.setup(REAL, np.random.default_rng(0))
+    assert "forget" not in challenge.public and "model" not in challenge.public
+    handles = challenge.handles()
+    with pytest.raises(InvalidArgument, match="submit the forget set"):
+        handles["model"]()
+    x = np.zeros((4, 30), np.float32)
+    x[:, 0] = 2.0
+    for bad, label, message in (
+        (x, np.zeros(4, int), "unit ball"),
+        (x / 2, np.full(4, 2), r"labels must be in \[0, 2\)"),
+        (np.zeros((3, 30)), np.zeros(3, int), "forget set must be x"),
+        (x * np.nan, np.zeros(4, int), "must be finite"),
+    ):
+        with pytest.raises(InvalidArgument, match=message):
+            game.setup(REAL, np.random.default_rng(0)).handles()["submit"](bad, label)
+    fresh = game.setup(REAL, np.random.default_rng(0)).handles()
+    fresh["submit"](x / 2, np.ones(4, int))
+    assert fresh["model"]().size == 1
+    with pytest.raises(BudgetExceeded):
+        fresh["submit"](x / 2, np.ones(4, int))
+
+
+def test_simulate_needs_the_forget_set_in_adversary_mode():
+    game = small(forget="adversary")
+    with pytest.raises(InvalidArgument, match="give the forget sets"):
+        game.simulate([1, 0], np.random.default_rng(0))
+    x = np.full((4, 30), 0.1, np.float32)
+    run = game.simulate([1, 0], np.random.default_rng(0), forget=(x, np.zeros(4, int)))
+    pool = game.population()
+    assert run.X.shape == (pool.size + 8, 30)
+    assert (run.forget[:, pool.size :].sum(1) == 4).all() and (run.members.sum(1) == 48).all()
+
+
+def test_every_method_runs_on_both_paths():
+    guess = games.ADVERSARIES.get("guess")()
+    for method in METHODS:
+        game = noisy(method=method) if "noisy" in method else small(method=method)
+        for batched in (True, False):
+            est = games.estimate(game, guess, trials=4, seed=0, batched=batched)
+            assert est.trials == 4 and not est.errors, (method, est)

@@ -1,0 +1,19 @@
+"""What the language-model tests share beside their fixtures: whether the lm extra is there,
+and a free local port for a server."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+
+import pytest
+
+LM = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "tokenizers"))
+needs_lm = pytest.mark.skipif(not LM, reason="needs the lm extra: pip install -e '.[lm]'")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
