@@ -14,7 +14,6 @@ trial is its overhead (target: within 1.2× the bare loop).
 from __future__ import annotations
 
 import argparse
-import copy
 import platform
 import time
 
@@ -25,6 +24,7 @@ from rich.table import Table
 import games
 from adversaries.otp import TwoTimePad
 from games.engine import seeds
+from games.engine.isolation import renewer
 from games.otp import OneTimePad
 
 
@@ -36,9 +36,10 @@ class Raw(dict):
 
 def bare(game, adversary, trials: int, seed: int) -> int:
     wins = 0
+    fresh = renewer(adversary)  # the engine's copier: the same fresh copy per trial
     for index in range(trials):
         challenger, attacker = seeds.pair(seed, index)
-        player = copy.copy(adversary)  # a fresh copy per trial, as the engine hands out
+        player = fresh()
         b = int(challenger.integers(2))
         challenge = game.setup(b, challenger)
         wins += player(Raw(challenge.oracles), attacker) == b

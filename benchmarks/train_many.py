@@ -13,7 +13,15 @@ scikit-learn's digits, trained for ``--steps`` steps of batch 32.
   tracking, no variable step counts: the ceiling for this computation;
 - peak memory: the maximum resident set of a child process that trains 1,024 MLPs.
 
+With ``--scale 1024,4096,16384`` it measures instead, for each number of models M, the
+``sgd`` trainer (counter-based draws on the device) against the hand-written trainer in the
+same run, and the trainer's peak GPU memory, one line per M (what ``benchmarks/gpu.sh``
+records)::
+
+    scale: models=M steps=S device=D trainer=X models/s hand-written=Y models/s ratio=R peak_gpu_memory=G GiB
+
     python benchmarks/train_many.py [--models 1024] [--steps 40] [--device cpu] [--threads N]
+    python benchmarks/train_many.py --scale 1024,4096,16384 --steps 200 --device cuda
 """
 
 from __future__ import annotations
@@ -83,6 +91,8 @@ def handwritten(X, y, masks, steps: int, device: str) -> float:
     """Minimal stacked SGD: the same shapes and arithmetic, none of the bookkeeping."""
     M = len(masks)
     gen = torch.Generator().manual_seed(0)
+    # Batch keys from a generator on the device, as fast as torch draws them there.
+    draw = torch.Generator(device=device).manual_seed(0)
     d, h, k = X.shape[1], 32, int(y.max()) + 1
     W1 = ((torch.rand(M, d, h, generator=gen) * 2 - 1) / d**0.5).to(device)
     b1 = ((torch.rand(M, 1, h, generator=gen) * 2 - 1) / d**0.5).to(device)
@@ -95,7 +105,7 @@ def handwritten(X, y, masks, steps: int, device: str) -> float:
     start = time.perf_counter()
     for _ in range(steps):
         # BATCH distinct records per model, as the trainer samples them (the smallest keys).
-        keys = torch.rand(M, RECORDS, generator=gen).to(device)
+        keys = torch.rand(M, RECORDS, generator=draw, device=device)
         pick = torch.topk(keys, BATCH, dim=1, largest=False, sorted=False).indices
         rows = index.gather(1, pick).reshape(-1)
         xb, yb = Xt.index_select(0, rows).view(M, BATCH, d), yt.index_select(0, rows).view(M, BATCH)
@@ -132,6 +142,26 @@ def peak_memory(models: int, steps: int, threads: int | None) -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
 
 
+def scale(sizes: list[int], steps: int, device: str, repeats: int) -> None:
+    """The trainer against the hand-written one at each number of models, with peak memory."""
+    cuda = device.startswith("cuda")
+    console = Console()
+    for models in sizes:
+        X, y, masks = task(models)
+        t_hand = min(handwritten(X, y, masks, steps, device) for _ in range(repeats))
+        if cuda:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+        t_ours, _ = best(lambda: batched("sgd", X, y, masks, steps, device), repeats)  # noqa: B023
+        peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}" if cuda else "n/a"
+        console.print(
+            f"scale: models={models} steps={steps} device={device} "
+            f"trainer={models / t_ours:,.1f} models/s hand-written={models / t_hand:,.1f} models/s "
+            f"ratio={t_hand / t_ours:.2f} peak_gpu_memory={peak} GiB",
+            soft_wrap=True,
+        )
+
+
 def best(fn, repeats: int):
     times, result = [], None
     for _ in range(repeats):
@@ -152,6 +182,12 @@ def main() -> None:
         "--loop-models", type=int, default=64, help="models the per-model loop trains"
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--memory-models", type=int, default=1024, help="models the peak-memory child trains"
+    )
+    parser.add_argument(
+        "--scale", default=None, help="comma-separated numbers of models: trainer vs hand-written"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -159,6 +195,9 @@ def main() -> None:
         return
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.scale:
+        scale([int(m) for m in args.scale.split(",")], args.steps, args.device, args.repeats)
+        return
     X, y, masks = task(args.models)
     count = min(args.loop_models, args.models)
     rows = []
@@ -179,7 +218,11 @@ def main() -> None:
     t_hand = min(handwritten(X, y, masks, args.steps, args.device) for _ in range(args.repeats))
     t_ours, _ = best(lambda: batched("sgd", X, y, masks, args.steps, args.device), args.repeats)
     rows.append(("sgd", "hand-written baddbmm", args.models / t_ours, args.models / t_hand))
-    memory = peak_memory(1024, args.steps, args.threads) if args.device == "cpu" else float("nan")
+    memory = (
+        peak_memory(args.memory_models, args.steps, args.threads)
+        if args.device == "cpu"
+        else float("nan")
+    )
 
     table = Table(
         title=f"Training {args.models} MLPs (digits, {args.steps} steps of batch {BATCH})"
@@ -191,7 +234,8 @@ def main() -> None:
     console = Console()
     console.print(table)
     console.print(
-        f"peak memory training 1,024 MLPs (SGD then DP-SGD), child ru_maxrss: {memory:.2f} GiB"
+        f"peak memory training {args.memory_models:,} MLPs (SGD then DP-SGD), "
+        f"child ru_maxrss: {memory:.2f} GiB"
     )
     console.print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

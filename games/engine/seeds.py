@@ -81,6 +81,14 @@ def run_key(seed: int) -> bytes:
 
 
 def _position(position: tuple[int, ...]) -> bytes:
+    # A trial's index or a chunk's bounds: the common cases, without a generator's cost.
+    if len(position) == 1:
+        return int(position[0]).to_bytes(16, "little", signed=True)
+    if len(position) == 2:
+        first, second = position
+        return int(first).to_bytes(16, "little", signed=True) + int(second).to_bytes(
+            16, "little", signed=True
+        )
     return b"".join(int(p).to_bytes(16, "little", signed=True) for p in position)
 
 
@@ -91,20 +99,28 @@ class _Key(ISpawnableSeedSequence):
     ``rng.spawn(n)`` as with any generator.
     """
 
-    __slots__ = ("n_children_spawned", "words")
+    __slots__ = ("_bits", "n_children_spawned")
 
     def __init__(self, digest: bytes) -> None:
-        self.words = np.frombuffer(digest, np.uint32)
+        self._bits = bytes(digest)
         self.n_children_spawned = 0
 
+    @property
+    def words(self) -> np.ndarray:
+        """The 256 bits as eight 32-bit words."""
+        return np.frombuffer(self._bits, np.uint32)
+
     def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
+        if n_words == 4 and dtype is np.uint64:  # what PCG64 asks for: the 256 bits as they are
+            return np.frombuffer(self._bits, np.uint64).copy()
+        words = self.words
         need = n_words * (2 if np.dtype(dtype) == np.uint64 else 1)
-        if need > len(self.words):  # more than PCG64 asks for: let SeedSequence stretch it
+        if need > len(words):  # more than PCG64 asks for: let SeedSequence stretch it
             return np.random.SeedSequence(self._entropy()).generate_state(n_words, dtype)
-        return self.words[:need].view(dtype).copy()
+        return words[:need].view(dtype).copy()
 
     def _entropy(self) -> int:
-        return int.from_bytes(self.words.tobytes(), "little")
+        return int.from_bytes(self._bits, "little")
 
     def spawn(self, n_children: int) -> list[np.random.SeedSequence]:  # type: ignore[override]
         entropy = self._entropy()
@@ -121,12 +137,21 @@ def generator(seed: int, role: bytes, *position: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(_Key(_digest(seed, role, position))))  # type: ignore[arg-type]
 
 
+_HASHES: dict[tuple[int, bytes], Any] = {}
+
+
 def _digest(seed: int, role: bytes, position: tuple[int, ...]) -> bytes:
-    if len(role) > 16:
-        raise InvalidArgument(f"role={role!r} must be at most 16 bytes")
-    return hashlib.blake2b(
-        _position(position), digest_size=32, key=run_key(seed), person=role
-    ).digest()
+    base = _HASHES.get((seed, role))
+    if base is None:
+        if len(role) > 16:
+            raise InvalidArgument(f"role={role!r} must be at most 16 bytes")
+        if len(_HASHES) > 1024:
+            _HASHES.clear()
+        # Keyed once per (run, role): a copy per stream skips hashing the key's block again.
+        base = _HASHES[seed, role] = hashlib.blake2b(digest_size=32, key=run_key(seed), person=role)
+    h = base.copy()
+    h.update(_position(position))
+    return h.digest()
 
 
 def derive(seed: int, role: bytes, *position: int) -> int:

@@ -221,17 +221,16 @@ class Chunks:
         alarm.install()
         try:
             if self.collect == "scores":
-                tally, each = _score_chunk(self.game, renew(), self.seed, start, stop)
+                tally, each = _score_chunk(self.game, renew(), self.seed, start, stop, clock)
             elif self.batched:
                 _reuse_freed_memory()
-                tally, each = _batch_chunk(self.game, renew(), self.seed, start, stop, alarm)
+                tally, each = _batch_chunk(self.game, renew(), self.seed, start, stop, alarm, clock)
             else:
                 if isolated:
                     self.adversary.start()
-                tally, each = _trial_chunk(self.game, renew, self.seed, start, stop, alarm)
+                tally, each = _trial_chunk(self.game, renew, self.seed, start, stop, alarm, clock)
         finally:
             alarm.uninstall()
-        tally = attrs.evolve(tally, seconds=time.perf_counter() - clock)
         return tally if self.collect == "tally" else (tally, each)
 
 
@@ -243,7 +242,13 @@ def play_chunk(
 
 
 def _trial_chunk(
-    game: Game, renew: Callable[[], Any], seed: int, start: int, stop: int, alarm: _Alarm
+    game: Game,
+    renew: Callable[[], Any],
+    seed: int,
+    start: int,
+    stop: int,
+    alarm: _Alarm,
+    clock: float,
 ) -> tuple[Tally, np.ndarray]:
     outcomes = np.empty(stop - start, np.int8)
     wins = real_n = real_1 = ideal_n = ideal_1 = 0
@@ -280,12 +285,13 @@ def _trial_chunk(
         queries=queries,
         errors=errors,
         first_error=first,
+        seconds=time.perf_counter() - clock,
     )
     return tally, outcomes
 
 
 def _score_chunk(
-    game: Game, scorer: Any, seed: int, start: int, stop: int
+    game: Game, scorer: Any, seed: int, start: int, stop: int, clock: float
 ) -> tuple[Tally, tuple[np.ndarray, np.ndarray]]:
     """A batch whose adversary scores each trial (higher: the bit is more likely 1), with the
     scores and hidden bits of the trials whose challenger did not fail."""
@@ -305,6 +311,7 @@ def _score_chunk(
         first_error=(start + int(np.flatnonzero(failed)[0]), "the challenger failed")
         if lost
         else None,
+        seconds=time.perf_counter() - clock,
     )
     return tally, (scores[~failed], np.asarray(hidden)[~failed])
 
@@ -313,7 +320,13 @@ Loss = tuple[str, "np.ndarray | None", str]  # (kind, which trials (None: all), 
 
 
 def _batch_chunk(
-    game: Game, adversary: BatchAdversary, seed: int, start: int, stop: int, alarm: _Alarm
+    game: Game,
+    adversary: BatchAdversary,
+    seed: int,
+    start: int,
+    stop: int,
+    alarm: _Alarm,
+    clock: float,
 ) -> tuple[Tally, np.ndarray]:
     size = stop - start
     challenger, attacker = seeds.pair(seed, start, stop, batch=True)
@@ -359,6 +372,7 @@ def _batch_chunk(
         queries={name: a.queries * played for name, a in zip(readers, accounts, strict=True)},
         errors=errors,
         first_error=first,
+        seconds=time.perf_counter() - clock,
     )
     outcomes = np.zeros(size, np.int8) if win is None else win.astype(np.int8)
     if kept is not None:

@@ -2,8 +2,9 @@
 
 A chunk of M models is one computation. Layer ``l`` of every model lives in one tensor
 ``W_l`` of shape (M, in, out) (and ``b_l`` of shape (M, out)); a forward pass is one
-``torch.baddbmm`` per layer. Each model draws its initial weights from its own
-``torch.Generator`` (:func:`generators`), seeded from its own numpy ``SeedSequence``.
+``torch.baddbmm`` per layer. The trainers draw each model's initial weights from its key
+(:func:`games.privacy.counter.init_params`); :func:`init_params` draws them from per-model
+``torch.Generator`` objects (:func:`generators`) for code that keeps one per model.
 :func:`forward`, :func:`log_softmax` and :func:`unflatten` are the pieces the batched
 trainers (:mod:`games.privacy.training`) build on.
 """

@@ -3,10 +3,12 @@
 A chunk of M models is one computation over the stacked networks of
 :mod:`games.privacy.networks` (whose names are importable from here too): a forward pass is
 one ``torch.baddbmm`` per layer, a backward pass one ``torch.bmm`` per layer. Each model has
-its own data subset (a row of a boolean mask over the shared records) and its own random
-stream (a ``torch.Generator`` seeded from its own numpy ``SeedSequence``) from which its
-initial weights, its batches and its noise are all drawn, so training model *i* alone with
-the same seed gives the same parameters as training it in any chunk.
+its own data subset (a row of a boolean mask over the shared records) and its own key (from
+its own numpy ``SeedSequence``); its initial weights, its batches and its noise are
+counter-based draws from that key (:mod:`games.privacy.counter`), made for every model of
+the chunk in one call per step on the training device. So training model *i* alone with the
+same seed gives the same parameters as training it in any chunk, on CPU exactly, and on
+another device to float tolerance.
 
 DP-SGD clips each example's gradient. For these fully connected nets the gradient of
 example *j* with respect to ``W_l`` is the outer product ``a_j δ_jᵀ`` of the layer's input
@@ -36,7 +38,7 @@ import numpy as np
 import torch
 
 from games.params import param
-from games.privacy import accounting
+from games.privacy import accounting, counter
 from games.privacy.networks import (
     MODELS,
     NETWORKS,
@@ -80,13 +82,6 @@ __all__ = [
 
 SAMPLING = ("poisson", "fixed")
 TRAINERS = ("sgd", "dp-sgd", "dp-sgd-noclip", "opacus")
-
-# Steps of randomness drawn per model per call: fewer Python-level generator calls, bounded
-# memory. A function of the architecture only, so a model's stream does not depend on the
-# chunk it is trained in.
-_BLOCK_FLOATS = 1 << 16
-_BLOCK_MAX = 16
-
 
 # -- fields -------------------------------------------------------------------------------
 
@@ -305,8 +300,9 @@ class Opacus(DPSGD):
     """The same DP-SGD driven by Opacus's PrivacyEngine, one model at a time (a reference).
 
     Needs ``pip install -e '.[opacus]'``. Each model's initial weights come from the same
-    stream as the batched trainers; its batches and noise from Opacus with that model's
-    generator, so its results match ``dp-sgd`` in distribution, not bit for bit.
+    stream as the batched trainers; its batches and noise from Opacus with a
+    ``torch.Generator`` seeded from that model's seed, so its results match ``dp-sgd`` in
+    distribution, not bit for bit.
     """
 
     def _fit(self, data: _Data, device: str, init: Params | None) -> Trained:
@@ -394,70 +390,77 @@ def _prepare(X: Any, y: Any, masks: Any, seeds: Sequence[Any], size: int | None)
     )
 
 
-def _block(net_params: int) -> int:
-    return max(1, min(_BLOCK_MAX, _BLOCK_FLOATS // max(1, net_params)))
-
-
 def _fit(trainer: SGD, data: _Data, device: str, init: Params | None = None) -> Trained:
     dims = data.X.shape[1]
     sizes_l = trainer.network.sizes(dims, data.classes)
     P = trainer.network.count(dims, data.classes)
     M = len(data.counts)
-    gens = generators(data.seeds)
-    params = _start(trainer.network, data, gens, device, init)
+    keys = counter.keys(data.seeds, device)
+    params = _start(trainer.network, data, keys, device, init)
     X, y = data.X.to(device), data.y.to(device)
     index = data.index.to(device)
     n_max = index.shape[1]
     counts = torch.as_tensor(data.counts, device=device)
+    # Models with fewer records than the widest have padding at the end of their rows.
+    pad = (
+        torch.arange(n_max, device=device) >= counts[:, None]
+        if int(data.counts.min()) < n_max
+        else None
+    )
     steps, rate, step_size = _schedule(trainer, data, counts, device)
+    # Poisson sampling takes a record when its 32-bit word (signed) is below this threshold.
+    threshold = (torch.floor(rate.double() * 2.0**32) - 2.0**31).long()[:, None]
     sigma = trainer._noise()
-    K = _block(P)
     diverged = torch.zeros(M, dtype=torch.bool, device=device)
     total = int(steps.max())
     first_done = int(steps.min())
     steps_t = torch.as_tensor(steps, device=device)
     decay = trainer.lr * trainer.weight_decay
-    examples = 0
-    for start in range(0, total, K):
-        uniform, noise = _draws(gens, data.counts, (M, K, n_max), P, sigma, device)
-        for k in range(min(K, total - start)):
-            t = start + k
-            pos, weight = _sample(trainer, uniform[:, k], rate, counts, n_max)
-            width = pos.shape[1]
-            rows = index.gather(1, pos).reshape(-1)
-            examples += int(weight.sum())
-            # index_select, not X[rows]: the same rows at a quarter of the cost on CPU.
-            xb = X.index_select(0, rows).view(M, width, dims)
-            inputs, deltas, loss = _gradients(
-                params, xb, y.index_select(0, rows).view(M, width), weight, trainer
+    examples = torch.zeros((), dtype=torch.int64, device=device)  # read once: no sync a step
+    for t in range(total):
+        # Every model's batch keys and noise for step t in one call (see games.privacy.counter).
+        u = counter.words(keys, counter.BATCH, t, n_max)
+        pos, weight = _sample(trainer, u, threshold, counts, pad)
+        width = pos.shape[1]
+        rows = index.gather(1, pos).reshape(-1)
+        examples += weight.sum().long()
+        # index_select, not X[rows]: the same rows at a quarter of the cost on CPU.
+        xb = X.index_select(0, rows).view(M, width, dims)
+        inputs, deltas, loss = _gradients(
+            params, xb, y.index_select(0, rows).view(M, width), weight, trainer
+        )
+        diverged |= ~torch.isfinite(loss)
+        # Models whose training set is larger may take more steps; the others stand still.
+        rate_now = step_size if t < first_done else step_size * (t < steps_t)
+        if decay:
+            keep = 1 - decay * (t < steps_t).float()
+            for p in params:
+                p.mul_(keep.view(M, *([1] * (p.dim() - 1))))
+        extra = (
+            unflatten(
+                counter.normal(keys, counter.NOISE, t, P), sizes_l, scale=False, device=device
             )
-            diverged |= ~torch.isfinite(loss)
-            # Models whose training set is larger may take more steps; the others stand still.
-            rate_now = step_size if t < first_done else step_size * (t < steps_t)
-            if decay:
-                keep = 1 - decay * (t < steps_t).float()
-                for p in params:
-                    p.mul_(keep.view(M, *([1] * (p.dim() - 1))))
-            extra = (
-                unflatten(noise[:, k], sizes_l, scale=False, device=device)
-                if noise is not None
-                else None
-            )
-            _descend(params, inputs, deltas, rate_now.view(M, 1, 1), extra, sigma)
+            if sigma > 0
+            else None
+        )
+        _descend(params, inputs, deltas, rate_now.view(M, 1, 1), extra, sigma)
     for p in params:
         diverged |= ~torch.isfinite(p.reshape(M, -1)).all(1)
     return Trained(
-        params=tuple(params), diverged=diverged.cpu().numpy(), steps=steps, examples=examples
+        params=tuple(params),
+        diverged=diverged.cpu().numpy(),
+        steps=steps,
+        examples=int(examples),
     )
 
 
 def _start(
-    net: Network, data: _Data, gens: list[torch.Generator], device: str, init: Params | None
+    net: Network, data: _Data, keys: torch.Tensor, device: str, init: Params | None
 ) -> list[torch.Tensor]:
     """The parameters training starts from: a fresh draw, or a copy of ``init``."""
     dims = data.X.shape[1]
     if init is None:
-        return list(init_params(net, dims, data.classes, gens, device))
+        return list(counter.init_params(net, dims, data.classes, keys, device))
     M = len(data.counts)
     sizes_l = net.sizes(dims, data.classes)
     shapes = [(M, a, b) for a, b in zip(sizes_l, sizes_l[1:], strict=False)]
@@ -486,39 +489,26 @@ def _schedule(
     return steps, rate, trainer.lr / denom * (-1.0 if trainer.ascent else 1.0)
 
 
-def _draws(
-    gens: list[torch.Generator],
-    counts: np.ndarray,
-    shape: tuple[int, int, int],
-    P: int,
-    sigma: float,
-    device: str,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The next K steps' uniforms (M, K, n_max) for sampling and normals (M, K, P) for noise.
-
-    Each model's draws come from its own generator in a fixed order (uniforms for sampling,
-    then normals for noise), so they do not depend on the chunk.
-    """
-    M, K, _ = shape
-    uniform = torch.full(shape, 2.0)
-    for i, g in enumerate(gens):
-        uniform[i, :, : counts[i]].uniform_(generator=g)  # = torch.rand((K, count))
-    noise = torch.stack([torch.randn((K, P), generator=g) for g in gens]) if sigma > 0 else None
-    return uniform.to(device), None if noise is None else noise.to(device)
-
-
 def _sample(
-    trainer: SGD, u: torch.Tensor, rate: torch.Tensor, counts: torch.Tensor, n_max: int
+    trainer: SGD,
+    u: torch.Tensor,
+    threshold: torch.Tensor,
+    counts: torch.Tensor,
+    pad: torch.Tensor | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step's batch per model from its uniforms ``u`` (M, n_max): positions in its
+    """One step's batch per model from its 32-bit words ``u`` (M, n_max): positions in its
     records (M, width) and weights (1 for a record, 0 for padding)."""
     if trainer.sampling == "poisson":
-        taken = u < rate[:, None]
+        taken = u < threshold
+        if pad is not None:
+            taken &= ~pad
         per_model = taken.sum(1)
         width = max(1, int(per_model.max()))
         pos = torch.argsort((~taken).to(torch.int8), dim=1, stable=True)[:, :width]
         return pos, (torch.arange(width, device=u.device) < per_model[:, None]).float()
-    width = min(trainer.batch_size, n_max)
+    width = min(trainer.batch_size, u.shape[1])
+    if pad is not None:  # padding comes last: a model takes all its records before any
+        u = u.masked_fill(pad, torch.iinfo(torch.int32).max)
     pos = torch.topk(u, width, dim=1, largest=False, sorted=False).indices
     return pos, (pos < counts[:, None]).float()
 
@@ -584,7 +574,7 @@ def _fit_opacus(trainer: Opacus, data: _Data, device: str) -> Trained:
     dims = data.X.shape[1]
     sizes_l = trainer.network.sizes(dims, data.classes)
     gens = generators(data.seeds)
-    init = init_params(trainer.network, dims, data.classes, gens, "cpu")
+    init = counter.init_params(trainer.network, dims, data.classes, counter.keys(data.seeds))
     M = len(data.counts)
     out: list[list[torch.Tensor]] = [[] for _ in init]
     diverged = np.zeros(M, bool)

@@ -10,14 +10,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from games.privacy import accounting, data  # noqa: E402
+from games.privacy import accounting, counter, data  # noqa: E402
 from games.privacy.training import (  # noqa: E402
     DPSGD,
     SGD,
     DPSGDNoClip,
     _gradients,
-    generators,
-    init_params,
     losses,
     make_trainer,
     network,
@@ -220,7 +218,7 @@ def _one_step_change(trainer_cls, scale):
     )
     seeds = list(range(4))
     after = trainer.train(X, ds.y, masks, seeds, size=1)
-    start = init_params(trainer.network, ds.dims, ds.classes, generators(seeds))
+    start = counter.init_params(trainer.network, ds.dims, ds.classes, counter.keys(seeds))
     change = torch.cat(
         [(a - b).reshape(4, -1) for a, b in zip(after.params, start, strict=True)], 1
     )
