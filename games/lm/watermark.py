@@ -1,0 +1,529 @@
+"""Text watermarks on a Scorer model: the schemes, their detectors, and two games.
+
+Schemes (:class:`Watermark`, generated token by token through the model's logits with a
+processor, detected on token ids):
+
+- ``kgw`` (Kirchenbauer et al. 2023): the previous ``h`` tokens and a candidate token are
+  fed to a keyed PRF; the token is *green* when the PRF's output, read as a number in
+  [0, 1), falls below γ. Green logits get +δ. Detection counts green tokens among the
+  scored positions and rejects "unwatermarked" by the exact one-sided binomial tail
+  Pr[Bin(n, γ) ≥ g] ≤ α. Repeated (context, token) pairs are scored once: their green
+  decisions are not independent, and counting them again breaks the binomial null.
+- ``unigram`` (Zhao et al.): ``h = 0``, one fixed green list for the whole text.
+- ``exp`` (Aaronson; Kuditipudi et al.): each candidate token gets a PRF uniform u after
+  its context and the token maximising log(u)/p is emitted (an exact sample from p when the
+  uniforms are fresh); a context already seen in the text is sampled from the model as is.
+  Detection: the sum of −log(1 − u) over distinct scored pairs, Gamma(n, 1) without the
+  watermark, rejected by its exact tail at α.
+- ``exp-reused``: a planted bug, ``exp`` that reuses the uniforms of a repeated context,
+  so the continuation of a repeated context repeats (distinguishable from the model).
+- ``kgw-repeated``: a planted bug, ``kgw`` that counts every repeated pair. On repetitive
+  text (one token over and over) the green count is all-or-nothing, so the false-positive
+  rate is about γ, far above α.
+
+The PRF is the crypto catalogue's (:func:`games.crypto.get_prf`): ``blake2`` by default,
+``toy-linear`` plugs in a broken one. A scored pair is encoded as the 64-bit point
+``token + V·c_1 + V²·c_2 + …`` (public and injective for small ``h``); only the PRF key
+is secret, and it comes from the challenger's coins.
+
+Games (search shape, parameters ``scheme`` and ``model``):
+
+- ``watermark-soundness``: the adversary, given human-like text from the corpus (public)
+  and the scheme's public description, returns token ids of its choosing, never having
+  seen the key; it wins if the detector flags them. Baseline α: the detector's stated
+  false-positive rate, so a sound detector has advantage ≤ 0 (the exact binomial tail is
+  conservative) and ``kgw-repeated`` loses against repetitive text.
+- ``watermark-removal``: the challenger generates a watermarked reply (redrawing, a few
+  times, until it is flagged) and hands over its token ids; the adversary returns token ids
+  within a Levenshtein edit budget (a fraction of the length) and wins if the detector no
+  longer flags them. An answer outside the budget is refused (:class:`games.InvalidAnswer`).
+  No quality judge yet: the edit budget is the only closeness requirement.
+- ``watermark-undetectable`` (real vs ideal): with ``queries`` generations, tell the
+  watermarked model from the model itself (see :class:`Undetectable`).
+
+Importing this module imports neither torch nor transformers; the model is loaded on first
+use (:func:`games.lm.load`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+from scipy import stats as scipy_stats
+
+from games.base import REAL, Challenge, RealIdeal, Search
+from games.crypto.primitives import PRF_NAMES, get_prf
+from games.errors import InvalidAnswer, TrialFailed
+from games.params import integer, number, param
+from games.registry import register
+from oracles import InvalidArgument, checks
+
+__all__ = [
+    "SCHEMES",
+    "Detection",
+    "Removal",
+    "Soundness",
+    "Undetectable",
+    "Watermark",
+    "edit_distance",
+    "human_text",
+    "scheme",
+]
+
+#: The schemes :func:`scheme` builds; ``kgw-repeated`` is a planted bug.
+SCHEMES = ("kgw", "unigram", "kgw-repeated", "exp", "exp-reused")
+#: Context width used by ``kgw`` and ``kgw-repeated``.
+DEFAULT_H = 1
+#: Story requests the removal game prompts with (the tiny corpus's story grammar).
+STORY_REQUEST = "Tell me a story about a {subject}."
+#: Tries at generating a flagged reply before a removal trial fails (challenger side).
+MAX_ROUNDS = 8
+
+#: The longest request the undetectability game's oracle takes.
+MAX_REQUEST = 200
+
+_UNIT = float(2**-53)
+_UNIT_OPEN = number(0, 1, open_low=True, open_high=True)
+
+
+def _gamma(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
+    number(0, 1, open_low=True, open_high=True)(attribute.name, value)
+
+
+def _delta(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
+    number(0)(attribute.name, value)
+
+
+def _alpha(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
+    number(0, 1, open_low=True, open_high=True)(attribute.name, value)
+
+
+@attrs.frozen(kw_only=True)
+class Detection:
+    """A detector's verdict on one text: green count among scored positions, z, p, flag."""
+
+    green: int
+    scored: int
+    z: float
+    p_value: float
+    flagged: bool
+
+
+@attrs.frozen(kw_only=True)
+class Watermark:
+    """A green-list watermark: ``h`` context tokens, green fraction γ, bias δ, level α.
+
+    ``dedupe`` scores each (context, token) pair once (False only in the planted bug).
+    ``kind="exp"`` is the exponential (Gumbel) scheme instead (γ and δ unused); ``reuse``
+    reuses the uniforms of a repeated context in generation (the planted ``exp-reused``).
+    """
+
+    name: str = "kgw"
+    h: int = attrs.field(
+        default=DEFAULT_H, validator=lambda _s, a, v: checks.integer(a.name, v, 0, 4)
+    )
+    gamma: float = attrs.field(default=0.25, validator=_gamma)
+    delta: float = attrs.field(default=4.0, validator=_delta)
+    alpha: float = attrs.field(default=0.01, validator=_alpha)
+    prf: str = attrs.field(default="blake2")
+    dedupe: bool = True
+    kind: str = attrs.field(default="green", validator=attrs.validators.in_(("green", "exp")))
+    reuse: bool = False
+
+    @prf.validator
+    def _check_prf(self, attribute: attrs.Attribute, value: Any) -> None:
+        checks.choice("prf", value, PRF_NAMES)
+
+    def _prf(self) -> Any:
+        return get_prf(self.prf, 64, 64)
+
+    def keygen(self, rng: np.random.Generator) -> np.ndarray:
+        """A fresh secret key from the challenger's coins."""
+        return self._prf().keygen(rng)
+
+    def _points(self, contexts: np.ndarray, tokens: np.ndarray, vocab: int) -> np.ndarray:
+        """The PRF inputs of (context, token) pairs: contexts (..., h), tokens (...)."""
+        points = tokens.astype(np.uint64)
+        scale = np.uint64(1)
+        v = np.uint64(vocab)
+        for i in range(self.h):
+            scale = scale * v  # wraps modulo 2**64, deliberately
+            points = points + contexts[..., self.h - 1 - i].astype(np.uint64) * scale
+        return points
+
+    def uniforms(
+        self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
+    ) -> np.ndarray:
+        """The PRF's output on each (context, token) pair as a number in (0, 1)."""
+        points = self._points(np.asarray(contexts), np.asarray(tokens), vocab)
+        out = self._prf().evaluate(np.asarray(key, np.uint64), points.reshape(-1))
+        unit = ((out >> np.uint64(11)).astype(np.float64) + 0.5) * _UNIT
+        return unit.reshape(points.shape)
+
+    def green(
+        self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
+    ) -> np.ndarray:
+        """Whether each token is green after its context (boolean, shaped like ``tokens``)."""
+        return self.uniforms(key, contexts, tokens, vocab) < self.gamma
+
+    def processor(self, key: np.ndarray) -> Any:
+        """The logits processor: +δ on green tokens, or the exponential scheme's choice."""
+
+        def process(input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+            batch, vocab = logits.shape
+            ids = np.asarray(input_ids)
+            tokens = np.broadcast_to(np.arange(vocab), (batch, vocab))
+            context = ids[:, ids.shape[1] - self.h :]
+            contexts = np.broadcast_to(context[:, None, :], (batch, vocab, self.h))
+            if self.kind == "green":
+                mask = self.green(key, contexts, tokens, vocab)
+                return (logits + self.delta * mask).astype(logits.dtype, copy=False)
+            return self._exp_choice(key, ids, logits, contexts, tokens)
+
+        return process
+
+    def _exp_choice(
+        self,
+        key: np.ndarray,
+        ids: np.ndarray,
+        logits: np.ndarray,
+        contexts: np.ndarray,
+        tokens: np.ndarray,
+    ) -> np.ndarray:
+        """Gumbel sampling: the token maximising log(u)/p, as logits that pick it for sure.
+
+        A context already seen in the row would reuse its uniforms, so the choice would
+        repeat; the scheme then samples from the model's own distribution (logits left as
+        they are). ``exp-reused`` skips that check (the planted bug).
+        """
+        batch, vocab = logits.shape
+        u = self.uniforms(key, contexts, tokens, vocab)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            choice = np.argmax(np.log(u) / p, axis=1)
+        out = np.full_like(logits, -1e9)
+        out[np.arange(batch), choice] = 0.0
+        if not self.reuse and self.h:
+            for row in range(batch):
+                if _seen(ids[row], self.h):
+                    out[row] = logits[row]
+        return out
+
+    def generate(
+        self,
+        model: Any,
+        key: np.ndarray,
+        prompts: Sequence[Sequence[int]],
+        *,
+        max_new_tokens: int,
+        rng: np.random.Generator,
+        temperature: float = 1.0,
+    ) -> list[tuple[int, ...]]:
+        """Watermarked continuations of token-id prompts (stop tokens included)."""
+        return model.sample(
+            prompts,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            rng=rng,
+            processor=self.processor(key),
+        )
+
+    def detect(self, key: np.ndarray, tokens: Sequence[int], vocab: int) -> Detection:
+        """The one-sided exact binomial test on the green count of ``tokens``.
+
+        Positions before the ``h``-th have no full context and are not scored.
+        """
+        ids = _token_array(tokens, vocab)
+        if len(ids) <= self.h:
+            return Detection(green=0, scored=0, z=0.0, p_value=1.0, flagged=False)
+        windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
+        if self.dedupe:
+            windows = np.unique(windows, axis=0)
+        u = self.uniforms(key, windows[:, : self.h], windows[:, self.h], vocab)
+        n = len(u)
+        if self.kind == "exp":
+            # Under no watermark each −log(1−u) is Exp(1): the sum is Gamma(n, 1).
+            score = float(-np.log1p(-u).sum())
+            p = float(scipy_stats.gamma.sf(score, n))
+            z = (score - n) / np.sqrt(n)
+            return Detection(green=0, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
+        g = int((u < self.gamma).sum())
+        p = float(scipy_stats.binom.sf(g - 1, n, self.gamma))
+        z = (g - self.gamma * n) / np.sqrt(n * self.gamma * (1 - self.gamma))
+        return Detection(green=g, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
+
+
+def _seen(row: np.ndarray, h: int) -> bool:
+    """Whether the row's last ``h`` tokens occurred before as a context followed by a token."""
+    if len(row) <= h:
+        return False
+    last = row[len(row) - h :]
+    windows = np.lib.stride_tricks.sliding_window_view(row[:-1], h)
+    return bool((windows == last).all(axis=1).any())
+
+
+def scheme(
+    name: str,
+    *,
+    gamma: float = 0.25,
+    delta: float = 4.0,
+    alpha: float = 0.01,
+    prf: str = "blake2",
+) -> Watermark:
+    """The scheme called ``name`` (one of :data:`SCHEMES`)."""
+    checks.choice("scheme", name, SCHEMES)
+    h = 0 if name == "unigram" else DEFAULT_H
+    return Watermark(
+        name=name,
+        h=h,
+        gamma=gamma,
+        delta=delta,
+        alpha=alpha,
+        prf=prf,
+        dedupe=name != "kgw-repeated",
+        kind="exp" if name.startswith("exp") else "green",
+        reuse=name == "exp-reused",
+    )
+
+
+def _token_array(tokens: Any, vocab: int) -> np.ndarray:
+    if isinstance(tokens, str):
+        raise InvalidAnswer("text must be token ids, not a string")
+    try:
+        ids = np.asarray(tokens)
+    except (TypeError, ValueError):
+        raise InvalidAnswer(f"text={tokens!r} must be a sequence of token ids") from None
+    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+        raise InvalidAnswer("text must be a flat sequence of integer token ids")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
+        raise InvalidAnswer(f"text holds token ids outside [0, {vocab})")
+    return ids.astype(np.int64)
+
+
+def edit_distance(a: Sequence[int], b: Sequence[int]) -> int:
+    """Levenshtein distance between two token sequences (substitution, insertion, deletion)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def _tokenizer(model: Any) -> Any:
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:
+        raise InvalidArgument(
+            f"model {getattr(model, 'spec', model)!r} exposes no tokenizer; "
+            "watermark games need tiny, smollm2 or hf:PATH"
+        )
+    return tokenizer
+
+
+def human_text(model: Any, rng: np.random.Generator) -> tuple[int, ...]:
+    """A story from the tiny corpus's grammar, written by the grammar (not the model), as ids."""
+    from games.lm import corpus
+
+    for example in corpus.examples(rng, 200):
+        reply = example.messages[-1].content
+        if example.messages[-1].role == "assistant" and reply.startswith("Once upon a time"):
+            return tuple(_tokenizer(model)(reply, add_special_tokens=False)["input_ids"])
+    raise TrialFailed("the corpus gave no story in 200 examples")
+
+
+def _load(spec: str) -> Any:
+    from games import lm
+
+    return lm.scorer(lm.load(spec))
+
+
+def _vocab(model: Any) -> int:
+    return int(model.vocab_size)
+
+
+def _scheme_field(default: str) -> Any:
+    return param(default, help="watermarking scheme", choices=SCHEMES)
+
+
+def _public(mark: Watermark, vocab: int, model: str) -> dict[str, Any]:
+    return {
+        "scheme": mark.name,
+        "h": mark.h,
+        "gamma": mark.gamma,
+        "delta": mark.delta,
+        "alpha": mark.alpha,
+        "prf": mark.prf,
+        "vocab": vocab,
+        "model": model,
+    }
+
+
+class _WatermarkGame:
+    """What the watermark games share: the scheme and the model (a mixin beside a shape)."""
+
+    trials_per_batch: ClassVar[int] = 1
+
+    scheme: str
+    model: str
+    gamma: float
+    delta: float
+    alpha: float
+    prf: str
+
+    def mark(self) -> Watermark:
+        return scheme(
+            self.scheme, gamma=self.gamma, delta=self.delta, alpha=self.alpha, prf=self.prf
+        )
+
+
+@register("watermark-soundness")
+@attrs.frozen(kw_only=True)
+class Soundness(_WatermarkGame, Search):
+    """False positives: the adversary writes unwatermarked text; it wins if it is flagged.
+
+    Public: the scheme's description (no key), the vocabulary size, and ``human`` (token ids
+    of a corpus story, human-like text). Baseline α.
+    """
+
+    scheme: str = _scheme_field("kgw")
+    model: str = param("tiny:0", help="model spec whose tokenizer defines the token ids")
+    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
+    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
+    alpha: float = param(0.01, help="stated false-positive rate", check=_UNIT_OPEN)
+    prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
+
+    @property
+    def baseline(self) -> float:
+        return self.alpha
+
+    def setup(self, rng: np.random.Generator) -> Challenge:
+        model = _load(self.model)
+        mark = self.mark()
+        key = mark.keygen(rng)
+        public = _public(mark, _vocab(model), self.model)
+        public["human"] = human_text(model, rng)
+        return Challenge(oracles={}, public=public, secret={"key": key, "vocab": _vocab(model)})
+
+    def finalize(self, challenge: Challenge, answer: Any) -> bool:
+        secret = challenge.secret
+        return self.mark().detect(secret["key"], answer, secret["vocab"]).flagged
+
+
+@register("watermark-removal")
+@attrs.frozen(kw_only=True)
+class Removal(_WatermarkGame, Search):
+    """Remove the watermark: edit a flagged reply, within ``budget``·length edits, until unflagged.
+
+    Public: the scheme's description (no key), ``vocab``, ``prompt`` (the request's token
+    ids), ``text`` (the watermarked reply's ids, stop token removed) and ``edits`` (the
+    number of token edits allowed). Baseline 0: the unchanged reply is flagged.
+    """
+
+    scheme: str = _scheme_field("kgw")
+    model: str = param("tiny:0", help="model spec that generates the watermarked text")
+    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
+    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
+    alpha: float = param(
+        0.01,
+        help="detector's false-positive rate",
+        check=_UNIT_OPEN,
+    )
+    prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
+    length: int = param(48, help="new tokens of the watermarked reply", check=integer(4, 512))
+    budget: float = param(
+        0.25, help="edits allowed, as a fraction of the length", check=number(0, 1)
+    )
+
+    def setup(self, rng: np.random.Generator) -> Challenge:
+        from games.lm import corpus
+
+        model = _load(self.model)
+        mark = self.mark()
+        key = mark.keygen(rng)
+        vocab = _vocab(model)
+        stops = set(getattr(model, "stop_ids", ()))
+        for _ in range(MAX_ROUNDS):
+            subject = corpus.STORY_SUBJECTS[int(rng.integers(len(corpus.STORY_SUBJECTS)))]
+            prompt = model.encode(STORY_REQUEST.format(subject=subject))
+            (reply,) = mark.generate(model, key, [prompt], max_new_tokens=self.length, rng=rng)
+            text = tuple(t for t in reply if t not in stops)
+            if mark.detect(key, text, vocab).flagged:
+                break
+        else:
+            raise TrialFailed(f"no flagged reply in {MAX_ROUNDS} generations")
+        public = _public(mark, vocab, self.model)
+        edits = int(np.floor(self.budget * len(text)))
+        public.update(prompt=tuple(prompt), text=text, edits=edits)
+        return Challenge(
+            oracles={},
+            public=public,
+            secret={"key": key, "vocab": vocab, "text": text, "edits": edits},
+        )
+
+    def finalize(self, challenge: Challenge, answer: Any) -> bool:
+        secret = challenge.secret
+        ids = _token_array(answer, secret["vocab"])
+        distance = edit_distance(secret["text"], ids.tolist())
+        if distance > secret["edits"]:
+            raise InvalidAnswer(
+                f"the answer is {distance} edits from the text; at most {secret['edits']} allowed"
+            )
+        return not self.mark().detect(secret["key"], ids, secret["vocab"]).flagged
+
+
+@register("watermark-undetectable")
+@attrs.frozen(kw_only=True)
+class Undetectable(_WatermarkGame, RealIdeal):
+    """Tell watermarked generations from the model's own, without the key (real vs ideal).
+
+    The oracle ``generate(request)`` answers a user request (a string) with the token ids
+    of a reply of ``length`` new tokens: watermarked under the trial's key in the real world,
+    sampled from the model at temperature 1 in the ideal one. ``queries`` calls per trial.
+    Public: the scheme's description (no key), ``vocab`` and ``model``.
+
+    The exponential scheme's uniforms are a function of the key and the context, so the
+    same request twice gives the same reply up to its first repeated context (``exp``) or
+    entirely (``exp-reused``, which never falls back to sampling): a two-query adversary
+    sees the repetition. That repeated-context term is part of the scheme's bound.
+    """
+
+    scheme: str = _scheme_field("exp")
+    model: str = param("tiny:0", help="model spec that generates")
+    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
+    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
+    alpha: float = param(0.01, help="detector's false-positive rate", check=_UNIT_OPEN)
+    prf: str = param("blake2", help="PRF keying the scheme", choices=PRF_NAMES)
+    length: int = param(48, help="new tokens per reply", check=integer(4, 512))
+    queries: int = param(2, help="generations the adversary may ask for", check=integer(1))
+
+    def setup(self, world: int, rng: np.random.Generator) -> Challenge:
+        model = _load(self.model)
+        mark = self.mark()
+        key = mark.keygen(rng)
+        vocab = _vocab(model)
+
+        def generate(request: str) -> tuple[int, ...]:
+            if not isinstance(request, str) or not 0 < len(request) <= MAX_REQUEST:
+                raise InvalidArgument(
+                    f"request must be a non-empty string of at most {MAX_REQUEST} characters"
+                )
+            prompt = model.encode(request)
+            if world == REAL:
+                (reply,) = mark.generate(model, key, [prompt], max_new_tokens=self.length, rng=rng)
+            else:
+                (reply,) = model.sample(
+                    [prompt], max_new_tokens=self.length, temperature=1.0, rng=rng
+                )
+            return tuple(reply)
+
+        return Challenge(
+            oracles={"generate": generate},
+            budgets={"generate": self.queries},
+            public=_public(mark, vocab, self.model),
+            secret={"key": key},
+        )
