@@ -27,7 +27,9 @@ def test_the_trivial_adversary_never_wins(defense, goal):
 
 
 @pytest.mark.parametrize("goal", GOALS)
-@pytest.mark.parametrize("attack", [attacks.Direct(), attacks.ImportantMessage()])
+@pytest.mark.parametrize(
+    "attack", [attacks.Direct(), attacks.ImportantMessage(), attacks.ToolKnowledge()]
+)
 def test_injections_win_on_an_undefended_scripted_agent(goal, attack):
     estimate = advantage(attack, defense="none", goal=goal)
     # the scripted agent obeys the last imperative it reads: every trial is won
@@ -53,7 +55,12 @@ def test_plain_injections_fail_against_every_defense(defense):
 
 @pytest.mark.parametrize("goal", GOALS)
 def test_dataflow_holds_against_every_attack(goal):
-    for attack in (attacks.Direct(), attacks.ImportantMessage(), attacks.DelimiterEscape()):
+    for attack in (
+        attacks.Direct(),
+        attacks.ImportantMessage(),
+        attacks.ToolKnowledge(),
+        attacks.DelimiterEscape(),
+    ):
         assert advantage(attack, defense="dataflow", goal=goal).wins == 0
 
 
@@ -163,6 +170,8 @@ def test_bad_parameters_are_clear_errors():
         PromptInjection(goal="steal")
     with pytest.raises(InvalidArgument, match="agent='nope:x'"):
         PromptInjection(agent="nope:x")
+    with pytest.raises(InvalidArgument, match="suite='banking'"):
+        PromptInjection(suite="banking")
     with pytest.raises(InvalidArgument, match="length=0"):
         PromptInjection(length=0)
     with pytest.raises(InvalidArgument, match="trials=0"):
@@ -177,7 +186,8 @@ def test_the_game_and_its_attacks_are_registered():
     assert games.GAMES.get("prompt-injection") is PromptInjection
     from adversaries.registry import ADVERSARIES
 
-    for name in ("no-injection", "direct", "important-message", "delimiter-escape"):
+    names = ("no-injection", "direct", "important-message", "tool-knowledge", "delimiter-escape")
+    for name in names:
         assert ADVERSARIES.get(name) is not None
 
 
