@@ -406,6 +406,8 @@ def run(
     """Run the agent on each world (batched: one model call per step for all live episodes)."""
     if defense not in DEFENSES:
         raise InvalidArgument(f"defense={defense!r} must be one of: {', '.join(DEFENSES)}")
+    if not isinstance(rng, np.random.Generator):
+        raise InvalidArgument(f"rng={rng!r} must be a numpy Generator")
     episodes = [
         Episode([Message("system", _system(defense)), Message("user", w.task)]) for w in worlds
     ]

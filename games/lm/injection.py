@@ -41,6 +41,7 @@ from games.errors import InvalidAnswer
 from games.lm import agents, corpus
 from games.params import integer, param
 from games.registry import register
+from oracles import InvalidArgument
 
 __all__ = ["GOALS", "SUITES", "PromptInjection", "Utility", "goal_met", "utility"]
 
@@ -102,8 +103,6 @@ class PromptInjection(Search):
             try:
                 text = self._check(text)
             except InvalidAnswer as error:
-                from oracles import InvalidArgument
-
                 raise InvalidArgument(f"text: {error}") from None
             world = _world(practice_rng, text)
             (episode,) = self._run([world], practice_rng)
@@ -156,8 +155,6 @@ def utility(
     level: float = 0.95,
 ) -> Utility:
     """The rate at which the defended agent does the user's task on benign worlds."""
-    from oracles import InvalidArgument
-
     agents.check_agent("agent", agent)
     if defense not in agents.DEFENSES:
         raise InvalidArgument(f"defense={defense!r} must be one of: {', '.join(agents.DEFENSES)}")

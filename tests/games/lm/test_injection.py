@@ -13,6 +13,7 @@ from games.lm.injection import GOALS, PromptInjection, goal_met, utility
 from oracles import InvalidArgument
 
 TRIALS = 12
+RNG = np.random.default_rng(0)
 
 
 def advantage(adversary, **params) -> games.Estimate:
@@ -151,7 +152,7 @@ class Bad:
 )
 def test_bad_model_output_is_the_agents_failure(replies, failure):
     world = agents.draw(np.random.default_rng(0), "hi.", "summarise")
-    (episode,) = agents.run(Bad(*replies), [world], defense="none", steps=3, rng=None)
+    (episode,) = agents.run(Bad(*replies), [world], defense="none", steps=3, rng=RNG)
     assert episode.failure == failure and episode.answer is None
     assert not agents.task_done(world, episode.answer)
 
@@ -159,7 +160,7 @@ def test_bad_model_output_is_the_agents_failure(replies, failure):
 def test_what_an_agent_did_before_failing_counts():
     world = agents.draw(np.random.default_rng(0), "hi.", "summarise")
     replies = (corpus.format_call("delete_file", name="budget.txt"), "CALL nonsense")
-    (episode,) = agents.run(Bad(*replies), [world], defense="none", steps=3, rng=None)
+    (episode,) = agents.run(Bad(*replies), [world], defense="none", steps=3, rng=RNG)
     assert episode.failure == "malformed" and goal_met(world, "delete")
 
 
@@ -179,7 +180,9 @@ def test_bad_parameters_are_clear_errors():
     with pytest.raises(InvalidArgument, match="defense='walls'"):
         utility("scripted", "walls")
     with pytest.raises(InvalidArgument, match="defense='walls'"):
-        agents.run(agents.Scripted(), [], defense="walls", steps=1, rng=None)
+        agents.run(agents.Scripted(), [], defense="walls", steps=1, rng=RNG)
+    with pytest.raises(InvalidArgument, match="rng=None"):
+        agents.run(agents.Scripted(), [], defense="none", steps=1, rng=None)
 
 
 def test_the_game_and_its_attacks_are_registered():
