@@ -189,7 +189,13 @@ def test_the_game_and_its_attacks_are_registered():
     assert games.GAMES.get("prompt-injection") is PromptInjection
     from adversaries.registry import ADVERSARIES
 
-    names = ("no-injection", "direct", "important-message", "tool-knowledge", "delimiter-escape")
+    names = (
+        "no-injection",
+        "direct-injection",
+        "important-message",
+        "tool-knowledge",
+        "delimiter-escape",
+    )
     for name in names:
         assert ADVERSARIES.get(name) is not None
 
