@@ -1,9 +1,8 @@
 """The canonical-output-filter proof on the tiny model: encodings within T are consistent with
-it, and the truncated filter is blamed on the algorithm."""
+it."""
 
 from __future__ import annotations
 
-import pytest
 from lm_cases import needs_lm
 
 import proofs
@@ -27,13 +26,4 @@ def test_the_file_adds_up():
 def test_encodings_within_the_class_are_consistent(tiny):
     report = check(8, queries=8)
     assert report.verdicts == ("consistent",), report
-    assert not report.assumptions[0].violated
-
-
-@needs_lm
-@pytest.mark.slow
-def test_the_truncated_filter_is_blamed_on_the_algorithm(tiny):
-    # Enough trials that the measured leak through the bug clears the assumption's bound.
-    report = check(30, defense="output-filter-truncated", queries=8)
-    assert report.verdicts == ("algorithm",), report
     assert not report.assumptions[0].violated
