@@ -467,8 +467,8 @@ class Removal(_WatermarkGame, Search):
 
     def finalize(self, challenge: Challenge, answer: Any) -> bool:
         secret = challenge.secret
-        ids = _token_array(answer, secret["vocab"])
-        distance = edit_distance(secret["text"], ids.tolist())
+        ids = _token_array(answer, secret["vocab"]).tolist()
+        distance = edit_distance(secret["text"], ids)
         if distance > secret["edits"]:
             raise InvalidAnswer(
                 f"the answer is {distance} edits from the text; at most {secret['edits']} allowed"
