@@ -12,10 +12,14 @@ it needs:
 
 :func:`scorer` and :func:`white_box` return the model as that capability or raise a
 one-line :class:`ModelError` that says which models offer it.
+
+Adapters derive from :class:`ChatModel` (and :class:`TokenModel` when they are scorers),
+which check the arguments once and hand the runtime validated values.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROLES",
     "Chat",
+    "ChatModel",
     "EndpointError",
     "Generation",
     "LanguageModel",
@@ -41,6 +46,7 @@ __all__ = [
     "NextToken",
     "Processor",
     "Scorer",
+    "TokenModel",
     "WhiteBox",
     "as_chat",
     "as_chats",
@@ -281,6 +287,92 @@ class WhiteBox(Protocol):
 
     @property
     def tokenizer(self) -> Any: ...
+
+
+class ChatModel(abc.ABC):
+    """What every adapter shares: :meth:`generate` checks its arguments once, then calls the
+    runtime's :meth:`_generate` with message tuples and validated numbers."""
+
+    spec: str
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec!r})"
+
+    def generate(
+        self,
+        chats: Sequence[ChatLike],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        rng: np.random.Generator,
+    ) -> list[Generation]:
+        max_new_tokens, temperature = check_generation(max_new_tokens, temperature)
+        return self._generate(as_chats(chats), max_new_tokens, temperature, rng)
+
+    @abc.abstractmethod
+    def _generate(
+        self, chats: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
+    ) -> list[Generation]: ...
+
+
+class TokenModel(ChatModel):
+    """A :class:`ChatModel` that is also a :class:`Scorer`: :meth:`logprobs` and
+    :meth:`sample` check their arguments and turn prompts into token ids (:meth:`ids`)
+    before the runtime's :meth:`_logprobs` and :meth:`_sample`."""
+
+    @abc.abstractmethod
+    def encode(self, chat: ChatLike) -> tuple[int, ...]: ...
+
+    @abc.abstractmethod
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+    @property
+    @abc.abstractmethod
+    def vocab_size(self) -> int: ...
+
+    def ids(self, prompt: ChatLike | Sequence[int]) -> tuple[int, ...]:
+        """``prompt`` as token ids: given ids (checked against the vocabulary), or the chat's."""
+        ids = token_ids(prompt)
+        if ids is None:
+            return self.encode(prompt)  # type: ignore[arg-type]
+        if min(ids) < 0 or max(ids) >= self.vocab_size:
+            raise InvalidArgument(f"token ids must be non-empty and in [0, {self.vocab_size})")
+        return ids
+
+    def logprobs(
+        self, prompts: Sequence[ChatLike | Sequence[int]], *, top_k: int | None = None
+    ) -> list[NextToken]:
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
+        ):
+            raise InvalidArgument(f"top_k={top_k!r} must be None or a positive integer")
+        return self._logprobs([self.ids(p) for p in prompts], top_k)
+
+    def sample(
+        self,
+        prompts: Sequence[Sequence[int]],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        rng: np.random.Generator,
+        processor: Processor | None = None,
+    ) -> list[tuple[int, ...]]:
+        max_new_tokens, temperature = check_generation(max_new_tokens, temperature)
+        rows = [self.ids(p) for p in prompts]
+        return self._sample(rows, max_new_tokens, temperature, rng, processor)
+
+    @abc.abstractmethod
+    def _logprobs(self, rows: list[tuple[int, ...]], top_k: int | None) -> list[NextToken]: ...
+
+    @abc.abstractmethod
+    def _sample(
+        self,
+        rows: list[tuple[int, ...]],
+        max_new_tokens: int,
+        temperature: float,
+        rng: np.random.Generator,
+        processor: Processor | None,
+    ) -> list[tuple[int, ...]]: ...
 
 
 def scorer(model: object) -> Scorer:

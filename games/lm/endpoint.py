@@ -16,19 +16,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from games.lm.base import (
-    ChatLike,
+    Chat,
+    ChatModel,
     EndpointError,
     Generation,
     ModelError,
-    as_chats,
-    check_generation,
     missing_extra,
 )
 from oracles import InvalidArgument
@@ -36,7 +34,7 @@ from oracles import InvalidArgument
 __all__ = ["OpenAIModel"]
 
 
-class OpenAIModel:
+class OpenAIModel(ChatModel):
     """A chat endpoint (see the module docstring).
 
     Args:
@@ -190,16 +188,9 @@ class OpenAIModel:
             f"model {self.spec!r}: {_cause(last)} after {self.max_retries} retries"
         ) from last
 
-    def generate(
-        self,
-        chats: Sequence[ChatLike],
-        *,
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
+    def _generate(
+        self, batch: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
     ) -> list[Generation]:
-        max_new_tokens, temperature = check_generation(max_new_tokens, temperature)
-        batch = as_chats(chats)
         # Seeds are drawn in order before any request, so replies do not depend on timing.
         seeds = [int(rng.integers(2**31 - 1)) if temperature > 0 else None for _ in batch]
         if self.concurrency == 1 or len(batch) == 1:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from games.lm.base import ChatLike, Generation, ModelFailure, as_chats, check_generation
+from games.lm.base import Chat, ChatModel, Generation, ModelFailure
 from oracles import InvalidArgument
 
 __all__ = ["FunctionModel"]
 
 
-class FunctionModel:
+class FunctionModel(ChatModel):
     """Wraps ``fn`` as a :class:`~games.lm.base.LanguageModel`.
 
     By default ``fn`` receives the content of the chat's last user message (``prompt ->
@@ -34,20 +34,11 @@ class FunctionModel:
         self.chat = chat
         self.spec = spec or f"py:{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', fn)}"
 
-    def __repr__(self) -> str:
-        return f"FunctionModel({self.spec!r})"
-
-    def generate(
-        self,
-        chats: Sequence[ChatLike],
-        *,
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
+    def _generate(
+        self, chats: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
     ) -> list[Generation]:
-        max_new_tokens, _ = check_generation(max_new_tokens, temperature)
         out = []
-        for chat in as_chats(chats):
+        for chat in chats:
             if self.chat:
                 argument: Any = chat
             else:

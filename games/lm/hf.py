@@ -29,15 +29,14 @@ from transformers import (
 )
 
 from games.lm.base import (
+    Chat,
     ChatLike,
     Generation,
     ModelError,
     NextToken,
     Processor,
+    TokenModel,
     as_chat,
-    as_chats,
-    check_generation,
-    token_ids,
 )
 from oracles import InvalidArgument
 
@@ -89,7 +88,7 @@ class _NumpyProcessor(LogitsProcessor):
         return torch.from_numpy(out).to(device=scores.device, dtype=scores.dtype)
 
 
-class TransformersModel:
+class TransformersModel(TokenModel):
     """A transformers causal LM and its tokenizer as a :class:`~games.lm.base.LanguageModel`.
 
     Args:
@@ -115,9 +114,6 @@ class TransformersModel:
             raise ModelError(f"model {spec!r}: the tokenizer has no end-of-sequence token")
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else self.stop_ids[0])
-
-    def __repr__(self) -> str:
-        return f"TransformersModel({self.spec!r})"
 
     # -- white box --------------------------------------------------------------------
 
@@ -145,15 +141,6 @@ class TransformersModel:
     def decode(self, ids: Sequence[int]) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=True)
 
-    def _prompt_ids(self, prompt: ChatLike | Sequence[int]) -> tuple[int, ...]:
-        ids = token_ids(prompt)
-        if ids is None:
-            return self.encode(prompt)  # type: ignore[arg-type]
-        vocab = self.vocab_size
-        if min(ids) < 0 or max(ids) >= vocab:
-            raise InvalidArgument(f"token ids must be non-empty and in [0, {vocab})")
-        return ids
-
     @property
     def vocab_size(self) -> int:
         return int(self._module.get_output_embeddings().weight.shape[0])
@@ -168,14 +155,7 @@ class TransformersModel:
         return ids.to(self.device), mask.to(self.device)
 
     @torch.no_grad()
-    def logprobs(
-        self, prompts: Sequence[ChatLike | Sequence[int]], *, top_k: int | None = None
-    ) -> list[NextToken]:
-        if top_k is not None and (
-            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
-        ):
-            raise InvalidArgument(f"top_k={top_k!r} must be None or a positive integer")
-        rows = [self._prompt_ids(p) for p in prompts]
+    def _logprobs(self, rows: list[tuple[int, ...]], top_k: int | None) -> list[NextToken]:
         out: list[NextToken] = []
         for start in range(0, len(rows), self.batch_size):
             ids, mask = self._padded(rows[start : start + self.batch_size])
@@ -193,30 +173,13 @@ class TransformersModel:
                     out.append(NextToken(ids=i.astype(np.int64), logprobs=v, full=False))
         return out
 
-    def sample(
-        self,
-        prompts: Sequence[Sequence[int]],
-        *,
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
-        processor: Processor | None = None,
-    ) -> list[tuple[int, ...]]:
-        rows = [self._prompt_ids(p) for p in prompts]
-        return self._run(rows, max_new_tokens, temperature, rng, processor)
-
     # -- generation -------------------------------------------------------------------
 
-    def generate(
-        self,
-        chats: Sequence[ChatLike],
-        *,
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
+    def _generate(
+        self, chats: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
     ) -> list[Generation]:
-        rows = [self.encode(chat) for chat in as_chats(chats)]
-        outputs = self._run(rows, max_new_tokens, temperature, rng, None)
+        rows = [self.encode(chat) for chat in chats]
+        outputs = self._sample(rows, max_new_tokens, temperature, rng, None)
         return [
             Generation(
                 text=self.decode(t[:-1] if t and t[-1] in self.stop_ids else t),
@@ -229,7 +192,7 @@ class TransformersModel:
         ]
 
     @torch.no_grad()
-    def _run(
+    def _sample(
         self,
         rows: list[tuple[int, ...]],
         max_new_tokens: int,
@@ -237,7 +200,6 @@ class TransformersModel:
         rng: np.random.Generator,
         processor: Processor | None,
     ) -> list[tuple[int, ...]]:
-        max_new_tokens, temperature = check_generation(max_new_tokens, temperature)
         if not isinstance(rng, np.random.Generator):
             raise InvalidArgument(f"rng={rng!r} must be a numpy Generator")
         if not rows:

@@ -26,19 +26,17 @@ from typing import Any
 import numpy as np
 
 from games.lm.base import (
+    Chat,
     ChatLike,
     EndpointError,
     Generation,
     ModelError,
     NextToken,
     Processor,
+    TokenModel,
     as_chat,
-    as_chats,
-    check_generation,
     missing_extra,
-    token_ids,
 )
-from oracles import InvalidArgument
 
 __all__ = ["LlamaCppModel", "load_gguf", "serve"]
 
@@ -83,7 +81,7 @@ def _server(path: pathlib.Path, spec: str, *, n_ctx: int, threads: int | None, p
         raise ModelError(f"model {spec!r}: the GGUF file {path} does not load ({error})") from None
 
 
-class LlamaCppModel:
+class LlamaCppModel(TokenModel):
     """A GGUF model run by llama.cpp in this process (see the module docstring).
 
     Args:
@@ -114,9 +112,6 @@ class LlamaCppModel:
         self._stops: set[int] | None = None
         self._vocab: int | None = None
 
-    def __repr__(self) -> str:
-        return f"LlamaCppModel({self.spec!r})"
-
     # -- plumbing ---------------------------------------------------------------------
 
     def _call(self, handler: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -137,17 +132,11 @@ class LlamaCppModel:
 
     # -- generation -------------------------------------------------------------------
 
-    def generate(
-        self,
-        chats: Sequence[ChatLike],
-        *,
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
+    def _generate(
+        self, chats: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
     ) -> list[Generation]:
-        max_new_tokens, temperature = check_generation(max_new_tokens, temperature)
         out = []
-        for chat in as_chats(chats):
+        for chat in chats:
             request = {
                 "messages": [m.as_dict() for m in chat],
                 "max_tokens": max_new_tokens,
@@ -181,10 +170,6 @@ class LlamaCppModel:
     def decode(self, ids: Sequence[int]) -> str:
         return str(self._http("/detokenize", {"tokens": [int(t) for t in ids]})["content"])
 
-    def _ids(self, prompt: ChatLike | Sequence[int]) -> list[int]:
-        ids = token_ids(prompt)
-        return list(ids) if ids is not None else list(self.encode(prompt))  # type: ignore[arg-type]
-
     def _top(self, ids: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
         reply = self._call(
             "handle_completions",
@@ -196,35 +181,29 @@ class LlamaCppModel:
             np.array([e["logprob"] for e in entries], dtype=np.float32),
         )
 
-    def logprobs(
-        self, prompts: Sequence[ChatLike | Sequence[int]], *, top_k: int | None = None
-    ) -> list[NextToken]:
+    def _logprobs(self, rows: list[tuple[int, ...]], top_k: int | None) -> list[NextToken]:
         if top_k is None:
             raise ModelError(
                 f"model {self.spec!r} reports only the top tokens: pass top_k (e.g. 20)"
             )
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise InvalidArgument(f"top_k={top_k!r} must be None or a positive integer")
         out = []
-        for prompt in prompts:
-            ids, logprobs = self._top(self._ids(prompt), top_k)
+        for row in rows:
+            ids, logprobs = self._top(list(row), top_k)
             out.append(NextToken(ids=ids, logprobs=logprobs, full=False))
         return out
 
-    def sample(
+    def _sample(
         self,
-        prompts: Sequence[Sequence[int]],
-        *,
+        rows: list[tuple[int, ...]],
         max_new_tokens: int,
         temperature: float,
         rng: np.random.Generator,
-        processor: Processor | None = None,
+        processor: Processor | None,
     ) -> list[tuple[int, ...]]:
-        max_new_tokens, temperature = check_generation(max_new_tokens, temperature)
         stop = self._stop_ids()
         out = []
-        for prompt in prompts:
-            ids = self._ids(prompt)
+        for row in rows:
+            ids = list(row)
             new: list[int] = []
             for _ in range(max_new_tokens):
                 top, logprobs = self._top(ids + new, self.sample_top_k)
