@@ -36,6 +36,7 @@ __all__ = [
     "ROLES",
     "Chat",
     "ChatModel",
+    "Decoding",
     "EndpointError",
     "Generation",
     "LanguageModel",
@@ -289,6 +290,16 @@ class WhiteBox(Protocol):
     def tokenizer(self) -> Any: ...
 
 
+@attrs.frozen
+class Decoding:
+    """Checked decoding settings, as :class:`ChatModel` hands them to a runtime."""
+
+    max_new_tokens: int
+    temperature: float
+    rng: np.random.Generator
+    processor: Processor | None = None
+
+
 class ChatModel(abc.ABC):
     """What every adapter shares: :meth:`generate` checks its arguments once, then calls the
     runtime's :meth:`_generate` with message tuples and validated numbers."""
@@ -307,12 +318,10 @@ class ChatModel(abc.ABC):
         rng: np.random.Generator,
     ) -> list[Generation]:
         max_new_tokens, temperature = check_generation(max_new_tokens, temperature)
-        return self._generate(as_chats(chats), max_new_tokens, temperature, rng)
+        return self._generate(as_chats(chats), Decoding(max_new_tokens, temperature, rng))
 
     @abc.abstractmethod
-    def _generate(
-        self, chats: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
-    ) -> list[Generation]: ...
+    def _generate(self, chats: list[Chat], how: Decoding) -> list[Generation]: ...
 
 
 class TokenModel(ChatModel):
@@ -358,21 +367,14 @@ class TokenModel(ChatModel):
         processor: Processor | None = None,
     ) -> list[tuple[int, ...]]:
         max_new_tokens, temperature = check_generation(max_new_tokens, temperature)
-        rows = [self.ids(p) for p in prompts]
-        return self._sample(rows, max_new_tokens, temperature, rng, processor)
+        how = Decoding(max_new_tokens, temperature, rng, processor)
+        return self._sample([self.ids(p) for p in prompts], how)
 
     @abc.abstractmethod
     def _logprobs(self, rows: list[tuple[int, ...]], top_k: int | None) -> list[NextToken]: ...
 
     @abc.abstractmethod
-    def _sample(
-        self,
-        rows: list[tuple[int, ...]],
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
-        processor: Processor | None,
-    ) -> list[tuple[int, ...]]: ...
+    def _sample(self, rows: list[tuple[int, ...]], how: Decoding) -> list[tuple[int, ...]]: ...
 
 
 def scorer(model: object) -> Scorer:

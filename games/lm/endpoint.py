@@ -19,11 +19,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import numpy as np
-
 from games.lm.base import (
     Chat,
     ChatModel,
+    Decoding,
     EndpointError,
     Generation,
     ModelError,
@@ -188,11 +187,10 @@ class OpenAIModel(ChatModel):
             f"model {self.spec!r}: {_cause(last)} after {self.max_retries} retries"
         ) from last
 
-    def _generate(
-        self, batch: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
-    ) -> list[Generation]:
+    def _generate(self, batch: list[Chat], how: Decoding) -> list[Generation]:
+        max_new_tokens, temperature = how.max_new_tokens, how.temperature
         # Seeds are drawn in order before any request, so replies do not depend on timing.
-        seeds = [int(rng.integers(2**31 - 1)) if temperature > 0 else None for _ in batch]
+        seeds = [int(how.rng.integers(2**31 - 1)) if temperature > 0 else None for _ in batch]
         if self.concurrency == 1 or len(batch) == 1:
             return [
                 self._complete(c, max_new_tokens, temperature, s)

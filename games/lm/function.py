@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from games.lm.base import Chat, ChatModel, Generation, ModelFailure
+from games.lm.base import Chat, ChatModel, Decoding, Generation, ModelFailure
 from oracles import InvalidArgument
 
 __all__ = ["FunctionModel"]
@@ -34,9 +32,7 @@ class FunctionModel(ChatModel):
         self.chat = chat
         self.spec = spec or f"py:{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', fn)}"
 
-    def _generate(
-        self, chats: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
-    ) -> list[Generation]:
+    def _generate(self, chats: list[Chat], how: Decoding) -> list[Generation]:
         out = []
         for chat in chats:
             if self.chat:
@@ -53,15 +49,15 @@ class FunctionModel(ChatModel):
                     f"model {self.spec!r} returned {type(text).__name__}, not a string"
                 )
             words = text.split()
-            finish = "length" if len(words) > max_new_tokens else "stop"
+            finish = "length" if len(words) > how.max_new_tokens else "stop"
             if finish == "length":
-                text = " ".join(words[:max_new_tokens])
+                text = " ".join(words[: how.max_new_tokens])
             prompt = sum(len(m.content.split()) for m in chat)
             out.append(
                 Generation(
                     text=text,
                     prompt_tokens=prompt,
-                    completion_tokens=min(len(words), max_new_tokens),
+                    completion_tokens=min(len(words), how.max_new_tokens),
                     finish=finish,
                 )
             )

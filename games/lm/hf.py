@@ -31,6 +31,7 @@ from transformers import (
 from games.lm.base import (
     Chat,
     ChatLike,
+    Decoding,
     Generation,
     ModelError,
     NextToken,
@@ -175,11 +176,9 @@ class TransformersModel(TokenModel):
 
     # -- generation -------------------------------------------------------------------
 
-    def _generate(
-        self, chats: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
-    ) -> list[Generation]:
+    def _generate(self, chats: list[Chat], how: Decoding) -> list[Generation]:
         rows = [self.encode(chat) for chat in chats]
-        outputs = self._sample(rows, max_new_tokens, temperature, rng, None)
+        outputs = self._sample(rows, how)
         return [
             Generation(
                 text=self.decode(t[:-1] if t and t[-1] in self.stop_ids else t),
@@ -192,29 +191,22 @@ class TransformersModel(TokenModel):
         ]
 
     @torch.no_grad()
-    def _sample(
-        self,
-        rows: list[tuple[int, ...]],
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
-        processor: Processor | None,
-    ) -> list[tuple[int, ...]]:
-        if not isinstance(rng, np.random.Generator):
-            raise InvalidArgument(f"rng={rng!r} must be a numpy Generator")
+    def _sample(self, rows: list[tuple[int, ...]], how: Decoding) -> list[tuple[int, ...]]:
+        if not isinstance(how.rng, np.random.Generator):
+            raise InvalidArgument(f"rng={how.rng!r} must be a numpy Generator")
         if not rows:
             return []
         config = GenerationConfig(
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=how.max_new_tokens,
             do_sample=False,
             eos_token_id=list(self.stop_ids),
             pad_token_id=self.pad_id,
         )
         processors = LogitsProcessorList()
-        if processor is not None:
-            processors.append(_NumpyProcessor(processor))
-        if temperature > 0:
-            processors.append(_Sampler(temperature, torch_generator(rng, self.device)))
+        if how.processor is not None:
+            processors.append(_NumpyProcessor(how.processor))
+        if how.temperature > 0:
+            processors.append(_Sampler(how.temperature, torch_generator(how.rng, self.device)))
         out: list[tuple[int, ...]] = []
         stops = set(self.stop_ids)
         for start in range(0, len(rows), self.batch_size):

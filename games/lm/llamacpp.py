@@ -28,11 +28,11 @@ import numpy as np
 from games.lm.base import (
     Chat,
     ChatLike,
+    Decoding,
     EndpointError,
     Generation,
     ModelError,
     NextToken,
-    Processor,
     TokenModel,
     as_chat,
     missing_extra,
@@ -132,16 +132,14 @@ class LlamaCppModel(TokenModel):
 
     # -- generation -------------------------------------------------------------------
 
-    def _generate(
-        self, chats: list[Chat], max_new_tokens: int, temperature: float, rng: np.random.Generator
-    ) -> list[Generation]:
+    def _generate(self, chats: list[Chat], how: Decoding) -> list[Generation]:
         out = []
         for chat in chats:
             request = {
                 "messages": [m.as_dict() for m in chat],
-                "max_tokens": max_new_tokens,
-                "temperature": temperature,
-                "seed": int(rng.integers(2**31 - 1)) if temperature > 0 else 0,
+                "max_tokens": how.max_new_tokens,
+                "temperature": how.temperature,
+                "seed": int(how.rng.integers(2**31 - 1)) if how.temperature > 0 else 0,
                 **PLAIN_SAMPLING,
             }
             reply = self._call("handle_chat_completions", request)
@@ -192,32 +190,25 @@ class LlamaCppModel(TokenModel):
             out.append(NextToken(ids=ids, logprobs=logprobs, full=False))
         return out
 
-    def _sample(
-        self,
-        rows: list[tuple[int, ...]],
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
-        processor: Processor | None,
-    ) -> list[tuple[int, ...]]:
+    def _sample(self, rows: list[tuple[int, ...]], how: Decoding) -> list[tuple[int, ...]]:
         stop = self._stop_ids()
         out = []
         for row in rows:
             ids = list(row)
             new: list[int] = []
-            for _ in range(max_new_tokens):
+            for _ in range(how.max_new_tokens):
                 top, logprobs = self._top(ids + new, self.sample_top_k)
-                if processor is not None:
+                if how.processor is not None:
                     full = np.full((1, self.vocab_size), -np.inf, dtype=np.float32)
                     full[0, top] = logprobs
-                    full = np.asarray(processor(np.array([ids + new]), full), np.float32)
+                    full = np.asarray(how.processor(np.array([ids + new]), full), np.float32)
                     logprobs = full[0, top]
-                if temperature == 0:
+                if how.temperature == 0:
                     token = int(top[int(np.argmax(logprobs))])
                 else:
-                    scaled = logprobs / temperature
+                    scaled = logprobs / how.temperature
                     p = np.exp(scaled - scaled.max())
-                    token = int(top[int(rng.choice(len(top), p=p / p.sum()))])
+                    token = int(top[int(how.rng.choice(len(top), p=p / p.sum()))])
                 new.append(token)
                 if token in stop:
                     break
