@@ -135,10 +135,9 @@ def _mean(
     )
 
 
-@register("pgd", games=GAMES)
 @attrs.frozen(kw_only=True)
-class Pgd(_Attack):
-    """PGD: projected gradient ascent from random starts (restarts × steps gradient calls)."""
+class _Projected(_Attack):
+    """The parameters of projected gradient ascent, shared by PGD, EOT and BPDA."""
 
     steps: int = param(20, help="steps per restart", check=integer(1, 1_000_000))
     restarts: int = param(1, help="random restarts", check=integer(1, 10_000))
@@ -148,6 +147,12 @@ class Pgd(_Attack):
     schedule: str = param("constant", help="step size over the steps", choices=perturb.SCHEDULES)
     start: bool = param(True, help="start each restart at a random point of the ball")
     loss: str = param("ce", help="the loss climbed", check=_loss_choice)
+
+
+@register("pgd", games=GAMES)
+@attrs.frozen(kw_only=True)
+class Pgd(_Projected):
+    """PGD: projected gradient ascent from random starts (restarts × steps gradient calls)."""
 
     def run(self, view: View, coins: torch.Generator) -> torch.Tensor:
         return _pgd(self, view, coins, lambda p: view.gradient(p, self.loss))
@@ -155,18 +160,10 @@ class Pgd(_Attack):
 
 @register("eot", games=GAMES)
 @attrs.frozen(kw_only=True)
-class Eot(_Attack):
+class Eot(_Projected):
     """EOT: PGD on the gradient averaged over ``samples`` calls (fresh defense noise in each)."""
 
-    steps: int = param(20, help="steps per restart", check=integer(1, 1_000_000))
     samples: int = param(8, help="gradient calls averaged per step", check=integer(1, 100_000))
-    restarts: int = param(1, help="random restarts", check=integer(1, 10_000))
-    step: float | None = param(
-        None, help="step size as a fraction of eps (None: 2.5/steps)", check=_step_check
-    )
-    schedule: str = param("constant", help="step size over the steps", choices=perturb.SCHEDULES)
-    start: bool = param(True, help="start each restart at a random point of the ball")
-    loss: str = param("ce", help="the loss climbed", check=_loss_choice)
 
     def run(self, view: View, coins: torch.Generator) -> torch.Tensor:
         def averaged(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,7 +174,7 @@ class Eot(_Attack):
 
 @register("bpda", games=GAMES)
 @attrs.frozen(kw_only=True)
-class Bpda(_Attack):
+class Bpda(_Projected):
     """BPDA: PGD with the identity as the backward pass of the defense's preprocessing step.
 
     The forward pass applies the (public) step g; the gradient is the bare model's at g(x)
@@ -185,15 +182,7 @@ class Bpda(_Attack):
     randomized step the gradient is averaged over ``samples`` draws (BPDA with EOT).
     """
 
-    steps: int = param(20, help="steps per restart", check=integer(1, 1_000_000))
     samples: int = param(1, help="draws of a randomized step per gradient", check=integer(1))
-    restarts: int = param(1, help="random restarts", check=integer(1, 10_000))
-    step: float | None = param(
-        None, help="step size as a fraction of eps (None: 2.5/steps)", check=_step_check
-    )
-    schedule: str = param("constant", help="step size over the steps", choices=perturb.SCHEDULES)
-    start: bool = param(True, help="start each restart at a random point of the ball")
-    loss: str = param("ce", help="the loss climbed", check=_loss_choice)
 
     def run(self, view: View, coins: torch.Generator) -> torch.Tensor:
         if not view.has("model_gradient"):
