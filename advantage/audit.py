@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
-from advantage.common import console, make_adversary, make_game, pairs, print_json
+from advantage.common import console, make_adversary, make_game, pairs, print_json, subcommand
 from games.privacy.accounting import DELTA
 from oracles import InvalidArgument
 
@@ -156,10 +156,12 @@ _ONE_RUN: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    audit = sub.add_parser(
+    audit = subcommand(
+        sub,
         "audit",
-        help="audit a DP claim: TPR at low FPR and an ε lower bound next to the claimed ε",
-        description=_DESCRIPTION,
+        "audit a DP claim: TPR at low FPR and an ε lower bound next to the claimed ε",
+        _DESCRIPTION,
+        handler=audit_command,
     )
     audit.add_argument("game", help="game name (membership)")
     for flags, options in _OPTIONS:
@@ -167,7 +169,6 @@ def add(sub: argparse._SubParsersAction) -> None:
     one = audit.add_argument_group("one training run (instead of --adversary and --trials)")
     for flags, options in _ONE_RUN:
         one.add_argument(*flags, **options)
-    audit.set_defaults(handler=audit_command)
 
 
 def _shared(args: argparse.Namespace) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from advantage.common import (
     pairs,
     print_json,
     progress,
+    subcommand,
 )
 from oracles import InvalidArgument
 
@@ -24,10 +25,11 @@ __all__ = ["add", "empirical_table", "symbolic_json"]
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    check = sub.add_parser(
+    check = subcommand(
+        sub,
         "check",
-        help="check a proof: its bound against its hops (--symbolic), and against an adversary",
-        description="Check a proof file (a shipped name such as ctr-prf, or a path to a .toml file). "
+        "check a proof: its bound against its hops (--symbolic), and against an adversary",
+        "Check a proof file (a shipped name such as ctr-prf, or a path to a .toml file). "
         "With --adversary, play the theorem's game against ADV and each assumption's game against "
         "the adversary B that the proof's reduction builds from ADV, and say which part failed: "
         "consistent, algorithm (A beats the bound while every assumption holds), assumption:NAME "
@@ -36,6 +38,7 @@ def add(sub: argparse._SubParsersAction) -> None:
         "bound covers the chain of hops. Exit status: 0 consistent or inconclusive (proven or "
         "undecided), 1 when a verdict blames a part (or the bound is refuted), 2 for bad input. "
         "Example: advantage check ctr-prf --adversary nonce-reuse -p scheme=ctr-nonce-reuse",
+        handler=check_command,
     )
     add_run_options(
         check,
@@ -47,14 +50,15 @@ def add(sub: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--symbolic", action="store_true", help="check that the bound covers the chain of hops"
     )
-    check.set_defaults(handler=check_command)
 
-    explain = sub.add_parser(
+    explain = subcommand(
+        sub,
         "explain",
-        help="print a proof as a tree: theorem, hops, assumptions, domain",
-        description="Print a proof file as a person reads it: the theorem and its bound, the chain "
+        "print a proof as a tree: theorem, hops, assumptions, domain",
+        "Print a proof file as a person reads it: the theorem and its bound, the chain "
         "of hops with their justification, each assumption with its claim and reduction, and the "
         "domain of the resources. As text (a tree), Markdown or LaTeX.",
+        handler=explain_command,
     )
     explain.add_argument(
         "proof", help="proof name (a shipped proof, e.g. ctr-prf) or path to a .toml file"
@@ -65,7 +69,6 @@ def add(sub: argparse._SubParsersAction) -> None:
         choices=("text", "markdown", "latex"),
         help="output format (default: text)",
     )
-    explain.set_defaults(handler=explain_command)
 
 
 def check_command(args: argparse.Namespace) -> int:

@@ -54,16 +54,36 @@ stderr = Console(stderr=True, highlight=False)
 
 
 def subcommand(
-    sub: argparse._SubParsersAction, name: str, help: str, description: str
+    sub: argparse._SubParsersAction,
+    name: str,
+    help: str,
+    description: str,
+    *,
+    handler: Callable[[argparse.Namespace], int] | None = None,
+    json_output: bool = False,
 ) -> argparse.ArgumentParser:
-    """A subcommand whose ``--help`` prints ``description`` as written (its paragraphs and
-    examples kept)."""
-    return sub.add_parser(  # type: ignore[no-any-return]
+    """A subcommand run by ``handler``, with ``--json`` when ``json_output``.
+
+    Its ``--help`` prints a ``description`` with line breaks as written (paragraphs and
+    examples kept) and wraps one without them to the terminal's width.
+    """
+    raw = "\n" in description
+    parser: argparse.ArgumentParser = sub.add_parser(
         name,
         help=help,
         description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter,
     )
+    if json_output:
+        add_json_option(parser)
+    if handler is not None:
+        parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``: print one JSON object on stdout instead of the table."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def pairs(items: Sequence[str] | None, flag: str) -> dict[str, str]:
@@ -186,7 +206,7 @@ def add_run_options(
             default="clopper-pearson",
             help="interval: clopper-pearson (default), wilson, hoeffding",
         )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json_option(parser)
     if trials is not None:
         parser.add_argument(
             "--trials", type=int, default=trials, help=f"trials to play (default: {trials})"

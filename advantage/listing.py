@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.text import Text
 
-from advantage.common import console, print_json, subcommand
+from advantage.common import add_json_option, console, print_json, subcommand
 from advantage.layout import Column, Stacked, fitted
 from games.registry import ADVERSARIES, GAMES, help_of, parameters
 
@@ -44,7 +44,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     listing = subcommand(sub, "list", "list games, adversaries and proofs", DESCRIPTION)
     listing.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
     listing.add_argument("name", nargs="?", help="show this entry in detail")
-    listing.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json_option(listing)
     listing.set_defaults(handler=list_command)
 
 

@@ -17,65 +17,70 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from advantage.common import console, print_json, stderr
+from advantage.common import console, print_json, stderr, subcommand
 from oracles import InvalidArgument
 
 __all__ = ["add"]
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    lm = sub.add_parser(
+    lm = subcommand(
+        sub,
         "lm",
-        help="language models: train the tiny model, list or clear the model cache",
-        description="The language models the LM games play on. `train` trains the tiny model "
+        "language models: train the tiny model, list or clear the model cache",
+        "The language models the LM games play on. `train` trains the tiny model "
         "(cached, keyed by corpus, configuration and seed), `info` lists the cache and the "
         "installed runtimes, `clear` deletes cached models, `behaviour` measures the tiny model "
         "on held-out probes. Needs the lm extra: pip install -e '.[lm]'.",
     )
     commands = lm.add_subparsers(dest="lm_command", metavar="COMMAND", required=True)
 
-    train = commands.add_parser(
+    train = subcommand(
+        commands,
         "train",
-        help="train the tiny model for a seed (or find it in the cache)",
-        description="Train the tiny model for SEED by step count (deterministic by seed) and "
-        "save it in the cache; a cached model is reused unless --rebuild.",
+        "train the tiny model for a seed (or find it in the cache)",
+        "Train the tiny model for SEED by step count (deterministic by seed) and save it in the "
+        "cache; a cached model is reused unless --rebuild.",
+        handler=train_command,
+        json_output=True,
     )
     train.add_argument("--seed", type=int, default=0, help="the model's seed (default: 0)")
     train.add_argument("--rebuild", action="store_true", help="train again even if cached")
-    train.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    train.set_defaults(handler=train_command)
 
-    info = commands.add_parser(
+    subcommand(
+        commands,
         "info",
-        help="list cached models and installed runtimes",
-        description="List the cached models (tiny models by seed, the converted SmolLM2) with "
-        "their sizes, and say which runtimes and weights are installed.",
+        "list cached models and installed runtimes",
+        "List the cached models (tiny models by seed, the converted SmolLM2) with their sizes, "
+        "and say which runtimes and weights are installed.",
+        handler=info_command,
+        json_output=True,
     )
-    info.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    info.set_defaults(handler=info_command)
 
-    clear = commands.add_parser(
+    clear = subcommand(
+        commands,
         "clear",
-        help="delete cached models",
-        description="Delete cached models whose name starts with PREFIX (all when omitted): "
-        "e.g. `advantage lm clear tiny` or `advantage lm clear smollm2`.",
+        "delete cached models",
+        "Delete cached models whose name starts with PREFIX (all when omitted): e.g. "
+        "`advantage lm clear tiny` or `advantage lm clear smollm2`.",
+        handler=clear_command,
+        json_output=True,
     )
     clear.add_argument("prefix", nargs="?", default="", help="name prefix (default: all)")
-    clear.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    clear.set_defaults(handler=clear_command)
 
-    behaviour = commands.add_parser(
+    behaviour = subcommand(
+        commands,
         "behaviour",
-        help="measure the tiny model's behaviour on held-out probes",
-        description="For each seed, the tiny model's rate of answering benign requests, "
-        "refusing forbidden ones and leaking its secret under each attack style, from "
-        "TRIALS held-out probes per row at temperature 1, with Clopper-Pearson intervals.",
+        "measure the tiny model's behaviour on held-out probes",
+        "For each seed, the tiny model's rate of answering benign requests, refusing forbidden "
+        "ones and leaking its secret under each attack style, from TRIALS held-out probes per "
+        "row at temperature 1, with Clopper-Pearson intervals.",
+        handler=behaviour_command,
+        json_output=True,
     )
     behaviour.add_argument("--seeds", default="0", help="comma-separated model seeds (default: 0)")
     behaviour.add_argument("--trials", type=int, default=50, help="probes per row (default: 50)")
     behaviour.add_argument("--level", type=float, default=0.95, help="confidence level")
-    behaviour.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    behaviour.set_defaults(handler=behaviour_command)
 
 
 def _require_runtime() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from advantage.common import console, make_game, pairs, print_json, subcommand
+from advantage.common import add_json_option, console, make_game, pairs, print_json, subcommand
 from games import stats
 from games.stats.stopping import certify_stopping
 from oracles import InvalidArgument
@@ -51,7 +51,7 @@ def add(sub: argparse._SubParsersAction) -> None:
         help="simulated certify runs for its stopping time (default: 400)",
     )
     plan.add_argument("--seed", type=int, default=0, help="seed of the simulation (default: 0)")
-    plan.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json_option(plan)
     plan.set_defaults(handler=plan_command)
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from advantage.common import (
     add_adversary_option,
+    add_json_option,
     add_run_options,
     console,
     estimate_table,
@@ -65,7 +66,7 @@ def add(sub: argparse._SubParsersAction) -> None:
         "--level", type=float, default=None, help="confidence level (default: the run's)"
     )
     show_.add_argument("--method", default=None, help="interval method (default: the run's)")
-    show_.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json_option(show_)
     show_.set_defaults(handler=show_command)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from advantage.common import console, print_json, stderr, subcommand
+from advantage.common import add_json_option, console, print_json, stderr, subcommand
 from advantage.tour.catalogue import DOMAINS, ROWS, TARGET, birthday, gaussians_robust_error
 from advantage.tour.playing import FAMILY_LEVEL, Outcome, level, play_rows, select
 from advantage.tour.rows import CheckRow, Row, agrees, check, domain, play, spelled
@@ -64,7 +64,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     tour.add_argument(
         "--list", action="store_true", help="list the rows (and their budgets) without playing"
     )
-    tour.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json_option(tour)
     tour.set_defaults(handler=tour_command)
 
 
