@@ -26,13 +26,13 @@ import functools
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 import attrs
 import numpy as np
 
 from games.base import Game, ReportsResources
-from games.engine.options import RunOptions
+from games.engine.options import RunKeywords, RunOptions
 from games.engine.records import Tally, as_json
 from games.engine.runlog import spec_of
 from games.engine.runs import check_run, default_chunk, play, use_batched, with_device
@@ -202,15 +202,8 @@ def certify(
     alpha: float = 0.05,
     max_trials: int = 100_000,
     seed: int | None = None,
-    batched: bool | None = None,
-    chunk_size: int | None = None,
-    backend: str = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    isolate: bool = False,
-    device: str | None = None,
-    trial_timeout: float | None = None,
     progress: Callable[[Certificate], None] | None = None,
+    **run: Unpack[RunKeywords],
 ) -> Certificate:
     """Play trials until an anytime-valid confidence sequence decides whether the adversary's
     advantage is at most ``eps``, or ``max_trials`` is reached.
@@ -229,10 +222,7 @@ def certify(
     Returns:
         A :class:`Certificate`.
     """
-    options = RunOptions(
-        batched=batched, chunk_size=chunk_size, backend=backend, workers=workers,
-        address=address, isolate=isolate, device=device, trial_timeout=trial_timeout,
-    )  # fmt: skip
+    options = RunOptions(**run)
     eps, alpha = checks.open_unit("eps", eps), checks.open_unit("alpha", alpha)
     max_trials = checks.positive("max_trials", max_trials)
     seed = fresh_seed() if seed is None else seed

@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import attrs
 import numpy as np
 
 from games.base import BatchAdversary, Challenge, Game, Search
 from games.engine.isolation import Isolated
-from games.engine.options import RunOptions
+from games.engine.options import RunKeywords, RunOptions
 from games.engine.records import Estimate, Tally, describe_adversary, plain
 from games.engine.runlog import spec_of
 from games.engine.runs import (
@@ -344,15 +344,8 @@ def estimate_best(
     level: float = 0.95,
     method: str = "clopper-pearson",
     correction: str = "bonferroni",
-    batched: bool | None = None,
-    chunk_size: int | None = None,
-    backend: str = "serial",
-    workers: int | None = None,
-    address: str | None = None,
-    isolate: bool = False,
-    device: str | None = None,
-    trial_timeout: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    **run: Unpack[RunKeywords],
 ) -> Ensemble:
     """Estimate each adversary's advantage on the same trials, and the ensemble's worst case.
 
@@ -365,10 +358,7 @@ def estimate_best(
         correction: ``"bonferroni"`` or ``"held-out"``.
         progress: called as ``progress(done, total)`` over every trial played.
     """
-    options = RunOptions(
-        batched=batched, chunk_size=chunk_size, backend=backend, workers=workers,
-        address=address, isolate=isolate, device=device, trial_timeout=trial_timeout,
-    )  # fmt: skip
+    options = RunOptions(**run)
     seed = _checked(adversaries, trials, seed, level, method, correction)
     game = with_device(game, options.device)
     k = len(adversaries)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 
 from oracles import InvalidArgument
 
-__all__ = ["BACKENDS", "RunOptions"]
+__all__ = ["BACKENDS", "RunKeywords", "RunOptions"]
 
 BACKENDS = ("serial", "process", "ray")
 
@@ -74,3 +74,17 @@ class RunOptions:
             )
         if self.address is not None and self.backend != "ray":
             raise InvalidArgument("address is for backend='ray' only")
+
+
+class RunKeywords(TypedDict, total=False):
+    """:class:`RunOptions` as the keyword arguments of ``estimate``, ``certify`` and
+    ``estimate_best`` (``**run: Unpack[RunKeywords]``), so that they are declared once."""
+
+    batched: bool | None
+    chunk_size: int | None
+    backend: str
+    workers: int | None
+    address: str | None
+    isolate: bool
+    device: str | None
+    trial_timeout: float | None

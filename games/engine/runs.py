@@ -26,7 +26,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import attrs
 
@@ -34,7 +34,7 @@ from games.base import BatchAdversary, Game, ReportsResources
 from games.engine import seeds
 from games.engine.backends import check_workers, run_chunks
 from games.engine.isolation import Isolated, renewer
-from games.engine.options import RunOptions
+from games.engine.options import RunKeywords, RunOptions
 from games.engine.records import Estimate, Tally, TrialRecord
 from games.engine.runlog import RunLog, spec_of
 from games.engine.trials import Chunks, play_trial
@@ -140,17 +140,10 @@ def estimate(
     seed: int | None = None,
     level: float = 0.95,
     method: str = "clopper-pearson",
-    batched: bool | None = None,
-    chunk_size: int | None = None,
-    backend: str = "serial",
-    workers: int | None = None,
-    address: str | None = None,
     log: str | Path | None = None,
     resume: bool = False,
-    isolate: bool = False,
-    device: str | None = None,
-    trial_timeout: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    **run: Unpack[RunKeywords],
 ) -> Estimate:
     """Play ``trials`` trials of ``game`` against ``adversary`` and estimate the advantage.
 
@@ -164,10 +157,7 @@ def estimate(
         log: a JSON-lines run log; with ``resume`` an interrupted run continues from it.
         progress: called as ``progress(done, total)`` after each chunk.
     """
-    options = RunOptions(
-        batched=batched, chunk_size=chunk_size, backend=backend, workers=workers,
-        address=address, isolate=isolate, device=device, trial_timeout=trial_timeout,
-    )  # fmt: skip
+    options = RunOptions(**run)
     seed = seeds.fresh_seed() if seed is None else seed
     check_run(trials, seed, level, method)
     if resume and log is None:
