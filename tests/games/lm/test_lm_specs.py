@@ -55,6 +55,7 @@ def test_the_grammar(text, kind, runtime, extra):
         ("openai:http://x/v1", r"openai:BASE_URL#MODEL"),
         ("openai:x#m", r"openai:BASE_URL#MODEL"),
         ("py:nomodule", r"py:MODULE:FUNCTION"),
+        ("py-chat:nomodule", r"py-chat:MODULE:FUNCTION"),
         ("", r"must be a model spec"),
     ],
 )
@@ -124,6 +125,12 @@ def test_python_functions():
         )
         with pytest.raises(lm.ModelError, match="has no function 'other'"):
             lm.load("py:lm_test_module:other", fresh=True)
+        module.roles = lambda chat: " ".join(m.role for m in chat)
+        whole = lm.load("py-chat:lm_test_module:roles", fresh=True)
+        chat = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+        assert whole.generate([chat], max_new_tokens=5, temperature=0, rng=None)[0].text == (
+            "system user"
+        )
     finally:
         del sys.modules["lm_test_module"]
     with pytest.raises(lm.ModelError, match="module 'os.pathx' is not imported"):
