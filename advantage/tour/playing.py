@@ -104,8 +104,23 @@ def _described(row: TourRow) -> dict[str, Any]:
     return {"expect": row.expect, "why": row.why, "domain": row.domain, "budget": row.budget}
 
 
-def _skipped(row: TourRow) -> Outcome:
-    hint = f"needs {row.needs}: pip install -e '.[ml]'"
+#: The extra that installs each module a row may need.
+EXTRAS = {"torch": "ml", "sklearn": "ml", "transformers": "lm"}
+
+
+def _missing(row: TourRow) -> str | None:
+    """Why ``row`` cannot be played here (a missing module or model), or None."""
+    if row.needs and importlib.util.find_spec(row.needs) is None:
+        return f"needs {row.needs}: pip install -e '.[{EXTRAS.get(row.needs, 'ml')}]'"
+    if row.needs == "transformers":
+        from games.lm import tiny
+
+        if not tiny.trained(0):
+            return "needs the tiny model: advantage lm train (about a minute, once)"
+    return None
+
+
+def _skipped(row: TourRow, hint: str) -> Outcome:
     adversary = spelled(row.adversary, row.adversary_params)
     record = {"kind": "skipped", "game": row.subject, "adversary": adversary, "skipped": hint}
     return Outcome(row=row, shown=hint, ok=None, elapsed=None, record={**record, **_described(row)})
@@ -121,8 +136,9 @@ def _one_torch_thread() -> None:
 
 def play_row(row: TourRow, seed: int, level: float) -> Outcome:
     """Play one row (or skip it, when a module it needs is missing)."""
-    if row.needs and importlib.util.find_spec(row.needs) is None:
-        return _skipped(row)
+    hint = _missing(row)
+    if hint is not None:
+        return _skipped(row, hint)
     if row.needs == "torch":
         _one_torch_thread()
     started = time.perf_counter()

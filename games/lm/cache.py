@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["ENV", "build", "digest", "entries", "remove", "root"]
+__all__ = ["ENV", "build", "digest", "entries", "has", "remove", "root"]
 
 #: Environment variable that moves the cache (tests point it at a temporary directory).
 ENV = "ADVANTAGE_CACHE"
@@ -46,6 +46,11 @@ def _lock(path: pathlib.Path) -> Any:
     from filelock import FileLock
 
     return FileLock(str(path) + ".lock")
+
+
+def has(name: str) -> bool:
+    """Whether the entry ``name`` is built (without building it)."""
+    return (root() / name / _DONE).exists()
 
 
 def build(

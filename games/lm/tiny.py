@@ -38,6 +38,7 @@ __all__ = [
     "path",
     "tokenizer_sample",
     "train",
+    "trained",
     "weights_hash",
 ]
 
@@ -320,6 +321,11 @@ def weights_hash(module: Any) -> str:
         digest.update(str(tuple(tensor.shape)).encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def trained(seed: int = 0, config: TinyConfig = DEFAULT) -> bool:
+    """Whether the tiny model for ``seed`` is in the cache (loading it will not train it)."""
+    return cache.has(cache_name(seed, config))
 
 
 def path(
