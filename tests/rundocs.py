@@ -1,6 +1,6 @@
 """Running a Markdown document as written: its files, Python blocks and `advantage` commands.
 
-Shared by the tests of docs/tutorial.md and docs/robustness.md. A command's trailing comment
+Shared by the tests of docs/tutorial.md, docs/robustness.md and docs/jailbreak.md. A command's trailing comment
 may say `exit N` (the exit status it must have; 0 otherwise) and `prints "TEXT"` (text its
 standard output must contain, whitespace collapsed). A block preceded by
 `<!-- file: NAME -->` is written to NAME in the working directory.
@@ -49,7 +49,7 @@ def run_document(path: pathlib.Path, directory: pathlib.Path, capsys) -> None:
     """Run every block of ``path`` in order, in ``directory`` (the caller's cwd)."""
     namespace: dict = {"__name__": path.stem}
     for index, (lang, body, file) in enumerate(blocks(path)):
-        if lang == "toml" and file:
+        if file:  # a file the commands read (a proof, a module for --import)
             (directory / file).write_text(body, encoding="utf-8")
         elif lang == "python":
             exec(compile(body, f"{path.name} (block {index + 1})", "exec"), namespace)
