@@ -14,7 +14,15 @@ import numpy as np
 from adversaries.registry import register
 from oracles import InvalidArgument, Oracles, checks
 
-__all__ = ["Human", "Repetitive", "SameRequest", "Substitute", "Unchanged"]
+__all__ = [
+    "GreenListStealing",
+    "Human",
+    "ModelReply",
+    "Repetitive",
+    "SameRequest",
+    "Substitute",
+    "Unchanged",
+]
 
 
 @register("human-text", games=("watermark-soundness",))
@@ -99,3 +107,74 @@ class SameRequest:
         first = oracles["generate"](self.request)
         second = oracles["generate"](self.request)
         return int(tuple(first) == tuple(second))
+
+
+def _own_model(public: Any) -> Any:
+    """The public model, loaded by the adversary itself (only the key is secret)."""
+    from games import lm
+
+    return lm.scorer(lm.load(public["model"]))
+
+
+@register("model-reply", games=("watermark-forgery",))
+@attrs.frozen(kw_only=True)
+class ModelReply:
+    """The trivial forger: answers the target prompt with the public model, unwatermarked."""
+
+    length: int = attrs.field(default=48)
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any:
+        model = _own_model(oracles.public)
+        prompt = model.encode(oracles.public["prompt"])
+        (reply,) = model.sample([prompt], max_new_tokens=self.length, temperature=1.0, rng=rng)
+        return tuple(int(t) for t in reply)
+
+
+@register("green-list-stealing", games=("watermark-forgery", "green-list-hidden"))
+@attrs.frozen(kw_only=True)
+class GreenListStealing:
+    """Watermark stealing (Jovanović et al. 2024) for ``h = 0``: learn the green list, write it.
+
+    Spends the whole ``generate`` budget on the public story requests (other than the
+    target), samples as many replies to the same requests from the public model itself
+    (no watermark), and ranks each token by the ratio of its smoothed frequency in the
+    watermarked replies to that in its own: a green token's logit was raised by δ, so it
+    turns up more often. The forgery is the ``length`` best-ranked tokens, each once (a
+    repeated token is scored once), so it copies no run of the replies but by chance.
+
+    Against ``h ≥ 1`` a token is green after only a fraction γ of contexts, so the
+    frequency ratio carries little of the green lists and the forgery mostly fails.
+    """
+
+    length: int = attrs.field(default=48)
+
+    @length.validator
+    def _check(self, attribute: attrs.Attribute, value: Any) -> None:
+        checks.integer(attribute.name, value, 1)
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any:
+        public = oracles.public
+        generate = oracles["generate"]
+        budget = generate.budget if generate.budget is not None else 64
+        requests = [public["requests"][i % len(public["requests"])] for i in range(budget)]
+        marked = generate(requests) if requests else []
+        model = _own_model(public)
+        plain = (
+            model.sample(
+                [model.encode(r) for r in requests], max_new_tokens=48, temperature=1.0, rng=rng
+            )
+            if requests
+            else []
+        )
+        vocab = int(public["vocab"])
+        ratio = _frequencies(marked, vocab) / _frequencies(plain, vocab)
+        ranked = np.argsort(-ratio, kind="stable")
+        return tuple(int(t) for t in ranked[: self.length])
+
+
+def _frequencies(replies: Any, vocab: int) -> np.ndarray:
+    """Each token's add-one smoothed frequency in ``replies``."""
+    counts = np.ones(vocab)
+    for reply in replies:
+        np.add.at(counts, np.asarray(reply, dtype=np.int64), 1)
+    return counts / counts.sum()
