@@ -18,6 +18,7 @@ __all__ = [
     "GreenListStealing",
     "Human",
     "ModelReply",
+    "RepeatedContinuation",
     "Repetitive",
     "SameRequest",
     "Substitute",
@@ -178,3 +179,32 @@ def _frequencies(replies: Any, vocab: int) -> np.ndarray:
     for reply in replies:
         np.add.at(counts, np.asarray(reply, dtype=np.int64), 1)
     return counts / counts.sum()
+
+
+@register("repeated-continuation", games=("watermark-undetectable",))
+@attrs.frozen(kw_only=True)
+class RepeatedContinuation:
+    """One story; answers real when repeated contexts are followed by the same token too often.
+
+    A scheme that reuses the uniforms of a repeated context (``exp-reused``) tends to
+    continue it as it did before, and falls into loops; the model and ``exp`` (fresh
+    sampling on a repeated context) rarely do. Real when at least ``least`` repeated
+    contexts repeat their continuation, and at least ``fraction`` of them.
+    """
+
+    request: str = "Tell me a story about a fox."
+    least: int = 3
+    fraction: float = 0.25
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
+        reply = list(oracles["generate"](self.request))
+        h = max(int(oracles.public.get("h", 1)), 1)
+        seen: dict[tuple[int, ...], list[int]] = {}
+        same = total = 0
+        for i in range(h, len(reply)):
+            context = tuple(reply[i - h : i])
+            earlier = seen.setdefault(context, [])
+            total += len(earlier)
+            same += sum(t == reply[i] for t in earlier)
+            earlier.append(reply[i])
+        return int(same >= self.least and same >= self.fraction * max(total, 1))
