@@ -1,4 +1,4 @@
-"""Attacks on text watermarks (:mod:`games.lm.watermark`): soundness and removal.
+"""Attacks on text watermarks (:mod:`games.lm.watermark`, :mod:`games.lm.forgery`).
 
 Each sees only the public values: the scheme's description, the vocabulary size and the
 text handed over. None of them knows the PRF key.
@@ -15,6 +15,7 @@ from adversaries.registry import register
 from oracles import InvalidArgument, Oracles, checks
 
 __all__ = [
+    "BigramStealing",
     "GreenListStealing",
     "Human",
     "ModelReply",
@@ -208,3 +209,76 @@ class RepeatedContinuation:
             same += sum(t == reply[i] for t in earlier)
             earlier.append(reply[i])
         return int(same >= self.least and same >= self.fraction * max(total, 1))
+
+
+@register("bigram-stealing", games=("watermark-forgery", "green-list-hidden"))
+@attrs.frozen(kw_only=True)
+class BigramStealing:
+    """Watermark stealing for ``h = 1``: walk the (previous, next) pairs the watermark favoured.
+
+    Spends the budget as :class:`GreenListStealing` does and samples as many plain replies
+    from the public model. A pair seen in the watermarked replies and never in the plain
+    ones is likely green after its context (its logit got +δ). The forgery walks such pairs,
+    each once, never letting ``avoid`` tokens in a row match a watermarked reply (no copy),
+    and jumps to the start of an unused pair when stuck (that one pair is green at rate γ).
+    """
+
+    length: int = attrs.field(default=48)
+    avoid: int = attrs.field(default=6)
+
+    @length.validator
+    def _check_length(self, attribute: attrs.Attribute, value: Any) -> None:
+        checks.integer(attribute.name, value, 2)
+
+    @avoid.validator
+    def _check_avoid(self, attribute: attrs.Attribute, value: Any) -> None:
+        checks.integer(attribute.name, value, 2)
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any:
+        public = oracles.public
+        generate = oracles["generate"]
+        budget = generate.budget if generate.budget is not None else 64
+        requests = [public["requests"][i % len(public["requests"])] for i in range(budget)]
+        marked = generate(requests) if requests else []
+        model = _own_model(public)
+        plain = (
+            model.sample(
+                [model.encode(r) for r in requests], max_new_tokens=48, temperature=1.0, rng=rng
+            )
+            if requests
+            else []
+        )
+        seen_plain = {pair for reply in plain for pair in zip(reply, reply[1:], strict=False)}
+        edges: dict[int, list[int]] = {}
+        for reply in marked:
+            for a, b in zip(reply, reply[1:], strict=False):
+                if (a, b) not in seen_plain and b not in edges.setdefault(a, []):
+                    edges[a].append(b)
+        runs = {tuple(r[i : i + self.avoid]) for r in marked for i in range(len(r))}
+        return tuple(_walk(edges, runs, self.avoid, self.length, rng))
+
+
+def _walk(
+    edges: dict[int, list[int]], runs: set, avoid: int, length: int, rng: np.random.Generator
+) -> list[int]:
+    """A text of about ``length`` pairs taken from ``edges``, each pair once, no run in ``runs``."""
+    text: list[int] = []
+    while len(text) < length + 1:
+        starts = [a for a, nexts in edges.items() if nexts]
+        if not starts:
+            break
+        current = text[-1] if text and edges.get(text[-1]) else None
+        if current is None:
+            text.append(int(starts[int(rng.integers(len(starts)))]))
+            continue
+        nexts = edges[current]
+        order = rng.permutation(len(nexts))
+        for i in order:
+            b = nexts[i]
+            if tuple([*text[-(avoid - 1) :], b]) not in runs:
+                nexts.pop(i)
+                text.append(int(b))
+                break
+        else:
+            edges[current] = []
+    return text

@@ -42,7 +42,8 @@ Games (search shape, parameters ``scheme`` and ``model``):
   watermarked model from the model itself (see :class:`Undetectable`).
 
 Importing this module imports neither torch nor transformers; the model is loaded on first
-use (:func:`games.lm.load`).
+use (:func:`games.lm.load`). Long because the schemes, their detectors and the three games
+that share them stay together; the forgery games are in :mod:`games.lm.forgery`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 from lm_cases import needs_lm
 
 import games
-from adversaries.watermark import GreenListStealing, ModelReply
+from adversaries.watermark import BigramStealing, GreenListStealing, ModelReply
 from games.lm.forgery import Forgery, GreenListHidden, copies
 from games.lm.watermark import scheme
 from oracles import InvalidArgument
@@ -30,14 +30,22 @@ def test_the_model_s_own_reply_is_not_a_forgery(tiny):
 
 
 def test_stealing_forges_unigram(tiny):
-    result = games.estimate(Forgery(queries=16), GreenListStealing(), trials=6, seed=1)
+    result = games.estimate(Forgery(queries=8), GreenListStealing(), trials=6, seed=1)
     assert result.wins == 6 and result.ci_low > 0.5, result
 
 
 def test_stealing_unigram_frequencies_fails_against_kgw(tiny):
-    # With h = 1 a token is green after a fraction γ of contexts: measured 0 of 6 at seed 1.
-    kgw = games.estimate(Forgery(scheme="kgw", queries=16), GreenListStealing(), trials=4, seed=1)
+    # With h = 1 a token is green after a fraction γ of contexts: token frequencies say
+    # little (measured: 1 win in 20 trials with 32 queries, seed 3).
+    kgw = games.estimate(Forgery(scheme="kgw", queries=8), GreenListStealing(), trials=4, seed=1)
     assert kgw.wins <= 1 and kgw.ci_low <= 0, kgw
+
+
+def test_stealing_pairs_forges_kgw(tiny):
+    # Pairs seen under the watermark and never in the model's own replies are mostly green
+    # after their context: 8 queries suffice (measured 4 of 4, and 6 of 6 with 32 queries).
+    result = games.estimate(Forgery(scheme="kgw", queries=8), BigramStealing(), trials=4, seed=1)
+    assert result.wins >= 3 and result.ci_low > 0 and result.error_count == 0, result
 
 
 class CopyTwoReplies:
@@ -122,6 +130,7 @@ def test_a_batch_costs_one_query_per_request(tiny):
         (lambda: Forgery(scheme="rot13"), "scheme"),
         (lambda: GreenListHidden(gamma=2), "gamma"),
         (lambda: GreenListStealing(length=0), "length"),
+        (lambda: BigramStealing(avoid=1), "avoid"),
     ],
 )
 def test_bad_parameters_are_refused(build, match):
