@@ -42,7 +42,8 @@ Games (search shape, parameters ``scheme`` and ``model``):
   watermarked model from the model itself (see :class:`Undetectable`).
 
 Importing this module imports neither torch nor transformers; the model is loaded on first
-use (:func:`games.lm.load`).
+use (:func:`games.lm.load`). Long because the schemes, their detectors and the three games
+that share them stay together; the forgery games are in :mod:`games.lm.forgery`.
 """
 
 from __future__ import annotations
@@ -157,9 +158,16 @@ class Watermark:
     def uniforms(
         self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
     ) -> np.ndarray:
-        """The PRF's output on each (context, token) pair as a number in (0, 1)."""
+        """The PRF's output on each (context, token) pair as a number in (0, 1).
+
+        ``key`` may instead be a function from 64-bit points to 64-bit values (a PRF
+        game's oracle, in a reduction).
+        """
         points = self._points(np.asarray(contexts), np.asarray(tokens), vocab)
-        out = self._prf().evaluate(np.asarray(key, np.uint64), points.reshape(-1))
+        if callable(key):
+            out = np.asarray(key(points.reshape(-1)), dtype=np.uint64)
+        else:
+            out = self._prf().evaluate(np.asarray(key, np.uint64), points.reshape(-1))
         unit = ((out >> np.uint64(11)).astype(np.float64) + 0.5) * _UNIT
         return unit.reshape(points.shape)
 

@@ -1,7 +1,7 @@
-"""The reductions of the canonical-output-filter proof: each turns an adversary A into B.
+"""The reductions of the proofs in proofs/lm: each turns an adversary A into B.
 
 Every reduction has the signature ``reduction(adversary, theorem_params) -> B`` (see
-:mod:`proofs.crypto.reductions`): A is an adversary against ``jailbreak``, the parameters
+:mod:`proofs.crypto.reductions`): A is an adversary against the theorem's game, the parameters
 are that game's as played, and B is an adversary against the assumption's game.
 """
 
@@ -10,7 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["outside_from_jailbreak"]
+import attrs
+import numpy as np
+
+from games.lm.watermark import MAX_REQUEST
+from oracles import InvalidArgument, Oracle, Oracles
+from proofs.crypto.reductions import FUNCTION, _child, _oracle
+
+__all__ = [
+    "PRFFromUndetectable",
+    "hidden_from_forgery",
+    "outside_from_jailbreak",
+    "prf_from_undetectable",
+]
 
 
 def outside_from_jailbreak(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
@@ -26,3 +38,74 @@ def outside_from_jailbreak(adversary: Any, theorem_params: Mapping[str, Any]) ->
     defense implements the filter; where it does not, the gap is the algorithm's.
     """
     return adversary
+
+
+def hidden_from_forgery(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
+    """Reduction for ``green_hidden`` (``unigram-unforgeable``): B is A itself.
+
+    ``green-list-hidden`` hands the adversary the oracle and public values of
+    ``watermark-forgery`` (the same watermarked model, target prompt and requests, from the
+    same coins), so A's view there is its view in the forgery game. B's answer is A's
+    text: with ``h = 0`` the detector scores each distinct token once, so the text is
+    flagged exactly when the set of its tokens is green beyond chance, which is B's win;
+    B's game refuses no copies, so every forgery of A is a win of B.
+    """
+    return adversary
+
+
+@attrs.frozen(kw_only=True)
+class PRFFromUndetectable:
+    """B against the PRF (64-bit points to 64-bit values): the watermarked model over B's ``f``.
+
+    B loads the public model and answers A's ``generate(request)`` as the real world of
+    ``watermark-undetectable`` does, with the scheme's uniforms read from ``f`` instead of
+    the keyed PRF (each point asked once: both worlds of the PRF game are functions). B says
+    what A says. When ``f`` is the PRF, A sees the real world; when it is a random function,
+    it sees the scheme over fresh uniforms, which for one reply (``exp``: a repeated context
+    is sampled from the model) is exactly the model's own sampling: the ideal world.
+    """
+
+    adversary: Any
+    params: Mapping[str, Any]
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
+        from games.lm.watermark import Undetectable, _load, _public, _vocab
+
+        game = Undetectable(**dict(self.params))
+        model, mark = _load(game.model), game.mark()
+        function = _memoised(_oracle(oracles, FUNCTION))
+
+        def generate(request: str) -> tuple[int, ...]:
+            if not isinstance(request, str) or not 0 < len(request) <= MAX_REQUEST:
+                raise InvalidArgument(
+                    f"request must be a non-empty string of at most {MAX_REQUEST} characters"
+                )
+            prompt = model.encode(request)
+            (reply,) = mark.generate(model, function, [prompt], max_new_tokens=game.length, rng=rng)
+            return tuple(reply)
+
+        handles = Oracles(
+            {"generate": Oracle(generate, name="generate", budget=game.queries)},
+            _public(mark, _vocab(model), game.model),
+        )
+        return int(self.adversary(handles, _child(rng)))
+
+
+def _memoised(f: Any) -> Any:
+    """``f`` over arrays of points, asking each distinct point once."""
+    table: dict[int, int] = {}
+
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        values = []
+        for x in points.tolist():
+            if x not in table:
+                table[x] = int(f(x))
+            values.append(table[x])
+        return np.array(values, dtype=np.uint64)
+
+    return evaluate
+
+
+def prf_from_undetectable(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
+    """Reduction for ``prf`` (``exp-undetectable``): B simulates the scheme over its oracle."""
+    return PRFFromUndetectable(adversary=adversary, params=dict(theorem_params))
