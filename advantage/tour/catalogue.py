@@ -16,7 +16,7 @@ __all__ = ["DOMAINS", "ROWS", "TARGET", "birthday", "gaussians_robust_error"]
 
 #: Seconds the rows played by default may take together on a slow two-core machine: under
 #: 40% of what the tour took before its rows had budgets (67–87 s on such machines).
-TARGET = 31.0
+TARGET = 34.0
 
 
 def birthday(q: int, n: int) -> float:
@@ -202,6 +202,26 @@ JAILBREAK = domain(
     budget=6.0,
 )  # fmt: skip
 
+WATERMARKS = domain(
+    "watermarks",
+    play("watermark-soundness", "human-text", "0",
+         "unmarked text is flagged at most α: the exact binomial tail", trials=100, budget=3.0),
+    play("watermark-forgery scheme=unigram", "model-reply", "0",
+         "the model's own reply to the target carries no green bias", trials=20, full=True,
+         budget=8.0),
+    play("watermark-forgery scheme=unigram", "green-list-stealing", ">0",
+         "a fixed green list shows in the replies' token frequencies", trials=20, full=True,
+         budget=30.0),
+    check("unigram-unforgeable", "green-list-stealing", "assumption:green_hidden",
+          "the green list was not hidden from a q-query adversary: the assumption broke",
+          trials=8, full=True, budget=20.0),
+    check("kgw-soundness scheme=kgw-repeated", "repetitive", "algorithm",
+          "the planted bug: repeated (context, token) pairs counted again", trials=200,
+          full=True),
+    needs="transformers",
+    budget=6.0,
+)  # fmt: skip
+
 #: The domains in the order the tour plays them.
 DOMAINS: dict[str, list[Row | CheckRow]] = {
     "crypto": CRYPTO,
@@ -211,6 +231,7 @@ DOMAINS: dict[str, list[Row | CheckRow]] = {
     "robustness": ROBUSTNESS,
     "prompt-injection": PROMPT_INJECTION,
     "jailbreak": JAILBREAK,
+    "watermarks": WATERMARKS,
 }
 
 ROWS: list[Row | CheckRow] = [row for rows in DOMAINS.values() for row in rows]
