@@ -107,8 +107,10 @@ def answer_bits(answers: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if kind == "b":
         return answers, None
     if kind in "ui":
-        if answers.size == 0 or (answers.min() >= 0 and answers.max() <= 1):
-            return answers == 1, None  # the common case: nothing more to check
+        # The common case, checked by one reduction rather than min and max: viewed as
+        # unsigned, a negative integer is larger than 1.
+        if answers.size == 0 or answers.view(f"u{answers.itemsize}").max() <= 1:
+            return answers == 1, None
         valid = (answers == 0) | (answers == 1)
     elif kind == "f":
         valid = (answers == 0) | (answers == 1)  # NaN fails both

@@ -21,6 +21,7 @@ bounds.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -55,6 +56,18 @@ class RunLogError(InvalidArgument):
     """A run log that cannot be used: missing, unreadable, edited, impossible, or in use."""
 
 
+@functools.cache
+def _version() -> str:
+    """This package's installed version: read once, as reading the metadata costs about a
+    millisecond, which every run (``estimate`` builds a spec even without a log) paid."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("advantage")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def spec_of(
     game: Any,
     adversary: Any,
@@ -67,12 +80,6 @@ def spec_of(
     method: str = "clopper-pearson",
 ) -> dict[str, Any]:
     """The spec line of a run: what was played, with which seed, by which software."""
-    from importlib import metadata
-
-    try:
-        version = metadata.version("advantage")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
     adversary_name, adversary_params = describe_adversary(adversary)
     return {
         "kind": "spec",
@@ -91,7 +98,7 @@ def spec_of(
         # The batched path's randomness depends on chunk bounds; the per-trial path's does not.
         "chunk_size": chunk_size if batched else None,
         "versions": {
-            "advantage": version,
+            "advantage": _version(),
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
