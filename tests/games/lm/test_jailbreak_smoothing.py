@@ -143,7 +143,7 @@ def play(adversary, defense, trials=12, queries=4):
 
 @needs_lm
 def test_plain_requests_do_not_get_through_smoothing(tiny):
-    assert play(Direct(), "smooth-llm").wins <= 1
+    assert play(Direct(), "smooth-llm", trials=8, queries=3).wins <= 1
 
 
 class _Cheater:
