@@ -113,7 +113,7 @@ def search(model: Any, setting: tuple[int, float], count: int, seed: int) -> str
     return best[int(np.argmax(second))]
 
 
-@register("smooth-llm-aware", games=("jailbreak",))
+@register("smooth-llm-aware", games=("jailbreak", "leak-perturbed"))
 @attrs.frozen(kw_only=True)
 class SmoothLLMAware:
     """Searches offline for a prompt whose fixed SmoothLLM perturbations leak, then sends it.
