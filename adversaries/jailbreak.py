@@ -36,7 +36,7 @@ REQUESTS = (
 STYLES = ("ignore", "roleplay", "prefix")
 #: Requests for the secret in an encoding, by encoding (the corpus's own).
 ENCODED = corpus.ASK_ENCODED
-GAMES = ("jailbreak", "leak-outside-class")
+GAMES = ("jailbreak", "leak-outside-class", "leak-perturbed")
 
 
 def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:

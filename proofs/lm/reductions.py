@@ -21,6 +21,7 @@ __all__ = [
     "PRFFromUndetectable",
     "hidden_from_forgery",
     "outside_from_jailbreak",
+    "perturbed_from_smooth",
     "prf_from_undetectable",
 ]
 
@@ -109,3 +110,16 @@ def _memoised(f: Any) -> Any:
 def prf_from_undetectable(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
     """Reduction for ``prf`` (``exp-undetectable``): B simulates the scheme over its oracle."""
     return PRFFromUndetectable(adversary=adversary, params=dict(theorem_params))
+
+
+def perturbed_from_smooth(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
+    """Reduction for ``per_copy`` (the ``smooth-llm`` proof): B is A itself.
+
+    ``leak-perturbed`` answers each of A's prompts with the undefended model on one copy
+    perturbed as SmoothLLM perturbs (fresh challenger coins, the theorem's rate), and
+    judges one of A's queries drawn by the challenger: B's advantage is A's per-copy leak
+    probability averaged over its queries, the p the binomial tail is taken at. A's view
+    differs from the theorem's only in that it sees a copy's reply instead of the vote's,
+    which a non-adaptive attack (templates, best-of-n, smooth-llm-aware) never reads.
+    """
+    return adversary

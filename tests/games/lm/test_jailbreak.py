@@ -119,7 +119,15 @@ def test_an_adversary_cannot_claim_a_win_by_its_answer(tiny):
 def test_the_adversary_sees_only_the_oracle_and_public_values(tiny):
     challenge = Jailbreak().setup(np.random.default_rng(0))
     handles = challenge.handles()
-    assert set(handles.public) == {"behaviour", "defense", "encodings", "token_budget"}
+    assert set(handles.public) == {
+        "behaviour",
+        "defense",
+        "encodings",
+        "token_budget",
+        "copies",
+        "rate",
+    }
+    assert handles.public["copies"] is None
     assert challenge.secret["secret"] not in repr(dict(handles.public))
     assert not any(hasattr(handles["model"], n) for n in ("model", "emitted", "_rng", "system"))
 
