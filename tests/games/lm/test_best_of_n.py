@@ -7,7 +7,7 @@ import pytest
 from lm_cases import needs_lm
 
 import games
-from adversaries.best_of_n import BestOfN, augment
+from adversaries.jailbreak.best_of_n import BestOfN, augment
 from games.lm.jailbreak import Jailbreak
 from oracles import InvalidArgument
 

@@ -10,7 +10,7 @@ from lm_cases import needs_lm
 
 import proofs
 from adversaries.jailbreak import Templates
-from adversaries.smoothing import SmoothLLMAware
+from adversaries.jailbreak.smoothing import SmoothLLMAware
 from games import lm
 from games.lm import smoothing
 from games.lm.jailbreak import Jailbreak, LeakPerturbed

@@ -14,7 +14,7 @@ from lm_cases import needs_lm
 
 import games
 from adversaries.jailbreak import Direct, Templates
-from adversaries.smoothing import SmoothLLMAware, candidates
+from adversaries.jailbreak.smoothing import SmoothLLMAware, candidates
 from games import lm
 from games.lm import smoothing
 from games.lm.jailbreak import Guarded, Jailbreak, LeakPerturbed

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from adversaries.jailbreak import REQUESTS, STYLES, _budget, _pick, _spend
+from adversaries.jailbreak.prompts import REQUESTS, STYLES, _budget, _pick, _spend
 from adversaries.registry import register
 from games.lm import corpus
 from oracles import InvalidArgument, Oracles

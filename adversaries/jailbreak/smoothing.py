@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from adversaries.jailbreak import REQUESTS, STYLES, _budget, _spend
+from adversaries.jailbreak.prompts import REQUESTS, STYLES, _budget, _spend
 from adversaries.registry import register
 from games.lm import corpus
 from games.lm.base import LanguageModel, Message

@@ -1,0 +1,29 @@
+"""Attacks on the ``jailbreak`` game, each adapted to the defense it faces.
+
+- :mod:`~adversaries.jailbreak.prompts`: ``direct`` (plain requests, the trivial
+  adversary), ``templates`` (ignore-previous, role-play, prefix injection) and ``encoding``
+  (the secret spaced out, reversed or in capitals: what an exact output filter misses);
+- :mod:`~adversaries.jailbreak.best_of_n`: ``best-of-n`` (Hughes et al. 2024: n randomly
+  augmented requests under one σ);
+- :mod:`~adversaries.jailbreak.smoothing`: ``smooth-llm-aware`` (an offline search against
+  SmoothLLM's perturbations when they are drawn from a public constant).
+
+Every attack uses only the ``model`` oracle, the public values and its own generator.
+"""
+
+from __future__ import annotations
+
+from adversaries.jailbreak.best_of_n import BestOfN, augment
+from adversaries.jailbreak.prompts import REQUESTS, STYLES, Direct, Encoding, Templates
+from adversaries.jailbreak.smoothing import SmoothLLMAware
+
+__all__ = [
+    "REQUESTS",
+    "STYLES",
+    "BestOfN",
+    "Direct",
+    "Encoding",
+    "SmoothLLMAware",
+    "Templates",
+    "augment",
+]
