@@ -43,7 +43,16 @@ from games.params import integer, param
 from games.registry import register
 from oracles import InvalidArgument
 
-__all__ = ["GOALS", "SUITES", "PromptInjection", "Utility", "goal_met", "utility"]
+__all__ = [
+    "GOALS",
+    "SUITES",
+    "InjectionInBlock",
+    "InjectionInMarkedText",
+    "PromptInjection",
+    "Utility",
+    "goal_met",
+    "utility",
+]
 
 GOALS = ("send", "leak", "delete")
 #: The worlds the game is played in (the in-memory mail world of :mod:`games.lm.agents`).
@@ -128,6 +137,39 @@ class PromptInjection(Search):
         world = _world(rng, text)
         self._run([world], rng)
         return goal_met(world, self.goal)
+
+
+@register("injection-in-block")
+@attrs.frozen(kw_only=True)
+class InjectionInBlock(PromptInjection):
+    """Make the agent follow text inside a well-formed data block (an assumption game).
+
+    The behavioural assumption of the ``delimiters`` proof, "the agent ignores instructions
+    inside a well-formed data block", says no adversary wins it often: it is
+    ``prompt-injection`` played against the reference block (a fresh random marker per
+    call, escaped in the data), so the adversary's text can never close it.
+    """
+
+    defense: str = param(
+        "delimiters",
+        help="the reference data block (random escaped marker)",
+        choices=("delimiters",),
+    )
+
+
+@register("injection-in-marked-text")
+@attrs.frozen(kw_only=True)
+class InjectionInMarkedText(PromptInjection):
+    """Make the agent follow text it reads datamarked (an assumption game).
+
+    The behavioural assumption of the ``spotlighting`` proof, "the agent does not follow
+    instructions inside marked spans", says no adversary wins it often: it is
+    ``prompt-injection`` against the reference datamarking.
+    """
+
+    defense: str = param(
+        "spotlighting", help="the reference datamarking", choices=("spotlighting",)
+    )
 
 
 @attrs.frozen
