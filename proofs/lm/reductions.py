@@ -19,7 +19,9 @@ from proofs.crypto.reductions import FUNCTION, _child, _oracle
 
 __all__ = [
     "PRFFromUndetectable",
+    "block_from_injection",
     "hidden_from_forgery",
+    "marked_from_injection",
     "outside_from_jailbreak",
     "perturbed_from_smooth",
     "prf_from_undetectable",
@@ -121,5 +123,28 @@ def perturbed_from_smooth(adversary: Any, theorem_params: Mapping[str, Any]) -> 
     probability averaged over its queries, the p the binomial tail is taken at. A's view
     differs from the theorem's only in that it sees a copy's reply instead of the vote's,
     which a non-adaptive attack (templates, best-of-n, smooth-llm-aware) never reads.
+    """
+    return adversary
+
+
+def block_from_injection(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
+    """Reduction for ``in_block`` (the ``delimiters`` proof): B is A itself.
+
+    ``injection-in-block`` is ``prompt-injection`` behind the reference block (a fresh
+    random marker per call, escaped), with the world, task and practice runs drawn by the
+    challenger: A's view there is its view against a correct delimiters defense, so A plays
+    unchanged and its text lands inside a block it cannot close. Where the defense as
+    deployed is that block, the two games are one; where it is not, the gap is the
+    algorithm's.
+    """
+    return adversary
+
+
+def marked_from_injection(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
+    """Reduction for ``in_marked_text`` (the ``spotlighting`` proof): B is A itself.
+
+    ``injection-in-marked-text`` is ``prompt-injection`` behind the reference datamarking;
+    A's injection is replayed there unchanged, so a win of A against a defense that marks as
+    the reference does is a win of B: the agent followed marked text.
     """
     return adversary
