@@ -118,6 +118,23 @@ def _own_model(public: Any) -> Any:
     return lm.scorer(lm.load(public["model"]))
 
 
+def _marked_and_plain(oracles: Oracles, rng: np.random.Generator) -> tuple[list, list]:
+    """The watermarked replies to the public requests (the whole query budget), and the
+    public model's own replies to the same requests, sampled with the adversary's coins:
+    what the stealing attacks compare."""
+    public = oracles.public
+    generate = oracles["generate"]
+    budget = generate.budget if generate.budget is not None else 64
+    requests = [public["requests"][i % len(public["requests"])] for i in range(budget)]
+    if not requests:
+        return [], []
+    model = _own_model(public)
+    plain = model.sample(
+        [model.encode(r) for r in requests], max_new_tokens=48, temperature=1.0, rng=rng
+    )
+    return list(generate(requests)), plain
+
+
 @register("model-reply", games=("watermark-forgery",))
 @attrs.frozen(kw_only=True)
 class ModelReply:
@@ -156,18 +173,7 @@ class GreenListStealing:
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any:
         public = oracles.public
-        generate = oracles["generate"]
-        budget = generate.budget if generate.budget is not None else 64
-        requests = [public["requests"][i % len(public["requests"])] for i in range(budget)]
-        marked = generate(requests) if requests else []
-        model = _own_model(public)
-        plain = (
-            model.sample(
-                [model.encode(r) for r in requests], max_new_tokens=48, temperature=1.0, rng=rng
-            )
-            if requests
-            else []
-        )
+        marked, plain = _marked_and_plain(oracles, rng)
         vocab = int(public["vocab"])
         ratio = _frequencies(marked, vocab) / _frequencies(plain, vocab)
         ranked = np.argsort(-ratio, kind="stable")
@@ -235,19 +241,7 @@ class BigramStealing:
         checks.integer(attribute.name, value, 2)
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any:
-        public = oracles.public
-        generate = oracles["generate"]
-        budget = generate.budget if generate.budget is not None else 64
-        requests = [public["requests"][i % len(public["requests"])] for i in range(budget)]
-        marked = generate(requests) if requests else []
-        model = _own_model(public)
-        plain = (
-            model.sample(
-                [model.encode(r) for r in requests], max_new_tokens=48, temperature=1.0, rng=rng
-            )
-            if requests
-            else []
-        )
+        marked, plain = _marked_and_plain(oracles, rng)
         seen_plain = {pair for reply in plain for pair in zip(reply, reply[1:], strict=False)}
         edges: dict[int, list[int]] = {}
         for reply in marked:
