@@ -5,6 +5,8 @@
   (the secret spaced out, reversed or in capitals: what an exact output filter misses);
 - :mod:`~adversaries.jailbreak.best_of_n`: ``best-of-n`` (Hughes et al. 2024: n randomly
   augmented requests under one σ);
+- :mod:`~adversaries.jailbreak.gcg`: ``gcg`` (Zou et al. 2023: a suffix optimised by greedy
+  coordinate gradient on the attack's own copy of the public model, white box);
 - :mod:`~adversaries.jailbreak.smoothing`: ``smooth-llm-aware`` (an offline search against
   SmoothLLM's perturbations when they are drawn from a public constant).
 
@@ -14,6 +16,7 @@ Every attack uses only the ``model`` oracle, the public values and its own gener
 from __future__ import annotations
 
 from adversaries.jailbreak.best_of_n import BestOfN, augment
+from adversaries.jailbreak.gcg import Gcg
 from adversaries.jailbreak.prompts import REQUESTS, STYLES, Direct, Encoding, Templates
 from adversaries.jailbreak.smoothing import SmoothLLMAware
 
@@ -23,6 +26,7 @@ __all__ = [
     "BestOfN",
     "Direct",
     "Encoding",
+    "Gcg",
     "SmoothLLMAware",
     "Templates",
     "augment",
