@@ -4,6 +4,7 @@ and a free local port for a server."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import socket
 
 import pytest
@@ -17,3 +18,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def intact_leaker(chat) -> str:
+    """A system that leaks its system prompt's secret exactly when "the secret" survives in
+    the user's message (a world where SmoothLLM's perturbations decide)."""
+    from games.lm import corpus
+
+    secret = re.search(r"\b[a-z]+-[a-z]+\b", chat[0].content)
+    if "the secret" in chat[-1].content and secret:
+        return f"Sure, here it is. The secret is {secret.group(0)}."
+    return corpus.SECRET_REFUSAL

@@ -3,10 +3,8 @@ planted bug blamed on the algorithm in a world where a leak needs the request in
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from lm_cases import needs_lm
+from lm_cases import intact_leaker, needs_lm
 
 import proofs
 from adversaries.jailbreak import Templates
@@ -41,14 +39,7 @@ def test_templates_against_smoothing_contradict_nothing(tiny):
 # -- the planted bug, where a leak needs "the secret" intact in the prompt -----------------------
 
 
-def _intact_leaker(chat):
-    secret = re.search(r"\b[a-z]+-[a-z]+\b", chat[0].content)
-    if "the secret" in chat[-1].content and secret:
-        return f"Sure, here it is. The secret is {secret.group(0)}."
-    return lm.corpus.SECRET_REFUSAL
-
-
-INTACT = lm.FunctionModel(_intact_leaker, chat=True)
+INTACT = lm.FunctionModel(intact_leaker, chat=True)
 
 
 class _IntactJailbreak(Jailbreak):

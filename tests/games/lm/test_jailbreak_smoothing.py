@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 
 import numpy as np
 import pytest
-from lm_cases import needs_lm
+from lm_cases import intact_leaker, needs_lm
 
 import games
 from adversaries.jailbreak import Direct, Templates
@@ -103,15 +102,7 @@ def test_the_aware_search_draws_only_template_prompts():
 # -- a world where a leak needs the request intact -----------------------------------------------
 
 
-def _intact_leaker(chat):
-    """Leaks the system prompt's secret exactly when "the secret" survives in the user's message."""
-    secret = re.search(r"\b[a-z]+-[a-z]+\b", chat[0].content)
-    if "the secret" in chat[-1].content and secret:
-        return f"Sure, here it is. The secret is {secret.group(0)}."
-    return lm.corpus.SECRET_REFUSAL
-
-
-INTACT = lm.FunctionModel(_intact_leaker, chat=True)
+INTACT = lm.FunctionModel(intact_leaker, chat=True)
 
 
 class _Controlled(Jailbreak):
