@@ -2,7 +2,8 @@
 
 - :mod:`~adversaries.jailbreak.prompts`: ``direct`` (plain requests, the trivial
   adversary), ``templates`` (ignore-previous, role-play, prefix injection) and ``encoding``
-  (the secret spaced out, reversed or in capitals: what an exact output filter misses);
+  (the secret spaced out, reversed or in capitals: what an exact output filter misses),
+  ``privileged-context`` (the unlocking context smuggled into the user's message);
 - :mod:`~adversaries.jailbreak.best_of_n`: ``best-of-n`` (Hughes et al. 2024: n randomly
   augmented requests under one σ);
 - :mod:`~adversaries.jailbreak.gcg`: ``gcg`` (Zou et al. 2023: a suffix optimised by greedy
@@ -17,7 +18,14 @@ from __future__ import annotations
 
 from adversaries.jailbreak.best_of_n import BestOfN, augment
 from adversaries.jailbreak.gcg import Gcg
-from adversaries.jailbreak.prompts import REQUESTS, STYLES, Direct, Encoding, Templates
+from adversaries.jailbreak.prompts import (
+    REQUESTS,
+    STYLES,
+    Direct,
+    Encoding,
+    PrivilegedContext,
+    Templates,
+)
 from adversaries.jailbreak.smoothing import SmoothLLMAware
 
 __all__ = [
@@ -27,6 +35,7 @@ __all__ = [
     "Direct",
     "Encoding",
     "Gcg",
+    "PrivilegedContext",
     "SmoothLLMAware",
     "Templates",
     "augment",

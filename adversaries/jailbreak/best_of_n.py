@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from adversaries.jailbreak.prompts import REQUESTS, STYLES, _budget, _pick, _spend
+from adversaries.jailbreak.prompts import STYLES, _budget, _pick, _request, _spend
 from adversaries.registry import register
 from games.lm import corpus
 from oracles import InvalidArgument, Oracles
@@ -75,6 +75,8 @@ class BestOfN:
         prompts = []
         for _ in range(_budget(oracles)):
             template = _pick(rng, corpus.ATTACKS[_pick(rng, self.styles)])
-            prompts.append(augment(template.format(request=_pick(rng, REQUESTS)), self.sigma, rng))
+            prompts.append(
+                augment(template.format(request=_request(oracles, rng)), self.sigma, rng)
+            )
         _spend(oracles, prompts)
         return None

@@ -24,14 +24,17 @@ def play(adversary, trials=8, queries=6, **params):
 
 
 def echo_guard(defense, window=16):
-    model = lm.FunctionModel(lambda prompt: prompt)
+    """A guarded model that says what its prompt spells in hex: the prompt itself holds no
+    target a judge could read, so the reply is the model's, not an echo of the adversary's."""
+    model = lm.FunctionModel(lambda prompt: bytes.fromhex(prompt).decode())
     return Guarded(model, defense, SECRET, window=window)
 
 
 def emit(guard, text):
-    return guard.generate([text], max_new_tokens=64, temperature=0, rng=np.random.default_rng(0))[
-        0
-    ].text
+    replies = guard.generate(
+        [text.encode().hex()], max_new_tokens=64, temperature=0, rng=np.random.default_rng(0)
+    )
+    return replies[0].text
 
 
 # -- the defenses and the judge, on a model that repeats its prompt ---------------------------
@@ -121,6 +124,7 @@ def test_the_adversary_sees_only_the_oracle_and_public_values(tiny):
     handles = challenge.handles()
     assert set(handles.public) == {
         "behaviour",
+        "request",
         "defense",
         "encodings",
         "token_budget",

@@ -173,4 +173,5 @@ def test_the_assumption_game_judges_one_perturbed_copy(tiny):
     assert guard.defense == "smooth-llm" and guard.copies == 1
     assert 0 <= challenge.secret["judged"] < 3
     guard.emitted.extend(["no", challenge.secret["secret"], "no"])
+    guard.prompted.extend([False] * 3)
     assert LeakPerturbed().finalize(challenge, None) is (challenge.secret["judged"] == 1)
