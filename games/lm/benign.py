@@ -21,8 +21,7 @@ import numpy as np
 
 from games import Challenge, Search, integer, number, param, register
 from games.lm import corpus
-from games.lm.jailbreak import DEFENSES, Guarded, _spec
-from games.lm.smoothing import SMOOTH_DEFENSES
+from games.lm.jailbreak import Defended, Guarded, _spec
 from games.lm.specs import load
 
 __all__ = ["BenignRefusal"]
@@ -30,7 +29,7 @@ __all__ = ["BenignRefusal"]
 
 @register("benign-refusal")
 @attrs.frozen(kw_only=True)
-class BenignRefusal(Search):
+class BenignRefusal(Defended, Search):
     """Benign refusal: how often the jailbreak game's defense refuses a harmless request.
 
     The parameters are the jailbreak game's that shape the guarded system. The adversary is
@@ -39,16 +38,6 @@ class BenignRefusal(Search):
     """
 
     model: str = param("tiny:0", help="the model spec (see games.lm.load)", check=_spec)
-    defense: str = param("none", help="the defense around the model", choices=DEFENSES)
-    window: int = param(
-        16, help="output-filter-truncated: characters of a reply it reads", check=integer(1)
-    )
-    copies: int = param(5, help="smooth-llm: perturbed copies voted over (k)", check=integer(1, 64))
-    rate: float = param(
-        0.1,
-        help="smooth-llm: fraction of the prompt's characters perturbed (q)",
-        check=number(0, 1),
-    )
     max_new_tokens: int = param(40, help="tokens per reply", check=integer(1, 4096))
     temperature: float = param(
         1.0, help="the model's sampling temperature (0: greedy)", check=number(0, 10)
@@ -56,10 +45,8 @@ class BenignRefusal(Search):
 
     def setup(self, rng: np.random.Generator) -> Challenge:
         probe = corpus.probes(rng, "benign")
-        options: dict[str, Any] = {"window": self.window}
-        if self.defense in SMOOTH_DEFENSES:
-            options.update(copies=self.copies, rate=self.rate)
-        guarded = Guarded(load(self.model), self.defense, probe.secret, **options)
+        defense, options = self._defense()
+        guarded = Guarded(load(self.model), defense, probe.secret, **options)
         coins = np.random.default_rng(rng.integers(2**63))
         return Challenge(
             public={"defense": self.defense},
