@@ -283,13 +283,21 @@ def _hop_play(
             continue
         parsed = endpoint(text)
         if parsed is None:
-            reason = (
-                f"{text!r} names no registered game (GAME key=value ...) "
-                "nor states an advantage (advantage NUMBER)"
-            )
-            return HopPlay(hop=hop, reason=reason)
+            return HopPlay(hop=hop, reason=_unplayable(hop, text))
         ends.append(_end_game(proof, f"{hop.key}.{side}", *parsed, effective, found))
     return HopPlay(hop=hop, source=ends[0], target=ends[1])
+
+
+def _unplayable(hop: Hop, text: str) -> str:
+    """Why a hop whose end ``text`` is prose is not measured, and what carries it instead."""
+    if hop.assumption is not None:
+        # The usual case for a behavioural reduction: the hop's ends are games in words, and
+        # the assumption's own game (its row of the check) measures what the hop costs.
+        return f"carried by the assumption {hop.assumption}, measured in its own row"
+    return (
+        f"{text!r} names no registered game (GAME key=value ...) "
+        "nor states an advantage (advantage NUMBER)"
+    )
 
 
 def _end_game(

@@ -50,10 +50,18 @@ def test_the_plan_builds_every_game_and_every_b_before_play():
     assert prf.assumption.params["prf"] == "toy-linear"
     assert prf.game.describe()["prf"] == "toy-linear" and prf.game.describe()["queries"] == 24
     assert isinstance(prf.adversary, PRFFromCTR) and prf.adversary.adversary is a
-    # No hop of ctr-prf names a registered game: G and H are all there is to play.
-    assert all(
-        hop.source is None and "names no registered game" in hop.reason for hop in playing.hops
-    )
+    # No hop of ctr-prf names a registered game: G and H are all there is to play. An
+    # assumption's hop says which assumption's row measures it; the statistical one says why.
+    reasons = [(hop.source, hop.reason) for hop in playing.hops]
+    assert reasons == [
+        (None, "carried by the assumption prf, measured in its own row"),
+        (
+            None,
+            "'G1: CTR over a random function, left messages' names no registered game "
+            "(GAME key=value ...) nor states an advantage (advantage NUMBER)",
+        ),
+        (None, "carried by the assumption prf, measured in its own row"),
+    ]
     assert playing.hop_games == () and playing.estimates == 2
 
 
