@@ -57,6 +57,8 @@ def imperative(goal: str, target: str, to: str = ATTACKER) -> str:
 
 
 def _ask(oracles: Oracles) -> str:
+    if "instruction" in oracles.public:  # an AgentDojo suite: its injection task's goal
+        return str(oracles.public["instruction"])
     return imperative(oracles.public["goal"], oracles.public["target"])
 
 
