@@ -17,7 +17,9 @@ Adapters:
   vocabulary: the user's prompt maps to the user task's ground-truth calls (made one at a
   time, reading each result), and an injection task's ``GOAL`` read in a tool result (its
   words, whitespace as YAML folds it) maps to that task's ground-truth calls (made at once,
-  then the user's plan resumes). Data blocks and datamarked words are skipped when the
+  then the user's plan resumes). An injection task with no ground truth (eight of
+  workspace's fourteen in v1.2, one of travel's) is a goal it cannot carry out: it goes on
+  with the user's plan. Data blocks and datamarked words are skipped when the
   system prompt states the defense's rule, as in :class:`games.lm.agents.Scripted`.
 - :class:`ModelLLM`, any model of ours (:func:`games.lm.agents.agent`) as a pipeline
   element (it writes calls in the corpus syntax; they become AgentDojo ``FunctionCall``).
@@ -207,9 +209,11 @@ class ScriptedLLM(_Step):
         plan = state.setdefault("plan", [c.model_copy(deep=True) for c in user.ground_truth(env)])
         obeyed = state.setdefault("obeyed", ())
         injection = self._latest(messages, query)
+        calls = []
         if injection is not None and injection.ID not in obeyed:
             state["obeyed"] = (*obeyed, injection.ID)
             calls = [c.model_copy(deep=True) for c in injection.ground_truth(env)]
+        if calls:
             reply = _assistant("", calls)
         elif state.get("done", 0) < len(plan):
             state["done"] = state.get("done", 0) + 1
