@@ -20,7 +20,8 @@ judged.
 Agents (:func:`agent`): ``scripted`` (:class:`Scripted`, deterministic: it obeys the last
 imperative it reads, and honours a data-block rule that the system prompt states; this
 makes the behavioural assumption of the delimiter defenses exact) and any model spec of
-:func:`games.lm.load` (``tiny``, ``tiny:SEED``, ``hf:...``).
+:func:`games.lm.load` (``tiny``, ``tiny:SEED``, ``hf:...``; an ``openai:`` endpoint acts
+through its tool-calling, :mod:`games.lm.toolcalls`).
 
 Defenses (:data:`DEFENSES`): ``none``; ``delimiters`` (each tool result wrapped in a marker
 drawn fresh per call, k random bits, with its occurrences in the data escaped, and a rule
@@ -316,6 +317,10 @@ def agent(spec: str) -> Any:
         raise InvalidArgument(f"agent={spec!r} must be 'scripted' or a model spec such as 'tiny'")
     if spec == "scripted":
         return Scripted()
+    if spec.startswith("openai:"):  # the endpoint's own tool-calling, not the text syntax
+        from games.lm.toolcalls import ToolCallingAgent
+
+        return ToolCallingAgent(_loaded(spec))
     return ModelAgent(_loaded("tiny:0" if spec == "tiny" else spec))
 
 
