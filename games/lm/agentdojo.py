@@ -22,7 +22,9 @@ Adapters:
   with the user's plan. Data blocks and datamarked words are skipped when the
   system prompt states the defense's rule, as in :class:`games.lm.agents.Scripted`.
 - :class:`ModelLLM`, any model of ours (:func:`games.lm.agents.agent`) as a pipeline
-  element (it writes calls in the corpus syntax; they become AgentDojo ``FunctionCall``).
+  element (it writes calls in the corpus syntax; they become AgentDojo ``FunctionCall``);
+  an ``openai:`` agent is offered the suite's functions as tool schemas (:func:`schemas`)
+  and calls them through the client's tool-calling.
 - :class:`Defended`, our defenses (``delimiters``, ``delimiters-fixed``, ``sandwich``,
   ``spotlighting``; :data:`DEFENSES`) as a pipeline element that rewrites tool results; the
   rule goes into the system message (:func:`pipeline`).
@@ -42,6 +44,7 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
 from games.base import Challenge
@@ -62,6 +65,7 @@ __all__ = [
     "pairs",
     "pipeline",
     "play",
+    "schemas",
     "require",
     "suite",
     "benign",
@@ -327,7 +331,26 @@ def llm(name: str, agent: str, rng: np.random.Generator) -> Any:
     """The pipeline's LLM element for our agent spec on suite ``name``."""
     if agent == "scripted":
         return element(ScriptedLLM, suite(name))
-    return element(ModelLLM, agents.agent(agent), rng)
+    ours = agents.agent(agent)
+    if agent.startswith("openai:"):  # tool-calling: offer the suite's own function schemas
+        ours = attrs.evolve(ours, tools=schemas(name))
+    return element(ModelLLM, ours, rng)
+
+
+@functools.lru_cache(maxsize=4)
+def schemas(name: str) -> tuple[dict[str, Any], ...]:
+    """Suite ``name``'s functions as OpenAI tool schemas (for an ``openai:`` agent)."""
+    return tuple(
+        {
+            "type": "function",
+            "function": {
+                "name": f.name,
+                "description": f.description,
+                "parameters": f.parameters.model_json_schema(),
+            },
+        }
+        for f in suite(name).tools
+    )
 
 
 def play(

@@ -100,6 +100,8 @@ class ToolCallingAgent:
     model: Any
     temperature: float = 0.0
     max_new_tokens: int = 256
+    #: The tool schemas offered (None: the mail world's, :func:`schemas`).
+    tools: tuple[dict[str, Any], ...] | None = None
 
     def _seed(self, rng: np.random.Generator | None) -> int | None:
         if self.temperature <= 0:
@@ -111,7 +113,7 @@ class ToolCallingAgent:
             _reply(
                 self.model.chat_with_tools(
                     messages(chat),
-                    schemas(),
+                    list(self.tools) if self.tools else schemas(),
                     max_new_tokens=self.max_new_tokens,
                     temperature=self.temperature,
                     seed=self._seed(rng),

@@ -150,3 +150,28 @@ def test_bad_tool_calls_are_the_agents_failure(serve, function, failure):
         agents.agent(server.spec), [mail], defense="none", steps=3, rng=np.random.default_rng(0)
     )
     assert episode.failure == failure
+
+
+def test_an_openai_agent_on_agentdojo_is_offered_the_suites_functions(serve):
+    pytest.importorskip("agentdojo")
+    from games.lm import agentdojo as ad
+
+    def answer(body):
+        if len(body["messages"]) > 2:
+            return {"role": "assistant", "content": "done"}
+        function = {"name": "get_iban", "arguments": "{}"}
+        return {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c", "type": "function", "function": function}],
+        }
+
+    server = serve(answer)
+    pair = ad.pairs("banking")[0]
+    useful, won, transcript = ad.play(
+        "banking", pair, "hello.", agent=server.spec, rng=np.random.default_rng(0)
+    )
+    offered = {t["function"]["name"] for t in server.bodies[0]["tools"]}
+    assert offered == {f.name for f in ad.suite("banking").tools} and "get_iban" in offered
+    assert "CALL get_iban()" in transcript and server.bodies[1]["messages"][-1]["role"] == "tool"
+    assert won is False
