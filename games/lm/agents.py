@@ -401,7 +401,8 @@ def run(
     if not isinstance(rng, np.random.Generator):
         raise InvalidArgument(f"rng={rng!r} must be a numpy Generator")
     episodes = [
-        Episode([Message("system", _system(defense)), Message("user", w.task)]) for w in worlds
+        Episode([Message("system", w.system(_system(defense))), Message("user", w.task)])
+        for w in worlds
     ]
     stores: list[list[tuple[str, bool]]] = [[] for _ in worlds]  # dataflow: value, tainted
     live = list(range(len(worlds)))

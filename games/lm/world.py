@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 
 from games.lm import corpus
+from games.lm.vocabulary import TOOL_LINE
 
 __all__ = [
     "INBOX_TASKS",
@@ -144,9 +145,12 @@ class Mail:
         words = set(re.findall(r"[a-z]+", self.task.lower()))
         return named | {a for who, a in self.contacts.items() if who in words}
 
-    def changed(self) -> bool:
-        """Whether anything was sent, deleted, added or written beyond the drawn state."""
-        return bool(self.sent or self.deleted or self.added)
+    def system(self, prompt: str) -> str:
+        """The system prompt naming every tool, for a task beyond the corpus's (whose
+        prompt, the tiny model's, names the corpus's tools and stays as it is)."""
+        if self.kind in INBOX_TASKS:
+            return prompt
+        return prompt.replace(TOOL_LINE, f"Tools: {', '.join(TOOLS)}.")
 
 
 def _inbox(world: Mail, args: dict[str, str]) -> str:

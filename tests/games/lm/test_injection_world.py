@@ -129,3 +129,12 @@ def test_the_game_tells_the_adversary_every_tool():
     challenge = PromptInjection(task="any").setup(np.random.default_rng(0))
     assert set(challenge.public["tools"]) == set(world.TOOLS) >= set(corpus.TOOLS)
     assert challenge.public["tools"]["add_event"] == ("title", "date", "attendees")
+
+
+def test_the_system_prompt_names_the_new_tools_only_for_the_new_tasks():
+    chats = {}
+    for task in ("summarise", "calendar"):
+        (episode,) = agents.run(agents.Scripted(), [fresh(task)], defense="none", steps=4, rng=RNG)
+        chats[task] = episode.chat[0].content
+    assert chats["summarise"] == corpus.system_prompt(tools=True)  # the tiny model's prompt
+    assert all(name in chats["calendar"] for name in world.TOOLS)
