@@ -313,18 +313,12 @@ def pipeline(
     """An AgentDojo pipeline: our system prompt (naming ``tools``) with the defense's rule,
     ``llm``, then a loop of at most ``steps`` rounds: run the calls, ``defense``, ``llm``."""
     require()
-    from agentdojo.agent_pipeline import (
-        AgentPipeline,
-        InitQuery,
-        SystemMessage,
-        ToolsExecutionLoop,
-        ToolsExecutor,
-    )
+    import agentdojo.agent_pipeline as ap
 
     defended = element(Defended, defense, rng)
-    loop = ToolsExecutionLoop([ToolsExecutor(), defended, llm], max_iters=steps)
+    loop = ap.ToolsExecutionLoop([ap.ToolsExecutor(), defended, llm], max_iters=steps)
     system = agents._system(defense).replace(TOOL_LINE, f"Tools: {', '.join(tools)}.")
-    return AgentPipeline([SystemMessage(system), InitQuery(), llm, loop])
+    return ap.AgentPipeline([ap.SystemMessage(system), ap.InitQuery(), llm, loop])
 
 
 def llm(name: str, agent: str, rng: np.random.Generator) -> Any:
@@ -494,15 +488,8 @@ def _theirs(chat: Sequence[Message]) -> list[Any]:
             out.append(_assistant(m.content, _call(m.content)))
         elif m.role == "tool":
             call = out[-1]["tool_calls"][0] if out and out[-1].get("tool_calls") else None
-            out.append(
-                {
-                    "role": "tool",
-                    "content": _block(m.content),
-                    "tool_call": call,
-                    "tool_call_id": None,
-                    "error": None,
-                }
-            )
+            result = dict(content=_block(m.content), tool_call=call, tool_call_id=None)
+            out.append({"role": "tool", **result, "error": None})
         else:
             out.append({"role": m.role, "content": _block(m.content)})
     return out
