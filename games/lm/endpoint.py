@@ -137,9 +137,10 @@ class OpenAIModel(ChatModel):
                 )
             self._requests += 1
 
-    def _complete(
-        self, chat: Any, max_new_tokens: int, temperature: float, seed: int | None
-    ) -> Generation:
+    def _request(self, arguments: dict[str, Any], tools: bool = False) -> Any:
+        """One chat completion (``arguments`` less the model), with our retries and budget.
+
+        A reply without message content (nor, when ``tools``, tool calls) is malformed."""
         openai = self._openai
         retryable = (
             openai.RateLimitError,
@@ -151,32 +152,19 @@ class OpenAIModel(ChatModel):
             IndexError,
             TypeError,  # JSON without the fields a chat completion has
         )
-        arguments: dict[str, Any] = {
-            "model": self.model,
-            "messages": [m.as_dict() for m in chat],
-            "max_tokens": max_new_tokens,
-            "temperature": temperature,
-        }
-        if seed is not None:
-            arguments["seed"] = seed
         last: BaseException | None = None
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             self._spend()
             try:
-                reply = self._client.chat.completions.create(**arguments)
-                choice = reply.choices[0]
-                text = choice.message.content
-                if not isinstance(text, str):
+                reply = self._client.chat.completions.create(model=self.model, **arguments)
+                message = reply.choices[0].message
+                if not isinstance(message.content, str) and not (
+                    tools and getattr(message, "tool_calls", None)
+                ):
                     raise TypeError("the reply has no message content")
-                usage = reply.usage
-                return Generation(
-                    text=text,
-                    prompt_tokens=int(usage.prompt_tokens) if usage else 0,
-                    completion_tokens=int(usage.completion_tokens) if usage else 0,
-                    finish="length" if choice.finish_reason == "length" else "stop",
-                )
+                return reply
             except retryable as error:
                 last = error
             except openai.APIStatusError as error:
@@ -186,6 +174,46 @@ class OpenAIModel(ChatModel):
         raise EndpointError(
             f"model {self.spec!r}: {_cause(last)} after {self.max_retries} retries"
         ) from last
+
+    def chat_with_tools(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        seed: int | None = None,
+    ) -> Any:
+        """The reply message to ``messages`` (OpenAI dicts) offering ``tools`` (OpenAI tool
+        schemas): its ``content`` or its ``tool_calls``, through the official client."""
+        arguments: dict[str, Any] = {
+            "messages": messages,
+            "tools": tools,
+            "max_tokens": max_new_tokens,
+            "temperature": temperature,
+        }
+        if seed is not None:
+            arguments["seed"] = seed
+        return self._request(arguments, tools=True).choices[0].message
+
+    def _complete(
+        self, chat: Any, max_new_tokens: int, temperature: float, seed: int | None
+    ) -> Generation:
+        arguments: dict[str, Any] = {
+            "messages": [m.as_dict() for m in chat],
+            "max_tokens": max_new_tokens,
+            "temperature": temperature,
+        }
+        if seed is not None:
+            arguments["seed"] = seed
+        reply = self._request(arguments)
+        choice, usage = reply.choices[0], reply.usage
+        return Generation(
+            text=choice.message.content,
+            prompt_tokens=int(usage.prompt_tokens) if usage else 0,
+            completion_tokens=int(usage.completion_tokens) if usage else 0,
+            finish="length" if choice.finish_reason == "length" else "stop",
+        )
 
     def _generate(self, batch: list[Chat], how: Decoding) -> list[Generation]:
         max_new_tokens, temperature = how.max_new_tokens, how.temperature

@@ -171,8 +171,8 @@ def test_bad_parameters_are_clear_errors():
         PromptInjection(goal="steal")
     with pytest.raises(InvalidArgument, match="agent='nope:x'"):
         PromptInjection(agent="nope:x")
-    with pytest.raises(InvalidArgument, match="suite='banking'"):
-        PromptInjection(suite="banking")
+    with pytest.raises(InvalidArgument, match="suite='pluto'"):
+        PromptInjection(suite="pluto")
     with pytest.raises(InvalidArgument, match="length=0"):
         PromptInjection(length=0)
     with pytest.raises(InvalidArgument, match="trials=0"):
