@@ -105,7 +105,7 @@ def _described(row: TourRow) -> dict[str, Any]:
 
 
 #: The extra that installs each module a row may need.
-EXTRAS = {"torch": "ml", "sklearn": "ml", "transformers": "lm"}
+EXTRAS = {"torch": "ml", "sklearn": "ml", "transformers": "lm", "agentdojo": "agentdojo"}
 
 
 def _missing(row: TourRow) -> str | None:
