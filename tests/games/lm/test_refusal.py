@@ -126,3 +126,35 @@ def test_a_smuggled_context_is_not_mediated_by_the_subspace(refusal):
 def test_the_refusal_direction_attack_breaks_unsuppressed(attack):
     verdicts, reasons = _verdict(attack, 8)
     assert verdicts == ("assumption:unsuppressed",), reasons
+
+
+def test_the_subspace_is_the_erasers_and_reads_by_the_nearer_mean(refusal):
+    from games.lm.refusal import fit_subspace
+
+    rng = np.random.default_rng(0)
+    z = np.arange(40) % 2
+    X = rng.normal(size=(40, 6)) + np.outer(z, [5.0, 0, 0, 0, 2.0, 0])
+    one = fit_subspace(X, z, 1)
+    difference = X[z == 1].mean(0) - X[z == 0].mean(0)
+    assert np.allclose(one.basis[:, 0], difference / np.linalg.norm(difference))
+    assert np.allclose(one.direction, difference)
+    assert (one.complies(X) == (z == 0)).mean() > 0.9
+    two = fit_subspace(X, z, 2)
+    assert two.basis.shape == (6, 2) and np.allclose(two.basis.T @ two.basis, np.eye(2))
+
+
+def test_the_proof_file_adds_the_two_assumptions(refusal):
+    proof = proofs.load("refusal-subspace")
+    assert [(a.name, a.game) for a in proof.assumptions] == [
+        ("mediated", "refusal-unmediated"),
+        ("unsuppressed", "refusal-suppressed"),
+    ]
+    value = proof.bound_value({"q": 4, "adv_mediated": 0.05, "adv_unsuppressed": 0.07})
+    assert value == pytest.approx(0.12)
+
+
+def test_a_rank_two_subspace_from_few_prompts_plays(refusal):
+    from games.lm.refusal import RefusalSuppressed
+
+    game = RefusalSuppressed(rank=2, n=8, layer=2, position=-2, queries=2)
+    assert games.estimate(game, Direct(), trials=3, seed=0).wins == 0
