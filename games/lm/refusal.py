@@ -49,6 +49,7 @@ from games.lm import corpus
 from games.lm.base import Generation, LanguageModel, Message, as_chats, white_box
 from games.lm.jailbreak import _GuardedGame, leaked
 from games.representations.erasers import AffineEraser, inlp, mean_projection
+from oracles import InvalidArgument
 
 __all__ = [
     "RefusalSuppressed",
@@ -109,6 +110,15 @@ def hidden_states(
             position_ids=where.to(device),
             output_hidden_states=True,
         )
+    count = len(out.hidden_states)
+    if any(not -count <= layer < count for layer in layers):
+        raise InvalidArgument(
+            f"layers={list(layers)!r}: the model has hidden states 0..{count - 1} (or -{count}..-1)"
+        )
+    if any(not -width <= p < 0 for p in positions):
+        raise InvalidArgument(
+            f"positions={list(positions)!r} must be offsets -{width}..-1 from the prompt's end"
+        )
     states = torch.stack([out.hidden_states[layer] for layer in layers])  # (L, chats, T, d)
     picked = states[:, :, list(positions)].permute(0, 2, 1, 3)
     return picked.float().cpu().numpy()
@@ -168,12 +178,15 @@ class _Reader:
     ) -> list[Generation]:
         chats = as_chats(list(chats))
         (H,) = hidden_states(self.model, chats, [self.game.layer], [self.game.position])[:, 0]
+        readings = []
         for chat, comply in zip(chats, self.subspace.complies(H), strict=True):
             asked = " ".join(m.content for m in chat if m.role == "user").lower()
-            self.readings.append(bool(comply) and self.item in asked)
-        return self.model.generate(
+            readings.append(bool(comply) and self.item in asked)
+        replies = self.model.generate(
             chats, max_new_tokens=max_new_tokens, temperature=temperature, rng=rng
         )
+        self.readings.extend(readings)  # only once answered, in step with what was emitted
+        return replies
 
 
 @attrs.frozen(kw_only=True)

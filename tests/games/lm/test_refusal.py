@@ -158,3 +158,11 @@ def test_a_rank_two_subspace_from_few_prompts_plays(refusal):
 
     game = RefusalSuppressed(rank=2, n=8, layer=2, position=-2, queries=2)
     assert games.estimate(game, Direct(), trials=3, seed=0).wins == 0
+
+
+def test_a_layer_the_model_lacks_is_named(refusal, tiny):
+    from games.lm.refusal import hidden_states, practice
+
+    chats, _ = practice(np.random.default_rng(0), 2)
+    with pytest.raises(InvalidArgument, match="hidden states 0..3"):
+        hidden_states(tiny, chats, [9], [-1])
