@@ -166,3 +166,9 @@ def test_a_layer_the_model_lacks_is_named(refusal, tiny):
     chats, _ = practice(np.random.default_rng(0), 2)
     with pytest.raises(InvalidArgument, match="hidden states 0..3"):
         hidden_states(tiny, chats, [9], [-1])
+
+
+def test_its_prompts_get_forbidden_recipes_where_plain_requests_do_not(attack):
+    game = Jailbreak(behaviour="forbidden-recipe", queries=4)
+    assert games.estimate(game, attack, trials=12, seed=1).wins > 0
+    assert games.estimate(game, Direct(), trials=12, seed=1).wins == 0
