@@ -23,9 +23,14 @@ side, which no game allows. So the direction is used to **choose a prompt**, as 
 reads jailbreaks (suffixes that work suppress the refusal direction): the public request
 in each of the corpus's templates and with ``suffixes`` random word suffixes is put
 through the copy, and the prompts whose hidden state at the chosen layer and position lies
-furthest toward the benign side of the direction are sent, one per query. The search's
-ablation figures (refusal on the held-out practice prompts before and after) are what the
-``refusal-subspace`` proof's assumptions are about; the game measures the prompts'.
+furthest toward the benign side of the direction are sent, one per query.
+
+What it measures. The search's figures (:class:`Found`: recipes given on held-out practice
+requests with no intervention, ablated, steered) test the paper's claim on the copy; on
+``tiny:0`` ablation alone leaves refusal, steering at the last layer removes it. The
+``refusal-subspace`` proof's games test the rest against the challenger's own estimate of
+the subspace: whether the chosen prompts move the representation (``refusal-suppressed``)
+and whether the model complies only when they do (``refusal-unmediated``).
 """
 
 from __future__ import annotations
