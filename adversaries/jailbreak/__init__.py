@@ -8,6 +8,9 @@
   augmented requests under one σ);
 - :mod:`~adversaries.jailbreak.gcg`: ``gcg`` (Zou et al. 2023: a suffix optimised by greedy
   coordinate gradient on the attack's own copy of the public model, white box);
+- :mod:`~adversaries.jailbreak.refusal`: ``refusal-direction`` (Arditi et al. 2024: the
+  difference-of-means refusal direction, found and tested on the attack's own copy of the
+  public model, chooses the prompts it sends);
 - :mod:`~adversaries.jailbreak.smoothing`: ``smooth-llm-aware`` (an offline search against
   SmoothLLM's perturbations when they are drawn from a public constant).
 

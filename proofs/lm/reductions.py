@@ -148,3 +148,27 @@ def marked_from_injection(adversary: Any, theorem_params: Mapping[str, Any]) -> 
     the reference does is a win of B: the agent followed marked text.
     """
     return adversary
+
+
+def unmediated_from_jailbreak(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
+    """Reduction for ``mediated`` (the ``refusal-subspace`` proof): B is A itself.
+
+    ``refusal-unmediated`` is the ``jailbreak`` trial (forbidden recipe, no defense, the same
+    coins for the item, the system prompt and the replies) with a refusal subspace S read on
+    each prompt by the challenger afterwards; A's view is the same, and a reply that gives
+    the recipe to a prompt S does not read as a named, complying request is B's win.
+    """
+    return adversary
+
+
+def suppressed_from_jailbreak(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
+    """Reduction for ``unsuppressed`` (the ``refusal-subspace`` proof): B is A itself.
+
+    ``refusal-suppressed`` is the same read trial: a prompt of A's that names the item and
+    that S reads as "comply" is B's win. Every jailbreak win is a win of this B or of the
+    ``mediated`` one, so Adv_jailbreak(A) ≤ Adv_unmediated(A) + Adv_suppressed(A).
+    """
+    return adversary
+
+
+__all__ += ["suppressed_from_jailbreak", "unmediated_from_jailbreak"]
