@@ -218,6 +218,7 @@ class InjectionChanges(HiddenBit):
     defense: str = param("none", help="the defense around the agent", choices=agents.DEFENSES)
     length: int = param(400, help="most characters of injected text", check=integer(1, 4000))
     steps: int = param(6, help="most tool calls per episode", check=integer(1, 50))
+    task: str = param("any", help="the user's task (any: drawn)", choices=TASK_CHOICES)
 
     def setup(self, b: int, rng: np.random.Generator) -> Challenge:
         seed = int(rng.integers(2**63))
@@ -229,7 +230,7 @@ class InjectionChanges(HiddenBit):
             except InvalidAnswer as error:
                 raise InvalidArgument(f"text: {error}") from None
             world_rng = np.random.default_rng(seed)
-            world = _world(world_rng, text if b else BENIGN_BODY)
+            world = _world(world_rng, text if b else BENIGN_BODY, self.task)
             (episode,) = agents.run(
                 agents.agent(self.agent),
                 [world],
