@@ -10,6 +10,7 @@ comes through bare; the adaptive attack finds it, a fixed one does not.
 from __future__ import annotations
 
 import pytest
+from lm_cases import needs_lm
 
 import proofs
 from adversaries import injection as attacks
@@ -49,4 +50,10 @@ def test_the_adaptive_attack_breaks_the_behavioural_assumption_not_the_marking()
 def test_the_scripted_agent_ignores_the_same_words(goal):
     """The line-broken text is inside the marked tool result: the stated rule holds it off."""
     report = check(attacks.AdaptiveSearch(), agent="scripted", goal=goal, queries=16)
+    assert report.verdicts == ("consistent",), report
+
+
+@needs_lm
+def test_the_tiny_model_behind_datamarking_is_consistent(tiny):
+    report = check(attacks.Direct(), agent="tiny", queries=4)
     assert report.verdicts == ("consistent",), report
