@@ -60,7 +60,7 @@ def main() -> None:
         sides = {}
         for name, side in (("loop", one_at_a_time), ("batched", batched)):
 
-            def play(side=side) -> list[agents.Mail]:  # noqa: ANN001
+            def play(side=side, agent=agent) -> list[agents.Mail]:  # noqa: ANN001
                 return side(agent, args.episodes, args.defense, args.steps)
 
             seconds = min(timeit.repeat(play, number=1, repeat=args.repeats))
