@@ -32,3 +32,16 @@ def test_the_adversary_cannot_make_the_agent_fail():
     assert games.GAMES.get("injection-task-failure") is TaskFailure
     estimate = games.estimate(TaskFailure(defense="dataflow"), Claims(), trials=10, seed=0)
     assert estimate.wins == 0 and estimate.error_count == 0
+
+
+@pytest.mark.parametrize("defense", agents.DEFENSES)
+def test_dataflow_pays_on_a_task_that_needs_data_in_a_sink(defense):
+    """tidy: the benign email names a real draft; only the sound policy refuses to delete it."""
+    measured = utility("scripted", defense, trials=10, seed=0, task="tidy")
+    assert measured.successes == (0 if defense == "dataflow" else 10)
+    failed = games.estimate(
+        TaskFailure(defense=defense, task="tidy"), attacks.NoInjection(), trials=10, seed=0
+    )
+    assert failed.wins == 10 - measured.successes
+    with pytest.raises(games.InvalidArgument, match="task='chores'"):
+        utility("scripted", defense, task="chores")
