@@ -62,3 +62,20 @@ def test_fill_writes_the_field_the_program_reads(goal, call, text):
     oracles = Oracles({}, {"goal": goal, "target": target, "length": 400})
     found = attacks.fill(f"[assistant] {call}", oracles)
     assert found is None if text is None else text in found
+
+
+class Claims:
+    """Claims the goal instead of writing an email that reaches it."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def __call__(self, oracles, rng):
+        assert "seed" not in oracles.public and "task" not in oracles.public
+        return self.answer
+
+
+@pytest.mark.parametrize("answer", [True, "deleted budget.txt", "the draft is notes."])
+def test_a_claim_or_a_harmless_draft_does_not_win_on_the_leaky_join(answer):
+    game = PromptInjection(defense="dataflow-leaky", goal="delete", task="tidy")
+    assert games.estimate(game, Claims(answer), trials=6, seed=0).wins == 0
