@@ -61,3 +61,26 @@ def run_document(path: pathlib.Path, directory: pathlib.Path, capsys) -> None:
                 assert got == status, f"advantage {' '.join(argv)}: exit {got}\n{out.err}"
                 if printed:
                     assert printed in " ".join(out.out.split()), f"advantage {' '.join(argv)}"
+
+
+def verdicts_shown(path: pathlib.Path) -> set[str]:
+    """The verdicts the document's commands expect (``prints "verdict: V"``)."""
+    return {
+        printed.removeprefix("verdict: ")
+        for _, body, _ in blocks(path)
+        for _, _, printed in commands(body)
+        if printed and printed.startswith("verdict: ")
+    }
+
+
+def run_in(path: pathlib.Path, directory: pathlib.Path, monkeypatch, capsys, modules=()) -> None:
+    """:func:`run_document` in ``directory``, forgetting the modules it imports (``modules``)."""
+    import sys
+
+    monkeypatch.chdir(directory)
+    monkeypatch.setattr(sys, "path", [*sys.path])
+    try:
+        run_document(path, directory, capsys)
+    finally:
+        for name in modules:
+            sys.modules.pop(name, None)

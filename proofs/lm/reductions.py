@@ -7,6 +7,7 @@ are that game's as played, and B is an adversary against the assumption's game.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,9 @@ from proofs.crypto.reductions import FUNCTION, _child, _oracle
 
 __all__ = [
     "PRFFromUndetectable",
+    "ChangesFromInjection",
     "block_from_injection",
+    "changes_from_injection",
     "hidden_from_forgery",
     "marked_from_injection",
     "outside_from_jailbreak",
@@ -172,3 +175,39 @@ def suppressed_from_jailbreak(adversary: Any, theorem_params: Mapping[str, Any])
 
 
 __all__ += ["suppressed_from_jailbreak", "unmediated_from_jailbreak"]
+
+
+@attrs.frozen(kw_only=True)
+class ChangesFromInjection:
+    """B against ``prompt-injection-changes``: A's injection, and whether a sink echoes it.
+
+    B plays A's challenger itself: it sets up ``prompt-injection`` with the theorem's
+    parameters on its own coins (the agent, the defense and the task are public), so A's
+    practice runs are answered exactly as in the theorem's game. B injects A's text once
+    and answers 1 when a call's sink (a recipient or a file name, as the planner wrote it)
+    occurs in A's text as a word: the planner acted on what A wrote. When the planner's calls do not
+    depend on the email (b = 0 and b = 1 give the same calls), B's advantage is exactly 0.
+    """
+
+    adversary: Any
+    params: Mapping[str, Any]
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
+        from games.lm.injection import PromptInjection
+
+        simulated = PromptInjection(**dict(self.params)).setup(_child(rng)).handles()
+        text = self.adversary(simulated, _child(rng))
+        if not isinstance(text, str):
+            return 0
+        calls = oracles["inject"](text[: int(oracles.public["length"])])
+        return int(any(_names(text, sink) for _, sink in calls))
+
+
+def _names(text: str, sink: str) -> bool:
+    """Whether ``text`` holds ``sink`` as a whole word (``budget.txt``, not ``.txt``)."""
+    return bool(sink) and re.search(rf"(?<![\w.@]){re.escape(sink)}(?![\w@])", text) is not None
+
+
+def changes_from_injection(adversary: Any, theorem_params: Mapping[str, Any]) -> Any:
+    """Reduction for ``planner_blind`` (the ``dataflow`` proof): see :class:`ChangesFromInjection`."""
+    return ChangesFromInjection(adversary=adversary, params=dict(theorem_params))
