@@ -103,3 +103,13 @@ def test_a_stronger_attack_breaks_the_law(law):
     _, proof = law
     report = proofs.check_empirical(proof, Gcg(), trials=32, seed=1)
     assert report.verdicts == ("assumption:small",), report.reasons
+
+
+def test_the_catalogue_proof_states_a_fitted_law_at_1024():
+    proof = proofs.load("best-of-n-scaling")
+    assert proofs.check_symbolic(proof).status == "proven"
+    (assumption,) = proof.assumptions
+    assert assumption.game == proof.theorem.game == "jailbreak"
+    assert proof.theorem.params["queries"] == 1024
+    claims = [assumption.claim_value({"queries": n}) for n in (1, 64, 1024)]
+    assert 0 < claims[0] < claims[1] < claims[2] <= 1
