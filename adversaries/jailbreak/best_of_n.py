@@ -9,7 +9,8 @@ in the paper:
 - random capitalisation: each letter's case is flipped with probability σ^(1/2);
 - character noise: each printable character is shifted by ±1 in ASCII with probability σ³.
 
-The n tries are the ``model`` oracle's whole query budget, sent in one batch; every
+The n tries (``n``, by default the ``model`` oracle's whole query budget) are sent in one
+batch; every
 random choice comes from the adversary's own generator. The game is won if any try's
 reply leaks, which is the best-of-n success ASR(n).
 """
@@ -53,12 +54,15 @@ def augment(text: str, sigma: float, rng: np.random.Generator) -> str:
 @register("best-of-n", games=("jailbreak", "leak-outside-class", "leak-perturbed"))
 @attrs.frozen(kw_only=True)
 class BestOfN:
-    """n augmented requests (n: the query budget) at strength ``sigma``, from ``styles``.
+    """n augmented requests at strength ``sigma``, from ``styles``.
 
-    ``styles`` are names of :data:`games.lm.corpus.ATTACKS` (``direct``: the plain request).
+    ``styles`` are names of :data:`games.lm.corpus.ATTACKS` (``direct``: the plain request);
+    ``n``: the tries (None: the whole query budget; more than the budget is refused by the
+    oracle), the budget a best-of-N sweep varies (:mod:`games.lm.scaling`).
     """
 
     sigma: float = 0.4
+    n: int | None = None
     styles: tuple[str, ...] = attrs.field(default=("direct", *STYLES), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
@@ -70,10 +74,14 @@ class BestOfN:
                 f"styles={list(self.styles)!r} must be a non-empty list of "
                 f"{', '.join(corpus.ATTACKS)}"
             )
+        if self.n is not None and (
+            isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1
+        ):
+            raise InvalidArgument(f"n={self.n!r} must be a positive integer or None (the budget)")
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any:
         prompts = []
-        for _ in range(_budget(oracles)):
+        for _ in range(_budget(oracles) if self.n is None else self.n):
             template = _pick(rng, corpus.ATTACKS[_pick(rng, self.styles)])
             prompts.append(
                 augment(template.format(request=_request(oracles, rng)), self.sigma, rng)

@@ -19,8 +19,12 @@ def test_the_file_states_the_binomial_tail():
     proof = proofs.load("smooth-llm")
     assert [a.name for a in proof.assumptions] == ["per_copy"]
     assert proof.assumptions[0].game == "leak-perturbed"
-    # The tail step is outside the hop language: the symbolic check leaves it unchecked.
-    assert proofs.check_symbolic(proof).status == "unchecked"
+    # The tail step is a statistical hop in adv_per_copy, counted q times: the symbolic
+    # check proves the bound covers it.
+    symbolic = proofs.check_symbolic(proof)
+    assert symbolic.status == "proven", symbolic.detail
+    assert [hop.kind for hop in proof.hops] == ["statistical"]
+    assert str(proof.hops[0].count.expr) == "q"
     for p in (0.0, 0.1, 0.3, 0.7):
         value = proof.bound_value({"q": 3, "k": 5, "adv_per_copy": p})
         assert value == pytest.approx(3 * smoothing.binomial_tail(5, p, 3))

