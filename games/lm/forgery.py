@@ -45,6 +45,7 @@ from games.lm.watermark import (
     _token_array,
     _vocab,
     _WatermarkGame,
+    gamma_check,
 )
 from games.params import integer, number, param
 from games.registry import register
@@ -109,7 +110,7 @@ class _ForgeryGame(_WatermarkGame, Search):
 
     scheme: str = _scheme_field("unigram")
     model: str = param("tiny:0", help="model spec that generates the watermarked text")
-    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
+    gamma: float = param(0.25, help="green fraction", check=gamma_check)
     delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
     alpha: float = param(0.01, help="detector's false-positive rate", check=_UNIT_OPEN)
     prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
@@ -125,7 +126,7 @@ class _ForgeryGame(_WatermarkGame, Search):
 
         model = _load(self.model)
         mark = self.mark()
-        key = mark.keygen(rng)
+        key = mark.keygen(rng, model)
         vocab = _vocab(model)
         subjects = list(corpus.STORY_SUBJECTS)
         target = STORY_REQUEST.format(subject=subjects.pop(int(rng.integers(len(subjects)))))

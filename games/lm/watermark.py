@@ -48,6 +48,7 @@ that share them stay together; the forgery games are in :mod:`games.lm.forgery`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -64,12 +65,15 @@ from oracles import InvalidArgument, checks
 
 __all__ = [
     "SCHEMES",
+    "BadText",
     "Detection",
+    "Key",
     "Removal",
     "Soundness",
     "Undetectable",
     "Watermark",
     "edit_distance",
+    "fingerprint",
     "human_text",
     "scheme",
 ]
@@ -90,8 +94,19 @@ _UNIT = float(2**-53)
 _UNIT_OPEN = number(0, 1, open_low=True, open_high=True)
 
 
+def gamma_check(name: str, value: Any) -> None:
+    """γ, the green fraction of the vocabulary, lies strictly between 0 and 1."""
+    try:
+        _UNIT_OPEN(name, value)
+    except InvalidArgument:
+        raise InvalidArgument(
+            f"{name}={value!r} is the green fraction of the vocabulary: "
+            "give a number strictly between 0 and 1 (0.25 is usual)"
+        ) from None
+
+
 def _gamma(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
-    number(0, 1, open_low=True, open_high=True)(attribute.name, value)
+    gamma_check(attribute.name, value)
 
 
 def _delta(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -100,6 +115,52 @@ def _delta(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
 
 def _alpha(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
     number(0, 1, open_low=True, open_high=True)(attribute.name, value)
+
+
+class BadText(InvalidAnswer, InvalidArgument):
+    """Text a detector cannot read (empty, not token ids, ids outside the vocabulary).
+
+    A bad argument to :meth:`Watermark.detect` and, in a game, a refused answer (the
+    adversary's loss): it is both :class:`InvalidArgument` and :class:`games.InvalidAnswer`.
+    """
+
+
+_FINGERPRINTS: dict[int, tuple[Any, str]] = {}
+
+
+def fingerprint(model: Any) -> str:
+    """A short digest of the model's tokenizer (its whole id ↔ token table)."""
+    tokenizer = _tokenizer(model)
+    known = _FINGERPRINTS.get(id(tokenizer))
+    if known is None or known[0] is not tokenizer:
+        table = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+        digest = hashlib.blake2b(repr(table).encode(), digest_size=6).hexdigest()
+        known = _FINGERPRINTS[id(tokenizer)] = (tokenizer, digest)
+    return known[1]
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Key:
+    """A watermark key bound to the tokenizer whose token ids it marks.
+
+    :meth:`Watermark.keygen` returns one when given the generating model; generation and
+    detection then refuse another tokenizer (a text re-tokenized by another model, or
+    detected with another vocabulary, would silently score as unmarked).
+    """
+
+    secret: np.ndarray
+    vocab: int
+    tokenizer: str
+
+    def check(self, vocab: int, tokenizer: str | None = None) -> None:
+        """Refuse ids of another tokenizer (``tokenizer`` None: compare the size only)."""
+        if vocab != self.vocab or tokenizer not in (None, self.tokenizer):
+            theirs = f"tokenizer {tokenizer}" if tokenizer else "a tokenizer"
+            raise InvalidArgument(
+                f"tokenizer mismatch: the key marks ids of tokenizer {self.tokenizer} "
+                f"({self.vocab} ids), not of {theirs} ({vocab} ids); "
+                "detect with the model that generated the text"
+            )
 
 
 @attrs.frozen(kw_only=True)
@@ -141,9 +202,13 @@ class Watermark:
     def _prf(self) -> Any:
         return get_prf(self.prf, 64, 64)
 
-    def keygen(self, rng: np.random.Generator) -> np.ndarray:
-        """A fresh secret key from the challenger's coins."""
-        return self._prf().keygen(rng)
+    def keygen(self, rng: np.random.Generator, model: Any = None) -> Any:
+        """A fresh secret key from the challenger's coins, bound to ``model``'s tokenizer
+        when one is given (a :class:`Key`; a bare PRF key otherwise)."""
+        secret = self._prf().keygen(rng)
+        if model is None:
+            return secret
+        return Key(secret=secret, vocab=_vocab(model), tokenizer=fingerprint(model))
 
     def _points(self, contexts: np.ndarray, tokens: np.ndarray, vocab: int) -> np.ndarray:
         """The PRF inputs of (context, token) pairs: contexts (..., h), tokens (...)."""
@@ -164,6 +229,9 @@ class Watermark:
         game's oracle, in a reduction).
         """
         points = self._points(np.asarray(contexts), np.asarray(tokens), vocab)
+        if isinstance(key, Key):
+            key.check(vocab)
+            key = key.secret
         if callable(key):
             out = np.asarray(key(points.reshape(-1)), dtype=np.uint64)
         else:
@@ -232,6 +300,8 @@ class Watermark:
         temperature: float = 1.0,
     ) -> list[tuple[int, ...]]:
         """Watermarked continuations of token-id prompts (stop tokens included)."""
+        if isinstance(key, Key):
+            key.check(_vocab(model), fingerprint(model))
         return model.sample(
             prompts,
             max_new_tokens=max_new_tokens,
@@ -240,12 +310,22 @@ class Watermark:
             processor=self.processor(key),
         )
 
-    def detect(self, key: np.ndarray, tokens: Sequence[int], vocab: int) -> Detection:
+    def detect(self, key: Any, tokens: Sequence[int], vocab: Any) -> Detection:
         """The one-sided exact binomial test on the green count of ``tokens``.
 
-        Positions before the ``h``-th have no full context and are not scored.
+        ``vocab`` is the vocabulary size, or the model whose tokenizer wrote ``tokens``
+        (then a :class:`Key` checks it is the tokenizer it was made for). Positions before
+        the ``h``-th have no full context and are not scored; empty text is refused.
         """
+        if isinstance(vocab, int | np.integer):
+            vocab = int(vocab)
+        else:
+            if isinstance(key, Key):
+                key.check(_vocab(vocab), fingerprint(vocab))
+            vocab = _vocab(vocab)
         ids = _token_array(tokens, vocab)
+        if not ids.size:
+            raise BadText("the text is empty: detect the token ids of a non-empty reply")
         if len(ids) <= self.h:
             return Detection(green=0, scored=0, z=0.0, p_value=1.0, flagged=False)
         windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
@@ -300,15 +380,18 @@ def scheme(
 
 def _token_array(tokens: Any, vocab: int) -> np.ndarray:
     if isinstance(tokens, str):
-        raise InvalidAnswer("text must be token ids, not a string")
+        raise BadText("text must be token ids, not a string: encode it with the model first")
     try:
         ids = np.asarray(tokens)
     except (TypeError, ValueError):
-        raise InvalidAnswer(f"text={tokens!r} must be a sequence of token ids") from None
+        raise BadText(f"text={tokens!r} must be a sequence of token ids") from None
     if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-        raise InvalidAnswer("text must be a flat sequence of integer token ids")
+        raise BadText("text must be a flat sequence of integer token ids")
     if ids.size and (ids.min() < 0 or ids.max() >= vocab):
-        raise InvalidAnswer(f"text holds token ids outside [0, {vocab})")
+        raise BadText(
+            f"text holds token ids outside [0, {vocab}): another model's tokenizer wrote "
+            "it? detect with the vocabulary of the model that generated it"
+        )
     return ids.astype(np.int64)
 
 
@@ -400,7 +483,7 @@ class Soundness(_WatermarkGame, Search):
 
     scheme: str = _scheme_field("kgw")
     model: str = param("tiny:0", help="model spec whose tokenizer defines the token ids")
-    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
+    gamma: float = param(0.25, help="green fraction", check=gamma_check)
     delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
     alpha: float = param(0.01, help="stated false-positive rate", check=_UNIT_OPEN)
     prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
@@ -412,7 +495,7 @@ class Soundness(_WatermarkGame, Search):
     def setup(self, rng: np.random.Generator) -> Challenge:
         model = _load(self.model)
         mark = self.mark()
-        key = mark.keygen(rng)
+        key = mark.keygen(rng, model)
         public = _public(mark, _vocab(model), self.model)
         public["human"] = human_text(model, rng)
         return Challenge(oracles={}, public=public, secret={"key": key, "vocab": _vocab(model)})
@@ -434,7 +517,7 @@ class Removal(_WatermarkGame, Search):
 
     scheme: str = _scheme_field("kgw")
     model: str = param("tiny:0", help="model spec that generates the watermarked text")
-    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
+    gamma: float = param(0.25, help="green fraction", check=gamma_check)
     delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
     alpha: float = param(
         0.01,
@@ -452,7 +535,7 @@ class Removal(_WatermarkGame, Search):
 
         model = _load(self.model)
         mark = self.mark()
-        key = mark.keygen(rng)
+        key = mark.keygen(rng, model)
         vocab = _vocab(model)
         stops = set(getattr(model, "stop_ids", ()))
         for _ in range(MAX_ROUNDS):
@@ -502,7 +585,7 @@ class Undetectable(_WatermarkGame, RealIdeal):
 
     scheme: str = _scheme_field("exp")
     model: str = param("tiny:0", help="model spec that generates")
-    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
+    gamma: float = param(0.25, help="green fraction", check=gamma_check)
     delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
     alpha: float = param(0.01, help="detector's false-positive rate", check=_UNIT_OPEN)
     prf: str = param("blake2", help="PRF keying the scheme", choices=PRF_NAMES)
@@ -512,7 +595,7 @@ class Undetectable(_WatermarkGame, RealIdeal):
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
         model = _load(self.model)
         mark = self.mark()
-        key = mark.keygen(rng)
+        key = mark.keygen(rng, model)
         vocab = _vocab(model)
 
         def generate(request: str) -> tuple[int, ...]:

@@ -34,11 +34,51 @@ def test_detector_scores_each_repeated_pair_once():
     assert scheme("kgw-repeated").detect(key, text, VOCAB).scored == 63
 
 
-def test_detector_on_short_or_empty_text_flags_nothing():
+def test_detector_on_short_text_flags_nothing_and_refuses_empty_text():
     key = scheme("kgw").keygen(np.random.default_rng(0))
-    for text in ([], [3]):
-        result = scheme("kgw").detect(key, text, VOCAB)
-        assert result.scored == 0 and result.p_value == 1.0 and not result.flagged
+    result = scheme("kgw").detect(key, [3], VOCAB)
+    assert result.scored == 0 and result.p_value == 1.0 and not result.flagged
+    for name in ("kgw", "unigram", "exp"):
+        with pytest.raises(InvalidArgument, match="the text is empty: detect the token ids"):
+            scheme(name).detect(key, [], VOCAB)
+
+
+class Silent:
+    def __call__(self, oracles, rng):
+        return ()
+
+
+def test_soundness_refuses_empty_text_as_the_adversary_s_loss(tiny):
+    result = games.estimate(Soundness(), Silent(), trials=2, seed=0)
+    assert result.wins == 0 and result.error_count == 2, result
+    assert "the text is empty" in (result.first_error or ""), result
+
+
+class OtherTokenizer:
+    """A model of the same vocabulary size whose tokenizer maps ids to other tokens."""
+
+    class tokenizer:
+        @staticmethod
+        def get_vocab():
+            return {f"t{i}": i for i in range(768)}
+
+    vocab_size = 768
+
+
+def test_a_tokenizer_mismatch_is_refused(tiny):
+    mark = scheme("kgw")
+    key = mark.keygen(np.random.default_rng(0), tiny)
+    prompt = [tiny.encode("Tell me a story about a fox.")]
+    (reply,) = mark.generate(tiny, key, prompt, max_new_tokens=16, rng=np.random.default_rng(1))
+    assert mark.detect(key, reply, tiny).scored > 0  # the generating model's tokenizer
+    assert mark.detect(key, reply, tiny.vocab_size).scored > 0
+    for vocab in (OtherTokenizer(), 49152):
+        with pytest.raises(InvalidArgument, match="tokenizer mismatch: .* detect with the model"):
+            mark.detect(key, reply, vocab)
+    with pytest.raises(InvalidArgument, match="tokenizer mismatch"):
+        mark.generate(OtherTokenizer(), key, prompt, max_new_tokens=4, rng=np.random.default_rng(1))
+    with pytest.raises(InvalidArgument, match="another model's tokenizer wrote it"):
+        mark.detect(key, [*reply, 5000], tiny.vocab_size)
 
 
 def test_p_value_is_the_exact_binomial_tail():
@@ -157,8 +197,12 @@ def test_edit_distance():
     ("build", "match"),
     [
         (lambda: Soundness(scheme="rot13"), "scheme"),
-        (lambda: Soundness(gamma=1.5), "gamma"),
-        (lambda: Soundness(gamma=0), "gamma"),
+        (lambda: Soundness(gamma=1.5), "gamma=1.5 is the green fraction"),
+        (lambda: Soundness(gamma=0), "strictly between 0 and 1"),
+        (lambda: Removal(gamma=1), "strictly between 0 and 1"),
+        (lambda: Undetectable(gamma=-0.5), "strictly between 0 and 1"),
+        (lambda: scheme("kgw", gamma=1.0), "strictly between 0 and 1"),
+        (lambda: Watermark(gamma=float("nan")), "strictly between 0 and 1"),
         (lambda: Soundness(alpha=-0.1), "alpha"),
         (lambda: Soundness(prf="md5"), "prf"),
         (lambda: Removal(budget=2), "budget"),
@@ -172,8 +216,9 @@ def test_edit_distance():
     ],
 )
 def test_bad_parameters_are_refused(build, match):
-    with pytest.raises(InvalidArgument, match=match):
+    with pytest.raises(InvalidArgument, match=match) as error:
         build()
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize(
