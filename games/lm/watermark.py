@@ -68,6 +68,7 @@ __all__ = [
     "BadText",
     "Detection",
     "Key",
+    "Marked",
     "Removal",
     "Soundness",
     "Undetectable",
@@ -221,7 +222,7 @@ class Watermark:
         return points
 
     def uniforms(
-        self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
+        self, key: Any, contexts: np.ndarray, tokens: np.ndarray, vocab: int
     ) -> np.ndarray:
         """The PRF's output on each (context, token) pair as a number in (0, 1).
 
@@ -239,13 +240,11 @@ class Watermark:
         unit = ((out >> np.uint64(11)).astype(np.float64) + 0.5) * _UNIT
         return unit.reshape(points.shape)
 
-    def green(
-        self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
-    ) -> np.ndarray:
+    def green(self, key: Any, contexts: np.ndarray, tokens: np.ndarray, vocab: int) -> np.ndarray:
         """Whether each token is green after its context (boolean, shaped like ``tokens``)."""
         return self.uniforms(key, contexts, tokens, vocab) < self.gamma
 
-    def processor(self, key: np.ndarray) -> Any:
+    def processor(self, key: Any) -> Any:
         """The logits processor: +δ on green tokens, or the exponential scheme's choice."""
 
         def process(input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
@@ -263,7 +262,7 @@ class Watermark:
 
     def _exp_choice(
         self,
-        key: np.ndarray,
+        key: Any,
         ids: np.ndarray,
         logits: np.ndarray,
         contexts: np.ndarray,
@@ -292,7 +291,7 @@ class Watermark:
     def generate(
         self,
         model: Any,
-        key: np.ndarray,
+        key: Any,
         prompts: Sequence[Sequence[int]],
         *,
         max_new_tokens: int,
@@ -454,49 +453,51 @@ def _public(mark: Watermark, vocab: int, model: str) -> dict[str, Any]:
     }
 
 
-class _WatermarkGame:
-    """What the watermark games share: the scheme and the model (a mixin beside a shape)."""
+# Not slotted: it sits beside a slotted game shape as a second base.
+@attrs.frozen(kw_only=True, slots=False)
+class Marked:
+    """The watermark's parameters, as every watermark game takes them, and what they build."""
 
     trials_per_batch: ClassVar[int] = 1
 
-    scheme: str
-    model: str
-    gamma: float
-    delta: float
-    alpha: float
-    prf: str
+    scheme: str = _scheme_field("kgw")
+    model: str = param(
+        "tiny:0", help="model spec that generates (its tokenizer defines the token ids)"
+    )
+    gamma: float = param(0.25, help="green fraction", check=gamma_check)
+    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
+    alpha: float = param(0.01, help="the detector's stated false-positive rate", check=_UNIT_OPEN)
+    prf: str = param("blake2", help="PRF keying the scheme", choices=PRF_NAMES)
 
     def mark(self) -> Watermark:
         return scheme(
             self.scheme, gamma=self.gamma, delta=self.delta, alpha=self.alpha, prf=self.prf
         )
 
+    def keyed(self, rng: np.random.Generator) -> tuple[Any, Watermark, Key, dict[str, Any]]:
+        """The model, the scheme, a fresh key bound to the model's tokenizer, and the
+        public values every watermark game gives (the scheme's description, no key)."""
+        model = _load(self.model)
+        mark = self.mark()
+        key = mark.keygen(rng, model)
+        return model, mark, key, _public(mark, _vocab(model), self.model)
+
 
 @register("watermark-soundness")
 @attrs.frozen(kw_only=True)
-class Soundness(_WatermarkGame, Search):
+class Soundness(Marked, Search):
     """False positives: the adversary writes unwatermarked text; it wins if it is flagged.
 
     Public: the scheme's description (no key), the vocabulary size, and ``human`` (token ids
     of a corpus story, human-like text). Baseline α.
     """
 
-    scheme: str = _scheme_field("kgw")
-    model: str = param("tiny:0", help="model spec whose tokenizer defines the token ids")
-    gamma: float = param(0.25, help="green fraction", check=gamma_check)
-    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
-    alpha: float = param(0.01, help="stated false-positive rate", check=_UNIT_OPEN)
-    prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
-
     @property
     def baseline(self) -> float:
         return self.alpha
 
     def setup(self, rng: np.random.Generator) -> Challenge:
-        model = _load(self.model)
-        mark = self.mark()
-        key = mark.keygen(rng, model)
-        public = _public(mark, _vocab(model), self.model)
+        model, _mark, key, public = self.keyed(rng)
         public["human"] = human_text(model, rng)
         return Challenge(oracles={}, public=public, secret={"key": key, "vocab": _vocab(model)})
 
@@ -507,7 +508,7 @@ class Soundness(_WatermarkGame, Search):
 
 @register("watermark-removal")
 @attrs.frozen(kw_only=True)
-class Removal(_WatermarkGame, Search):
+class Removal(Marked, Search):
     """Remove the watermark: edit a flagged reply, within ``budget``·length edits, until unflagged.
 
     Public: the scheme's description (no key), ``vocab``, ``prompt`` (the request's token
@@ -515,16 +516,6 @@ class Removal(_WatermarkGame, Search):
     number of token edits allowed). Baseline 0: the unchanged reply is flagged.
     """
 
-    scheme: str = _scheme_field("kgw")
-    model: str = param("tiny:0", help="model spec that generates the watermarked text")
-    gamma: float = param(0.25, help="green fraction", check=gamma_check)
-    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
-    alpha: float = param(
-        0.01,
-        help="detector's false-positive rate",
-        check=_UNIT_OPEN,
-    )
-    prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
     length: int = param(48, help="new tokens of the watermarked reply", check=integer(4, 512))
     budget: float = param(
         0.25, help="edits allowed, as a fraction of the length", check=number(0, 1)
@@ -533,9 +524,7 @@ class Removal(_WatermarkGame, Search):
     def setup(self, rng: np.random.Generator) -> Challenge:
         from games.lm import corpus
 
-        model = _load(self.model)
-        mark = self.mark()
-        key = mark.keygen(rng, model)
+        model, mark, key, public = self.keyed(rng)
         vocab = _vocab(model)
         stops = set(getattr(model, "stop_ids", ()))
         for _ in range(MAX_ROUNDS):
@@ -547,7 +536,6 @@ class Removal(_WatermarkGame, Search):
                 break
         else:
             raise TrialFailed(f"no flagged reply in {MAX_ROUNDS} generations")
-        public = _public(mark, vocab, self.model)
         edits = int(np.floor(self.budget * len(text)))
         public.update(prompt=tuple(prompt), text=text, edits=edits)
         return Challenge(
@@ -569,7 +557,7 @@ class Removal(_WatermarkGame, Search):
 
 @register("watermark-undetectable")
 @attrs.frozen(kw_only=True)
-class Undetectable(_WatermarkGame, RealIdeal):
+class Undetectable(Marked, RealIdeal):
     """Tell watermarked generations from the model's own, without the key (real vs ideal).
 
     The oracle ``generate(request)`` answers a user request (a string) with the token ids
@@ -584,19 +572,11 @@ class Undetectable(_WatermarkGame, RealIdeal):
     """
 
     scheme: str = _scheme_field("exp")
-    model: str = param("tiny:0", help="model spec that generates")
-    gamma: float = param(0.25, help="green fraction", check=gamma_check)
-    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
-    alpha: float = param(0.01, help="detector's false-positive rate", check=_UNIT_OPEN)
-    prf: str = param("blake2", help="PRF keying the scheme", choices=PRF_NAMES)
     length: int = param(48, help="new tokens per reply", check=integer(4, 512))
     queries: int = param(2, help="generations the adversary may ask for", check=integer(1))
 
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
-        model = _load(self.model)
-        mark = self.mark()
-        key = mark.keygen(rng, model)
-        vocab = _vocab(model)
+        model, mark, key, public = self.keyed(rng)
 
         def generate(request: str) -> tuple[int, ...]:
             if not isinstance(request, str) or not 0 < len(request) <= MAX_REQUEST:
@@ -615,6 +595,6 @@ class Undetectable(_WatermarkGame, RealIdeal):
         return Challenge(
             oracles={"generate": generate},
             budgets={"generate": self.queries},
-            public=_public(mark, vocab, self.model),
+            public=public,
             secret={"key": key},
         )
