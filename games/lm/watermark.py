@@ -182,6 +182,8 @@ class Watermark:
     ``dedupe`` scores each (context, token) pair once (False only in the planted bug).
     ``kind="exp"`` is the exponential (Gumbel) scheme instead (γ and δ unused); ``reuse``
     reuses the uniforms of a repeated context in generation (the planted ``exp-reused``).
+    ``top_k`` cuts the model's distribution to its ``k`` most likely tokens first (None:
+    the whole vocabulary).
     """
 
     name: str = "kgw"
@@ -195,6 +197,11 @@ class Watermark:
     dedupe: bool = True
     kind: str = attrs.field(default="green", validator=attrs.validators.in_(("green", "exp")))
     reuse: bool = False
+    top_k: int | None = attrs.field(default=None)
+
+    @top_k.validator
+    def _check_top_k(self, attribute: attrs.Attribute, value: Any) -> None:
+        _optional_count(attribute.name, value)
 
     @prf.validator
     def _check_prf(self, attribute: attrs.Attribute, value: Any) -> None:
@@ -245,14 +252,23 @@ class Watermark:
         return self.uniforms(key, contexts, tokens, vocab) < self.gamma
 
     def processor(self, key: Any) -> Any:
-        """The logits processor: +δ on green tokens, or the exponential scheme's choice."""
+        """The logits processor: +δ on green tokens, or the exponential scheme's choice.
+
+        With ``top_k`` the model's distribution is first cut to its ``k`` most likely
+        tokens (as the unwatermarked sampler the scheme stands beside cuts it), and the
+        exponential scheme reads uniforms for those ``k`` candidates only.
+        """
 
         def process(input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
             batch, vocab = logits.shape
             ids = np.asarray(input_ids)
-            tokens = np.broadcast_to(np.arange(vocab), (batch, vocab))
+            logits = truncate(logits, self.top_k)
+            if self.top_k is None or self.kind == "green":
+                tokens = np.broadcast_to(np.arange(vocab), (batch, vocab))
+            else:
+                tokens = np.argpartition(-logits, self.top_k - 1, axis=1)[:, : self.top_k]
             context = ids[:, ids.shape[1] - self.h :]
-            contexts = np.broadcast_to(context[:, None, :], (batch, vocab, self.h))
+            contexts = np.broadcast_to(context[:, None, :], (*tokens.shape, self.h))
             if self.kind == "green":
                 mask = self.green(key, contexts, tokens, vocab)
                 return (logits + self.delta * mask).astype(logits.dtype, copy=False)
@@ -268,18 +284,20 @@ class Watermark:
         contexts: np.ndarray,
         tokens: np.ndarray,
     ) -> np.ndarray:
-        """Gumbel sampling: the token maximising log(u)/p, as logits that pick it for sure.
+        """Gumbel sampling: the candidate maximising log(u)/p, as logits that pick it for sure.
 
-        A context already seen in the row would reuse its uniforms, so the choice would
+        ``tokens`` are each row's candidates (the whole vocabulary, or the top ``k``). A
+        context already seen in the row would reuse its uniforms, so the choice would
         repeat; the scheme then samples from the model's own distribution (logits left as
         they are). ``exp-reused`` skips that check (the planted bug).
         """
         batch, vocab = logits.shape
         u = self.uniforms(key, contexts, tokens, vocab)
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        candidates = np.take_along_axis(logits, tokens, axis=1)
+        shifted = candidates - candidates.max(axis=1, keepdims=True)
         p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):
-            choice = np.argmax(np.log(u) / p, axis=1)
+            choice = tokens[np.arange(batch), np.argmax(np.log(u) / p, axis=1)]
         out = np.full_like(logits, -1e9)
         out[np.arange(batch), choice] = 0.0
         if not self.reuse and self.h:
@@ -342,6 +360,24 @@ class Watermark:
         p = float(scipy_stats.binom.sf(g - 1, n, self.gamma))
         z = (g - self.gamma * n) / np.sqrt(n * self.gamma * (1 - self.gamma))
         return Detection(green=g, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
+
+
+def truncate(logits: np.ndarray, k: int | None) -> np.ndarray:
+    """The logits with all but each row's ``k`` largest set to −10⁹ (``k`` None: as they are)."""
+    if k is None or k >= logits.shape[1]:
+        return logits
+    cut = np.partition(logits, logits.shape[1] - k, axis=1)[:, logits.shape[1] - k][:, None]
+    return np.where(logits >= cut, logits, np.asarray(-1e9, logits.dtype))
+
+
+def _truncation(k: int) -> Any:
+    """The processor of plain top-``k`` sampling."""
+    return lambda _ids, logits: truncate(logits, k)
+
+
+def _optional_count(name: str, value: Any) -> None:
+    if value is not None:
+        integer(1)(name, value)
 
 
 def _seen(row: np.ndarray, h: int) -> bool:
@@ -448,6 +484,7 @@ def _public(mark: Watermark, vocab: int, model: str) -> dict[str, Any]:
         "delta": mark.delta,
         "alpha": mark.alpha,
         "prf": mark.prf,
+        "top_k": mark.top_k,
         "vocab": vocab,
         "model": model,
     }
@@ -569,11 +606,21 @@ class Undetectable(Marked, RealIdeal):
     same request twice gives the same reply up to its first repeated context (``exp``) or
     entirely (``exp-reused``, which never falls back to sampling): a two-query adversary
     sees the repetition. That repeated-context term is part of the scheme's bound.
+
+    ``top_k`` cuts the model to its ``k`` most likely tokens in both worlds (the sampler a
+    deployment runs; None: the whole vocabulary), and the exponential scheme then reads
+    ``k`` uniforms per token instead of one per vocabulary entry.
     """
 
     scheme: str = _scheme_field("exp")
     length: int = param(48, help="new tokens per reply", check=integer(4, 512))
     queries: int = param(2, help="generations the adversary may ask for", check=integer(1))
+    top_k: int | None = param(
+        None, help="sample from the k most likely tokens (None: all)", check=_optional_count
+    )
+
+    def mark(self) -> Watermark:
+        return attrs.evolve(super().mark(), top_k=self.top_k)
 
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
         model, mark, key, public = self.keyed(rng)
@@ -588,7 +635,11 @@ class Undetectable(Marked, RealIdeal):
                 (reply,) = mark.generate(model, key, [prompt], max_new_tokens=self.length, rng=rng)
             else:
                 (reply,) = model.sample(
-                    [prompt], max_new_tokens=self.length, temperature=1.0, rng=rng
+                    [prompt],
+                    max_new_tokens=self.length,
+                    temperature=1.0,
+                    rng=rng,
+                    processor=None if self.top_k is None else _truncation(self.top_k),
                 )
             return tuple(reply)
 
