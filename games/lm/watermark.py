@@ -77,6 +77,7 @@ __all__ = [
     "fingerprint",
     "human_text",
     "scheme",
+    "text_ids",
 ]
 
 #: The schemes :func:`scheme` builds; ``kgw-repeated`` is a planted bug.
@@ -458,8 +459,14 @@ def human_text(model: Any, rng: np.random.Generator) -> tuple[int, ...]:
     for example in corpus.examples(rng, 200):
         reply = example.messages[-1].content
         if example.messages[-1].role == "assistant" and reply.startswith("Once upon a time"):
-            return tuple(_tokenizer(model)(reply, add_special_tokens=False)["input_ids"])
+            return text_ids(model, reply)
     raise TrialFailed("the corpus gave no story in 200 examples")
+
+
+def text_ids(model: Any, text: str) -> tuple[int, ...]:
+    """The token ids of plain text (no chat template, no special tokens) in ``model``'s
+    tokenizer: how text written elsewhere becomes an answer the detector reads."""
+    return tuple(_tokenizer(model)(text, add_special_tokens=False)["input_ids"])
 
 
 def _load(spec: str) -> Any:
@@ -548,8 +555,8 @@ class Soundness(Marked, Search):
 class Removal(Marked, Search):
     """Remove the watermark: edit a flagged reply, within ``budget``·length edits, until unflagged.
 
-    Public: the scheme's description (no key), ``vocab``, ``prompt`` (the request's token
-    ids), ``text`` (the watermarked reply's ids, stop token removed) and ``edits`` (the
+    Public: the scheme's description (no key), ``vocab``, ``request`` (the user's request)
+    and ``prompt`` (its token ids), ``text`` (the watermarked reply's ids, stop token removed) and ``edits`` (the
     number of token edits allowed). Baseline 0: the unchanged reply is flagged.
     """
 
@@ -566,7 +573,8 @@ class Removal(Marked, Search):
         stops = set(getattr(model, "stop_ids", ()))
         for _ in range(MAX_ROUNDS):
             subject = corpus.STORY_SUBJECTS[int(rng.integers(len(corpus.STORY_SUBJECTS)))]
-            prompt = model.encode(STORY_REQUEST.format(subject=subject))
+            request = STORY_REQUEST.format(subject=subject)
+            prompt = model.encode(request)
             (reply,) = mark.generate(model, key, [prompt], max_new_tokens=self.length, rng=rng)
             text = tuple(t for t in reply if t not in stops)
             if mark.detect(key, text, vocab).flagged:
@@ -574,7 +582,7 @@ class Removal(Marked, Search):
         else:
             raise TrialFailed(f"no flagged reply in {MAX_ROUNDS} generations")
         edits = int(np.floor(self.budget * len(text)))
-        public.update(prompt=tuple(prompt), text=text, edits=edits)
+        public.update(prompt=tuple(prompt), request=request, text=text, edits=edits)
         return Challenge(
             oracles={},
             public=public,
