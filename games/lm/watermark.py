@@ -48,17 +48,17 @@ that share them stay together; the forgery games are in :mod:`games.lm.forgery`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import attrs
 import numpy as np
-from scipy import stats as scipy_stats
+from scipy import special
 
 from games.base import REAL, Challenge, RealIdeal, Search
 from games.crypto.primitives import PRF_NAMES, get_prf
 from games.errors import InvalidAnswer, TrialFailed
+from games.lm.watermark_key import BadText, Key, _tokenizer, fingerprint
 from games.params import integer, number, param
 from games.registry import register
 from oracles import InvalidArgument, checks
@@ -89,6 +89,9 @@ STORY_REQUEST = "Tell me a story about a {subject}."
 #: Tries at generating a flagged reply before a removal trial fails (challenger side).
 MAX_ROUNDS = 8
 
+#: The most values (contexts × vocabulary) a key keeps of the rows its generations computed.
+MAX_ROWS = 2**25
+
 #: The longest request the undetectability game's oracle takes.
 MAX_REQUEST = 200
 
@@ -117,52 +120,6 @@ def _delta(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
 
 def _alpha(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
     number(0, 1, open_low=True, open_high=True)(attribute.name, value)
-
-
-class BadText(InvalidAnswer, InvalidArgument):
-    """Text a detector cannot read (empty, not token ids, ids outside the vocabulary).
-
-    A bad argument to :meth:`Watermark.detect` and, in a game, a refused answer (the
-    adversary's loss): it is both :class:`InvalidArgument` and :class:`games.InvalidAnswer`.
-    """
-
-
-_FINGERPRINTS: dict[int, tuple[Any, str]] = {}
-
-
-def fingerprint(model: Any) -> str:
-    """A short digest of the model's tokenizer (its whole id ↔ token table)."""
-    tokenizer = _tokenizer(model)
-    known = _FINGERPRINTS.get(id(tokenizer))
-    if known is None or known[0] is not tokenizer:
-        table = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
-        digest = hashlib.blake2b(repr(table).encode(), digest_size=6).hexdigest()
-        known = _FINGERPRINTS[id(tokenizer)] = (tokenizer, digest)
-    return known[1]
-
-
-@attrs.frozen(kw_only=True, eq=False)
-class Key:
-    """A watermark key bound to the tokenizer whose token ids it marks.
-
-    :meth:`Watermark.keygen` returns one when given the generating model; generation and
-    detection then refuse another tokenizer (a text re-tokenized by another model, or
-    detected with another vocabulary, would silently score as unmarked).
-    """
-
-    secret: np.ndarray
-    vocab: int
-    tokenizer: str
-
-    def check(self, vocab: int, tokenizer: str | None = None) -> None:
-        """Refuse ids of another tokenizer (``tokenizer`` None: compare the size only)."""
-        if vocab != self.vocab or tokenizer not in (None, self.tokenizer):
-            theirs = f"tokenizer {tokenizer}" if tokenizer else "a tokenizer"
-            raise InvalidArgument(
-                f"tokenizer mismatch: the key marks ids of tokenizer {self.tokenizer} "
-                f"({self.vocab} ids), not of {theirs} ({vocab} ids); "
-                "detect with the model that generated the text"
-            )
 
 
 @attrs.frozen(kw_only=True)
@@ -238,6 +195,10 @@ class Watermark:
         game's oracle, in a reduction).
         """
         points = self._points(np.asarray(contexts), np.asarray(tokens), vocab)
+        return self._unit(key, points, vocab)
+
+    def _unit(self, key: Any, points: np.ndarray, vocab: int) -> np.ndarray:
+        """The PRF's output at ``points`` as numbers in (0, 1), shaped like them."""
         if isinstance(key, Key):
             key.check(vocab)
             key = key.secret
@@ -260,40 +221,59 @@ class Watermark:
         exponential scheme reads uniforms for those ``k`` candidates only.
         """
 
+        table: dict = key.rows if isinstance(key, Key) else {}
+        kind = (self.kind, self.gamma, self.h, self.prf)
+
+        def rows(context: np.ndarray, vocab: int) -> np.ndarray:
+            """Each context's row over the vocabulary (green mask, or uniforms for exp),
+            each distinct context's computed once per generation call, or once per
+            :class:`Key` (kept with the key, up to :data:`MAX_ROWS` values)."""
+            wanted = [(*kind, *c) for c in context.tolist()]
+            missing = sorted(set(wanted) - table.keys())
+            if len(table) * vocab > MAX_ROWS:
+                table.clear()
+                missing = sorted(set(wanted))
+            if missing:
+                ids = [m[len(kind) :] for m in missing]
+                contexts = np.array(ids, np.int64).reshape(len(missing), 1, self.h)
+                tokens = np.broadcast_to(np.arange(vocab), (len(missing), vocab))
+                contexts = np.broadcast_to(contexts, (len(missing), vocab, self.h))
+                u = self.uniforms(key, contexts, tokens, vocab)
+                table.update(
+                    zip(missing, u < self.gamma if self.kind == "green" else u, strict=True)
+                )
+            return np.stack([table[c] for c in wanted])
+
         def process(input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
             batch, vocab = logits.shape
             ids = np.asarray(input_ids)
             logits = truncate(logits, self.top_k)
-            if self.top_k is None or self.kind == "green":
+            context = ids[:, ids.shape[1] - self.h :]
+            if self.kind == "green":
+                return (logits + self.delta * rows(context, vocab)).astype(logits.dtype, copy=False)
+            if self.top_k is None:
                 tokens = np.broadcast_to(np.arange(vocab), (batch, vocab))
+                u = rows(context, vocab)
             else:
                 tokens = np.argpartition(-logits, self.top_k - 1, axis=1)[:, : self.top_k]
-            context = ids[:, ids.shape[1] - self.h :]
-            contexts = np.broadcast_to(context[:, None, :], (*tokens.shape, self.h))
-            if self.kind == "green":
-                mask = self.green(key, contexts, tokens, vocab)
-                return (logits + self.delta * mask).astype(logits.dtype, copy=False)
-            return self._exp_choice(key, ids, logits, contexts, tokens)
+                contexts = np.broadcast_to(context[:, None, :], (*tokens.shape, self.h))
+                u = self.uniforms(key, contexts, tokens, vocab)
+            return self._exp_choice(ids, logits, u, tokens)
 
         return process
 
     def _exp_choice(
-        self,
-        key: Any,
-        ids: np.ndarray,
-        logits: np.ndarray,
-        contexts: np.ndarray,
-        tokens: np.ndarray,
+        self, ids: np.ndarray, logits: np.ndarray, u: np.ndarray, tokens: np.ndarray
     ) -> np.ndarray:
         """Gumbel sampling: the candidate maximising log(u)/p, as logits that pick it for sure.
 
-        ``tokens`` are each row's candidates (the whole vocabulary, or the top ``k``). A
+        ``tokens`` are each row's candidates (the whole vocabulary, or the top ``k``) and
+        ``u`` their uniforms. A
         context already seen in the row would reuse its uniforms, so the choice would
         repeat; the scheme then samples from the model's own distribution (logits left as
         they are). ``exp-reused`` skips that check (the planted bug).
         """
-        batch, vocab = logits.shape
-        u = self.uniforms(key, contexts, tokens, vocab)
+        batch = len(logits)
         candidates = np.take_along_axis(logits, tokens, axis=1)
         shifted = candidates - candidates.max(axis=1, keepdims=True)
         p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
@@ -329,38 +309,67 @@ class Watermark:
         )
 
     def detect(self, key: Any, tokens: Sequence[int], vocab: Any) -> Detection:
-        """The one-sided exact binomial test on the green count of ``tokens``.
+        """The one-sided exact test on the green count (``exp``: the score) of ``tokens``.
 
         ``vocab`` is the vocabulary size, or the model whose tokenizer wrote ``tokens``
         (then a :class:`Key` checks it is the tokenizer it was made for). Positions before
         the ``h``-th have no full context and are not scored; empty text is refused.
         """
-        if isinstance(vocab, int | np.integer):
-            vocab = int(vocab)
-        else:
-            if isinstance(key, Key):
-                key.check(_vocab(vocab), fingerprint(vocab))
-            vocab = _vocab(vocab)
-        ids = _token_array(tokens, vocab)
-        if not ids.size:
+        return self.detect_many(key, [tokens], vocab)[0]
+
+    def detect_many(self, key: Any, texts: Sequence[Sequence[int]], vocab: Any) -> list:
+        """:meth:`detect` on each text, with one PRF call over the distinct points of all.
+
+        Each text's (context, token) pairs are scored once (``dedupe``) by their PRF point;
+        two pairs with one point share their PRF value, so scoring the point once is what the
+        binomial (or Gamma) null needs. The tails are computed for all texts at once.
+        """
+        vocab = self._vocab_of(key, vocab)
+        arrays = [_token_array(tokens, vocab) for tokens in texts]
+        if any(not ids.size for ids in arrays):
             raise BadText("the text is empty: detect the token ids of a non-empty reply")
-        if len(ids) <= self.h:
-            return Detection(green=0, scored=0, z=0.0, p_value=1.0, flagged=False)
-        windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
-        if self.dedupe:
-            windows = np.unique(windows, axis=0)
-        u = self.uniforms(key, windows[:, : self.h], windows[:, self.h], vocab)
-        n = len(u)
+        ids = np.concatenate([np.zeros(0, np.int64), *arrays])
+        owner = np.repeat(np.arange(len(arrays)), [len(a) for a in arrays])
+        if len(ids) > self.h:
+            windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
+            whole = owner[: len(windows)] == owner[self.h :]  # no window across two texts
+            points = self._points(windows[:, : self.h], windows[:, self.h], vocab)[whole]
+            where = owner[: len(windows)][whole]
+        else:
+            points, where = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        if self.dedupe:  # each text's distinct points, once
+            order = np.lexsort((points, where))
+            points, where = points[order], where[order]
+            first = np.ones(len(points), bool)
+            first[1:] = (points[1:] != points[:-1]) | (where[1:] != where[:-1])
+            points, where = points[first], where[first]
+        distinct, inverse = np.unique(points, return_inverse=True)
+        u = self._unit(key, distinct, vocab)[inverse.reshape(-1)]
+        n = np.bincount(where, minlength=len(texts))
+        root = np.sqrt(np.maximum(n, 1))
         if self.kind == "exp":
             # Under no watermark each −log(1−u) is Exp(1): the sum is Gamma(n, 1).
-            score = float(-np.log1p(-u).sum())
-            p = float(scipy_stats.gamma.sf(score, n))
-            z = (score - n) / np.sqrt(n)
-            return Detection(green=0, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
-        g = int((u < self.gamma).sum())
-        p = float(scipy_stats.binom.sf(g - 1, n, self.gamma))
-        z = (g - self.gamma * n) / np.sqrt(n * self.gamma * (1 - self.gamma))
-        return Detection(green=g, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
+            score = np.bincount(where, weights=-np.log1p(-u), minlength=len(texts))
+            p = np.where(n > 0, special.gammaincc(np.maximum(n, 1), score), 1.0)
+            z, green = (score - n) / root, np.zeros(len(texts), np.int64)
+        else:
+            green = np.bincount(where[u < self.gamma], minlength=len(texts))
+            p = np.where(n > 0, special.bdtrc(green - 1, n, self.gamma), 1.0)
+            z = (green - self.gamma * n) / (root * np.sqrt(self.gamma * (1 - self.gamma)))
+        return [
+            Detection(
+                green=int(g), scored=int(c), z=float(x), p_value=float(q), flagged=q <= self.alpha
+            )
+            for g, c, x, q in zip(green, n, z, p, strict=True)
+        ]
+
+    def _vocab_of(self, key: Any, vocab: Any) -> int:
+        """The vocabulary size ``vocab`` gives (a size, or a model a :class:`Key` checks)."""
+        if isinstance(vocab, int | np.integer):
+            return int(vocab)
+        if isinstance(key, Key):
+            key.check(_vocab(vocab), fingerprint(vocab))
+        return _vocab(vocab)
 
 
 def truncate(logits: np.ndarray, k: int | None) -> np.ndarray:
@@ -440,16 +449,6 @@ def edit_distance(a: Sequence[int], b: Sequence[int]) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
         previous = current
     return previous[-1]
-
-
-def _tokenizer(model: Any) -> Any:
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        raise InvalidArgument(
-            f"model {getattr(model, 'spec', model)!r} exposes no tokenizer; "
-            "watermark games need tiny, smollm2 or hf:PATH"
-        )
-    return tokenizer
 
 
 def human_text(model: Any, rng: np.random.Generator) -> tuple[int, ...]:
