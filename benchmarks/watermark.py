@@ -110,7 +110,7 @@ def generation(model: Any, texts: int, tokens: int, repeats: int) -> tuple[float
 
 
 def smollm2_z(count: int, tokens: int) -> tuple[list[float], list[float]]:
-    model = lm.scorer(lm.load("smollm2"))
+    model: Any = lm.scorer(lm.load("smollm2"))
     mark = scheme("kgw")
     key = mark.keygen(np.random.default_rng(0), model)
     prompts = [model.encode(STORY_REQUEST.format(subject=SUBJECTS[i])) for i in range(count)]
