@@ -19,6 +19,7 @@ __all__ = [
     "GreenListStealing",
     "Human",
     "ModelReply",
+    "Paraphrase",
     "RepeatedContinuation",
     "Repetitive",
     "SameRequest",
@@ -92,6 +93,61 @@ class Substitute:
             choices = [t for t in range(vocab) if t != text[i]]
             text[i] = int(choices[int(rng.integers(len(choices)))])
         return tuple(text)
+
+
+@register("paraphrase", games=("watermark-removal",))
+@attrs.frozen(kw_only=True)
+class Paraphrase:
+    """A language model rewrites the flagged text; the rewrite is cut to the edit budget.
+
+    ``model`` is any :class:`~games.lm.LanguageModel` spec (None: the public model, which
+    writes without the watermark: only the challenger holds the key). It is asked
+    ``instruction`` with ``{text}`` (the flagged text, decoded) and ``{request}`` (the
+    request it answered) filled in, at ``temperature`` with the attack's own coins. Its reply
+    is tokenized by the game's tokenizer. When the rewrite lies more edits away than the
+    budget allows, the answer is the longest prefix of the rewrite followed by the rest of
+    the flagged text that fits (a prefix of j tokens costs at most j edits).
+
+    The tiny model was taught no rewriting: ``instruction="{request}"`` has it write its own
+    reply to the same request, the rewrite it can do. A capable model (``smollm2``,
+    ``openai:…``) takes the default instruction.
+    """
+
+    model: str | None = None
+    instruction: str = "Paraphrase this text, keeping its meaning:\n{text}"
+    temperature: float = attrs.field(default=1.0)
+
+    @temperature.validator
+    def _check(self, attribute: attrs.Attribute, value: Any) -> None:
+        checks.number(attribute.name, value, 0, 10)
+
+    def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any:
+        from games import lm
+        from games.lm.watermark import text_ids
+
+        public = oracles.public
+        own = _own_model(public)
+        text = tuple(int(t) for t in public["text"])
+        writer = own if self.model is None else lm.load(self.model)
+        chat = self.instruction.format(text=own.decode(text), request=public["request"])
+        (reply,) = writer.generate(
+            [chat], max_new_tokens=2 * len(text), temperature=self.temperature, rng=rng
+        )
+        return _within_budget(text, text_ids(own, reply.text), int(public["edits"]))
+
+
+def _within_budget(text: tuple, rewrite: tuple, edits: int) -> tuple:
+    """``rewrite`` if it is at most ``edits`` from ``text``, else its longest prefix that,
+    followed by the rest of ``text``, is."""
+    from games.lm.watermark import edit_distance
+
+    if rewrite and edit_distance(text, rewrite) <= edits:
+        return rewrite
+    for j in range(min(len(rewrite), len(text)), 0, -1):
+        spliced = rewrite[:j] + text[j:]
+        if edit_distance(text, spliced) <= edits:
+            return spliced
+    return text
 
 
 @register("same-request", games=("watermark-undetectable",))

@@ -264,6 +264,9 @@ WATERMARKS = domain(
     check("kgw-soundness scheme=kgw-repeated", "repetitive", "algorithm",
           "the planted bug: repeated (context, token) pairs counted again", trials=200,
           full=True),
+    check("exp-undetectable length=32 top_k=64", "repeated-continuation", "consistent",
+          "exp samples a repeated context afresh, and B breaks no PRF", trials=40, full=True,
+          budget=30.0),
     needs="transformers",
     budget=6.0,
 )  # fmt: skip

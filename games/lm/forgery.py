@@ -33,20 +33,16 @@ import attrs
 import numpy as np
 
 from games.base import Challenge, Search
-from games.crypto.primitives import PRF_NAMES
 from games.errors import InvalidAnswer
 from games.lm.watermark import (
-    _UNIT_OPEN,
     MAX_REQUEST,
     STORY_REQUEST,
-    _load,
-    _public,
+    Marked,
     _scheme_field,
     _token_array,
     _vocab,
-    _WatermarkGame,
 )
-from games.params import integer, number, param
+from games.params import integer, param
 from games.registry import register
 from oracles import InvalidArgument
 
@@ -104,15 +100,10 @@ class _Generator:
 
 
 @attrs.frozen(kw_only=True)
-class _ForgeryGame(_WatermarkGame, Search):
+class _ForgeryGame(Marked, Search):
     """Setup shared by the forgery game and its assumption game."""
 
     scheme: str = _scheme_field("unigram")
-    model: str = param("tiny:0", help="model spec that generates the watermarked text")
-    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
-    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
-    alpha: float = param(0.01, help="detector's false-positive rate", check=_UNIT_OPEN)
-    prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
     length: int = param(48, help="new tokens per reply", check=integer(4, 512))
     queries: int = param(32, help="requests the adversary may ask", check=integer(0))
 
@@ -123,14 +114,11 @@ class _ForgeryGame(_WatermarkGame, Search):
     def setup(self, rng: np.random.Generator) -> Challenge:
         from games.lm import corpus
 
-        model = _load(self.model)
-        mark = self.mark()
-        key = mark.keygen(rng)
+        model, mark, key, public = self.keyed(rng)
         vocab = _vocab(model)
         subjects = list(corpus.STORY_SUBJECTS)
         target = STORY_REQUEST.format(subject=subjects.pop(int(rng.integers(len(subjects)))))
         generate = _Generator(model, mark, key, self.length, target, rng)
-        public = _public(mark, vocab, self.model)
         public.update(
             prompt=target, requests=tuple(STORY_REQUEST.format(subject=s) for s in subjects)
         )

@@ -53,25 +53,31 @@ from typing import Any, ClassVar
 
 import attrs
 import numpy as np
-from scipy import stats as scipy_stats
+from scipy import special
 
 from games.base import REAL, Challenge, RealIdeal, Search
 from games.crypto.primitives import PRF_NAMES, get_prf
 from games.errors import InvalidAnswer, TrialFailed
+from games.lm.watermark_key import BadText, Key, _tokenizer, fingerprint
 from games.params import integer, number, param
 from games.registry import register
 from oracles import InvalidArgument, checks
 
 __all__ = [
     "SCHEMES",
+    "BadText",
     "Detection",
+    "Key",
+    "Marked",
     "Removal",
     "Soundness",
     "Undetectable",
     "Watermark",
     "edit_distance",
+    "fingerprint",
     "human_text",
     "scheme",
+    "text_ids",
 ]
 
 #: The schemes :func:`scheme` builds; ``kgw-repeated`` is a planted bug.
@@ -83,6 +89,9 @@ STORY_REQUEST = "Tell me a story about a {subject}."
 #: Tries at generating a flagged reply before a removal trial fails (challenger side).
 MAX_ROUNDS = 8
 
+#: The most values (contexts × vocabulary) a key keeps of the rows its generations computed.
+MAX_ROWS = 2**25
+
 #: The longest request the undetectability game's oracle takes.
 MAX_REQUEST = 200
 
@@ -90,8 +99,19 @@ _UNIT = float(2**-53)
 _UNIT_OPEN = number(0, 1, open_low=True, open_high=True)
 
 
+def gamma_check(name: str, value: Any) -> None:
+    """γ, the green fraction of the vocabulary, lies strictly between 0 and 1."""
+    try:
+        _UNIT_OPEN(name, value)
+    except InvalidArgument:
+        raise InvalidArgument(
+            f"{name}={value!r} is the green fraction of the vocabulary: "
+            "give a number strictly between 0 and 1 (0.25 is usual)"
+        ) from None
+
+
 def _gamma(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
-    number(0, 1, open_low=True, open_high=True)(attribute.name, value)
+    gamma_check(attribute.name, value)
 
 
 def _delta(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -120,6 +140,8 @@ class Watermark:
     ``dedupe`` scores each (context, token) pair once (False only in the planted bug).
     ``kind="exp"`` is the exponential (Gumbel) scheme instead (γ and δ unused); ``reuse``
     reuses the uniforms of a repeated context in generation (the planted ``exp-reused``).
+    ``top_k`` cuts the model's distribution to its ``k`` most likely tokens first (None:
+    the whole vocabulary).
     """
 
     name: str = "kgw"
@@ -133,6 +155,11 @@ class Watermark:
     dedupe: bool = True
     kind: str = attrs.field(default="green", validator=attrs.validators.in_(("green", "exp")))
     reuse: bool = False
+    top_k: int | None = attrs.field(default=None)
+
+    @top_k.validator
+    def _check_top_k(self, attribute: attrs.Attribute, value: Any) -> None:
+        _optional_count(attribute.name, value)
 
     @prf.validator
     def _check_prf(self, attribute: attrs.Attribute, value: Any) -> None:
@@ -141,9 +168,13 @@ class Watermark:
     def _prf(self) -> Any:
         return get_prf(self.prf, 64, 64)
 
-    def keygen(self, rng: np.random.Generator) -> np.ndarray:
-        """A fresh secret key from the challenger's coins."""
-        return self._prf().keygen(rng)
+    def keygen(self, rng: np.random.Generator, model: Any = None) -> Any:
+        """A fresh secret key from the challenger's coins, bound to ``model``'s tokenizer
+        when one is given (a :class:`Key`; a bare PRF key otherwise)."""
+        secret = self._prf().keygen(rng)
+        if model is None:
+            return secret
+        return Key(secret=secret, vocab=_vocab(model), tokenizer=fingerprint(model))
 
     def _points(self, contexts: np.ndarray, tokens: np.ndarray, vocab: int) -> np.ndarray:
         """The PRF inputs of (context, token) pairs: contexts (..., h), tokens (...)."""
@@ -156,7 +187,7 @@ class Watermark:
         return points
 
     def uniforms(
-        self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
+        self, key: Any, contexts: np.ndarray, tokens: np.ndarray, vocab: int
     ) -> np.ndarray:
         """The PRF's output on each (context, token) pair as a number in (0, 1).
 
@@ -164,6 +195,13 @@ class Watermark:
         game's oracle, in a reduction).
         """
         points = self._points(np.asarray(contexts), np.asarray(tokens), vocab)
+        return self._unit(key, points, vocab)
+
+    def _unit(self, key: Any, points: np.ndarray, vocab: int) -> np.ndarray:
+        """The PRF's output at ``points`` as numbers in (0, 1), shaped like them."""
+        if isinstance(key, Key):
+            key.check(vocab)
+            key = key.secret
         if callable(key):
             out = np.asarray(key(points.reshape(-1)), dtype=np.uint64)
         else:
@@ -171,48 +209,76 @@ class Watermark:
         unit = ((out >> np.uint64(11)).astype(np.float64) + 0.5) * _UNIT
         return unit.reshape(points.shape)
 
-    def green(
-        self, key: np.ndarray, contexts: np.ndarray, tokens: np.ndarray, vocab: int
-    ) -> np.ndarray:
+    def green(self, key: Any, contexts: np.ndarray, tokens: np.ndarray, vocab: int) -> np.ndarray:
         """Whether each token is green after its context (boolean, shaped like ``tokens``)."""
         return self.uniforms(key, contexts, tokens, vocab) < self.gamma
 
-    def processor(self, key: np.ndarray) -> Any:
-        """The logits processor: +δ on green tokens, or the exponential scheme's choice."""
+    def processor(self, key: Any) -> Any:
+        """The logits processor: +δ on green tokens, or the exponential scheme's choice.
+
+        With ``top_k`` the model's distribution is first cut to its ``k`` most likely
+        tokens (as the unwatermarked sampler the scheme stands beside cuts it), and the
+        exponential scheme reads uniforms for those ``k`` candidates only.
+        """
+
+        table: dict = key.rows if isinstance(key, Key) else {}
+        kind = (self.kind, self.gamma, self.h, self.prf)
+
+        def rows(context: np.ndarray, vocab: int) -> np.ndarray:
+            """Each context's row over the vocabulary (green mask, or uniforms for exp),
+            each distinct context's computed once per generation call, or once per
+            :class:`Key` (kept with the key, up to :data:`MAX_ROWS` values)."""
+            wanted = [(*kind, *c) for c in context.tolist()]
+            missing = sorted(set(wanted) - table.keys())
+            if len(table) * vocab > MAX_ROWS:
+                table.clear()
+                missing = sorted(set(wanted))
+            if missing:
+                ids = [m[len(kind) :] for m in missing]
+                contexts = np.array(ids, np.int64).reshape(len(missing), 1, self.h)
+                tokens = np.broadcast_to(np.arange(vocab), (len(missing), vocab))
+                contexts = np.broadcast_to(contexts, (len(missing), vocab, self.h))
+                u = self.uniforms(key, contexts, tokens, vocab)
+                table.update(
+                    zip(missing, u < self.gamma if self.kind == "green" else u, strict=True)
+                )
+            return np.stack([table[c] for c in wanted])
 
         def process(input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
             batch, vocab = logits.shape
             ids = np.asarray(input_ids)
-            tokens = np.broadcast_to(np.arange(vocab), (batch, vocab))
+            logits = truncate(logits, self.top_k)
             context = ids[:, ids.shape[1] - self.h :]
-            contexts = np.broadcast_to(context[:, None, :], (batch, vocab, self.h))
             if self.kind == "green":
-                mask = self.green(key, contexts, tokens, vocab)
-                return (logits + self.delta * mask).astype(logits.dtype, copy=False)
-            return self._exp_choice(key, ids, logits, contexts, tokens)
+                return (logits + self.delta * rows(context, vocab)).astype(logits.dtype, copy=False)
+            if self.top_k is None:
+                tokens = np.broadcast_to(np.arange(vocab), (batch, vocab))
+                u = rows(context, vocab)
+            else:
+                tokens = np.argpartition(-logits, self.top_k - 1, axis=1)[:, : self.top_k]
+                contexts = np.broadcast_to(context[:, None, :], (*tokens.shape, self.h))
+                u = self.uniforms(key, contexts, tokens, vocab)
+            return self._exp_choice(ids, logits, u, tokens)
 
         return process
 
     def _exp_choice(
-        self,
-        key: np.ndarray,
-        ids: np.ndarray,
-        logits: np.ndarray,
-        contexts: np.ndarray,
-        tokens: np.ndarray,
+        self, ids: np.ndarray, logits: np.ndarray, u: np.ndarray, tokens: np.ndarray
     ) -> np.ndarray:
-        """Gumbel sampling: the token maximising log(u)/p, as logits that pick it for sure.
+        """Gumbel sampling: the candidate maximising log(u)/p, as logits that pick it for sure.
 
-        A context already seen in the row would reuse its uniforms, so the choice would
+        ``tokens`` are each row's candidates (the whole vocabulary, or the top ``k``) and
+        ``u`` their uniforms. A
+        context already seen in the row would reuse its uniforms, so the choice would
         repeat; the scheme then samples from the model's own distribution (logits left as
         they are). ``exp-reused`` skips that check (the planted bug).
         """
-        batch, vocab = logits.shape
-        u = self.uniforms(key, contexts, tokens, vocab)
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        batch = len(logits)
+        candidates = np.take_along_axis(logits, tokens, axis=1)
+        shifted = candidates - candidates.max(axis=1, keepdims=True)
         p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):
-            choice = np.argmax(np.log(u) / p, axis=1)
+            choice = tokens[np.arange(batch), np.argmax(np.log(u) / p, axis=1)]
         out = np.full_like(logits, -1e9)
         out[np.arange(batch), choice] = 0.0
         if not self.reuse and self.h:
@@ -224,7 +290,7 @@ class Watermark:
     def generate(
         self,
         model: Any,
-        key: np.ndarray,
+        key: Any,
         prompts: Sequence[Sequence[int]],
         *,
         max_new_tokens: int,
@@ -232,6 +298,8 @@ class Watermark:
         temperature: float = 1.0,
     ) -> list[tuple[int, ...]]:
         """Watermarked continuations of token-id prompts (stop tokens included)."""
+        if isinstance(key, Key):
+            key.check(_vocab(model), fingerprint(model))
         return model.sample(
             prompts,
             max_new_tokens=max_new_tokens,
@@ -240,29 +308,86 @@ class Watermark:
             processor=self.processor(key),
         )
 
-    def detect(self, key: np.ndarray, tokens: Sequence[int], vocab: int) -> Detection:
-        """The one-sided exact binomial test on the green count of ``tokens``.
+    def detect(self, key: Any, tokens: Sequence[int], vocab: Any) -> Detection:
+        """The one-sided exact test on the green count (``exp``: the score) of ``tokens``.
 
-        Positions before the ``h``-th have no full context and are not scored.
+        ``vocab`` is the vocabulary size, or the model whose tokenizer wrote ``tokens``
+        (then a :class:`Key` checks it is the tokenizer it was made for). Positions before
+        the ``h``-th have no full context and are not scored; empty text is refused.
         """
-        ids = _token_array(tokens, vocab)
-        if len(ids) <= self.h:
-            return Detection(green=0, scored=0, z=0.0, p_value=1.0, flagged=False)
-        windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
-        if self.dedupe:
-            windows = np.unique(windows, axis=0)
-        u = self.uniforms(key, windows[:, : self.h], windows[:, self.h], vocab)
-        n = len(u)
+        return self.detect_many(key, [tokens], vocab)[0]
+
+    def detect_many(self, key: Any, texts: Sequence[Sequence[int]], vocab: Any) -> list:
+        """:meth:`detect` on each text, with one PRF call over the distinct points of all.
+
+        Each text's (context, token) pairs are scored once (``dedupe``) by their PRF point;
+        two pairs with one point share their PRF value, so scoring the point once is what the
+        binomial (or Gamma) null needs. The tails are computed for all texts at once.
+        """
+        vocab = self._vocab_of(key, vocab)
+        arrays = [_token_array(tokens, vocab) for tokens in texts]
+        if any(not ids.size for ids in arrays):
+            raise BadText("the text is empty: detect the token ids of a non-empty reply")
+        ids = np.concatenate([np.zeros(0, np.int64), *arrays])
+        owner = np.repeat(np.arange(len(arrays)), [len(a) for a in arrays])
+        if len(ids) > self.h:
+            windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
+            whole = owner[: len(windows)] == owner[self.h :]  # no window across two texts
+            points = self._points(windows[:, : self.h], windows[:, self.h], vocab)[whole]
+            where = owner[: len(windows)][whole]
+        else:
+            points, where = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        if self.dedupe:  # each text's distinct points, once
+            order = np.lexsort((points, where))
+            points, where = points[order], where[order]
+            first = np.ones(len(points), bool)
+            first[1:] = (points[1:] != points[:-1]) | (where[1:] != where[:-1])
+            points, where = points[first], where[first]
+        distinct, inverse = np.unique(points, return_inverse=True)
+        u = self._unit(key, distinct, vocab)[inverse.reshape(-1)]
+        n = np.bincount(where, minlength=len(texts))
+        root = np.sqrt(np.maximum(n, 1))
         if self.kind == "exp":
             # Under no watermark each −log(1−u) is Exp(1): the sum is Gamma(n, 1).
-            score = float(-np.log1p(-u).sum())
-            p = float(scipy_stats.gamma.sf(score, n))
-            z = (score - n) / np.sqrt(n)
-            return Detection(green=0, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
-        g = int((u < self.gamma).sum())
-        p = float(scipy_stats.binom.sf(g - 1, n, self.gamma))
-        z = (g - self.gamma * n) / np.sqrt(n * self.gamma * (1 - self.gamma))
-        return Detection(green=g, scored=n, z=float(z), p_value=p, flagged=p <= self.alpha)
+            score = np.bincount(where, weights=-np.log1p(-u), minlength=len(texts))
+            p = np.where(n > 0, special.gammaincc(np.maximum(n, 1), score), 1.0)
+            z, green = (score - n) / root, np.zeros(len(texts), np.int64)
+        else:
+            green = np.bincount(where[u < self.gamma], minlength=len(texts))
+            p = np.where(n > 0, special.bdtrc(green - 1, n, self.gamma), 1.0)
+            z = (green - self.gamma * n) / (root * np.sqrt(self.gamma * (1 - self.gamma)))
+        return [
+            Detection(
+                green=int(g), scored=int(c), z=float(x), p_value=float(q), flagged=q <= self.alpha
+            )
+            for g, c, x, q in zip(green, n, z, p, strict=True)
+        ]
+
+    def _vocab_of(self, key: Any, vocab: Any) -> int:
+        """The vocabulary size ``vocab`` gives (a size, or a model a :class:`Key` checks)."""
+        if isinstance(vocab, int | np.integer):
+            return int(vocab)
+        if isinstance(key, Key):
+            key.check(_vocab(vocab), fingerprint(vocab))
+        return _vocab(vocab)
+
+
+def truncate(logits: np.ndarray, k: int | None) -> np.ndarray:
+    """The logits with all but each row's ``k`` largest set to −10⁹ (``k`` None: as they are)."""
+    if k is None or k >= logits.shape[1]:
+        return logits
+    cut = np.partition(logits, logits.shape[1] - k, axis=1)[:, logits.shape[1] - k][:, None]
+    return np.where(logits >= cut, logits, np.asarray(-1e9, logits.dtype))
+
+
+def _truncation(k: int) -> Any:
+    """The processor of plain top-``k`` sampling."""
+    return lambda _ids, logits: truncate(logits, k)
+
+
+def _optional_count(name: str, value: Any) -> None:
+    if value is not None:
+        integer(1)(name, value)
 
 
 def _seen(row: np.ndarray, h: int) -> bool:
@@ -300,15 +425,18 @@ def scheme(
 
 def _token_array(tokens: Any, vocab: int) -> np.ndarray:
     if isinstance(tokens, str):
-        raise InvalidAnswer("text must be token ids, not a string")
+        raise BadText("text must be token ids, not a string: encode it with the model first")
     try:
         ids = np.asarray(tokens)
     except (TypeError, ValueError):
-        raise InvalidAnswer(f"text={tokens!r} must be a sequence of token ids") from None
+        raise BadText(f"text={tokens!r} must be a sequence of token ids") from None
     if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-        raise InvalidAnswer("text must be a flat sequence of integer token ids")
+        raise BadText("text must be a flat sequence of integer token ids")
     if ids.size and (ids.min() < 0 or ids.max() >= vocab):
-        raise InvalidAnswer(f"text holds token ids outside [0, {vocab})")
+        raise BadText(
+            f"text holds token ids outside [0, {vocab}): another model's tokenizer wrote "
+            "it? detect with the vocabulary of the model that generated it"
+        )
     return ids.astype(np.int64)
 
 
@@ -323,16 +451,6 @@ def edit_distance(a: Sequence[int], b: Sequence[int]) -> int:
     return previous[-1]
 
 
-def _tokenizer(model: Any) -> Any:
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        raise InvalidArgument(
-            f"model {getattr(model, 'spec', model)!r} exposes no tokenizer; "
-            "watermark games need tiny, smollm2 or hf:PATH"
-        )
-    return tokenizer
-
-
 def human_text(model: Any, rng: np.random.Generator) -> tuple[int, ...]:
     """A story from the tiny corpus's grammar, written by the grammar (not the model), as ids."""
     from games.lm import corpus
@@ -340,8 +458,14 @@ def human_text(model: Any, rng: np.random.Generator) -> tuple[int, ...]:
     for example in corpus.examples(rng, 200):
         reply = example.messages[-1].content
         if example.messages[-1].role == "assistant" and reply.startswith("Once upon a time"):
-            return tuple(_tokenizer(model)(reply, add_special_tokens=False)["input_ids"])
+            return text_ids(model, reply)
     raise TrialFailed("the corpus gave no story in 200 examples")
+
+
+def text_ids(model: Any, text: str) -> tuple[int, ...]:
+    """The token ids of plain text (no chat template, no special tokens) in ``model``'s
+    tokenizer: how text written elsewhere becomes an answer the detector reads."""
+    return tuple(_tokenizer(model)(text, add_special_tokens=False)["input_ids"])
 
 
 def _load(spec: str) -> Any:
@@ -366,54 +490,57 @@ def _public(mark: Watermark, vocab: int, model: str) -> dict[str, Any]:
         "delta": mark.delta,
         "alpha": mark.alpha,
         "prf": mark.prf,
+        "top_k": mark.top_k,
         "vocab": vocab,
         "model": model,
     }
 
 
-class _WatermarkGame:
-    """What the watermark games share: the scheme and the model (a mixin beside a shape)."""
+# Not slotted: it sits beside a slotted game shape as a second base.
+@attrs.frozen(kw_only=True, slots=False)
+class Marked:
+    """The watermark's parameters, as every watermark game takes them, and what they build."""
 
     trials_per_batch: ClassVar[int] = 1
 
-    scheme: str
-    model: str
-    gamma: float
-    delta: float
-    alpha: float
-    prf: str
+    scheme: str = _scheme_field("kgw")
+    model: str = param(
+        "tiny:0", help="model spec that generates (its tokenizer defines the token ids)"
+    )
+    gamma: float = param(0.25, help="green fraction", check=gamma_check)
+    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
+    alpha: float = param(0.01, help="the detector's stated false-positive rate", check=_UNIT_OPEN)
+    prf: str = param("blake2", help="PRF keying the scheme", choices=PRF_NAMES)
 
     def mark(self) -> Watermark:
         return scheme(
             self.scheme, gamma=self.gamma, delta=self.delta, alpha=self.alpha, prf=self.prf
         )
 
+    def keyed(self, rng: np.random.Generator) -> tuple[Any, Watermark, Key, dict[str, Any]]:
+        """The model, the scheme, a fresh key bound to the model's tokenizer, and the
+        public values every watermark game gives (the scheme's description, no key)."""
+        model = _load(self.model)
+        mark = self.mark()
+        key = mark.keygen(rng, model)
+        return model, mark, key, _public(mark, _vocab(model), self.model)
+
 
 @register("watermark-soundness")
 @attrs.frozen(kw_only=True)
-class Soundness(_WatermarkGame, Search):
+class Soundness(Marked, Search):
     """False positives: the adversary writes unwatermarked text; it wins if it is flagged.
 
     Public: the scheme's description (no key), the vocabulary size, and ``human`` (token ids
     of a corpus story, human-like text). Baseline α.
     """
 
-    scheme: str = _scheme_field("kgw")
-    model: str = param("tiny:0", help="model spec whose tokenizer defines the token ids")
-    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
-    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
-    alpha: float = param(0.01, help="stated false-positive rate", check=_UNIT_OPEN)
-    prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
-
     @property
     def baseline(self) -> float:
         return self.alpha
 
     def setup(self, rng: np.random.Generator) -> Challenge:
-        model = _load(self.model)
-        mark = self.mark()
-        key = mark.keygen(rng)
-        public = _public(mark, _vocab(model), self.model)
+        model, _mark, key, public = self.keyed(rng)
         public["human"] = human_text(model, rng)
         return Challenge(oracles={}, public=public, secret={"key": key, "vocab": _vocab(model)})
 
@@ -424,24 +551,14 @@ class Soundness(_WatermarkGame, Search):
 
 @register("watermark-removal")
 @attrs.frozen(kw_only=True)
-class Removal(_WatermarkGame, Search):
+class Removal(Marked, Search):
     """Remove the watermark: edit a flagged reply, within ``budget``·length edits, until unflagged.
 
-    Public: the scheme's description (no key), ``vocab``, ``prompt`` (the request's token
-    ids), ``text`` (the watermarked reply's ids, stop token removed) and ``edits`` (the
+    Public: the scheme's description (no key), ``vocab``, ``request`` (the user's request)
+    and ``prompt`` (its token ids), ``text`` (the watermarked reply's ids, stop token removed) and ``edits`` (the
     number of token edits allowed). Baseline 0: the unchanged reply is flagged.
     """
 
-    scheme: str = _scheme_field("kgw")
-    model: str = param("tiny:0", help="model spec that generates the watermarked text")
-    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
-    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
-    alpha: float = param(
-        0.01,
-        help="detector's false-positive rate",
-        check=_UNIT_OPEN,
-    )
-    prf: str = param("blake2", help="PRF keying the green lists", choices=PRF_NAMES)
     length: int = param(48, help="new tokens of the watermarked reply", check=integer(4, 512))
     budget: float = param(
         0.25, help="edits allowed, as a fraction of the length", check=number(0, 1)
@@ -450,23 +567,21 @@ class Removal(_WatermarkGame, Search):
     def setup(self, rng: np.random.Generator) -> Challenge:
         from games.lm import corpus
 
-        model = _load(self.model)
-        mark = self.mark()
-        key = mark.keygen(rng)
+        model, mark, key, public = self.keyed(rng)
         vocab = _vocab(model)
         stops = set(getattr(model, "stop_ids", ()))
         for _ in range(MAX_ROUNDS):
             subject = corpus.STORY_SUBJECTS[int(rng.integers(len(corpus.STORY_SUBJECTS)))]
-            prompt = model.encode(STORY_REQUEST.format(subject=subject))
+            request = STORY_REQUEST.format(subject=subject)
+            prompt = model.encode(request)
             (reply,) = mark.generate(model, key, [prompt], max_new_tokens=self.length, rng=rng)
             text = tuple(t for t in reply if t not in stops)
             if mark.detect(key, text, vocab).flagged:
                 break
         else:
             raise TrialFailed(f"no flagged reply in {MAX_ROUNDS} generations")
-        public = _public(mark, vocab, self.model)
         edits = int(np.floor(self.budget * len(text)))
-        public.update(prompt=tuple(prompt), text=text, edits=edits)
+        public.update(prompt=tuple(prompt), request=request, text=text, edits=edits)
         return Challenge(
             oracles={},
             public=public,
@@ -486,7 +601,7 @@ class Removal(_WatermarkGame, Search):
 
 @register("watermark-undetectable")
 @attrs.frozen(kw_only=True)
-class Undetectable(_WatermarkGame, RealIdeal):
+class Undetectable(Marked, RealIdeal):
     """Tell watermarked generations from the model's own, without the key (real vs ideal).
 
     The oracle ``generate(request)`` answers a user request (a string) with the token ids
@@ -498,22 +613,24 @@ class Undetectable(_WatermarkGame, RealIdeal):
     same request twice gives the same reply up to its first repeated context (``exp``) or
     entirely (``exp-reused``, which never falls back to sampling): a two-query adversary
     sees the repetition. That repeated-context term is part of the scheme's bound.
+
+    ``top_k`` cuts the model to its ``k`` most likely tokens in both worlds (the sampler a
+    deployment runs; None: the whole vocabulary), and the exponential scheme then reads
+    ``k`` uniforms per token instead of one per vocabulary entry.
     """
 
     scheme: str = _scheme_field("exp")
-    model: str = param("tiny:0", help="model spec that generates")
-    gamma: float = param(0.25, help="green fraction", check=_UNIT_OPEN)
-    delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
-    alpha: float = param(0.01, help="detector's false-positive rate", check=_UNIT_OPEN)
-    prf: str = param("blake2", help="PRF keying the scheme", choices=PRF_NAMES)
     length: int = param(48, help="new tokens per reply", check=integer(4, 512))
     queries: int = param(2, help="generations the adversary may ask for", check=integer(1))
+    top_k: int | None = param(
+        None, help="sample from the k most likely tokens (None: all)", check=_optional_count
+    )
+
+    def mark(self) -> Watermark:
+        return attrs.evolve(super().mark(), top_k=self.top_k)
 
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
-        model = _load(self.model)
-        mark = self.mark()
-        key = mark.keygen(rng)
-        vocab = _vocab(model)
+        model, mark, key, public = self.keyed(rng)
 
         def generate(request: str) -> tuple[int, ...]:
             if not isinstance(request, str) or not 0 < len(request) <= MAX_REQUEST:
@@ -525,13 +642,17 @@ class Undetectable(_WatermarkGame, RealIdeal):
                 (reply,) = mark.generate(model, key, [prompt], max_new_tokens=self.length, rng=rng)
             else:
                 (reply,) = model.sample(
-                    [prompt], max_new_tokens=self.length, temperature=1.0, rng=rng
+                    [prompt],
+                    max_new_tokens=self.length,
+                    temperature=1.0,
+                    rng=rng,
+                    processor=None if self.top_k is None else _truncation(self.top_k),
                 )
             return tuple(reply)
 
         return Challenge(
             oracles={"generate": generate},
             budgets={"generate": self.queries},
-            public=_public(mark, vocab, self.model),
+            public=public,
             secret={"key": key},
         )

@@ -9,7 +9,15 @@ from lm_cases import needs_lm
 
 import games
 from adversaries.generic import Guess
-from adversaries.watermark import Human, Repetitive, SameRequest, Substitute, Unchanged
+from adversaries.watermark import (
+    Human,
+    Paraphrase,
+    Repetitive,
+    SameRequest,
+    Substitute,
+    Unchanged,
+    _within_budget,
+)
 from games.lm import watermark
 from games.lm.watermark import (
     Removal,
@@ -34,11 +42,51 @@ def test_detector_scores_each_repeated_pair_once():
     assert scheme("kgw-repeated").detect(key, text, VOCAB).scored == 63
 
 
-def test_detector_on_short_or_empty_text_flags_nothing():
+def test_detector_on_short_text_flags_nothing_and_refuses_empty_text():
     key = scheme("kgw").keygen(np.random.default_rng(0))
-    for text in ([], [3]):
-        result = scheme("kgw").detect(key, text, VOCAB)
-        assert result.scored == 0 and result.p_value == 1.0 and not result.flagged
+    result = scheme("kgw").detect(key, [3], VOCAB)
+    assert result.scored == 0 and result.p_value == 1.0 and not result.flagged
+    for name in ("kgw", "unigram", "exp"):
+        with pytest.raises(InvalidArgument, match="the text is empty: detect the token ids"):
+            scheme(name).detect(key, [], VOCAB)
+
+
+class Silent:
+    def __call__(self, oracles, rng):
+        return ()
+
+
+def test_soundness_refuses_empty_text_as_the_adversary_s_loss(tiny):
+    result = games.estimate(Soundness(), Silent(), trials=2, seed=0)
+    assert result.wins == 0 and result.error_count == 2, result
+    assert "the text is empty" in (result.first_error or ""), result
+
+
+class OtherTokenizer:
+    """A model of the same vocabulary size whose tokenizer maps ids to other tokens."""
+
+    class tokenizer:
+        @staticmethod
+        def get_vocab():
+            return {f"t{i}": i for i in range(768)}
+
+    vocab_size = 768
+
+
+def test_a_tokenizer_mismatch_is_refused(tiny):
+    mark = scheme("kgw")
+    key = mark.keygen(np.random.default_rng(0), tiny)
+    prompt = [tiny.encode("Tell me a story about a fox.")]
+    (reply,) = mark.generate(tiny, key, prompt, max_new_tokens=16, rng=np.random.default_rng(1))
+    assert mark.detect(key, reply, tiny).scored > 0  # the generating model's tokenizer
+    assert mark.detect(key, reply, tiny.vocab_size).scored > 0
+    for vocab in (OtherTokenizer(), 49152):
+        with pytest.raises(InvalidArgument, match="tokenizer mismatch: .* detect with the model"):
+            mark.detect(key, reply, vocab)
+    with pytest.raises(InvalidArgument, match="tokenizer mismatch"):
+        mark.generate(OtherTokenizer(), key, prompt, max_new_tokens=4, rng=np.random.default_rng(1))
+    with pytest.raises(InvalidArgument, match="another model's tokenizer wrote it"):
+        mark.detect(key, [*reply, 5000], tiny.vocab_size)
 
 
 def test_p_value_is_the_exact_binomial_tail():
@@ -136,6 +184,25 @@ def test_removal_by_substitution_wins_with_a_large_budget(tiny):
     assert result.wins >= 2, result
 
 
+@pytest.mark.parametrize("name", ["kgw", "unigram"])
+def test_removal_by_paraphrase(tiny, name):
+    # The unwatermarked model writes its own reply to the same request (the tiny model's
+    # rewrite). Measured at seed 0, 8 trials of 32 tokens (2 cores, shared): with the whole
+    # text as budget 8/8 removed against kgw and unigram alike; cut to a quarter of the
+    # tokens, 3/8 (kgw) and 5/8 (unigram). The unchanged text: 0 (above).
+    attack = Paraphrase(instruction="{request}")
+    result = games.estimate(Removal(scheme=name, length=32, budget=1.0), attack, trials=4, seed=0)
+    assert result.error_count == 0 and result.wins >= 3, result
+
+
+def test_a_rewrite_is_cut_to_the_edit_budget():
+    text = (1, 2, 3, 4, 5, 6)
+    assert _within_budget(text, (1, 2, 9, 4, 5, 6), 1) == (1, 2, 9, 4, 5, 6)
+    cut = _within_budget(text, (7, 8, 9, 10, 11, 12, 13, 14), 2)
+    assert cut == (7, 8, 3, 4, 5, 6) and edit_distance(text, cut) == 2
+    assert _within_budget(text, (), 3) == text
+
+
 class TooManyEdits:
     def __call__(self, oracles, rng):
         return tuple(reversed(oracles.public["text"])) + (0,) * 40
@@ -157,8 +224,12 @@ def test_edit_distance():
     ("build", "match"),
     [
         (lambda: Soundness(scheme="rot13"), "scheme"),
-        (lambda: Soundness(gamma=1.5), "gamma"),
-        (lambda: Soundness(gamma=0), "gamma"),
+        (lambda: Soundness(gamma=1.5), "gamma=1.5 is the green fraction"),
+        (lambda: Soundness(gamma=0), "strictly between 0 and 1"),
+        (lambda: Removal(gamma=1), "strictly between 0 and 1"),
+        (lambda: Undetectable(gamma=-0.5), "strictly between 0 and 1"),
+        (lambda: scheme("kgw", gamma=1.0), "strictly between 0 and 1"),
+        (lambda: Watermark(gamma=float("nan")), "strictly between 0 and 1"),
         (lambda: Soundness(alpha=-0.1), "alpha"),
         (lambda: Soundness(prf="md5"), "prf"),
         (lambda: Removal(budget=2), "budget"),
@@ -169,11 +240,13 @@ def test_edit_distance():
         (lambda: Undetectable(scheme="kgw2"), "scheme"),
         (lambda: Repetitive(length=1), "length"),
         (lambda: Substitute(fraction=3), "fraction"),
+        (lambda: Paraphrase(temperature=-1), "temperature"),
     ],
 )
 def test_bad_parameters_are_refused(build, match):
-    with pytest.raises(InvalidArgument, match=match):
+    with pytest.raises(InvalidArgument, match=match) as error:
         build()
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize(

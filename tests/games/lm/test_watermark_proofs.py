@@ -22,7 +22,7 @@ from adversaries.watermark import (
 )
 from games.crypto.games import PRFSecurity
 from games.crypto.primitives import get_prf
-from games.lm.watermark import scheme
+from games.lm.watermark import Undetectable, scheme
 from oracles import Oracle, Oracles
 from proofs.lm.reductions import prf_from_undetectable
 
@@ -115,3 +115,30 @@ def test_repeated_continuation_reads_loops():
     assert RepeatedContinuation()(fixed_reply(tuple(range(40))), rng) == 0
     # Repeated contexts with new continuations each time: not a loop.
     assert RepeatedContinuation()(fixed_reply((1, 2, 1, 3, 1, 4, 1, 5, 1, 6)), rng) == 0
+
+
+# exp-undetectable on real cases, one query of 32 tokens from the 64 most likely: B reads
+# 64 uniforms a token from its PRF oracle (not 768), a trial's worth in a tenth of a second.
+SMALL = {"queries": 1, "length": 32, "top_k": 64}
+
+
+@needs_lm
+def test_exp_with_one_query_is_consistent(tiny):
+    # exp samples a repeated context afresh: reading loops in one reply gains nothing, and
+    # B (the same attack over the PRF game's oracle) breaks no PRF.
+    report = proofs.check_empirical(
+        proofs.load("exp-undetectable"), RepeatedContinuation(), params=SMALL, trials=40, seed=0
+    )
+    assert report.verdicts == ("consistent",), report
+    assert not report.assumptions[0].violated, report
+
+
+@needs_lm
+def test_top_k_cuts_both_worlds_alike(tiny):
+    # With one candidate a token, the watermarked reply and the model's are both greedy.
+    game = Undetectable(scheme="exp", length=16, top_k=1)
+    replies = []
+    for world in (0, 1):
+        challenge = game.setup(world, np.random.default_rng(world))
+        replies.append(challenge.oracles["generate"]("Tell me a story about a fox."))
+    assert replies[0] == replies[1]
