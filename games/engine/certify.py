@@ -34,7 +34,7 @@ import numpy as np
 from games.base import Game, ReportsResources
 from games.engine.options import RunKeywords, RunOptions
 from games.engine.records import Tally, as_json
-from games.engine.runlog import spec_of
+from games.engine.runlog import played, spec_of
 from games.engine.runs import check_run, default_chunk, play, use_batched, with_device
 from games.engine.seeds import fresh_seed
 from games.stats import sequential
@@ -315,10 +315,7 @@ def _certificate(
     ci = (shape.advantage(low, baseline), shape.advantage(high, baseline))
     method = METHOD
     return Certificate(
-        game=spec["game"],
-        params=spec["params"],
-        adversary=spec["adversary"],
-        adversary_params=spec["adversary_params"],
+        **played(spec),
         shape=shape,
         decision=decision,
         trials=trials,
@@ -333,7 +330,6 @@ def _certificate(
         win_high=high,
         ci_low=ci[0],
         ci_high=ci[1],
-        seed=int(spec["seed"]),
         method=method,
         errors=dict(total.errors),
         first_error=total.first_error[1] if total.first_error else None,

@@ -43,11 +43,12 @@ try:
 except ImportError:  # not POSIX: no lock, and the docs say so
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FORMAT", "RunLog", "RunLogError", "read", "spec_of"]
+__all__ = ["FORMAT", "RunLog", "RunLogError", "played", "read", "spec_of"]
 
 FORMAT = 2
 # What must agree for a log to continue a run: the same trials would be played.
 IDENTITY = ("game", "params", "adversary", "adversary_params", "seed", "batched", "chunk_size")
+PLAYED = ("game", "params", "adversary", "adversary_params")
 SHAPES = ("hidden-bit", "real-vs-ideal", "search")
 _GENESIS = b"advantage run log"
 
@@ -66,6 +67,12 @@ def _version() -> str:
         return metadata.version("advantage")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def played(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """What a record of the run says was played: the game and the adversary, each with its
+    parameters, and the seed (the fields every record of a run starts from)."""
+    return {key: spec[key] for key in PLAYED} | {"seed": int(spec["seed"])}
 
 
 def spec_of(

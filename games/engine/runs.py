@@ -36,7 +36,7 @@ from games.engine.backends import check_workers, run_chunks
 from games.engine.isolation import Isolated, renewer
 from games.engine.options import RunKeywords, RunOptions
 from games.engine.records import Estimate, Tally, TrialRecord
-from games.engine.runlog import RunLog, spec_of
+from games.engine.runlog import RunLog, played, spec_of
 from games.engine.trials import Chunks, play_trial
 from games.registry import name_of
 from games.stats import METHODS, shape_of
@@ -306,10 +306,7 @@ def estimate_from(
     n = total.trials
     low, high, method = shape.interval(total, level, method, baseline)
     return Estimate(
-        game=spec["game"],
-        params=spec["params"],
-        adversary=spec["adversary"],
-        adversary_params=spec["adversary_params"],
+        **played(spec),
         shape=shape,
         trials=n,
         wins=total.wins,
@@ -320,7 +317,6 @@ def estimate_from(
         ci_high=high,
         level=level,
         method=method,
-        seed=int(spec["seed"]),
         queries=dict(total.queries),
         errors=dict(total.errors),
         first_error=total.first_error[1] if total.first_error else None,

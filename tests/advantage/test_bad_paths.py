@@ -4,6 +4,8 @@ before any trial is played."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import time
 
 import pytest
@@ -20,77 +22,36 @@ def _error(capsys, *argv: str) -> str:
     return " ".join(err.split())
 
 
+SWEEP = "sweep collision --adversary birthday --budget queries=2,4"
+
+
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("command", "message"),
     [
-        (["show", "/"], "/ is a directory, not a run log"),
-        (["show", "/nonexistent/run.jsonl"], "no run log at /nonexistent/run.jsonl"),
+        ("show /", "/ is a directory, not a run log"),
+        ("show /nonexistent/run.jsonl", "no run log at /nonexistent/run.jsonl"),
+        ("run otp --adversary guess --log /nonexistent/x", "no directory /nonexistent"),
+        ("run otp --adversary guess --log ''", "log='' must be a file path"),
+        ("run otp --adversary guess --log {tmp} --resume", "is a directory"),
+        ("run otp --adversary guess --resume", "resume=True needs the log"),
         (
-            ["run", "otp", "--adversary", "guess", "--log", "/nonexistent/x"],
-            "no directory /nonexistent",
-        ),
-        (["run", "otp", "--adversary", "guess", "--log", ""], "log='' must be a file path"),
-        (["run", "otp", "--adversary", "guess", "--log", "{tmp}", "--resume"], "is a directory"),
-        (["run", "otp", "--adversary", "guess", "--resume"], "resume=True needs the log"),
-        (
-            ["run", "otp", "--adversary", "guess", "--trials", "99999999999999999999999"],
+            "run otp --adversary guess --trials 99999999999999999999999",
             "must be at most 2\\*\\*53",
         ),
+        ("certify otp --adversary guess --eps 1e-300", "eps=1e-300 is below 1e-06"),
         (
-            ["certify", "otp", "--adversary", "guess", "--eps", "1e-300"],
-            "eps=1e-300 is below 1e-06",
-        ),
-        (
-            [
-                "sweep",
-                "collision",
-                "--adversary",
-                "birthday",
-                "--budget",
-                "queries=2,4",
-                "--trials",
-                "50000",
-                "--plot",
-                "/nonexistent/curve",
-            ],
+            f"{SWEEP} --trials 50000 --plot /nonexistent/curve",
             "--plot /nonexistent/curve: no directory /nonexistent",
         ),
         (
-            [
-                "sweep",
-                "collision",
-                "--adversary",
-                "birthday",
-                "--budget",
-                "queries=2,4",
-                "--fit",
-                "power-law",
-                "--trials",
-                "50000",
-                "--assumption",
-                "/nonexistent/a.toml",
-            ],
+            f"{SWEEP} --fit power-law --trials 50000 --assumption /nonexistent/a.toml",
             "--assumption /nonexistent/a.toml: no directory /nonexistent",
         ),
-        (
-            [
-                "sweep",
-                "collision",
-                "--adversary",
-                "birthday",
-                "--budget",
-                "queries=2,4",
-                "--plot",
-                "/",
-            ],
-            "--plot /: is a directory",
-        ),
+        (f"{SWEEP} --plot /", "--plot /: is a directory"),
     ],
 )
-def test_refused_in_one_line_before_any_work(capsys, tmp_path, argv, message) -> None:
-    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
-    import re
-
+def test_refused_in_one_line_before_any_work(capsys, tmp_path, command, message) -> None:
+    argv = shlex.split(command.replace("{tmp}", str(tmp_path)))
     assert re.search(message, _error(capsys, *argv))
 
 
