@@ -203,15 +203,13 @@ def show_empirical(report: Any) -> None:
         ),
         soft_wrap=True,
     )
-    unmeasured = [hop for hop in report.hops if not hop.measured]
+    unmeasured: dict[str, list[str]] = {}  # why a hop is not measured -> the hops
+    for hop in report.hops:
+        if not hop.measured:
+            unmeasured.setdefault(hop.reason, []).append(str(hop.index))
     if unmeasured:
-        console.print(
-            escape(
-                f"hops not measured: {', '.join(str(h.index) for h in unmeasured)} "
-                f"({unmeasured[0].reason})"
-            ),
-            soft_wrap=True,
-        )
+        why = "; ".join(f"{', '.join(hops)} ({reason})" for reason, hops in unmeasured.items())
+        console.print(escape(f"hops not measured: {why}"), soft_wrap=True)
     for reason in report.reasons:
         console.print(escape(reason), soft_wrap=True)
     colour = (
