@@ -1,6 +1,6 @@
 """Best-of-N scaling on a language model: the sweep behind ``proofs/lm/best-of-n-scaling.toml``.
 
-For each behaviour of the jailbreak game, best-of-n (σ = 0.01 by default) is swept over the
+For each behaviour of the jailbreak game, best-of-n (σ = 0.6 by default: at 0.01 it saturates on the tiny model before 1,024 tries) is swept over the
 query budget; both laws of :mod:`games.lm.scaling` are fitted and printed with their band
 at ``--at``; ``--proof`` writes the proof file (for ``--behaviour``), ``--plot`` the figure.
 
@@ -22,12 +22,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """The sweep behind ``proofs/lm/best-of-n-scaling.toml``, its fits, proof file and plot."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--model", default="tiny:0")
-    parser.add_argument("--sigma", type=float, default=0.01, help="best-of-n's strength")
+    parser.add_argument("--sigma", type=float, default=0.6, help="best-of-n's strength")
     parser.add_argument("--budget", default="1,2,4,8,16,32,64", help="queries to sweep")
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--at", type=int, default=1024, help="the budget the proof checks")
-    parser.add_argument("--behaviour", default="forbidden-recipe", help="the proof's behaviour")
+    parser.add_argument("--behaviour", default="secret-leak", help="the proof's behaviour")
     parser.add_argument("--proof", default=None, metavar="OUT.toml")
     parser.add_argument("--plot", default=None, metavar="OUT.png")
     args = parser.parse_args(argv)

@@ -65,7 +65,7 @@ def test_the_cheap_readme_commands_run(tmp_path, monkeypatch, capsys, user_impor
         (tmp_path / name).write_text(code)
     heavy = ("tour", "--backend", "--address", "1000000", "10000000", "100000", "audit", "leace")
     heavy += ("train", "behaviour", "clear")  # lm: training models, or deleting the shared cache
-    heavy += ("best-of-n-scaling",)  # 1,024 tries a trial: about a minute each on the tiny model
+    heavy += ("best-of-n-scaling",)  # 1,024 tries a trial: about half a minute each
     ran = 0
     for argv in _readme_commands():
         if any(word in argv for word in heavy) or argv[0] == "show":
