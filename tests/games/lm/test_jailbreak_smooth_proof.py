@@ -37,13 +37,12 @@ def test_the_file_states_the_binomial_tail():
 
 
 @needs_lm
-def test_templates_against_smoothing_contradict_nothing(tiny):
-    # The bound is close to the truth here (per copy p ≈ 0.05-0.12, per trial ≈ 0.03), so a
-    # "consistent" verdict needs hundreds of trials (the checker suggests about 600); in a
-    # test's budget the check must at least blame nothing.
-    report = proofs.check_empirical(proofs.load("smooth-llm"), Templates(), trials=16, seed=0)
-    assert report.verdicts in (("consistent",), ("inconclusive",)), report.reasons
-    assert not report.assumptions[0].violated and report.low <= report.bound
+def test_templates_against_smoothing_are_consistent(tiny):
+    # Per copy p ≈ 0.07 and per trial ≈ 0.03 here; the bound, taken at the strongest
+    # prompt's leak (q·p), is loose enough for a consistent verdict within a test's budget.
+    report = proofs.check_empirical(proofs.load("smooth-llm"), Templates(), trials=40, seed=0)
+    assert report.verdicts == ("consistent",), report.reasons
+    assert not report.assumptions[0].violated and report.high <= report.bound
 
 
 # -- the planted bug, where a leak needs "the secret" intact in the prompt -----------------------
