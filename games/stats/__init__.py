@@ -1,7 +1,7 @@
 """The statistics the engine reports: intervals, shapes, planning, sequential decisions, curves.
 
 - :mod:`games.stats.intervals`: Clopper–Pearson, Wilson and Hoeffding intervals, one-sided
-  bounds, advantage intervals, two-sample intervals.
+  bounds, advantage intervals, two-sample intervals, a weighted rate over strata.
 - :mod:`games.stats.shapes`: the three shapes and the arithmetic each one owns.
 - :mod:`games.stats.planning`: how many trials a fixed-size run needs.
 - :mod:`games.stats.sequential`: anytime-valid confidence sequences (what ``certify`` uses).
@@ -18,6 +18,7 @@ from games.stats.intervals import (
     binomial_bound,
     binomial_interval,
     difference_interval,
+    stratified_interval,
 )
 from games.stats.judged import JudgeTooWeak, rogan_gladen, rogan_gladen_interval
 from games.stats.planning import EXACT_PLAN_LIMIT, Plan, plan
@@ -50,4 +51,5 @@ __all__ = [
     "rogan_gladen",
     "rogan_gladen_interval",
     "shape_of",
+    "stratified_interval",
 ]

@@ -10,11 +10,12 @@ that many papers quote.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Literal
 
 from scipy import special
 
-from oracles import checks
+from oracles import InvalidArgument, checks
 
 __all__ = [
     "METHODS",
@@ -22,6 +23,7 @@ __all__ = [
     "binomial_bound",
     "binomial_interval",
     "difference_interval",
+    "stratified_interval",
 ]
 
 METHODS = ("clopper-pearson", "wilson", "hoeffding")
@@ -152,3 +154,61 @@ def difference_interval(
     low = d - math.hypot(p1 - low1, high0 - p0)
     high = d + math.hypot(high1 - p1, p0 - low0)
     return max(-1.0, low), min(1.0, high)
+
+
+def stratified_interval(
+    successes: Sequence[int],
+    trials: Sequence[int],
+    weights: Sequence[float] | None = None,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """The weighted success rate Σ w_k·p_k over strata played on their own trials, and an
+    interval for it.
+
+    A stratum is, say, one behaviour of the jailbreak game: each has its own rate, and a
+    report across behaviours gives their weighted mean (equal weights unless ``weights``
+    says otherwise; they are normalised to sum to 1). Each stratum gets a Clopper–Pearson
+    interval at level 1 − (1 − ``level``)/K and the ends are combined by the weights: by the
+    union bound all K intervals hold together with probability at least ``level``, and then
+    so does the combination, whatever the rates (conservative; exact for one stratum).
+
+    Returns:
+        ``(rate, low, high)`` with ``low <= rate <= high``.
+    """
+    if isinstance(successes, str | bytes) or isinstance(trials, str | bytes):
+        raise InvalidArgument("successes and trials must be sequences of integers")
+    counts, sizes = list(successes), list(trials)
+    if not counts or len(counts) != len(sizes):
+        raise InvalidArgument(
+            f"successes and trials must be non-empty and of one length, got {len(counts)} "
+            f"and {len(sizes)}"
+        )
+    sizes = [checks.positive(f"trials[{i}]", n) for i, n in enumerate(sizes)]
+    counts = [
+        checks.integer(f"successes[{i}]", k, 0, n)
+        for i, (k, n) in enumerate(zip(counts, sizes, strict=True))
+    ]
+    level = checks.open_unit("level", level)
+    if weights is None:
+        shares = [1 / len(counts)] * len(counts)
+    else:
+        raw = [float(w) for w in weights]
+        if (
+            len(raw) != len(counts)
+            or any(not w >= 0 or math.isinf(w) for w in raw)
+            or sum(raw) <= 0
+        ):
+            raise InvalidArgument(
+                f"weights={list(weights)!r} must be {len(counts)} finite non-negative numbers, "
+                "not all 0"
+            )
+        shares = [w / sum(raw) for w in raw]
+    alpha = (1 - level) / len(counts)
+    ends = [
+        _clopper_pearson(k, n, alpha / 2, alpha / 2) for k, n in zip(counts, sizes, strict=True)
+    ]
+    rate = sum(w * k / n for w, k, n in zip(shares, counts, sizes, strict=True))
+    low = sum(w * lo for w, (lo, _) in zip(shares, ends, strict=True))
+    high = sum(w * hi for w, (_, hi) in zip(shares, ends, strict=True))
+    rate = min(max(rate, 0.0), 1.0)  # the weighted sums may stray by a rounding error
+    return rate, min(max(low, 0.0), rate), max(min(high, 1.0), rate)

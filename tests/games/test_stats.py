@@ -498,3 +498,69 @@ def test_bad_power(power: float) -> None:
 def test_eps_beyond_the_search_baseline() -> None:
     with pytest.raises(InvalidArgument, match="eps=0.5 must be at most 1 - baseline = 0.3"):
         plan(0.5, shape="search", baseline=0.7)
+
+
+# -- a weighted rate over strata (behaviours played on their own trials) -------------------
+
+
+@FAST
+@given(st.lists(st.tuples(st.integers(1, 200), probabilities()), min_size=1, max_size=5), levels())
+def test_stratified_interval_holds_its_rate_within_the_unit_interval(strata, level):
+    from games.stats import stratified_interval
+
+    trials = [n for n, _ in strata]
+    successes = [round(p * n) for n, p in strata]
+    rate, low, high = stratified_interval(successes, trials, level=level)
+    assert 0 <= low <= rate <= high <= 1
+    assert rate == pytest.approx(np.mean([k / n for k, n in zip(successes, trials, strict=True)]))
+
+
+def test_one_stratum_is_clopper_pearson():
+    from games.stats import stratified_interval
+
+    for k, n in ((0, 10), (3, 10), (10, 10), (17, 250)):
+        _, low, high = stratified_interval([k], [n], level=0.9)
+        assert (low, high) == pytest.approx(binomial_interval(k, n, 0.9))
+
+
+def test_stratified_interval_covers_the_weighted_rate():
+    # Conservative by the union bound: over many draws the interval holds the true weighted
+    # rate at least at its level (simulated here for rates near 0, in the middle and near 1).
+    from games.stats import stratified_interval
+
+    rng = np.random.default_rng(0)
+    rates, trials, weights = [0.02, 0.5, 0.93], [40, 25, 60], [1.0, 2.0, 1.0]
+    truth = np.dot(rates, weights) / sum(weights)
+    draws = rng.binomial(trials, rates, size=(2000, 3))
+    covered = [
+        low <= truth <= high
+        for _, low, high in (stratified_interval(d, trials, weights, 0.9) for d in draws.tolist())
+    ]
+    assert np.mean(covered) >= 0.9
+
+
+def test_weights_move_the_rate_and_zero_weight_strata_do_not():
+    from games.stats import stratified_interval
+
+    assert stratified_interval([0, 10], [10, 10], [3, 1])[0] == pytest.approx(0.25)
+    rate, low, high = stratified_interval([4, 10], [10, 10], [1, 0])
+    assert rate == pytest.approx(0.4) and low < 0.4 < high < 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (([], []), "must be non-empty and of one length"),
+        (([1, 2], [3]), "must be non-empty and of one length"),
+        (([4], [3]), r"successes\[0\]=4"),
+        (([1], [0]), r"trials\[0\]=0"),
+        (([1, 1], [3, 3], [1, -1]), "must be 2 finite non-negative numbers"),
+        (([1, 1], [3, 3], [0, 0]), "not all 0"),
+        (("ab", "cd"), "sequences of integers"),
+    ],
+)
+def test_stratified_interval_refuses_bad_input(args, message):
+    from games.stats import stratified_interval
+
+    with pytest.raises(InvalidArgument, match=message):
+        stratified_interval(*args)
