@@ -79,10 +79,13 @@ def across_behaviours(
         )
     if "behaviour" in params:
         raise InvalidArgument("behaviour is what varies here: give behaviours=[...] instead")
+    # Everything is checked before the first trial: the games, the weights and the level.
+    games = {b: Jailbreak(behaviour=b, **params) for b in chosen}
+    stratified_interval([0] * len(chosen), [1] * len(chosen), weights, level)
     seed = fresh_seed() if seed is None else seed
     estimates = {
-        b: estimate(Jailbreak(behaviour=b, **params), adversary, trials=trials, seed=seed + i)
-        for i, b in enumerate(chosen)
+        b: estimate(game, adversary, trials=trials, seed=seed + i)
+        for i, (b, game) in enumerate(games.items())
     }
     played = [estimates[b] for b in chosen]
     empty = [b for b, e in estimates.items() if e.trials == 0]

@@ -37,3 +37,7 @@ def test_bad_behaviours_are_refused_before_any_trial():
         across_behaviours(Templates(), trials=4, behaviours=["jaywalking"])
     with pytest.raises(InvalidArgument, match="behaviour is what varies"):
         across_behaviours(Templates(), trials=4, behaviour="secret-leak")
+    with pytest.raises(InvalidArgument, match="weights="):
+        across_behaviours(Templates(), trials=4, weights=[1.0, -1.0])
+    with pytest.raises(InvalidArgument, match="defense="):
+        across_behaviours(Templates(), trials=4, defense="moat")
