@@ -197,3 +197,29 @@ def test_birthday_formula():
     assert tour.birthday(2, 1) == pytest.approx(0.5)
     assert tour.birthday(300, 16) == pytest.approx(0.4961, abs=1e-4)
     assert tour.birthday(2**16 + 1, 16) == 1
+
+
+def test_rows_that_expect_a_large_advantage_play_enough_trials_to_show_it():
+    # At the tour's per-row level even a perfect record needs some trials before its
+    # interval's lower end clears the row's claim ("1": above 0.9); a row with fewer can
+    # never agree, whatever the game does.
+    from advantage.tour.catalogue import ROWS
+    from advantage.tour.playing import level
+    from advantage.tour.rows import Row
+    from games.registry import GAMES
+
+    alpha = 1 - level(len(ROWS))
+    short = []
+    for row in ROWS:
+        if not isinstance(row, Row) or not (row.expect == "1" or row.expect.startswith(">")):
+            continue
+        claim = 0.9 if row.expect == "1" else float(row.expect[1:])
+        shape = GAMES.get(row.game).shape
+        if shape == "real-vs-ideal":  # half the trials a world, Bonferroni over the two
+            best = 2 * (alpha / 4) ** (2 / row.trials) - 1
+        else:  # every trial won: Clopper-Pearson's lower end
+            best = (alpha / 2) ** (1 / row.trials)
+            best = 2 * best - 1 if shape == "hidden-bit" else best
+        if best <= claim:
+            short.append((row.subject, row.adversary, row.trials, round(best, 3)))
+    assert not short, short
