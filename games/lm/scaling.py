@@ -17,8 +17,9 @@ curve over the region's boundary and the fit. The models are compared by their m
 log-likelihood (equal parameter counts, so AIC agrees) and each gets a goodness-of-fit
 p-value against one free rate per budget.
 
-The games/stats curve module has no way to add a model from outside it, so the fits live
-here. :func:`scaling_sweep` runs :func:`games.engine.sweep.sweep` once per behaviour of
+The games/stats curve module has no way to add a model from outside it (its models are
+linear in their parameters through a link, these are not), so the fits live here; the
+binomial likelihood and the goodness of fit are its own. :func:`scaling_sweep` runs :func:`games.engine.sweep.sweep` once per behaviour of
 the jailbreak game and fits both models; :meth:`Scaling.assumption` writes the better
 model's band at a budget as a proof file's ``[[assumptions]]`` entry (its claim is the
 curve of the region's point that is highest at that budget; for ``beta-binomial`` it is
@@ -38,13 +39,13 @@ import numpy as np
 from scipy import optimize, special
 from scipy import stats as sps
 
+from games.stats.curves import binomial_loglik, goodness_of_fit
 from oracles import InvalidArgument, checks
 
 __all__ = ["MODELS", "Scaling", "ScalingFit", "asr", "fit_scaling", "scaling_sweep"]
 
 MODELS = ("beta-binomial", "hughes")
 _RAYS = 48
-_EDGE = 1e-12
 _LIMIT = 60.0
 _BOX = 10.0
 
@@ -144,8 +145,7 @@ def _readable(model: str, theta: np.ndarray) -> dict[str, float]:
 
 
 def _loglik(model: str, theta: np.ndarray, n: np.ndarray, w: np.ndarray, t: np.ndarray) -> float:
-    s = np.clip(asr(model, theta, n), _EDGE, 1 - _EDGE)
-    return float(np.sum(w * np.log(s) + (t - w) * np.log1p(-s)))
+    return binomial_loglik(asr(model, theta, n), w, t)
 
 
 def _starts(model: str, n: np.ndarray, rates: np.ndarray) -> list[np.ndarray]:
@@ -217,10 +217,7 @@ def fit_scaling(
         reach = limit if reach is None else reach
         point = theta + reach * direction
         region.append((float(point[0]), float(point[1])))
-    clipped = np.clip(rates, 0, 1)
-    saturated = float(np.sum(special.xlogy(w, clipped) + special.xlog1py(t - w, -clipped)))
-    deviance = max(2 * (saturated - top), 0.0)
-    dof = n.size - 2
+    deviance, pvalue = goodness_of_fit(w, t, top, 2)
     return ScalingFit(
         model=model,
         theta=(float(theta[0]), float(theta[1])),
@@ -228,7 +225,7 @@ def fit_scaling(
         region=tuple(region),
         loglik=top,
         deviance=deviance,
-        fit_pvalue=float(sps.chi2.sf(deviance, dof)) if dof > 0 else math.nan,
+        fit_pvalue=pvalue,
         level=level,
     )
 

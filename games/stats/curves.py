@@ -37,7 +37,14 @@ from scipy import stats as sps
 from games.stats.shapes import shape_of
 from oracles import InvalidArgument, checks
 
-__all__ = ["CURVES", "CURVE_PARAMETERS", "CurveFit", "fit_curve"]
+__all__ = [
+    "CURVES",
+    "CURVE_PARAMETERS",
+    "CurveFit",
+    "binomial_loglik",
+    "fit_curve",
+    "goodness_of_fit",
+]
 
 CURVES = ("best-of-n", "power-law", "logistic-in-log-budget")
 CURVE_PARAMETERS = {
@@ -87,6 +94,24 @@ def _readable(model: str, theta: np.ndarray) -> dict[str, float]:
     return {"a": float(theta[0]), "b": float(theta[1])}
 
 
+def binomial_loglik(p: np.ndarray, wins: np.ndarray, trials: np.ndarray) -> float:
+    """The log-likelihood of win counts at win probabilities ``p`` (kept off 0 and 1)."""
+    p = np.clip(p, _EDGE, 1 - _EDGE)
+    return float(np.sum(special.xlogy(wins, p) + special.xlog1py(trials - wins, -p)))
+
+
+def goodness_of_fit(
+    wins: np.ndarray, trials: np.ndarray, loglik: float, parameters: int
+) -> tuple[float, float]:
+    """``(deviance, p-value)`` of a fit with ``loglik`` against one free win rate per point
+    (χ² with points − parameters degrees of freedom; nan when there are none)."""
+    rates = np.clip(wins / np.maximum(trials, 1), 0, 1)
+    saturated = float(np.sum(special.xlogy(wins, rates) + special.xlog1py(trials - wins, -rates)))
+    deviance = max(2 * (saturated - loglik), 0.0)
+    dof = np.size(wins) - parameters
+    return deviance, float(sps.chi2.sf(deviance, dof)) if dof > 0 else math.nan
+
+
 def _loglik(
     model: str,
     theta: np.ndarray,
@@ -97,8 +122,7 @@ def _loglik(
     p_zero: float,
 ) -> float:
     s = _success(model, x @ theta + offset)
-    p = np.clip(p_zero + (1 - p_zero) * s, _EDGE, 1 - _EDGE)
-    return float(np.sum(special.xlogy(wins, p) + special.xlog1py(trials - wins, -p)))
+    return binomial_loglik(p_zero + (1 - p_zero) * s, wins, trials)
 
 
 def _hessian(f: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray:
@@ -269,10 +293,7 @@ def fit_curve(
     theta = _maximise(nll, model, x, offset, w, t, p_zero)
     top = -nll(theta)
     theta_low, theta_high, covariance, radius = _region(nll, theta, top, level)
-    rates = np.clip(w / np.maximum(t, 1), 0, 1)
-    saturated = float(np.sum(special.xlogy(w, rates) + special.xlog1py(t - w, -rates)))
-    residual = max(2 * (saturated - top), 0.0)
-    dof = n_arr.size - len(names)
+    residual, pvalue = goodness_of_fit(w, t, top, len(names))
     return CurveFit(
         model=model,
         budget=budget,
@@ -284,7 +305,7 @@ def fit_curve(
         radius=radius,
         loglik=top,
         deviance=residual,
-        fit_pvalue=float(sps.chi2.sf(residual, dof)) if dof > 0 else math.nan,
+        fit_pvalue=pvalue,
         level=level,
         p_zero=p_zero,
         scale=scale,
