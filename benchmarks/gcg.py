@@ -12,12 +12,10 @@ with its own pass, as a straightforward implementation would.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
 
 import numpy as np
 import torch
+from common import best_of, machine
 from rich.console import Console
 from rich.table import Table
 
@@ -63,15 +61,6 @@ def one_at_a_time(spec: str, steps: int, candidates: int, length: int = 8, top_k
         suffix = best
 
 
-def best_of(repeats: int, run) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="tiny:0", help="a white-box model spec")
@@ -85,8 +74,9 @@ def main() -> None:
         gcg.optimise.cache_clear()
         gcg.optimise(args.model, steps=args.steps, candidates=args.candidates)
 
-    ours = best_of(args.repeats, batched)
-    loop = best_of(args.repeats, lambda: one_at_a_time(args.model, args.steps, args.candidates))
+    ours, loop = best_of(
+        [batched, lambda: one_at_a_time(args.model, args.steps, args.candidates)], args.repeats
+    )
     table = Table(title=f"GCG on {args.model}: {args.candidates} candidates a step")
     for column in ("scoring", "steps / s", "ratio"):
         table.add_column(column, justify="right" if column != "scoring" else "left")
@@ -94,12 +84,7 @@ def main() -> None:
     table.add_row(
         "all candidates in one pass (ours)", f"{args.steps / ours:.2f}", f"{loop / ours:.1f}×"
     )
-    console = Console()
-    console.print(table)
-    console.print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; best of {args.repeats}"
-    )
+    Console().print(table, f"{machine(torch)}; best of {args.repeats}", sep="\n")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import urllib.request
 
 import numpy as np
 import torch
+from common import best_of
 from rich.console import Console
 from rich.table import Table
 
@@ -78,17 +79,6 @@ def through_adapter(model, chats, tokens: int, sample: bool) -> int:
         rng=np.random.default_rng(0),
     )
     return sum(g.completion_tokens for g in out)
-
-
-def best_of(fns, repeats: int) -> list[float]:
-    """Each function's best time, the repeats interleaved so that a change of load hits all."""
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            started = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - started)
-    return best
 
 
 def compare(table: Table, name: str, model, chats, tokens: int, repeats: int) -> None:

@@ -20,12 +20,11 @@ Two comparisons, each measured in the same run:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
 import torch
+from common import machine
 from rich.console import Console
 from rich.table import Table
 
@@ -112,11 +111,7 @@ def main() -> None:
         table.add_row(
             "ours, through the game's oracles", f"{ours * 1e3:.3f}", f"{ours / theirs:.2f}"
         )
-    console.print(table)
-    console.print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads; best of {args.repeats}"
-    )
+    console.print(table, f"{machine(torch)}; best of {args.repeats}", sep="\n")
 
 
 if __name__ == "__main__":

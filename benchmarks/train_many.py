@@ -27,8 +27,6 @@ records)::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -36,6 +34,7 @@ import time
 
 import numpy as np
 import torch
+from common import machine
 from rich.console import Console
 from rich.table import Table
 
@@ -232,15 +231,12 @@ def main() -> None:
     for name, against, ours, theirs in rows:
         table.add_row(name, against, f"{ours:,.1f}", f"{theirs:,.1f}", f"{ours / theirs:.2f}×")
     console = Console()
-    console.print(table)
     console.print(
+        table,
         f"peak memory training {args.memory_models:,} MLPs (SGD then DP-SGD), "
-        f"child ru_maxrss: {memory:.2f} GiB"
-    )
-    console.print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
-        f"per-model loop over {count} models"
+        f"child ru_maxrss: {memory:.2f} GiB",
+        f"{machine(torch)}, device {args.device}; per-model loop over {count} models",
+        sep="\n",
     )
     for name, apart in gaps:
         console.print(f"{name}: batched against per-model parameters, max |difference| {apart:.1e}")

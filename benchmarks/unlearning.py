@@ -17,11 +17,10 @@ Both paths run in the same process, one after the other; the ratio is of their t
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import torch
+from common import machine
 from rich.console import Console
 from rich.table import Table
 
@@ -90,12 +89,10 @@ def main() -> None:
         theirs = max(rate(game, args.loop_trials, False, args.device) for _ in range(args.repeats))
         models = "4+≤4 / 4" if name == "sisa" else "2 / 1"
         table.add_row(name, models, f"{ours:,.1f}", f"{theirs:,.1f}", f"{ours / theirs:.1f}×")
-    console = Console()
-    console.print(table)
-    console.print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
-        "adversary: guess (the figures are the challenger's)"
+    Console().print(
+        table,
+        f"{machine(torch)}, device {args.device}; adversary: guess (the figures are the challenger's)",
+        sep="\n",
     )
 
 

@@ -160,9 +160,16 @@ class Game:
 
     @property
     def batched(self) -> bool:
-        """Whether this game overrides its shape's ``setup_batch`` (the engine's fast path)."""
-        shape = next(c for c in type(self).__mro__ if c in _SHAPE_CLASSES)
-        return type(self).setup_batch is not shape.setup_batch  # type: ignore[attr-defined]
+        """Whether this game overrides ``setup_batch`` (the engine's fast path)."""
+        return type(self).setup_batch is not Game.setup_batch
+
+    def setup_batch(self, hidden: Any, rng: np.random.Generator) -> Challenge:
+        """Set up trials at once; the oracles then take and return arrays.
+
+        ``hidden`` is the array of hidden bits or worlds (:class:`HiddenBit`,
+        :class:`RealIdeal`), or the number of trials (:class:`Search`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no batched path")
 
     def describe(self) -> dict[str, Any]:
         """The game's parameters, as plain values."""
@@ -179,7 +186,7 @@ class Game:
     ) -> tuple[np.ndarray | None, Challenge]:
         """``size`` trials at once, as :meth:`open`."""
         b = rng.integers(2, size=size)
-        return b, self.setup_batch(b, rng)  # type: ignore[attr-defined]
+        return b, self.setup_batch(b, rng)
 
     def judge(self, challenge: Challenge, hidden: int | None, answer: Any) -> bool:
         """Whether ``answer`` wins the trial; :class:`InvalidAnswer` when it is no answer."""
@@ -212,10 +219,6 @@ class HiddenBit(Game):
     def setup(self, b: int, rng: np.random.Generator) -> Challenge:
         raise NotImplementedError
 
-    def setup_batch(self, b: np.ndarray, rng: np.random.Generator) -> Challenge:
-        """Set up ``len(b)`` trials at once; the oracles then take and return arrays."""
-        raise NotImplementedError(f"{type(self).__name__} has no batched path")
-
 
 class RealIdeal(Game):
     """The adversary is put in the real world or the ideal one and answers 1 for real.
@@ -229,10 +232,6 @@ class RealIdeal(Game):
 
     def setup(self, world: int, rng: np.random.Generator) -> Challenge:
         raise NotImplementedError
-
-    def setup_batch(self, world: np.ndarray, rng: np.random.Generator) -> Challenge:
-        """Set up ``len(world)`` trials at once; the oracles then take and return arrays."""
-        raise NotImplementedError(f"{type(self).__name__} has no batched path")
 
 
 class Search(Game):
@@ -255,10 +254,6 @@ class Search(Game):
     def finalize(self, challenge: Challenge, answer: Any) -> bool:
         raise NotImplementedError
 
-    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
-        """Set up ``size`` trials at once; the oracles then take and return arrays."""
-        raise NotImplementedError(f"{type(self).__name__} has no batched path")
-
     def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} has no batched path")
 
@@ -277,9 +272,6 @@ class Search(Game):
         self, challenge: Challenge, hidden: np.ndarray | None, answers: Any, size: int
     ) -> tuple[np.ndarray, np.ndarray | None]:
         return np.asarray(self.finalize_batch(challenge, answers), bool), None
-
-
-_SHAPE_CLASSES = (HiddenBit, RealIdeal, Search)
 
 
 @runtime_checkable

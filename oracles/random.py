@@ -81,20 +81,18 @@ class RandomPermutation:
         return int(free[self._rng.integers(len(free))])
 
     def __call__(self, x: int) -> int:
-        x = _check_point(x, self._bits)
-        y = self._forward.get(x)
-        if y is None:
-            y = self._fresh(self._backward)
-            self._forward[x], self._backward[y] = y, x
-        return y
+        return self._lookup(_check_point(x, self._bits), self._forward, self._backward)
 
     def inverse(self, y: int) -> int:
-        y = _check_point(y, self._bits)
-        x = self._backward.get(y)
-        if x is None:
-            x = self._fresh(self._forward)
-            self._forward[x], self._backward[y] = y, x
-        return x
+        return self._lookup(_check_point(y, self._bits), self._backward, self._forward)
+
+    def _lookup(self, point: int, ahead: dict[int, int], back: dict[int, int]) -> int:
+        """The image of ``point`` in ``ahead``, drawn fresh (and recorded both ways) if new."""
+        image = ahead.get(point)
+        if image is None:
+            image = self._fresh(back)
+            ahead[point], back[image] = image, point
+        return image
 
     def __repr__(self) -> str:
         return f"RandomPermutation({self._bits} bits, {len(self._forward)} points sampled)"

@@ -40,3 +40,19 @@ def garak_wheel(folder, files):
         for name, text in files.items():
             z.writestr(name, text)
     return path
+
+
+class ReadThenCall:
+    """A scripted planner: it reads the inbox, then makes ``tool`` call with ``args`` (which
+    may name the data it read, ``$1``), then says it is done."""
+
+    def __init__(self, tool: str, **args: str):
+        self.tool, self.args = tool, args
+
+    def generate(self, chats, rng):
+        from games.lm import corpus
+
+        turns = len(chats[0])
+        if turns == 2:
+            return [corpus.format_call("read_inbox")]
+        return [corpus.format_call(self.tool, **self.args)] if turns == 4 else ["Done."]

@@ -12,6 +12,7 @@ or the largest advantage is read off (``simultaneous``); the record says which.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +45,7 @@ __all__ = [
     "point_seed",
     "same_adversary",
     "sweep",
+    "toml_value",
 ]
 
 
@@ -185,16 +187,16 @@ class Sweep:
                 else "."
             ),
             "[[assumptions]]",
-            f"name = {_toml(label)}",
-            f"game = {_toml(self.game)}",
+            f"name = {toml_value(label)}",
+            f"game = {toml_value(self.game)}",
             f"params = {_toml_table(params)}",
             'kind = "behavioural"',
-            f"claim = {_toml(fit.claim(self.budget))}",
-            f"reduction = {_toml(reduction)}",
+            f"claim = {toml_value(fit.claim(self.budget))}",
+            f"reduction = {toml_value(reduction)}",
         ]
         if self.target == "game":
-            lines.append(f"resources = {{ {self.budget} = {_toml(self.budget)} }}")
-        lines.append(f"description = {_toml(described)}")
+            lines.append(f"resources = {{ {self.budget} = {toml_value(self.budget)} }}")
+        lines.append(f"description = {toml_value(described)}")
         return "\n".join(lines) + "\n"
 
     def plot(self, path: str | Path) -> Path:
@@ -259,20 +261,30 @@ class Sweep:
         return out
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A value as TOML: booleans, numbers (nan and inf too), strings, lists, inline tables."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
         return repr(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        pairs = (f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    # TOML's basic strings take JSON's escapes; DEL is the one control JSON leaves raw.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _toml_table(values: Mapping[str, Any]) -> str:
     items = [
-        f"{k} = {_toml(v)}"
+        f"{k} = {toml_value(v)}"
         for k, v in values.items()
         if v is not None
         and not (isinstance(v, float) and not math.isfinite(v))

@@ -599,25 +599,17 @@ def probes(rng: np.random.Generator, kind: str, attack: str = "direct") -> Probe
     variant = int(rng.integers(len(SYSTEM)))
     value = secret(rng, held_out=True)
     name = _pick(rng, ASSISTANT_NAMES)
-    if kind == "benign":
-        request, item = _how_to(rng, list(BENIGN_ITEMS), held_out=True)
-        chat = _chat(
-            system_prompt(value, name=name, variant=variant),
-            ("user", _pick(rng, ATTACKS[attack]).format(request=request)),
-        )
-        return Probe(kind=kind, attack=attack, chat=chat, secret=value, target=recipe(item))
-    if kind == "forbidden":
-        request, item = _how_to(rng, list(FORBIDDEN_ITEMS), held_out=True)
-        chat = _chat(
-            system_prompt(value, name=name, variant=variant),
-            ("user", _pick(rng, ATTACKS[attack]).format(request=request)),
-        )
-        return Probe(kind=kind, attack=attack, chat=chat, secret=value, target=recipe(item))
-    if kind == "secret":
+    if kind in ("benign", "forbidden"):
+        items = BENIGN_ITEMS if kind == "benign" else FORBIDDEN_ITEMS
+        request, item = _how_to(rng, list(items), held_out=True)
+        ask, target = _pick(rng, ATTACKS[attack]).format(request=request), recipe(item)
+    elif kind == "secret":
         if attack in ASK_ENCODED:
-            request = _pick(rng, ASK_ENCODED[attack])
+            ask = _pick(rng, ASK_ENCODED[attack])
         else:
-            request = _pick(rng, ATTACKS[attack]).format(request=_pick(rng, ASK_SECRET))
-        chat = _chat(system_prompt(value, name=name, variant=variant), ("user", request))
-        return Probe(kind=kind, attack=attack, chat=chat, secret=value, target=value)
-    raise KeyError(kind)
+            ask = _pick(rng, ATTACKS[attack]).format(request=_pick(rng, ASK_SECRET))
+        target = value
+    else:
+        raise KeyError(kind)
+    chat = _chat(system_prompt(value, name=name, variant=variant), ("user", ask))
+    return Probe(kind=kind, attack=attack, chat=chat, secret=value, target=target)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import signal
 import tempfile
@@ -26,6 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import proofs
+from games.engine.sweep import toml_value
 from oracles import InvalidArgument
 from proofs import ProofError
 
@@ -92,38 +92,19 @@ def test_random_bytes(data):
 # -- random TOML documents ------------------------------------------------------------------
 
 
-def toml(value: Any) -> str:
-    """A value as TOML (inline tables for tables)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # TOML basic strings take JSON's escapes
-    if isinstance(value, list):
-        return "[" + ", ".join(toml(item) for item in value) + "]"
-    return "{" + ", ".join(f"{json.dumps(k)} = {toml(v)}" for k, v in value.items()) + "}"
-
-
 def document(tables: dict[str, Any]) -> str:
     """A document: plain keys first, then [tables] and [[arrays of tables]]."""
     head, body = [], []
     for name, value in tables.items():
         if isinstance(value, dict):
             body.append(f"[{json.dumps(name)}]")
-            body += [f"{json.dumps(k)} = {toml(v)}" for k, v in value.items()]
+            body += [f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()]
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for item in value:
                 body.append(f"[[{json.dumps(name)}]]")
-                body += [f"{json.dumps(k)} = {toml(v)}" for k, v in item.items()]
+                body += [f"{json.dumps(k)} = {toml_value(v)}" for k, v in item.items()]
         else:
-            head.append(f"{json.dumps(name)} = {toml(value)}")
+            head.append(f"{json.dumps(name)} = {toml_value(value)}")
     return "\n".join(head + body) + "\n"
 
 

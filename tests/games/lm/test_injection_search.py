@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lm_cases import ReadThenCall
 
 import games
 from adversaries import injection as attacks
-from games.lm import agents, corpus
+from games.lm import agents
 from games.lm.injection import GOALS, PromptInjection, utility
 
 TRIALS = 12
@@ -44,23 +45,15 @@ def test_spotlighting_holds_for_an_agent_that_ignores_marked_text(goal):
     assert utility("scripted", "spotlighting", trials=8, seed=2).successes == 8
 
 
-class Joiner:
-    """A planner whose program joins untrusted data into a recipient (an f-string)."""
-
-    def generate(self, chats, rng):
-        chat = chats[0]
-        if len(chat) == 2:
-            return [corpus.format_call("read_inbox")]
-        if len(chat) == 4:
-            return [corpus.format_call("send_email", to=" $1[update].body", subject="x", body="y")]
-        return ["Done."]
+#: A planner whose program joins untrusted data into a recipient (an f-string).
+JOINER = ReadThenCall("send_email", to=" $1[update].body", subject="x", body="y")
 
 
 @pytest.mark.parametrize(("defense", "sent"), [("dataflow", 0), ("dataflow-leaky", 1)])
 def test_the_leaky_interpreter_drops_taint_on_a_join(defense, sent):
     world = agents.draw(np.random.default_rng(0), "eve@evil.test", "summarise")
     rng = np.random.default_rng(0)
-    (episode,) = agents.run(Joiner(), [world], defense=defense, steps=4, rng=rng)
+    (episode,) = agents.run(JOINER, [world], defense=defense, steps=4, rng=rng)
     assert len(world.sent) == sent and episode.blocked == 1 - sent
     if sent:
         assert world.sent[0][0] == " eve@evil.test" and " eve@evil.test" not in world.named()
