@@ -146,12 +146,15 @@ class Guarded:
         temperature: float,
         rng: np.random.Generator,
     ) -> list[Generation]:
+        decoding: dict[str, Any] = {
+            "max_new_tokens": max_new_tokens,
+            "temperature": temperature,
+            "rng": rng,
+        }
         if self.defense in SMOOTH_DEFENSES:
-            return self._smoothed(chats, max_new_tokens, temperature, rng)
+            return self._smoothed(chats, decoding)
         chats = as_chats(list(chats))
-        replies = self.model.generate(
-            chats, max_new_tokens=max_new_tokens, temperature=temperature, rng=rng
-        )
+        replies = self.model.generate(chats, **decoding)
         out = []
         for chat, reply in zip(chats, replies, strict=True):
             asked = self._asked(chat)
@@ -165,14 +168,9 @@ class Guarded:
             out.append(reply)
         return out
 
-    def _smoothed(
-        self,
-        chats: Sequence[Any],
-        max_new_tokens: int,
-        temperature: float,
-        rng: np.random.Generator,
-    ) -> list[Generation]:
+    def _smoothed(self, chats: Sequence[Any], decoding: dict[str, Any]) -> list[Generation]:
         """SmoothLLM: every chat's k perturbed copies answered in one batch, then the vote."""
+        rng = decoding["rng"]
         batch = []
         for chat in as_chats(list(chats)):
             asked = self._asked(chat)
@@ -181,9 +179,7 @@ class Guarded:
             # A fresh draw per query (the bug restarts from the constant each time).
             coins = perturbation_rng(self.defense, rng)
             batch.extend(perturb_chat(chat, self.copies, self.rate, coins))
-        replies = self.model.generate(
-            batch, max_new_tokens=max_new_tokens, temperature=temperature, rng=rng
-        )
+        replies = self.model.generate(batch, **decoding)
         self.raw.extend(r.text for r in replies)
         out = [replies[i] for i in vote([r.text for r in replies], self.copies, self._judge, rng)]
         self.emitted.extend(r.text for r in out)
