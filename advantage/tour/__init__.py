@@ -79,6 +79,7 @@ def _list(rows: list[Row | CheckRow], as_json: bool) -> int:
             "budget": row.budget,
             "full": row.full,
             "needs": row.needs,
+            "model": row.model,
         }
         for row in rows
     ]

@@ -112,11 +112,10 @@ def _missing(row: TourRow) -> str | None:
     """Why ``row`` cannot be played here (a missing module or model), or None."""
     if row.needs and importlib.util.find_spec(row.needs) is None:
         return f"needs {row.needs}: pip install -e '.[{EXTRAS.get(row.needs, 'ml')}]'"
-    if row.needs == "transformers":
-        from games.lm import tiny
+    if row.model is not None:
+        from games.lm.specs import ready
 
-        if not tiny.trained(0):
-            return "needs the tiny model: advantage lm train (about a minute, once)"
+        return ready(row.model)
     return None
 
 

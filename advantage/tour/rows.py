@@ -34,6 +34,7 @@ class _Line:
     adversary_params: Mapping[str, Any] = attrs.field(factory=dict)
     trials: int = 2000
     needs: str | None = None  # a module the row imports, e.g. "torch"
+    model: str | None = None  # the language model the row plays on, e.g. "tiny:0"
     why: str = ""
     domain: str = ""
     budget: float = DEFAULT_BUDGET
@@ -125,13 +126,22 @@ def _common(adversary: str, expect: str, why: str) -> dict[str, Any]:
 
 
 def domain(
-    name: str, *rows: Row | CheckRow, needs: str | None = None, budget: float | None = None
+    name: str,
+    *rows: Row | CheckRow,
+    needs: str | None = None,
+    model: str | None = None,
+    budget: float | None = None,
 ) -> list[Row | CheckRow]:
-    """``rows`` as rows of domain ``name``, needing ``needs`` (unless a row names its own),
-    with ``budget`` as the budget of the rows that keep the default."""
+    """``rows`` as rows of domain ``name``, needing ``needs`` and playing on ``model``
+    (unless a row names its own), with ``budget`` as the budget of the rows that keep the
+    default."""
 
     def placed(row: Row | CheckRow) -> Row | CheckRow:
-        changes: dict[str, Any] = {"domain": name, "needs": row.needs or needs}
+        changes: dict[str, Any] = {
+            "domain": name,
+            "needs": row.needs or needs,
+            "model": row.model or model,
+        }
         if budget is not None and row.budget == DEFAULT_BUDGET:
             changes["budget"] = budget
         return attrs.evolve(row, **changes)

@@ -31,7 +31,7 @@ import attrs
 
 from games.lm.base import LanguageModel, ModelError, missing_extra
 
-__all__ = ["KINDS", "Spec", "check_spec", "load", "missing_extra", "parse"]
+__all__ = ["KINDS", "Spec", "check_spec", "load", "missing_extra", "parse", "ready"]
 
 KINDS = ("tiny", "smollm2", "hf", "llamacpp", "openai", "py", "py-chat")
 _RUNTIMES = ("transformers", "llamacpp")
@@ -114,6 +114,30 @@ def check_spec(spec: str) -> str:
     """``spec`` unchanged when it parses (for ``games.param(check=...)``)."""
     parse(spec)
     return spec
+
+
+def ready(spec: str) -> str | None:
+    """Why loading ``spec`` now would fail or first train or fetch something (what to run
+    instead), or None when it loads as it is. Checks modules and caches; loads nothing."""
+    parsed = parse(spec)
+    group = parsed.runtime if parsed.runtime in _NEEDS else None
+    missing = next(
+        (m for m in _NEEDS.get(group or "", ()) if importlib.util.find_spec(m) is None), None
+    )
+    if missing is not None:
+        return str(missing_extra(parsed.text, missing))
+    if parsed.kind == "tiny":
+        from games.lm import tiny
+
+        if not tiny.trained(parsed.seed):
+            seed = f" --seed {parsed.seed}" if parsed.seed else ""
+            return f"needs the tiny model: advantage lm train{seed} (about a minute, once)"
+    if parsed.kind == "smollm2":
+        from games.lm import smollm2
+
+        if not smollm2.available():
+            return f"needs SmolLM2's weights: {_SMOLLM2}"
+    return None
 
 
 def _require(spec: str, group: str) -> None:

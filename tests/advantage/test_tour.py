@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import attrs
 import pytest
 from rich.console import Console
 
@@ -116,6 +117,19 @@ def test_rows_that_need_torch_are_skipped_with_a_hint_without_it(capsys, monkeyp
     assert len(data["rows"]) == len(rows) and data["disagreements"] == 0
     assert all(row["kind"] == "skipped" for row in data["rows"])
     assert all("needs torch: pip install -e '.[ml]'" in row["skipped"] for row in data["rows"])
+
+
+def test_rows_on_a_model_not_trained_here_are_skipped_with_the_command_that_trains_it():
+    """A row says which model it plays on; the tour trains nothing behind the user's back."""
+    rows = [row for row in tour.ROWS if row.model == "tiny:0"]
+    assert rows and all(row.needs == "transformers" for row in rows)
+    untrained = attrs.evolve(rows[0], model="tiny:987654")
+    outcome = playing.play_row(untrained, seed=0, level=0.95)
+    if importlib.util.find_spec("transformers") is None:
+        assert "pip install -e '.[lm]'" in outcome.shown
+    else:
+        assert outcome.ok is None and outcome.record["kind"] == "skipped"
+        assert "advantage lm train --seed 987654" in outcome.shown
 
 
 def test_human_tour_names_the_correction(capsys, monkeypatch):

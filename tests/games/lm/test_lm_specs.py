@@ -149,3 +149,12 @@ def test_importing_games_lm_imports_no_runtime():
         " if m in sys.modules]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@needs_lm
+def test_ready_says_what_a_spec_still_needs_without_loading_it():
+    ready = specs.ready
+    assert "advantage lm train --seed 987654" in ready("tiny:987654")
+    assert ready("py:math:sqrt") is None  # a function in a module: nothing to fetch
+    with pytest.raises(lm.ModelError, match="unknown kind 'tinny'"):
+        ready("tinny")
