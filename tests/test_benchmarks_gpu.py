@@ -37,7 +37,9 @@ def test_gpu_script_runs_on_cpu_and_prints_one_line_per_size(tmp_path):
     for m in lines:
         trainer, hand = (float(m[i].replace(",", "")) for i in (4, 5))
         assert trainer > 0 and hand > 0
-        assert float(m[6]) == pytest.approx(trainer / hand, abs=0.011)
+        # Both rates are printed to 0.1 and the ratio to 0.01: allow for the three roundings.
+        slack = 0.005 + trainer / hand * (0.05 / trainer + 0.05 / hand) * 1.01
+        assert float(m[6]) == pytest.approx(trainer / hand, abs=slack)
         assert m[7] == "n/a"  # no GPU memory to report on the CPU
     assert (tmp_path / "train_scale.txt").read_text().count("scale: ") == 2
     assert "batched against per-model parameters" in (tmp_path / "train_many_4.txt").read_text()

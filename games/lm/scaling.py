@@ -248,7 +248,7 @@ class Scaling:
 
     def assumption(self, behaviour: str, *, at: float, name: str | None = None) -> str:
         """The better model's band at budget ``at`` as a TOML ``[[assumptions]]`` entry."""
-        from games.engine.sweep import _toml, _toml_table
+        from games.engine.sweep import _toml_table, toml_value
 
         sweep, fit = self.sweeps[behaviour], self.better(behaviour)
         label = name or f"best_of_n_{behaviour.replace('-', '_')}"
@@ -270,16 +270,16 @@ class Scaling:
         lines = [
             "# Behavioural assumption fitted by games.lm.scaling (best-of-N, per behaviour).",
             "[[assumptions]]",
-            f"name = {_toml(label)}",
-            f"game = {_toml(sweep.game)}",
+            f"name = {toml_value(label)}",
+            f"game = {toml_value(sweep.game)}",
             f"params = {_toml_table(params)}",
             'kind = "behavioural"',
-            f"claim = {_toml(fit.claim(sweep.budget, at))}",
+            f"claim = {toml_value(fit.claim(sweep.budget, at))}",
             'reduction = "games.engine.sweep:same_adversary"',
         ]
         if sweep.target == "game":
-            lines.append(f"resources = {{ {sweep.budget} = {_toml(sweep.budget)} }}")
-        lines.append(f"description = {_toml(described)}")
+            lines.append(f"resources = {{ {sweep.budget} = {toml_value(sweep.budget)} }}")
+        lines.append(f"description = {toml_value(described)}")
         return "\n".join(lines) + "\n"
 
     def proof(self, behaviour: str, *, at: int, name: str | None = None) -> str:
