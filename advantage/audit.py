@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -232,7 +232,7 @@ def _facts(title: str) -> Table:
     return table
 
 
-def _params(params: dict[str, Any]) -> str:
+def _params(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items())
 
 

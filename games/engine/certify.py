@@ -33,7 +33,7 @@ import numpy as np
 
 from games.base import Game, ReportsResources
 from games.engine.options import RunKeywords, RunOptions
-from games.engine.records import Tally, as_json
+from games.engine.records import Played, Tally, as_json
 from games.engine.runlog import played, spec_of
 from games.engine.runs import check_run, default_chunk, play, use_batched, with_device
 from games.engine.seeds import fresh_seed
@@ -48,7 +48,7 @@ METHOD = "beta-mixture confidence sequence"
 
 
 @attrs.frozen(kw_only=True)
-class Certificate:
+class Certificate(Played):
     """What :func:`certify` decided, on how many trials, and the interval it rests on.
 
     Attributes:
@@ -69,10 +69,6 @@ class Certificate:
             sequence shrinking needs).
     """
 
-    game: str
-    params: Mapping[str, Any]
-    adversary: str
-    adversary_params: Mapping[str, Any]
     shape: str
     decision: Decision
     trials: int

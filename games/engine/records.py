@@ -17,6 +17,7 @@ from games.registry import ADVERSARIES, name_of
 __all__ = [
     "ERROR_KINDS",
     "Estimate",
+    "Played",
     "Tally",
     "TrialRecord",
     "as_json",
@@ -97,7 +98,19 @@ def _add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
 
 
 @attrs.frozen(kw_only=True)
-class Estimate:
+class Played:
+    """What a run played, as its records name it: the game and the adversary, each by its
+    registered name with its parameters as plain values (the fields every record of a run
+    starts with: an estimate, a certificate, a sweep, an audit)."""
+
+    game: str
+    params: Mapping[str, Any]
+    adversary: str
+    adversary_params: Mapping[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class Estimate(Played):
     """An adversary's estimated advantage in a game, with its confidence interval.
 
     ``trials`` counts the trials that were played to the end; trials the adversary lost by
@@ -106,10 +119,6 @@ class Estimate:
     ``errors["game-failed"]``.
     """
 
-    game: str
-    params: Mapping[str, Any]
-    adversary: str
-    adversary_params: Mapping[str, Any]
     shape: str
     trials: int
     wins: int

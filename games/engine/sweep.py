@@ -25,7 +25,7 @@ import numpy as np
 
 from games.base import Game
 from games.engine import seeds
-from games.engine.records import Estimate, describe_adversary, plain
+from games.engine.records import Estimate, Played, describe_adversary, plain
 from games.engine.runs import check_run, estimate
 from games.engine.seeds import fresh_seed
 from games.registry import name_of, parameters
@@ -75,7 +75,7 @@ class SweepPoint:
 
 
 @attrs.frozen(kw_only=True)
-class Sweep:
+class Sweep(Played):
     """The advantage at each budget, and optionally a fitted curve and an extrapolation.
 
     Attributes:
@@ -87,10 +87,6 @@ class Sweep:
         extrapolation: ``(value, advantage, low, high)`` from the fit, if asked for.
     """
 
-    game: str
-    params: Mapping[str, Any]
-    adversary: str
-    adversary_params: Mapping[str, Any]
     shape: str
     baseline: float
     budget: str

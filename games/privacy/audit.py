@@ -27,6 +27,7 @@ import numpy as np
 from games import stats
 from games.engine import seeds
 from games.engine.options import RunOptions
+from games.engine.records import Played
 from games.engine.runs import play
 from games.privacy import accounting
 from games.privacy.accounting import DELTA, dp_advantage_bound
@@ -225,13 +226,9 @@ class Claims(Protocol):
 
 
 @attrs.frozen(kw_only=True)
-class AuditReport:
+class AuditReport(Played):
     """Everything an audit found, as plain values (see :meth:`to_json`)."""
 
-    game: str
-    params: dict[str, Any]
-    adversary: str
-    adversary_params: dict[str, Any]
     trials: int
     kept: int
     seed: int
