@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -189,9 +189,61 @@ class PRGSecurity(RealIdeal):
 # -- PRF and PRP --------------------------------------------------------------------------
 
 
+class _KeyedOracle(RealIdeal):
+    """Oracle f is a keyed function under a fresh key (real), or an ideal table drawn
+    lazily from the challenger's coins (ideal): the PRF and PRP games."""
+
+    n: int
+    queries: int
+    _ideal: ClassVar[type] = RandomFunction
+    _ideal_batch: ClassVar[type] = BatchRandomFunction
+
+    def _public(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _function(self) -> tuple[Callable[..., np.ndarray], Callable[[np.ndarray, Any], Any]]:
+        """The real world's key generator and evaluation (an int or an array of points)."""
+        raise NotImplementedError
+
+    def setup(self, world: int, rng: np.random.Generator) -> Challenge:
+        n = self.n
+        if world == REAL:
+            keygen, evaluate = self._function()
+            key = keygen(rng)
+
+            def oracle(x: Any) -> int:
+                return evaluate(key, check_point(x, n))
+
+        else:
+            ideal = self._ideal(n, rng=rng)
+
+            def oracle(x: Any) -> int:
+                return ideal(check_point(x, n))
+
+        return Challenge(oracles={"f": oracle}, budgets={"f": self.queries}, public=self._public())
+
+    def setup_batch(self, world: np.ndarray, rng: np.random.Generator) -> Challenge:
+        size, n = len(world), self.n
+        real, ideal = _split(world)
+        keygen, evaluate = self._function()
+        keys = keygen(rng, len(real)) if len(real) else None
+        table = self._ideal_batch(len(ideal), n, rng=rng) if len(ideal) else None
+
+        def oracle(x: Any) -> np.ndarray:
+            points = check_points(x, n, size)
+            out = np.empty(size, dtype=np.uint64)
+            if keys is not None:
+                out[real] = evaluate(keys, points[real])
+            if table is not None:
+                out[ideal] = table(points[ideal])
+            return out
+
+        return Challenge(oracles={"f": oracle}, budgets={"f": self.queries}, public=self._public())
+
+
 @register("prf")
 @attrs.frozen(kw_only=True)
-class PRFSecurity(RealIdeal):
+class PRFSecurity(_KeyedOracle):
     """PRF security: oracle f is F_k for a random key, or a uniformly random function.
 
     ``prf=feistel`` puts the block cipher (Feistel over blake2, ``rounds`` rounds) in the
@@ -221,46 +273,14 @@ class PRFSecurity(RealIdeal):
         f = _prf(self.prf, self.n)
         return f.keygen, f
 
-    def setup(self, world: int, rng: np.random.Generator) -> Challenge:
-        n = self.n
-        if world == REAL:
-            keygen, evaluate = self._function()
-            key = keygen(rng)
-
-            def oracle(x: Any) -> int:
-                return evaluate(key, check_point(x, n))
-
-        else:
-            ideal = RandomFunction(n, rng=rng)
-
-            def oracle(x: Any) -> int:
-                return ideal(check_point(x, n))
-
-        return Challenge(oracles={"f": oracle}, budgets={"f": self.queries}, public=self._public())
-
-    def setup_batch(self, world: np.ndarray, rng: np.random.Generator) -> Challenge:
-        size, n = len(world), self.n
-        real, ideal = _split(world)
-        keygen, evaluate = self._function()
-        keys = keygen(rng, len(real)) if len(real) else None
-        table = BatchRandomFunction(len(ideal), n, rng=rng) if len(ideal) else None
-
-        def oracle(x: Any) -> np.ndarray:
-            points = check_points(x, n, size)
-            out = np.empty(size, dtype=np.uint64)
-            if keys is not None:
-                out[real] = evaluate(keys, points[real])
-            if table is not None:
-                out[ideal] = table(points[ideal])
-            return out
-
-        return Challenge(oracles={"f": oracle}, budgets={"f": self.queries}, public=self._public())
-
 
 @register("prp")
 @attrs.frozen(kw_only=True)
-class PRPSecurity(RealIdeal):
+class PRPSecurity(_KeyedOracle):
     """PRP security of the Feistel cipher: oracle f is E_k, or a random permutation."""
+
+    _ideal: ClassVar[type] = RandomPermutation
+    _ideal_batch: ClassVar[type] = BatchRandomPermutation
 
     prp: str = param("feistel", help="the block cipher under test", choices=("feistel",))
     prf: str = _PRF("blake2", help="the round function")
@@ -280,40 +300,9 @@ class PRPSecurity(RealIdeal):
             "queries": self.queries,
         }
 
-    def setup(self, world: int, rng: np.random.Generator) -> Challenge:
-        n = self.n
-        if world == REAL:
-            cipher = _cipher(n, self.rounds, self.prf)
-            key = cipher.keygen(rng)
-
-            def oracle(x: Any) -> int:
-                return cipher.encrypt(key, check_point(x, n))
-
-        else:
-            table = RandomPermutation(n, rng=rng)
-
-            def oracle(x: Any) -> int:
-                return table(check_point(x, n))
-
-        return Challenge(oracles={"f": oracle}, budgets={"f": self.queries}, public=self._public())
-
-    def setup_batch(self, world: np.ndarray, rng: np.random.Generator) -> Challenge:
-        size, n = len(world), self.n
-        real, ideal = _split(world)
-        cipher = _cipher(n, self.rounds, self.prf)
-        keys = cipher.keygen(rng, len(real)) if len(real) else None
-        table = BatchRandomPermutation(len(ideal), n, rng=rng) if len(ideal) else None
-
-        def oracle(x: Any) -> np.ndarray:
-            points = check_points(x, n, size)
-            out = np.empty(size, dtype=np.uint64)
-            if keys is not None:
-                out[real] = cipher.encrypt(keys, points[real])
-            if table is not None:
-                out[ideal] = table(points[ideal])
-            return out
-
-        return Challenge(oracles={"f": oracle}, budgets={"f": self.queries}, public=self._public())
+    def _function(self) -> tuple[Callable[..., np.ndarray], Callable[[np.ndarray, Any], Any]]:
+        cipher = _cipher(self.n, self.rounds, self.prf)
+        return cipher.keygen, cipher.encrypt
 
 
 # -- IND-CPA ------------------------------------------------------------------------------
