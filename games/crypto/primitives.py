@@ -298,6 +298,7 @@ def _sip_round(v0: int, v1: int, v2: int, v3: int) -> tuple[int, int, int, int]:
 _ROTATE = tuple(np.array(r, dtype=np.uint64).reshape(2, 1) for r in ((13, 16), (17, 21)))
 _UNROTATE = tuple(np.uint64(64) - r for r in _ROTATE)
 _HALF = np.uint64(32)
+_SIP_STATE = np.array(_SIP_CONSTANTS, dtype=np.uint64).reshape(2, 2, 1)
 #: Points per numpy pass: the state and a temporary stay in cache.
 _SIP_CHUNK = 1 << 16
 
@@ -329,10 +330,9 @@ def _sip_rounds(state: np.ndarray, tmp: np.ndarray, count: int) -> None:
 def _siphash(words: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     """SipHash-2-4 tags of 8-byte points ``x`` (N,) under keys ``words`` (N, 2: k0, k1),
     written to ``out``."""
-    constants = np.array(_SIP_CONSTANTS, dtype=np.uint64).reshape(2, 2, 1)
     state = np.empty((2, 2, len(x)), dtype=np.uint64)
-    np.bitwise_xor(words[:, 0], constants[0], out=state[0])  # v0, v2 from k0
-    np.bitwise_xor(words[:, 1], constants[1], out=state[1])  # v1, v3 from k1
+    np.bitwise_xor(words[:, 0], _SIP_STATE[0], out=state[0])  # v0, v2 from k0
+    np.bitwise_xor(words[:, 1], _SIP_STATE[1], out=state[1])  # v1, v3 from k1
     tmp = np.empty((2, len(x)), dtype=np.uint64)
     for block in (x, np.uint64(_SIP_LENGTH8)):  # two compression rounds per block
         state[1, 1] ^= block

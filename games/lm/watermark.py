@@ -333,18 +333,27 @@ class Watermark:
             raise BadText("the text is empty: detect the token ids of a non-empty reply")
         owner = np.repeat(np.arange(len(lengths)), lengths)
         if len(ids) > self.h:
-            windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
-            whole = owner[: len(windows)] == owner[self.h :]  # no window across two texts
-            points = self._points(windows[:, : self.h], windows[:, self.h], vocab)[whole]
-            where = owner[: len(windows)][whole]
+            count = len(ids) - self.h  # windows of h + 1 tokens
+            contexts = np.empty((count, self.h), np.int64)
+            for i in range(self.h):
+                contexts[:, i] = ids[i : i + count]
+            whole = owner[:count] == owner[self.h :]  # no window across two texts
+            points = self._points(contexts, ids[self.h :], vocab)[whole]
+            where = owner[:count][whole]
         else:
             points, where = np.zeros(0, np.uint64), np.zeros(0, np.int64)
-        distinct, inverse = np.unique(points, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        if self.dedupe:  # each text's distinct points, once: distinct (text, point) codes
-            code = np.unique(where * max(len(distinct), 1) + inverse)
-            where, inverse = np.divmod(code, max(len(distinct), 1))
-        u = self._unit(key, distinct, vocab)[inverse]
+        # One stable sort by point: a point's pairs stay in text order, so a text's repeats
+        # of a point are neighbours (``where`` never decreases along the texts).
+        order = np.argsort(points, kind="stable")
+        points, where = points[order], where[order]
+        new = np.ones(len(points), bool)
+        new[1:] = points[1:] != points[:-1]
+        inverse = np.cumsum(new) - 1  # each pair's index among the distinct points
+        if self.dedupe:  # each text's distinct points, once
+            keep = new.copy()
+            keep[1:] |= where[1:] != where[:-1]
+            where, inverse = where[keep], inverse[keep]
+        u = self._unit(key, points[new], vocab)[inverse]
         n = np.bincount(where, minlength=len(texts))
         root = np.sqrt(np.maximum(n, 1))
         if self.kind == "exp":
