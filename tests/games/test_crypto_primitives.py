@@ -22,7 +22,7 @@ from games.crypto import (
     get_prf,
     mac_scheme,
     mask,
-    primitives,
+    siphash,
 )
 from oracles import InvalidArgument
 
@@ -93,9 +93,12 @@ def test_siphash_matches_the_reference_vector() -> None:
     assert get_prf("siphash", 64, 20)(key, SIPHASH_MESSAGE) == SIPHASH_TAG & mask(20)
 
 
-def test_siphash_batches_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Points cross the numpy pass's chunk boundary, with one key and with a key per row.
-    monkeypatch.setattr(primitives, "_SIP_CHUNK", 5)
+@pytest.mark.parametrize("spell_out", [0, 1 << 13])
+def test_siphash_batches_across_chunks(monkeypatch: pytest.MonkeyPatch, spell_out: int) -> None:
+    # Points cross the numpy pass's chunk boundary, with one key and with a key per row;
+    # rotation amounts broadcast (spell_out 0) or spelled out per point.
+    monkeypatch.setattr(siphash, "_SIP_CHUNK", 5)
+    monkeypatch.setattr(siphash, "_SIP_SPELL_OUT", spell_out)
     rng = np.random.default_rng(2)
     f = get_prf("siphash", 64)
     keys, xs = f.keygen(rng, 3), blocks(rng, 64, (3, 7))
