@@ -22,11 +22,11 @@ processor, detected on token ids):
   rate is about γ, far above α.
 
 The PRF is the crypto catalogue's (:func:`games.crypto.get_prf`): ``siphash`` (SipHash-2-4)
-by default, whose batched path is a few numpy passes over all the points of a text or of
-a context's row over the vocabulary; ``blake2`` (keyed BLAKE2b, one hashlib call a point)
-works too, and ``toy-linear`` plugs in a broken one. A scored pair is encoded as the 64-bit point
-``token + V·c_1 + V²·c_2 + …`` (public and injective for small ``h``); only the PRF key
-is secret, and it comes from the challenger's coins.
+by default, whose batched path is numpy passes over all the points of the texts or of a
+context's row over the vocabulary; ``blake2`` (keyed BLAKE2b, one hashlib call a point)
+works too, and ``toy-linear`` plugs in a broken one. A scored pair is encoded as the
+64-bit point ``token + V·c_1 + V²·c_2 + …`` (public and injective for small ``h``); only
+the PRF key is secret, and it comes from the challenger's coins.
 
 Games (search shape, parameters ``scheme`` and ``model``):
 
