@@ -21,10 +21,12 @@ processor, detected on token ids):
   text (one token over and over) the green count is all-or-nothing, so the false-positive
   rate is about γ, far above α.
 
-The PRF is the crypto catalogue's (:func:`games.crypto.get_prf`): ``blake2`` by default,
-``toy-linear`` plugs in a broken one. A scored pair is encoded as the 64-bit point
-``token + V·c_1 + V²·c_2 + …`` (public and injective for small ``h``); only the PRF key
-is secret, and it comes from the challenger's coins.
+The PRF is the crypto catalogue's (:func:`games.crypto.get_prf`): ``siphash`` (SipHash-2-4)
+by default, whose batched path is numpy passes over all the points of the texts or of a
+context's row over the vocabulary; ``blake2`` (keyed BLAKE2b, one hashlib call a point)
+works too, and ``toy-linear`` plugs in a broken one. A scored pair is encoded as the
+64-bit point ``token + V·c_1 + V²·c_2 + …`` (public and injective for small ``h``); only
+the PRF key is secret, and it comes from the challenger's coins.
 
 Games (search shape, parameters ``scheme`` and ``model``):
 
@@ -48,6 +50,7 @@ that share them stay together; the forgery games are in :mod:`games.lm.forgery`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -151,7 +154,7 @@ class Watermark:
     gamma: float = attrs.field(default=0.25, validator=_gamma)
     delta: float = attrs.field(default=4.0, validator=_delta)
     alpha: float = attrs.field(default=0.01, validator=_alpha)
-    prf: str = attrs.field(default="blake2")
+    prf: str = attrs.field(default="siphash")
     dedupe: bool = True
     kind: str = attrs.field(default="green", validator=attrs.validators.in_(("green", "exp")))
     reuse: bool = False
@@ -325,26 +328,32 @@ class Watermark:
         binomial (or Gamma) null needs. The tails are computed for all texts at once.
         """
         vocab = self._vocab_of(key, vocab)
-        arrays = [_token_array(tokens, vocab) for tokens in texts]
-        if any(not ids.size for ids in arrays):
+        ids, lengths = _token_arrays(texts, vocab)
+        if not all(lengths):
             raise BadText("the text is empty: detect the token ids of a non-empty reply")
-        ids = np.concatenate([np.zeros(0, np.int64), *arrays])
-        owner = np.repeat(np.arange(len(arrays)), [len(a) for a in arrays])
+        owner = np.repeat(np.arange(len(lengths)), lengths)
         if len(ids) > self.h:
-            windows = np.lib.stride_tricks.sliding_window_view(ids, self.h + 1)
-            whole = owner[: len(windows)] == owner[self.h :]  # no window across two texts
-            points = self._points(windows[:, : self.h], windows[:, self.h], vocab)[whole]
-            where = owner[: len(windows)][whole]
+            count = len(ids) - self.h  # windows of h + 1 tokens
+            contexts = np.empty((count, self.h), np.int64)
+            for i in range(self.h):
+                contexts[:, i] = ids[i : i + count]
+            whole = owner[:count] == owner[self.h :]  # no window across two texts
+            points = self._points(contexts, ids[self.h :], vocab)[whole]
+            where = owner[:count][whole]
         else:
             points, where = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        # One stable sort by point: a point's pairs stay in text order, so a text's repeats
+        # of a point are neighbours (``where`` never decreases along the texts).
+        order = np.argsort(points, kind="stable")
+        points, where = points[order], where[order]
+        new = np.ones(len(points), bool)
+        new[1:] = points[1:] != points[:-1]
+        inverse = np.cumsum(new) - 1  # each pair's index among the distinct points
         if self.dedupe:  # each text's distinct points, once
-            order = np.lexsort((points, where))
-            points, where = points[order], where[order]
-            first = np.ones(len(points), bool)
-            first[1:] = (points[1:] != points[:-1]) | (where[1:] != where[:-1])
-            points, where = points[first], where[first]
-        distinct, inverse = np.unique(points, return_inverse=True)
-        u = self._unit(key, distinct, vocab)[inverse.reshape(-1)]
+            keep = new.copy()
+            keep[1:] |= where[1:] != where[:-1]
+            where, inverse = where[keep], inverse[keep]
+        u = self._unit(key, points[new], vocab)[inverse]
         n = np.bincount(where, minlength=len(texts))
         root = np.sqrt(np.maximum(n, 1))
         if self.kind == "exp":
@@ -357,10 +366,8 @@ class Watermark:
             p = np.where(n > 0, special.bdtrc(green - 1, n, self.gamma), 1.0)
             z = (green - self.gamma * n) / (root * np.sqrt(self.gamma * (1 - self.gamma)))
         return [
-            Detection(
-                green=int(g), scored=int(c), z=float(x), p_value=float(q), flagged=q <= self.alpha
-            )
-            for g, c, x, q in zip(green, n, z, p, strict=True)
+            Detection(green=g, scored=c, z=x, p_value=q, flagged=q <= self.alpha)
+            for g, c, x, q in zip(green.tolist(), n.tolist(), z.tolist(), p.tolist(), strict=True)
         ]
 
     def _vocab_of(self, key: Any, vocab: Any) -> int:
@@ -405,7 +412,7 @@ def scheme(
     gamma: float = 0.25,
     delta: float = 4.0,
     alpha: float = 0.01,
-    prf: str = "blake2",
+    prf: str = "siphash",
 ) -> Watermark:
     """The scheme called ``name`` (one of :data:`SCHEMES`)."""
     checks.choice("scheme", name, SCHEMES)
@@ -421,6 +428,17 @@ def scheme(
         kind="exp" if name.startswith("exp") else "green",
         reuse=name == "exp-reused",
     )
+
+
+def _token_arrays(texts: Sequence[Any], vocab: int) -> tuple[np.ndarray, list[int]]:
+    """The texts' ids end to end and each text's length; lists and tuples of ids are
+    converted and range-checked together (one numpy pass rather than one per text)."""
+    if all(isinstance(tokens, list | tuple) for tokens in texts):
+        return _token_array(list(itertools.chain.from_iterable(texts)), vocab), [
+            len(tokens) for tokens in texts
+        ]
+    arrays = [_token_array(tokens, vocab) for tokens in texts]
+    return np.concatenate([np.zeros(0, np.int64), *arrays]), [len(a) for a in arrays]
 
 
 def _token_array(tokens: Any, vocab: int) -> np.ndarray:
@@ -510,7 +528,7 @@ class Marked:
     gamma: float = param(0.25, help="green fraction", check=gamma_check)
     delta: float = param(4.0, help="logit bias of green tokens", check=number(0))
     alpha: float = param(0.01, help="the detector's stated false-positive rate", check=_UNIT_OPEN)
-    prf: str = param("blake2", help="PRF keying the scheme", choices=PRF_NAMES)
+    prf: str = param("siphash", help="PRF keying the scheme", choices=PRF_NAMES)
 
     def mark(self) -> Watermark:
         return scheme(

@@ -70,9 +70,11 @@ def test_linear_prf_breaks_ind_cpa_over_toy_linear(scheme: str) -> None:
         assert estimate.ci_low > 0.95
 
 
-@pytest.mark.parametrize("scheme", ["ctr", "cbc"])
-def test_linear_prf_learns_nothing_from_blake2(scheme: str) -> None:
-    game = IndCPA(scheme=scheme, prf="blake2", n=16, queries=8, blocks=4)
+@pytest.mark.parametrize(
+    ("scheme", "prf"), [("ctr", "blake2"), ("cbc", "blake2"), ("ctr", "siphash")]
+)
+def test_linear_prf_learns_nothing_from_a_real_prf(scheme: str, prf: str) -> None:
+    game = IndCPA(scheme=scheme, prf=prf, n=16, queries=8, blocks=4)
     for estimate in both_paths(game, LinearPRF(), 300, 5):
         assert contains_zero(estimate)
 
@@ -110,8 +112,9 @@ def test_linear_prf_breaks_the_toy_prf(n: int) -> None:
         assert estimate.queries["f"] == 400 * (n + 2)
 
 
-def test_linear_prf_against_blake2_and_a_small_budget() -> None:
-    for estimate in both_paths(PRFSecurity(prf="blake2", n=16, queries=20), LinearPRF(), 300, 7):
+@pytest.mark.parametrize("prf", ["blake2", "siphash"])
+def test_linear_prf_against_a_real_prf_and_a_small_budget(prf: str) -> None:
+    for estimate in both_paths(PRFSecurity(prf=prf, n=16, queries=20), LinearPRF(), 300, 7):
         assert contains_zero(estimate)
     # Four queries suffice: three points and a fourth in their affine span.
     for estimate in both_paths(PRFSecurity(prf="toy-linear", queries=4), LinearPRF(), 300, 8):

@@ -28,9 +28,10 @@ BIT_GAMES = [
     *(
         IndCPA(scheme=s, prf=p)
         for s in ("ecb", "cbc", "ctr", "ctr-nonce-reuse")
-        for p in ("blake2", "toy-linear")
+        for p in ("blake2", "siphash", "toy-linear")
     ),
     PRFSecurity(prf="blake2"),
+    PRFSecurity(prf="siphash"),
     PRFSecurity(prf="toy-linear"),
     PRPSecurity(),
     PRFSecurity(prf="feistel", rounds=1),
@@ -272,12 +273,15 @@ def test_batch_random_permutation_is_a_permutation_with_inverse() -> None:
         (lambda: IndCPA(scheme="ecb", n=9), "n=9 must be even for a Feistel cipher"),
         (lambda: IndCPA(queries=0), "queries=0 must be a positive integer"),
         (lambda: IndCPA(blocks=0), r"blocks=0 must be an integer in \[1, 4096\]"),
-        (lambda: IndCPA(prf="aes"), "prf='aes' must be one of: blake2, toy-linear"),
+        (lambda: IndCPA(prf="aes"), "prf='aes' must be one of: blake2, siphash, toy-linear"),
         (lambda: PRPSecurity(n=15), "n=15 must be even"),
         (lambda: PRPSecurity(rounds=0), r"rounds=0 must be an integer in \[1, 64\]"),
         (lambda: PRPSecurity(prp="aes"), "prp='aes' must be one of: feistel"),
         (lambda: PRFSecurity(prf="feistel", n=13), "n=13 must be even"),
-        (lambda: PRFSecurity(prf="aes"), "prf='aes' must be one of: blake2, toy-linear, feistel"),
+        (
+            lambda: PRFSecurity(prf="aes"),
+            "prf='aes' must be one of: blake2, siphash, toy-linear, feistel",
+        ),
         (lambda: PRFSecurity(n=65), r"n=65 must be an integer in \[8, 64\]"),
         (lambda: PRGSecurity(blocks=-1), "blocks=-1 must be"),
         (lambda: EufCMA(mac="pmac"), "mac='pmac' must be one of: prf-mac, cbc-mac, hmac"),

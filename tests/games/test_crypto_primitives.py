@@ -22,6 +22,7 @@ from games.crypto import (
     get_prf,
     mac_scheme,
     mask,
+    siphash,
 )
 from oracles import InvalidArgument
 
@@ -76,9 +77,39 @@ def test_toy_linear_is_affine(n: int, affine: bool, seed: int, data: st.DataObje
         assert f(key, 0) == 0
 
 
-def test_blake2_is_not_affine() -> None:
+# SipHash-2-4's reference test vector for the 8-byte message 00 01 … 07 under the key
+# 00 01 … 0f: entry 8 of vectors_sip64 in the reference implementation's vectors.h
+# (github.com/veorq/SipHash), the bytes 62 24 93 9a 79 f5 f5 93 read as a little-endian word.
+SIPHASH_KEY = (0x0706050403020100, 0x0F0E0D0C0B0A0908)
+SIPHASH_MESSAGE = 0x0706050403020100
+SIPHASH_TAG = 0x93F5F5799A932462
+
+
+def test_siphash_matches_the_reference_vector() -> None:
+    f = get_prf("siphash", 64)
+    key = np.array(SIPHASH_KEY, dtype=np.uint64)
+    assert f(key, SIPHASH_MESSAGE) == SIPHASH_TAG
+    assert f(key, np.array([SIPHASH_MESSAGE], dtype=np.uint64)).tolist() == [SIPHASH_TAG]
+    assert get_prf("siphash", 64, 20)(key, SIPHASH_MESSAGE) == SIPHASH_TAG & mask(20)
+
+
+@pytest.mark.parametrize("spell_out", [0, 1 << 13])
+def test_siphash_batches_across_chunks(monkeypatch: pytest.MonkeyPatch, spell_out: int) -> None:
+    # Points cross the numpy pass's chunk boundary, with one key and with a key per row;
+    # rotation amounts broadcast (spell_out 0) or spelled out per point.
+    monkeypatch.setattr(siphash, "_SIP_CHUNK", 5)
+    monkeypatch.setattr(siphash, "_SIP_SPELL_OUT", spell_out)
+    rng = np.random.default_rng(2)
+    f = get_prf("siphash", 64)
+    keys, xs = f.keygen(rng, 3), blocks(rng, 64, (3, 7))
+    assert f(keys, xs).tolist() == [[f(keys[i], int(x)) for x in xs[i]] for i in range(3)]
+    assert f(keys[0], xs.reshape(-1)).tolist() == [f(keys[0], int(x)) for x in xs.reshape(-1)]
+
+
+@pytest.mark.parametrize("name", ["blake2", "siphash"])
+def test_a_real_prf_is_not_affine(name: str) -> None:
     rng = np.random.default_rng(1)
-    f = get_prf("blake2", 32)
+    f = get_prf(name, 32)
     keys = f.keygen(rng, 200)
     x, y = blocks(rng, 32, (200,)), blocks(rng, 32, (200,))
     zero = np.zeros(200, dtype=np.uint64)
@@ -266,7 +297,9 @@ def test_feistel_needs_even_n_and_a_round() -> None:
 
 
 def test_unknown_names() -> None:
-    with pytest.raises(InvalidArgument, match="prf='aes' must be one of: blake2, toy-linear"):
+    with pytest.raises(
+        InvalidArgument, match="prf='aes' must be one of: blake2, siphash, toy-linear"
+    ):
         get_prf("aes", 16)
     with pytest.raises(InvalidArgument, match="prf='aes' must be one of"):
         Feistel(n=16, rounds=3, prf="aes")
