@@ -46,16 +46,23 @@ class Tally:
     seconds: float = 0.0
 
     def __add__(self, other: Tally) -> Tally:
-        errors = [e for e in (self.first_error, other.first_error) if e is not None]
+        ranges = self.ranges + other.ranges
+        if len(ranges) == 2 and ranges[0][1] == ranges[1][0]:  # the next chunk, in order
+            ranges = ((ranges[0][0], ranges[1][1]),)
+        elif len(ranges) > 1:
+            ranges = _coalesce(ranges)
+        first = self.first_error
+        if first is None or (other.first_error is not None and other.first_error < first):
+            first = other.first_error
         return Tally(
-            ranges=_coalesce(self.ranges + other.ranges),
+            ranges=ranges,
             trials=self.trials + other.trials,
             wins=self.wins + other.wins,
             real=(self.real[0] + other.real[0], self.real[1] + other.real[1]),
             ideal=(self.ideal[0] + other.ideal[0], self.ideal[1] + other.ideal[1]),
             queries=_add(self.queries, other.queries),
             errors=_add(self.errors, other.errors),
-            first_error=min(errors) if errors else None,
+            first_error=first,
             seconds=self.seconds + other.seconds,
         )
 
@@ -91,6 +98,8 @@ def _coalesce(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...
 
 def _add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
     out = dict(a)
+    if not b:
+        return out
     for key, value in b.items():
         out[key] = out.get(key, 0) + value
     return out
