@@ -45,6 +45,7 @@ class _Outcome(NamedTuple):
     accounts: Mapping[str, Account] | None
 
 
+_played = functools.partial(tuple.__new__, _Outcome)  # _Outcome(...) without its Python frame
 _TRACE_LIMIT = 20_000  # characters of a traceback kept in a tally (head and tail)
 
 
@@ -153,7 +154,7 @@ def play_trial(
         win = game.judge(challenge, hidden, answer)
     except InvalidAnswer:
         return _Outcome(hidden, answer, False, "invalid-answer", _trace(index, seed), accounts)
-    return _Outcome(hidden, answer, win, None, None, accounts)
+    return _played((hidden, answer, win, None, None, accounts))
 
 
 def _lost(error: BaseException) -> str:
