@@ -105,12 +105,15 @@ class Total:
             self._ranges = list(_coalesce((*ranges, *more)))
         self.trials += other.trials
         self.wins += other.wins
-        worlds = self._worlds
-        (real_n, real_1), (ideal_n, ideal_1) = other.real, other.ideal
-        worlds[0], worlds[1] = worlds[0] + real_n, worlds[1] + real_1
-        worlds[2], worlds[3] = worlds[2] + ideal_n, worlds[3] + ideal_1
-        _into(self._queries, other.queries)
-        _into(self._errors, other.errors)
+        if other.real != _NONE or other.ideal != _NONE:  # a real-vs-ideal game's counts
+            worlds = self._worlds
+            (real_n, real_1), (ideal_n, ideal_1) = other.real, other.ideal
+            worlds[0], worlds[1] = worlds[0] + real_n, worlds[1] + real_1
+            worlds[2], worlds[3] = worlds[2] + ideal_n, worlds[3] + ideal_1
+        if other.queries:
+            _into(self._queries, other.queries)
+        if other.errors:
+            _into(self._errors, other.errors)
         first = other.first_error
         if first is not None and (self._first is None or first < self._first):
             self._first = first
@@ -141,6 +144,9 @@ def _coalesce(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...
         else:
             out.append((start, stop))
     return tuple(out)
+
+
+_NONE = (0, 0)
 
 
 def _into(out: dict[str, int], more: Mapping[str, int]) -> None:
