@@ -21,7 +21,7 @@ import numpy as np
 
 from games.errors import InvalidAnswer
 from games.stats.shapes import HIDDEN_BIT, REAL_VS_IDEAL, SEARCH, Shape
-from oracles import Account, InvalidArgument, Oracles, open_oracle
+from oracles import Account, InvalidArgument, Oracles, open_oracles
 
 __all__ = [
     "IDEAL",
@@ -77,12 +77,7 @@ class Challenge:
         if not self.budgets.keys() <= self.oracles.keys():
             unknown = sorted(set(self.budgets) - set(self.oracles))
             raise InvalidArgument(f"budgets name oracles that do not exist: {unknown}")
-        handles, readers = {}, {}
-        for name, fn in self.oracles.items():
-            handles[name], readers[name] = open_oracle(
-                fn, name=name, budget=self.budgets.get(name), transcript=transcript
-            )
-        return Oracles(handles, self.public), readers
+        return open_oracles(self.oracles, self.budgets, self.public, transcript)
 
 
 def answer_bit(answer: Any) -> int:
@@ -91,6 +86,8 @@ def answer_bit(answer: Any) -> int:
     A bit is a bool, an integer 0 or 1, or a float 0.0 or 1.0 (numpy's included); nothing
     else (a complex number, a string, None, NaN) is one.
     """
+    if type(answer) is int and 0 <= answer <= 1:  # the common case, first
+        return answer
     if isinstance(answer, bool | np.bool_):
         return int(answer)
     if isinstance(answer, int | np.integer) and answer in (0, 1):
@@ -109,7 +106,7 @@ def answer_bits(answers: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if kind in "ui":
         # The common case, checked by one reduction rather than min and max: viewed as
         # unsigned, a negative integer is larger than 1.
-        if answers.size == 0 or answers.view(f"u{answers.itemsize}").max() <= 1:
+        if answers.size == 0 or _most(answers) <= 1:
             return answers == 1, None
         valid = (answers == 0) | (answers == 1)
     elif kind == "f":
@@ -122,6 +119,14 @@ def answer_bits(answers: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if valid.any():
         bits[valid] = answers[valid].astype(float) == 1
     return bits, (None if valid.all() else ~valid)
+
+
+def _most(answers: np.ndarray) -> Any:
+    """The largest of integer answers viewed as unsigned (a negative one is larger than 1)."""
+    return np.maximum.reduce(answers.view(_UNSIGNED[answers.itemsize]), axis=None)
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _is_bit(answer: Any) -> bool:
@@ -199,9 +204,13 @@ class Game:
 
         Raises :class:`InvalidAnswer` when the batch as a whole is refused.
         """
-        if np.shape(answers) != (size,):
-            raise InvalidAnswer(f"answers of shape {np.shape(answers)}, not ({size},)")
-        bits, invalid = answer_bits(np.asarray(answers))
+        answers = np.asarray(answers)
+        if answers.shape != (size,):
+            raise InvalidAnswer(f"answers of shape {answers.shape}, not ({size},)")
+        if answers.dtype.kind in "ui" and size and _most(answers) <= 1:
+            # The common case: integer bits (checked as in answer_bits), compared as they are.
+            return answers == hidden, None
+        bits, invalid = answer_bits(answers)
         win = bits == hidden.astype(bool)  # type: ignore[union-attr]
         if invalid is not None:
             win &= ~invalid

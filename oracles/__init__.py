@@ -2,7 +2,7 @@
 the project's errors and argument checks."""
 
 from oracles import checks
-from oracles.core import Account, Oracle, Oracles, open_oracle
+from oracles.core import Account, Oracle, Oracles, open_oracle, open_oracles
 from oracles.errors import AdvantageError, BudgetExceeded, InvalidArgument, OracleError
 from oracles.random import RandomFunction, RandomPermutation
 
@@ -16,6 +16,7 @@ __all__ = [
     "OracleError",
     "Oracles",
     "open_oracle",
+    "open_oracles",
     "RandomFunction",
     "RandomPermutation",
 ]

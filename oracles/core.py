@@ -11,13 +11,14 @@ against mistakes, and ``--isolate`` against malice.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from oracles.errors import BudgetExceeded, InvalidArgument, OracleError
 
-__all__ = ["Account", "Oracle", "Oracles", "open_oracle"]
+__all__ = ["Account", "Oracle", "Oracles", "open_oracle", "open_oracles"]
 
 
 def check_budget(budget: int | None, name: str = "budget") -> int | None:
@@ -62,20 +63,24 @@ def _gate(
     log: list[tuple[Any, Any]] | None = [] if transcript else None
 
     cost = getattr(answer, "cost", None)  # queries one call spends (a batch: one per prompt)
+    limit = _UNLIMITED if budget is None else budget
 
     def ask(*query: Any) -> Any:
         nonlocal queries, exceeded, failure
-        refused = None
-        try:
-            spend = 1 if cost is None else cost(*query)
-        except Exception as error:  # a malformed query: refused before it is counted
-            failure = error
-            refused = _fresh(error)
-        if refused is not None:
-            raise refused
-        if budget is not None and queries + spend > budget:
+        if cost is None:
+            spend = 1
+        else:
+            refused = None
+            try:
+                spend = cost(*query)
+            except Exception as error:  # a malformed query: refused before it is counted
+                failure = error
+                refused = _fresh(error)
+            if refused is not None:
+                raise refused
+        if queries + spend > limit:
             exceeded = True
-            raise BudgetExceeded(name, budget)
+            raise BudgetExceeded(name, budget)  # type: ignore[arg-type]
         queries += spend
         try:
             reply = answer(*query)
@@ -85,18 +90,22 @@ def _gate(
         except Exception as error:
             failure = error
             refused = _fresh(error)
-        if refused is not None:
-            # Raised here, outside the handler, so that the adversary's exception has no
-            # __context__ leading to the challenger's frames.
-            raise refused
-        if log is not None:
-            log.append((query[0] if len(query) == 1 else query, reply))
-        return reply
+        else:
+            if log is not None:
+                log.append((query[0] if len(query) == 1 else query, reply))
+            return reply
+        # Raised here, outside the handler, so that the adversary's exception has no
+        # __context__ leading to the challenger's frames.
+        raise refused
 
     def read() -> Account:
-        return Account(queries, exceeded, failure, tuple(log or ()))
+        return _account((queries, exceeded, failure, tuple(log) if log else ()))
 
     return ask, read
+
+
+_UNLIMITED = float("inf")
+_account = functools.partial(tuple.__new__, Account)  # Account(...) without its Python frame
 
 
 class Oracle:
@@ -113,6 +122,10 @@ class Oracle:
     """
 
     __slots__ = ("_ask", "_read", "_name", "_limit")
+    _ask: Callable[..., Any]
+    _read: Callable[[], Account]
+    _name: str
+    _limit: int | None
 
     def __init__(
         self,
@@ -122,11 +135,7 @@ class Oracle:
         budget: int | None = None,
         transcript: bool = False,
     ) -> None:
-        if not callable(answer):
-            raise InvalidArgument(f"answer={answer!r} must be callable")
-        budget = budget if type(budget) is int and budget >= 0 else check_budget(budget)
-        self._ask, self._read = _gate(answer, name, budget, transcript)
-        self._name, self._limit = name, budget
+        _fill(self, answer, name, budget, transcript)
 
     def __call__(self, *query: Any) -> Any:
         return self._ask(*query)
@@ -163,6 +172,18 @@ class Oracle:
         return f"Oracle({self._name!r}, queries={self.queries}/{budget})"
 
 
+def _fill(
+    handle: Oracle, answer: Callable[..., Any], name: str, budget: int | None, transcript: bool
+) -> Oracle:
+    if not callable(answer):
+        raise InvalidArgument(f"answer={answer!r} must be callable")
+    if type(budget) is not int or budget < 0:
+        check_budget(budget)
+    handle._ask, handle._read = _gate(answer, name, budget, transcript)
+    handle._name, handle._limit = name, budget
+    return handle
+
+
 def open_oracle(
     answer: Callable[..., Any],
     *,
@@ -171,8 +192,33 @@ def open_oracle(
     transcript: bool = False,
 ) -> tuple[Oracle, Callable[[], Account]]:
     """An oracle handle for the adversary and the challenger's own reader of its account."""
-    oracle = Oracle(answer, name=name, budget=budget, transcript=transcript)
+    oracle = _fill(Oracle.__new__(Oracle), answer, name, budget, transcript)
     return oracle, oracle._read
+
+
+def open_oracles(
+    answers: Mapping[str, Callable[..., Any]],
+    budgets: Mapping[str, int | None],
+    public: Mapping[str, Any] | None = None,
+    transcript: bool = False,
+) -> tuple[Oracles, dict[str, Callable[[], Account]]]:
+    """The adversary's view of a challenge — a handle per answer function, with its budget
+    (a missing name is unlimited), and the public values — and the challenger's own reader
+    of each handle's account. What :func:`open_oracle` and :class:`Oracles` make, built
+    once per trial without their checks of what is built here."""
+    handles: dict[str, Oracle] = {}
+    readers: dict[str, Callable[[], Account]] = {}
+    new = Oracle.__new__
+    for name, answer in answers.items():
+        handles[name] = _fill(new(Oracle), answer, name, budgets.get(name), transcript)
+        readers[name] = handles[name]._read
+    view = Oracles.__new__(Oracles)
+    view._oracles = handles
+    view._public = MappingProxyType(dict(public)) if public else _NO_PUBLIC
+    return view, readers
+
+
+_NO_PUBLIC: Mapping[str, Any] = MappingProxyType({})
 
 
 class Oracles(Mapping[str, Oracle]):
@@ -195,7 +241,7 @@ class Oracles(Mapping[str, Oracle]):
                     f"oracle {key!r} must be an Oracle, got {type(oracle).__name__}"
                 )
         # A read-only view of a private copy: the adversary can neither change nor share it.
-        self._public = MappingProxyType(dict(public) if public else {})
+        self._public = MappingProxyType(dict(public)) if public else _NO_PUBLIC
 
     @property
     def public(self) -> Mapping[str, Any]:

@@ -36,7 +36,7 @@ import numpy as np
 from games.base import BatchAdversary, Challenge, Game, Search
 from games.engine.isolation import Isolated
 from games.engine.options import RunKeywords, RunOptions
-from games.engine.records import Estimate, Tally, describe_adversary, plain
+from games.engine.records import Estimate, Total, describe_adversary, plain
 from games.engine.runlog import spec_of
 from games.engine.runs import (
     check_run,
@@ -302,7 +302,7 @@ def _estimate_range(
     path = use_batched(game, adversary, False if options.isolate else options.batched)
     size = options.chunk_size or (default_chunk(game, True, stop - start) if path else None)
     spec = spec_of(game, adversary, trials=stop - start, seed=seed, batched=path, chunk_size=size)
-    total = Tally(ranges=())
+    total = Total()
     for tally in play(
         game,
         adversary,
@@ -311,8 +311,8 @@ def _estimate_range(
         options=attrs.evolve(options, chunk_size=size),
         batched=path,
     ):
-        total = total + tally
-    return estimate_from(spec, total, level=level, method=method)
+        total.add(tally)
+    return estimate_from(spec, total.tally(), level=level, method=method)
 
 
 def _best_of(

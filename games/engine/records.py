@@ -47,18 +47,7 @@ class Tally:
     seconds: float = 0.0
 
     def __add__(self, other: Tally) -> Tally:
-        errors = [e for e in (self.first_error, other.first_error) if e is not None]
-        return Tally(
-            ranges=_coalesce(self.ranges + other.ranges),
-            trials=self.trials + other.trials,
-            wins=self.wins + other.wins,
-            real=(self.real[0] + other.real[0], self.real[1] + other.real[1]),
-            ideal=(self.ideal[0] + other.ideal[0], self.ideal[1] + other.ideal[1]),
-            queries=_add(self.queries, other.queries),
-            errors=_add(self.errors, other.errors),
-            first_error=min(errors) if errors else None,
-            seconds=self.seconds + other.seconds,
-        )
+        return Total(self).add(other).tally()
 
     def to_json(self) -> dict[str, Any]:
         return as_json(self)
@@ -79,6 +68,74 @@ class Tally:
         )
 
 
+class Total:
+    """Tallies added up as they come: what ``a + b + ...`` gives, without a new
+    :class:`Tally` for each term (a run adds one per chunk)."""
+
+    __slots__ = (
+        "_ranges",
+        "trials",
+        "wins",
+        "_worlds",
+        "_queries",
+        "_errors",
+        "_first",
+        "_seconds",
+    )
+
+    def __init__(self, tally: Tally | None = None) -> None:
+        self._ranges: list[tuple[int, int]] = []
+        self.trials = self.wins = 0
+        self._worlds = [0, 0, 0, 0]  # real trials, real answers of 1, ideal ones, ideal ones of 1
+        self._queries: dict[str, int] = {}
+        self._errors: dict[str, int] = {}
+        self._first: tuple[int, str] | None = None
+        self._seconds = 0.0
+        if tally is not None:
+            self.add(tally)
+
+    @property
+    def ranges(self) -> tuple[tuple[int, int], ...]:
+        return tuple(self._ranges)
+
+    def add(self, other: Tally) -> Total:
+        ranges, more = self._ranges, other.ranges
+        if len(more) == 1 and ranges and ranges[-1][1] == more[0][0]:  # the next chunk, in order
+            ranges[-1] = (ranges[-1][0], more[0][1])
+        elif more:
+            self._ranges = list(_coalesce((*ranges, *more)))
+        self.trials += other.trials
+        self.wins += other.wins
+        if other.real != _NONE or other.ideal != _NONE:  # a real-vs-ideal game's counts
+            worlds = self._worlds
+            (real_n, real_1), (ideal_n, ideal_1) = other.real, other.ideal
+            worlds[0], worlds[1] = worlds[0] + real_n, worlds[1] + real_1
+            worlds[2], worlds[3] = worlds[2] + ideal_n, worlds[3] + ideal_1
+        if other.queries:
+            _into(self._queries, other.queries)
+        if other.errors:
+            _into(self._errors, other.errors)
+        first = other.first_error
+        if first is not None and (self._first is None or first < self._first):
+            self._first = first
+        self._seconds += other.seconds
+        return self
+
+    def tally(self) -> Tally:
+        real_n, real_1, ideal_n, ideal_1 = self._worlds
+        return Tally(
+            ranges=tuple(self._ranges),
+            trials=self.trials,
+            wins=self.wins,
+            real=(real_n, real_1),
+            ideal=(ideal_n, ideal_1),
+            queries=dict(self._queries),
+            errors=dict(self._errors),
+            first_error=self._first,
+            seconds=self._seconds,
+        )
+
+
 def _coalesce(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
     """Sorted ranges with touching neighbours joined, so a run's tally stays small."""
     out: list[tuple[int, int]] = []
@@ -90,11 +147,12 @@ def _coalesce(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...
     return tuple(out)
 
 
-def _add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
-    out = dict(a)
-    for key, value in b.items():
+_NONE = (0, 0)
+
+
+def _into(out: dict[str, int], more: Mapping[str, int]) -> None:
+    for key, value in more.items():
         out[key] = out.get(key, 0) + value
-    return out
 
 
 @attrs.frozen(kw_only=True)

@@ -35,7 +35,7 @@ from games.engine import seeds
 from games.engine.backends import check_workers, run_chunks
 from games.engine.isolation import Isolated, renewer
 from games.engine.options import RunKeywords, RunOptions
-from games.engine.records import Estimate, Tally, TrialRecord
+from games.engine.records import Estimate, Tally, Total, TrialRecord
 from games.engine.runlog import RunLog, played, spec_of
 from games.engine.trials import Chunks, play_trial
 from games.registry import name_of
@@ -169,13 +169,13 @@ def estimate(
         game, adversary, trials=trials, seed=seed, batched=path, chunk_size=chunk,
         level=level, method=method,
     )  # fmt: skip
-    total = Tally(ranges=())
+    total = Total()
     todo = [(0, trials)]
     runlog = None
     if log is not None:
         runlog = RunLog.open(log, spec, resume=resume)
         for done in runlog.tallies:
-            total = total + done
+            total.add(done)
         todo = runlog.missing(trials)
     if progress is not None:
         progress(trials - sum(b - a for a, b in todo), trials)
@@ -188,7 +188,7 @@ def estimate(
             options=attrs.evolve(options, chunk_size=chunk),
             batched=path,
         ):
-            total = total + tally
+            total.add(tally)
             if runlog is not None:
                 runlog.append(tally)
             if progress is not None:
@@ -196,7 +196,7 @@ def estimate(
     finally:
         if runlog is not None:
             runlog.close()
-    result = estimate_from(spec, total, level=level, method=method)
+    result = estimate_from(spec, total.tally(), level=level, method=method)
     if isinstance(adversary, ReportsResources):
         result = attrs.evolve(result, resources=dict(adversary.resources(game)))
     return result

@@ -112,7 +112,7 @@ class _Key(ISpawnableSeedSequence):
 
     def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
         if n_words == 4 and dtype is np.uint64:  # what PCG64 asks for: the 256 bits as they are
-            return np.frombuffer(self._bits, np.uint64).copy()
+            return np.frombuffer(bytearray(self._bits), np.uint64)
         words = self.words
         need = n_words * (2 if np.dtype(dtype) == np.uint64 else 1)
         if need > len(words):  # more than PCG64 asks for: let SeedSequence stretch it
@@ -132,15 +132,19 @@ class _Key(ISpawnableSeedSequence):
         ]
 
 
+_Generator, _PCG64 = np.random.Generator, np.random.PCG64
+
+
 def generator(seed: int, role: bytes, *position: int) -> np.random.Generator:
     """The generator of one stream: ``role`` (a purpose's name, at most 16 bytes) at ``position``."""
-    return np.random.Generator(np.random.PCG64(_Key(_digest(seed, role, position))))  # type: ignore[arg-type]
+    return _Generator(_PCG64(_Key(_keyed(seed, role, _position(position)))))  # type: ignore[arg-type]
 
 
 _HASHES: dict[tuple[int, bytes], Any] = {}
 
 
-def _digest(seed: int, role: bytes, position: tuple[int, ...]) -> bytes:
+def _keyed(seed: int, role: bytes, position: bytes) -> bytes:
+    """The key of ``role``'s stream at ``position`` (as bytes): BLAKE2b keyed by the run's key."""
     base = _HASHES.get((seed, role))
     if base is None:
         if len(role) > 16:
@@ -150,8 +154,12 @@ def _digest(seed: int, role: bytes, position: tuple[int, ...]) -> bytes:
         # Keyed once per (run, role): a copy per stream skips hashing the key's block again.
         base = _HASHES[seed, role] = hashlib.blake2b(digest_size=32, key=run_key(seed), person=role)
     h = base.copy()
-    h.update(_position(position))
+    h.update(position)
     return h.digest()
+
+
+def _digest(seed: int, role: bytes, position: tuple[int, ...]) -> bytes:
+    return _keyed(seed, role, _position(position))
 
 
 def derive(seed: int, role: bytes, *position: int) -> int:
@@ -163,8 +171,11 @@ def pair(
     seed: int, *position: int, batch: bool = False
 ) -> tuple[np.random.Generator, np.random.Generator]:
     """The challenger's and the adversary's generators of a trial (or of a chunk's batch)."""
-    if batch:
-        return generator(seed, CHALLENGER_BATCH, *position), generator(
-            seed, ADVERSARY_BATCH, *position
-        )
-    return generator(seed, CHALLENGER, *position), generator(seed, ADVERSARY, *position)
+    at = _position(position)
+    challenger, adversary = (
+        (CHALLENGER_BATCH, ADVERSARY_BATCH) if batch else (CHALLENGER, ADVERSARY)
+    )
+    return (
+        _Generator(_PCG64(_Key(_keyed(seed, challenger, at)))),  # type: ignore[arg-type]
+        _Generator(_PCG64(_Key(_keyed(seed, adversary, at)))),  # type: ignore[arg-type]
+    )

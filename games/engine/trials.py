@@ -45,6 +45,7 @@ class _Outcome(NamedTuple):
     accounts: Mapping[str, Account] | None
 
 
+_played = functools.partial(tuple.__new__, _Outcome)  # _Outcome(...) without its Python frame
 _TRACE_LIMIT = 20_000  # characters of a traceback kept in a tally (head and tail)
 
 
@@ -144,7 +145,7 @@ def play_trial(
         elif kind == "exception" and any(a.exceeded for a in accounts.values()):
             kind = "budget"
         return _Outcome(hidden, None, False, kind, trace, accounts)
-    if any(a.exceeded for a in accounts.values()):
+    if any([a.exceeded for a in accounts.values()]):
         # The adversary caught BudgetExceeded and went on: the trial is lost all the same.
         return _Outcome(
             hidden, answer, False, "budget", f"trial {index}: budget exceeded", accounts
@@ -153,7 +154,7 @@ def play_trial(
         win = game.judge(challenge, hidden, answer)
     except InvalidAnswer:
         return _Outcome(hidden, answer, False, "invalid-answer", _trace(index, seed), accounts)
-    return _Outcome(hidden, answer, win, None, None, accounts)
+    return _played((hidden, answer, win, None, None, accounts))
 
 
 def _lost(error: BaseException) -> str:
@@ -217,18 +218,23 @@ class Chunks:
         # an isolated adversary has its own deadline, kept by the parent that kills it; a
         # second clock here could ring while the parent tidies up after the first
         isolated = isinstance(self.adversary, Isolated)
-        alarm = _Alarm(None if isolated else self.trial_timeout)
+        timeout = None if isolated else self.trial_timeout
+        alarm = _UNARMED if timeout is None else _Alarm(timeout)
         alarm.install()
         try:
             if self.collect == "scores":
                 tally, each = _score_chunk(self.game, renew(), self.seed, start, stop, clock)
             elif self.batched:
                 _reuse_freed_memory()
-                tally, each = _batch_chunk(self.game, renew(), self.seed, start, stop, alarm, clock)
+                tally, each = _batch_chunk(
+                    self.game, renew(), self.seed, start, stop, alarm, clock, self.collect
+                )
             else:
                 if isolated:
                     self.adversary.start()
-                tally, each = _trial_chunk(self.game, renew, self.seed, start, stop, alarm, clock)
+                tally, each = _trial_chunk(
+                    self.game, renew, self.seed, start, stop, alarm, clock, self.collect
+                )
         finally:
             alarm.uninstall()
         return tally if self.collect == "tally" else (tally, each)
@@ -249,19 +255,22 @@ def _trial_chunk(
     stop: int,
     alarm: _Alarm,
     clock: float,
-) -> tuple[Tally, np.ndarray]:
-    outcomes = np.empty(stop - start, np.int8)
+    collect: str = "outcomes",
+) -> tuple[Tally, np.ndarray | None]:
+    outcomes: list[int] = []
+    keep = outcomes.append if collect != "tally" else None
     wins = real_n = real_1 = ideal_n = ideal_1 = 0
     queries: dict[str, int] = {}
     errors: dict[str, int] = {}
     first: tuple[int, str] | None = None
     worlds = game.shape.worlds
     for index in range(start, stop):
-        hidden, _, win, kind, trace, accounts = play_trial(game, renew(), seed, index, alarm=alarm)
+        hidden, _, win, kind, trace, accounts = play_trial(game, renew(), seed, index, False, alarm)
         if accounts is not None:
             for name, account in accounts.items():
                 queries[name] = queries.get(name, 0) + account.queries
-        outcomes[index - start] = -1 if kind == "game-failed" else win
+        if keep is not None:
+            keep(-1 if kind == "game-failed" else win)
         if kind is not None:
             errors[kind] = errors.get(kind, 0) + 1
             if first is None:
@@ -287,7 +296,7 @@ def _trial_chunk(
         first_error=first,
         seconds=time.perf_counter() - clock,
     )
-    return tally, outcomes
+    return tally, None if keep is None else np.array(outcomes, np.int8)
 
 
 def _score_chunk(
@@ -327,7 +336,8 @@ def _batch_chunk(
     stop: int,
     alarm: _Alarm,
     clock: float,
-) -> tuple[Tally, np.ndarray]:
+    collect: str = "outcomes",
+) -> tuple[Tally, np.ndarray | None]:
     size = stop - start
     challenger, attacker = seeds.pair(seed, start, stop, batch=True)
     hidden, challenge = game.open_batch(size, challenger)
@@ -349,7 +359,7 @@ def _batch_chunk(
     accounts = [read() for read in readers.values()]
     if alarm.fired and not losses:
         losses.append(("timeout", None, "the batch ran past its time"))
-    if not losses and any(account.exceeded for account in accounts):
+    if not losses and any([account.exceeded for account in accounts]):
         losses.append(("budget", None, "the batch went over budget"))
     win = None if losses else _judge_batch(game, challenge, hidden, answers, size, losses)
     # Read only now: the challenger may fill its mask while answering (a model is trained
@@ -358,8 +368,10 @@ def _batch_chunk(
     kept = None if failed is None or not failed.any() else ~failed
     if kept is not None:
         losses.append(("game-failed", failed, "the challenger failed"))
-    errors, first = _count_losses(
-        losses, kept, size, start, f"(seed {seed}, batch {start}-{stop - 1})"
+    errors, first = (
+        _count_losses(losses, kept, size, start, f"(seed {seed}, batch {start}-{stop - 1})")
+        if losses
+        else ({}, None)
     )
     played = size if kept is None else int(np.count_nonzero(kept))
     wins = 0 if win is None else int(np.count_nonzero(win if kept is None else win & kept))
@@ -377,6 +389,8 @@ def _batch_chunk(
         first_error=first,
         seconds=time.perf_counter() - clock,
     )
+    if collect == "tally":
+        return tally, None
     outcomes = np.zeros(size, np.int8) if win is None else win.astype(np.int8)
     if kept is not None:
         outcomes[~kept] = -1
