@@ -134,7 +134,11 @@ def play_trial(
     except BaseException as error:  # SystemExit, GeneratorExit, KeyboardInterrupt too: a loss
         answer, trace = None, _trace(index, seed)
         kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
-    accounts = {name: read() for name, read in readers.items()}
+    accounts = {}
+    exceeded = False
+    for name, read in readers.items():  # one pass, no comprehension frame: it runs every trial
+        account = accounts[name] = read()
+        exceeded = exceeded or account.exceeded
     if alarm.fired and kind != "timeout":
         kind, trace = "timeout", _trace(index, seed, "the adversary caught its trial timeout")
     if kind is not None:
@@ -142,10 +146,10 @@ def play_trial(
             # The challenger failed while answering (a model trained on the adversary's canary
             # diverged): a challenger failure, which an adversary cannot fake by raising.
             kind = "game-failed"
-        elif kind == "exception" and any(a.exceeded for a in accounts.values()):
+        elif kind == "exception" and exceeded:
             kind = "budget"
         return _Outcome(hidden, None, False, kind, trace, accounts)
-    if any([a.exceeded for a in accounts.values()]):
+    if exceeded:
         # The adversary caught BudgetExceeded and went on: the trial is lost all the same.
         return _Outcome(
             hidden, answer, False, "budget", f"trial {index}: budget exceeded", accounts
@@ -356,10 +360,15 @@ def _batch_chunk(
         kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
         what = "the batch went over budget" if kind == "budget" else "the adversary raised"
         losses.append((kind, None, f"{what}:\n{traceback.format_exc()[-_TRACE_LIMIT:]}"))
-    accounts = [read() for read in readers.values()]
+    spent: dict[str, int] = {}
+    exceeded = False
+    for name, read in readers.items():  # one pass, as in play_trial
+        account = read()
+        spent[name] = account.queries
+        exceeded = exceeded or account.exceeded
     if alarm.fired and not losses:
         losses.append(("timeout", None, "the batch ran past its time"))
-    if not losses and any([account.exceeded for account in accounts]):
+    if not losses and exceeded:
         losses.append(("budget", None, "the batch went over budget"))
     win = None if losses else _judge_batch(game, challenge, hidden, answers, size, losses)
     # Read only now: the challenger may fill its mask while answering (a model is trained
@@ -384,7 +393,7 @@ def _batch_chunk(
         wins=wins,
         real=real,
         ideal=ideal,
-        queries={name: a.queries * played for name, a in zip(readers, accounts, strict=True)},
+        queries={name: count * played for name, count in spent.items()},
         errors=errors,
         first_error=first,
         seconds=time.perf_counter() - clock,
