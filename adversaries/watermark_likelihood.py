@@ -189,6 +189,11 @@ class WalshHadamard:
     level: float = attrs.field(default=0.01, validator=_level)
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
+        peak, threshold = self.statistic(oracles)
+        return int(peak >= threshold)
+
+    def statistic(self, oracles: Oracles) -> tuple[float, float]:
+        """The largest |D̂(a)| over the masks, and the threshold it is compared with."""
         public = oracles.public
         h, vocab = int(public.get("h", 1)), int(public["vocab"])
         bits = max(1, int(np.ceil((h + 1) * np.log2(vocab))))
@@ -220,9 +225,9 @@ class WalshHadamard:
                 variance += weight**2 * (1 - float((mass**2).sum()))
             used.update(contexts)
         if variance <= 0:
-            return 0
-        peak = np.abs(walsh_hadamard(histogram)).max()
-        return int(peak >= np.sqrt(2 * variance * np.log(2.0 ** (bits + 1) / self.level)))
+            return 0.0, np.inf
+        peak = float(np.abs(walsh_hadamard(histogram)).max())
+        return peak, float(np.sqrt(2 * variance * np.log(2.0 ** (bits + 1) / self.level)))
 
 
 def _seen(ids: np.ndarray, h: int) -> bool:

@@ -7,7 +7,10 @@ import itertools
 
 import numpy as np
 import pytest
+from lm_cases import needs_lm
 
+import games.lm.watermark  # noqa: F401  (registers the game for the checker)
+import proofs
 from adversaries.watermark_likelihood import (
     ReuseLikelihood,
     WalshHadamard,
@@ -75,3 +78,20 @@ def test_walsh_hadamard_refuses_points_beyond_its_transform():
     )
     with pytest.raises(InvalidArgument, match="h = 1"):
         WalshHadamard()(oracles, np.random.default_rng(0))
+
+
+# One story of up to 64 tokens from the 16 most likely: exp-reused loops in about a third
+# of its keys (the likelihood ratio then passes log 1/level), exp never reuses a uniform.
+ONE_STORY = {"queries": 1, "length": 64, "top_k": 16, "prf": "blake2"}
+
+
+@needs_lm
+def test_the_likelihood_ratio_keeps_its_level_against_exp(tiny):
+    # exp samples a repeated context from the model: the ratio is a martingale of mean 1 in
+    # both worlds, so A (and B, over the PRF game) almost never answers real.
+    report = proofs.check_empirical(
+        proofs.load("exp-undetectable"), ReuseLikelihood(), params=ONE_STORY, trials=40, seed=0
+    )
+    assert report.verdicts == ("consistent",), report
+    assert report.theorem.worlds["ideal"][1] == 0 and report.theorem.worlds["real"][1] == 0
+    assert not report.assumptions[0].violated, report
