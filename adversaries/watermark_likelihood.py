@@ -39,13 +39,13 @@ import numpy as np
 
 from adversaries.registry import register
 from adversaries.watermark import _own_model
+from games.lm.vocabulary import STORY_SUBJECTS
 from oracles import InvalidArgument, Oracles, checks
 
 __all__ = ["ReuseLikelihood", "WalshHadamard", "distributions", "walsh_hadamard"]
 
 #: The requests the attacks cycle through (stories have per-token entropy).
 STORY = "Tell me a story about a {subject}."
-SUBJECTS = ("fox", "owl", "sailor", "baker", "robot", "dragon", "child", "farmer")
 #: Largest point space the Walsh–Hadamard attack transforms (2^22 float64: 32 MiB).
 MAX_BITS = 22
 #: Queries asked when the oracle has no budget.
@@ -183,7 +183,7 @@ class WalshHadamard:
     """
 
     requests: tuple[str, ...] = attrs.field(
-        default=tuple(STORY.format(subject=s) for s in SUBJECTS),
+        default=tuple(STORY.format(subject=s) for s in STORY_SUBJECTS),
         converter=_requests,
     )
     level: float = attrs.field(default=0.01, validator=_level)
