@@ -2,10 +2,11 @@
 
 Both load their own copy of the public model (only the key is secret), read the model's
 next-token distribution p_i at every position of every reply (cut to the public ``top_k``
-as both worlds cut it), and test the null hypothesis "the replies are the model's own
-samples" with a false-positive rate of at most ``level`` that holds whatever the model:
+as both worlds cut it), and test a null hypothesis with a false-positive rate set by
+``level``:
 
-- ``reuse-likelihood``: a likelihood ratio against a scheme that reuses the uniforms of a
+- ``reuse-likelihood`` (null: the model's own samples; the rate holds whatever the model):
+  a likelihood ratio against a scheme that reuses the uniforms of a
   repeated context. Under ``exp`` with reused uniforms, a token t chosen after a context
   where the model's distribution was p' is chosen again, after the same context with the
   distribution p, with probability exactly ``1 / Σ_s max(p'_s, p_s·p'_t/p_t)`` (the Gumbel
@@ -14,16 +15,17 @@ samples" with a false-positive rate of at most ``level`` that holds whatever the
   earlier occurrences; elsewhere it is p. The likelihood ratio of a reply is a
   nonnegative martingale of mean 1 under the model, so answering real when its logarithm
   reaches ``log(1/level)`` is wrong with probability at most ``level`` (Ville).
-- ``walsh-hadamard``: a search for an affine bit of the PRF. A scored point is
+- ``walsh-hadamard`` (null: the scheme over a random function, which for fresh contexts is
+  the model's own sampling): a search for an affine bit of the PRF. A scored point is
   x = token + V·c (``h = 1``); when the PRF is affine over GF(2) (``toy-linear``), the top
   bit of the uniform u(x) is a·x ⊕ b for one of the 2^(n+1) affine functions of x's n bits,
   and the exp scheme emits the candidate with the largest u^(1/p): a token whose top bit is
-  1 far more often than p says. With D the signed histogram (emitted point minus p_i's
-  mass at each candidate point) over all high-entropy positions, its Walsh–Hadamard
-  transform D̂(a) sums, for every a at once, terms of mean zero under the model, bounded
-  by 2: by Azuma–Hoeffding and a union bound over the 2^n masks, max |D̂| exceeds
-  ``sqrt(2 N ln(2^(n+1)/level))`` with probability at most ``level``. Against a good PRF
-  the uniforms carry no affine bit and the attack does no better than that.
+  1 far more often than chance. With D the weighted, signed histogram (emitted point minus
+  the mass the scheme over a random function would give each candidate point), its
+  Walsh–Hadamard transform D̂(a) sums, for every mask a at once, terms of mean zero over a
+  random function; the attack answers real when max |D̂| passes a Gaussian union-bound
+  threshold (see :class:`WalshHadamard`). Against a good PRF the uniforms carry no affine
+  bit and the attack does no better than over a random function.
 
 Each sees only its ``generate`` oracle and the public values; it asks as many requests as
 the budget allows (one when there is none).
@@ -48,6 +50,10 @@ __all__ = ["ReuseLikelihood", "WalshHadamard", "distributions", "walsh_hadamard"
 STORY = "Tell me a story about a {subject}."
 #: Largest point space the Walsh–Hadamard attack transforms (2^22 float64: 32 MiB).
 MAX_BITS = 22
+#: Probabilities below this are treated as zero (their 2^(1 − 1/q) underflows).
+TINY = 1e-9
+#: The weight of the model's own distribution in the likelihood ratio's alternative.
+SLACK = 1e-3
 #: Queries asked when the oracle has no budget.
 UNBUDGETED = 1
 
@@ -131,10 +137,20 @@ class ReuseLikelihood:
                 context, token, p = tuple(reply[i - h : i]), reply[i], rows[i]
                 earlier = seen.setdefault(context, [])
                 if earlier and p[token] > 0:
-                    q = np.mean([_reused(p, previous, t) for t, previous in earlier], axis=0)
-                    total += float(np.log(q[token]) - np.log(p[token]))
+                    # A little of p in the alternative: a float apart from certainty is no proof.
+                    alternative = (1 - SLACK) * _revisit(p, earlier)[token] + SLACK * p[token]
+                    total += float(np.log(alternative) - np.log(p[token]))
                 earlier.append((token, p))
         return int(total >= np.log(1 / self.level))
+
+
+def _revisit(p: np.ndarray, earlier: Sequence[tuple[int, np.ndarray]]) -> np.ndarray:
+    """The next token's distribution under reused uniforms after the ``earlier`` choices at
+    this context (token, distribution): the mixture of :func:`_reused` over them (p itself
+    when there are none)."""
+    if not earlier:
+        return p
+    return np.mean([_reused(p, previous, t) for t, previous in earlier], axis=0)
 
 
 def _reused(p: np.ndarray, previous: np.ndarray, t: int) -> np.ndarray:
@@ -142,7 +158,7 @@ def _reused(p: np.ndarray, previous: np.ndarray, t: int) -> np.ndarray:
     are used again under ``p`` (exact for the exp scheme given that one earlier choice)."""
     if p[t] <= 0 or previous[t] <= 0:
         return p
-    again = 1.0 / np.maximum(previous, p * (previous[t] / p[t])).sum()
+    again = min(1.0, 1.0 / np.maximum(previous, p * (previous[t] / p[t])).sum())
     rest = 1.0 - p[t]
     q = p * ((1.0 - again) / rest) if rest > 0 else np.zeros_like(p)
     q[t] = again
@@ -173,20 +189,28 @@ class WalshHadamard:
     affine function of the emitted points' bits is biased beyond what ``level`` allows.
 
     Each position is weighted by the bias the exp scheme would put on the top bit of its
-    emitted uniform, ``μ = Σ_t p_t (1 − 2^(1 − 1/p_t))`` (the winner's uniform is
-    Beta(1/p_t, 1)); a position whose context occurred before in its prompt or reply is
-    left out (the scheme samples it from the model). The threshold is
-    ``sqrt(2 V ln(2^(n+1)/level))`` with V the weighted variance the model gives a random
-    mask, ``Σ μ² (1 − Σ_t p_t²)``: a Gaussian tail with a union bound over the masks (an
-    approximation, not a guarantee; the game measures the false-positive rate). Needs
-    points below 2^22 (``h = 1`` and a vocabulary of at most 2048 tokens).
+    emitted uniform, ``μ = Σ_t q_t (1 − 2^(1 − 1/q_t))`` (the winner's uniform is
+    Beta(1/q_t, 1)), where q is what the scheme over a random function would emit there:
+    the model's p at a context's first use, and at a later use (up to ``revisits`` earlier
+    ones) p corrected for the uniforms the earlier choices revealed (:func:`_revisit`, the
+    Gumbel race run again). So replies that revisit contexts do not set the attack off over a
+    random function (the reduction's other world), while an affine PRF still shows.
+    Positions the scheme samples from the model (a context already in the prompt or reply)
+    are left out. The threshold is ``sqrt(2 V ln(2^(n+1)/level))`` with V the weighted
+    variance q gives a random mask, ``Σ μ² (1 − Σ_t q_t²)``: a Gaussian tail with a union
+    bound over the masks (an approximation, not a guarantee: the games measure the
+    false-positive rate). Needs points below 2^22 (``h = 1`` and a vocabulary of at most
+    2048 tokens). ``requests`` default to a story for every (adjective, subject) of the
+    corpus, in a fixed shuffled order, so that replies start apart.
     """
 
-    requests: tuple[str, ...] = attrs.field(
-        default=tuple(STORY.format(subject=s) for s in STORY_SUBJECTS),
-        converter=_requests,
-    )
-    level: float = attrs.field(default=0.01, validator=_level)
+    requests: tuple[str, ...] = attrs.field(factory=lambda: _stories(), converter=_requests)
+    level: float = attrs.field(default=1e-4, validator=_level)
+    revisits: int = attrs.field(default=3)
+
+    @revisits.validator
+    def _check_revisits(self, attribute: attrs.Attribute, value: Any) -> None:
+        checks.integer(attribute.name, value, 0)
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
         peak, threshold = self.statistic(oracles)
@@ -204,30 +228,39 @@ class WalshHadamard:
             )
         _model, scored = _scored(oracles, self.requests)
         histogram, variance = np.zeros(1 << bits), 0.0
-        used: set[tuple[int, ...]] = set()
+        visits: dict[tuple[int, ...], list[tuple[int, np.ndarray]]] = {}
         for prompt, reply, rows in scored:
             ids = np.asarray(prompt + reply, dtype=np.int64)
-            contexts = [
-                tuple(ids[len(prompt) + i - h : len(prompt) + i].tolist())
-                for i in range(len(reply))
-            ]
-            for i, context in enumerate(contexts):
+            for i, token in enumerate(reply):
                 end = len(prompt) + i
-                p, token = rows[i], reply[i]
-                if context in used or _seen(ids[:end], h) or p[token] <= 0:
+                context = tuple(ids[end - h : end].tolist())
+                earlier = visits.setdefault(context, [])
+                if _seen(ids[:end], h) or rows[i][token] <= 0 or len(earlier) > self.revisits:
                     continue
-                base = int(sum(c * vocab ** (h - k) for k, c in enumerate(context)))
-                candidates = np.flatnonzero(p)
-                mass = p[candidates]
+                q = _revisit(rows[i], earlier)
+                earlier.append((token, rows[i]))
+                candidates = np.flatnonzero(q > TINY)
+                mass = q[candidates]
+                if len(candidates) < 2 or q[token] <= TINY:
+                    continue
                 weight = float((mass * (1 - 2.0 ** (1 - 1 / mass))).sum())
+                base = sum(c * vocab ** (h - k) for k, c in enumerate(context))
                 histogram[base + token] += weight
                 np.add.at(histogram, base + candidates, -weight * mass)
                 variance += weight**2 * (1 - float((mass**2).sum()))
-            used.update(contexts)
         if variance <= 0:
-            return 0.0, np.inf
+            return 0.0, float("inf")
         peak = float(np.abs(walsh_hadamard(histogram)).max())
         return peak, float(np.sqrt(2 * variance * np.log(2.0 ** (bits + 1) / self.level)))
+
+
+def _stories() -> tuple[str, ...]:
+    """A story request for every (adjective, subject) of the corpus, in a fixed order."""
+    from games.lm.vocabulary import ADJECTIVES
+
+    stories = [f"Tell me a story about a {a} {s}." for a in ADJECTIVES for s in STORY_SUBJECTS]
+    order = np.random.default_rng(7).permutation(len(stories))
+    return tuple(stories[i] for i in order)
 
 
 def _seen(ids: np.ndarray, h: int) -> bool:

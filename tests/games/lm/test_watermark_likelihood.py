@@ -95,3 +95,43 @@ def test_the_likelihood_ratio_keeps_its_level_against_exp(tiny):
     assert report.verdicts == ("consistent",), report
     assert report.theorem.worlds["ideal"][1] == 0 and report.theorem.worlds["real"][1] == 0
     assert not report.assumptions[0].violated, report
+
+
+# 32 stories of up to 40 tokens from the 8 most likely: B reads 8 uniforms a token from its
+# PRF oracle. About 3 s a trial (2 cores, shared): slow, so the verdicts are opt-in.
+STORIES = {"queries": 32, "length": 40, "top_k": 8}
+
+
+@needs_lm
+@pytest.mark.slow
+def test_walsh_hadamard_blames_the_toy_linear_prf(tiny):
+    # B runs the attack over the PRF game's oracle: it tells toy-linear from a random
+    # function, which a PRF claimed secure up to 2^-128-ish must not allow.
+    report = proofs.check_empirical(
+        proofs.load("exp-undetectable"),
+        WalshHadamard(),
+        params={**STORIES, "prf": "toy-linear"},
+        trials=16,
+        seed=0,
+    )
+    assert report.verdicts == ("assumption:prf",), report
+    check = report.assumptions[0]
+    assert check.violated and check.low > 0, report
+
+
+@needs_lm
+@pytest.mark.slow
+def test_walsh_hadamard_breaks_no_good_prf(tiny):
+    # Over keyed BLAKE2 the same attack finds no affine bit: B's advantage stays near 0.
+    # (With 32 queries the bound's (q − 1)·L term is above 1, so the theorem is not tested:
+    # the verdict is inconclusive, and nothing is blamed.)
+    report = proofs.check_empirical(
+        proofs.load("exp-undetectable"),
+        WalshHadamard(),
+        params={**STORIES, "prf": "blake2"},
+        trials=8,
+        seed=0,
+    )
+    assert report.verdicts == ("inconclusive",), report
+    assert not report.assumptions[0].violated, report
+    assert report.assumptions[0].estimate.worlds["real"][1] == 0, report
