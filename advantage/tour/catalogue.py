@@ -268,6 +268,9 @@ WATERMARKS = domain(
     check("exp-undetectable length=32 top_k=64", "repeated-continuation", "consistent",
           "exp samples a repeated context afresh, and B breaks no PRF", trials=40, full=True,
           budget=30.0),
+    check("exp-undetectable prf=toy-linear queries=32 length=40 top_k=8", "walsh-hadamard",
+          "assumption:prf", "an affine PRF shows in the emitted tokens' bits, and B over the "
+          "PRF game's oracle breaks it", trials=16, full=True, budget=150.0),
     needs="transformers",
     model="tiny:0",
     budget=6.0,
