@@ -48,6 +48,10 @@ __all__ = ["ReuseLikelihood", "WalshHadamard", "distributions", "walsh_hadamard"
 
 #: The requests the attacks cycle through (stories have per-token entropy).
 STORY = "Tell me a story about a {subject}."
+#: A request that sends the model into a long reply whose contexts recur (a word forty
+#: times: the tiny model keeps writing, and its stories end after about 35 tokens), so that
+#: a scheme reusing the uniforms of a repeated context meets many of them in one reply.
+REPETITIVE = " ".join(["fox"] * 40)
 #: Largest point space the Walsh–Hadamard attack transforms (2^22 float64: 32 MiB).
 MAX_BITS = 22
 #: Probabilities below this are treated as zero (their 2^(1 − 1/q) underflows).
@@ -118,13 +122,12 @@ def _scored(oracles: Oracles, requests: Sequence[str]) -> tuple[Any, list]:
 class ReuseLikelihood:
     """A likelihood-ratio test against reused uniforms at repeated contexts (see the module).
 
-    ``requests`` are asked in turn, as many as the budget allows; ``level`` is the
+    ``requests`` are asked in turn, as many as the budget allows (by default
+    :data:`REPETITIVE`: the test needs contexts that recur); ``level`` is the
     false-positive rate against the model's own replies (Ville's inequality).
     """
 
-    requests: tuple[str, ...] = attrs.field(
-        default=(STORY.format(subject="fox"),), converter=_requests
-    )
+    requests: tuple[str, ...] = attrs.field(default=(REPETITIVE,), converter=_requests)
     level: float = attrs.field(default=0.01, validator=_level)
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:

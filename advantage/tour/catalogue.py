@@ -265,12 +265,16 @@ WATERMARKS = domain(
     check("kgw-soundness scheme=kgw-repeated", "repetitive", "algorithm",
           "the planted bug: repeated (context, token) pairs counted again", trials=200,
           full=True),
-    check("exp-undetectable length=32 top_k=64", "repeated-continuation", "consistent",
-          "exp samples a repeated context afresh, and B breaks no PRF", trials=40, full=True,
-          budget=30.0),
+    check("exp-undetectable queries=1 length=64 top_k=16", "reuse-likelihood", "consistent",
+          "exp samples a recurring context afresh: the likelihood ratio never fires, in A "
+          "or in B", trials=40, full=True, budget=40.0),
+    check("exp-undetectable scheme=exp-reused queries=1 length=64 top_k=16",
+          "reuse-likelihood", "algorithm",
+          "the planted bug: recurring contexts reuse their uniforms, which B over a random "
+          "function does too", trials=80, full=True, budget=80.0),
     check("exp-undetectable prf=toy-linear queries=32 length=40 top_k=8", "walsh-hadamard",
           "assumption:prf", "an affine PRF shows in the emitted tokens' bits, and B over the "
-          "PRF game's oracle breaks it", trials=16, full=True, budget=150.0),
+          "PRF game's oracle breaks it", trials=32, full=True, budget=300.0),
     needs="transformers",
     model="tiny:0",
     budget=6.0,

@@ -123,18 +123,23 @@ SMALL = {"queries": 1, "length": 32, "top_k": 64}
 
 
 @needs_lm
-def test_exp_with_one_query_is_consistent(tiny):
+def test_exp_with_one_query_blames_nothing(tiny):
     # exp samples a repeated context afresh: reading loops in one reply gains nothing, and
     # B (the same attack over the PRF game's oracle) breaks no PRF. With one query the bound
     # is Adv_prf(B), and B runs A in the same two worlds: both intervals measure one
-    # quantity near 0 and the verdict is consistent when A's upper end falls below B's, a
-    # coin toss per seed that more trials do not remove. Over SipHash seeds 1-5 decide it
-    # (seed 0 is inconclusive, as seeds 1, 3 and 4 were over keyed BLAKE2); seed 1 here.
-    report = proofs.check_empirical(
-        proofs.load("exp-undetectable"), RepeatedContinuation(), params=SMALL, trials=40, seed=1
-    )
-    assert report.verdicts == ("consistent",), report
-    assert not report.assumptions[0].violated, report
+    # quantity near 0, so the verdict is consistent or, when A's upper end happens to pass
+    # B's, inconclusive; never a blame. (The consistent verdict played robustly, by an
+    # attack that never answers real against exp, is in test_watermark_likelihood.py.)
+    for seed in (0, 1, 2):
+        report = proofs.check_empirical(
+            proofs.load("exp-undetectable"),
+            RepeatedContinuation(),
+            params=SMALL,
+            trials=40,
+            seed=seed,
+        )
+        assert report.verdicts in (("consistent",), ("inconclusive",)), report
+        assert not report.assumptions[0].violated and not report.violated, report
 
 
 @needs_lm
