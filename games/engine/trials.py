@@ -114,8 +114,10 @@ def play_trial(
     index: int,
     transcript: bool = False,
     alarm: _Alarm = _UNARMED,
+    spent: dict[str, int] | None = None,
 ) -> _Outcome:
-    """One trial, with ``player`` a fresh copy of the adversary."""
+    """One trial, with ``player`` a fresh copy of the adversary; each oracle's queries are
+    added to ``spent`` when given (a chunk's running count)."""
     challenger, attacker = seeds.pair(seed, index)
     try:
         hidden, challenge = game.open(challenger)
@@ -139,6 +141,8 @@ def play_trial(
     for name, read in readers.items():  # one pass, no comprehension frame: it runs every trial
         account = accounts[name] = read()
         exceeded = exceeded or account.exceeded
+        if spent is not None:
+            spent[name] = spent.get(name, 0) + account.queries
     if alarm.fired and kind != "timeout":
         kind, trace = "timeout", _trace(index, seed, "the adversary caught its trial timeout")
     if kind is not None:
@@ -269,10 +273,9 @@ def _trial_chunk(
     first: tuple[int, str] | None = None
     worlds = game.shape.worlds
     for index in range(start, stop):
-        hidden, _, win, kind, trace, accounts = play_trial(game, renew(), seed, index, False, alarm)
-        if accounts is not None:
-            for name, account in accounts.items():
-                queries[name] = queries.get(name, 0) + account.queries
+        hidden, _, win, kind, trace, _ = play_trial(
+            game, renew(), seed, index, False, alarm, queries
+        )
         if keep is not None:
             keep(-1 if kind == "game-failed" else win)
         if kind is not None:
