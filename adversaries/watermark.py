@@ -25,6 +25,7 @@ __all__ = [
     "SameRequest",
     "Substitute",
     "Unchanged",
+    "own_model",
 ]
 
 
@@ -126,7 +127,7 @@ class Paraphrase:
         from games.lm.watermark import text_ids
 
         public = oracles.public
-        own = _own_model(public)
+        own = own_model(public)
         text = tuple(int(t) for t in public["text"])
         writer = own if self.model is None else lm.load(self.model)
         chat = self.instruction.format(text=own.decode(text), request=public["request"])
@@ -167,7 +168,7 @@ class SameRequest:
         return int(tuple(first) == tuple(second))
 
 
-def _own_model(public: Any) -> Any:
+def own_model(public: Any) -> Any:
     """The public model, loaded by the adversary itself (only the key is secret)."""
     from games import lm
 
@@ -184,7 +185,7 @@ def _marked_and_plain(oracles: Oracles, rng: np.random.Generator) -> tuple[list,
     requests = [public["requests"][i % len(public["requests"])] for i in range(budget)]
     if not requests:
         return [], []
-    model = _own_model(public)
+    model = own_model(public)
     plain = model.sample(
         [model.encode(r) for r in requests], max_new_tokens=48, temperature=1.0, rng=rng
     )
@@ -199,7 +200,7 @@ class ModelReply:
     length: int = attrs.field(default=48)
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> Any:
-        model = _own_model(oracles.public)
+        model = own_model(oracles.public)
         prompt = model.encode(oracles.public["prompt"])
         (reply,) = model.sample([prompt], max_new_tokens=self.length, temperature=1.0, rng=rng)
         return tuple(int(t) for t in reply)

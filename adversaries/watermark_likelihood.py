@@ -40,7 +40,7 @@ import attrs
 import numpy as np
 
 from adversaries.registry import register
-from adversaries.watermark import _own_model
+from adversaries.watermark import own_model
 from games.lm.vocabulary import STORY_SUBJECTS
 from oracles import InvalidArgument, Oracles, checks
 
@@ -108,7 +108,7 @@ def _replies(oracles: Oracles, requests: Sequence[str]) -> list[tuple[str, tuple
 def _scored(oracles: Oracles, requests: Sequence[str]) -> tuple[Any, list]:
     """The public model, ``h``, and each reply with its distributions."""
     public = oracles.public
-    model = _own_model(public)
+    model = own_model(public)
     top_k = public.get("top_k")
     out = []
     for request, reply in _replies(oracles, requests):

@@ -45,6 +45,7 @@ __all__ = [
     "point_seed",
     "same_adversary",
     "sweep",
+    "toml_table",
     "toml_value",
 ]
 
@@ -185,7 +186,7 @@ class Sweep(Played):
             "[[assumptions]]",
             f"name = {toml_value(label)}",
             f"game = {toml_value(self.game)}",
-            f"params = {_toml_table(params)}",
+            f"params = {toml_table(params)}",
             'kind = "behavioural"',
             f"claim = {toml_value(fit.claim(self.budget))}",
             f"reduction = {toml_value(reduction)}",
@@ -278,7 +279,8 @@ def toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _toml_table(values: Mapping[str, Any]) -> str:
+def toml_table(values: Mapping[str, Any]) -> str:
+    """The plain values of ``values`` as a TOML inline table (None and non-finite left out)."""
     items = [
         f"{k} = {toml_value(v)}"
         for k, v in values.items()

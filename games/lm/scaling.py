@@ -248,7 +248,7 @@ class Scaling:
 
     def assumption(self, behaviour: str, *, at: float, name: str | None = None) -> str:
         """The better model's band at budget ``at`` as a TOML ``[[assumptions]]`` entry."""
-        from games.engine.sweep import _toml_table, toml_value
+        from games.engine.sweep import toml_table, toml_value
 
         sweep, fit = self.sweeps[behaviour], self.better(behaviour)
         label = name or f"best_of_n_{behaviour.replace('-', '_')}"
@@ -272,7 +272,7 @@ class Scaling:
             "[[assumptions]]",
             f"name = {toml_value(label)}",
             f"game = {toml_value(sweep.game)}",
-            f"params = {_toml_table(params)}",
+            f"params = {toml_table(params)}",
             'kind = "behavioural"',
             f"claim = {toml_value(fit.claim(sweep.budget, at))}",
             'reduction = "games.engine.sweep:same_adversary"',
@@ -286,7 +286,7 @@ class Scaling:
         """A proof file (``best-of-n-scaling``'s form): the game at ``at`` tries, bounded by
         the fitted assumption; :func:`proofs.check_empirical` then says consistent or
         assumption:NAME (the theorem's game is the assumption's, B is A)."""
-        from games.engine.sweep import _toml_table
+        from games.engine.sweep import toml_table
 
         sweep = self.sweeps[behaviour]
         if sweep.target != "game":
@@ -299,7 +299,7 @@ class Scaling:
         return _PROOF.format(
             budget=sweep.budget,
             label=label,
-            params=_toml_table(params),
+            params=toml_table(params),
             game=sweep.game,
             adversary=sweep.adversary,
             at=at,
