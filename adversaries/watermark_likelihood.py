@@ -41,7 +41,8 @@ import numpy as np
 
 from adversaries.registry import register
 from adversaries.watermark import own_model
-from games.lm.vocabulary import STORY_SUBJECTS
+from games.lm.vocabulary import ADJECTIVES, STORY_SUBJECTS
+from games.lm.watermark import seen_context
 from oracles import InvalidArgument, Oracles, checks
 
 __all__ = ["ReuseLikelihood", "WalshHadamard", "distributions", "walsh_hadamard"]
@@ -63,9 +64,7 @@ UNBUDGETED = 1
 
 
 def _level(_self: Any, attribute: attrs.Attribute, value: Any) -> None:
-    checks.number(attribute.name, value, 0, 1)
-    if not 0 < value < 1:
-        raise InvalidArgument(f"{attribute.name}={value!r} must lie strictly between 0 and 1")
+    checks.open_unit(attribute.name, value)
 
 
 def _requests(value: Any) -> tuple[str, ...]:
@@ -105,8 +104,8 @@ def _replies(oracles: Oracles, requests: Sequence[str]) -> list[tuple[str, tuple
     return [(r, tuple(int(t) for t in generate(r))) for r in asked]
 
 
-def _scored(oracles: Oracles, requests: Sequence[str]) -> tuple[Any, list]:
-    """The public model, ``h``, and each reply with its distributions."""
+def _scored(oracles: Oracles, requests: Sequence[str]) -> list:
+    """(prompt, reply, the model's distributions along the reply) for every reply."""
     public = oracles.public
     model = own_model(public)
     top_k = public.get("top_k")
@@ -114,7 +113,7 @@ def _scored(oracles: Oracles, requests: Sequence[str]) -> tuple[Any, list]:
     for request, reply in _replies(oracles, requests):
         prompt = model.encode(request)
         out.append((tuple(prompt), reply, distributions(model, prompt, reply, top_k)))
-    return model, out
+    return out
 
 
 @register("reuse-likelihood", games=("watermark-undetectable",))
@@ -132,7 +131,7 @@ class ReuseLikelihood:
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
         h = max(int(oracles.public.get("h", 1)), 1)
-        _model, scored = _scored(oracles, self.requests)
+        scored = _scored(oracles, self.requests)
         seen: dict[tuple[int, ...], list[tuple[int, np.ndarray]]] = {}
         total = 0.0
         for _prompt, reply, rows in scored:
@@ -229,7 +228,7 @@ class WalshHadamard:
                 f"points of {bits} bits (h={h}, vocab={vocab}) are beyond the "
                 f"{MAX_BITS}-bit transform: play h = 1 on a vocabulary of at most 2048 tokens"
             )
-        _model, scored = _scored(oracles, self.requests)
+        scored = _scored(oracles, self.requests)
         histogram, variance = np.zeros(1 << bits), 0.0
         visits: dict[tuple[int, ...], list[tuple[int, np.ndarray]]] = {}
         for prompt, reply, rows in scored:
@@ -238,7 +237,11 @@ class WalshHadamard:
                 end = len(prompt) + i
                 context = tuple(ids[end - h : end].tolist())
                 earlier = visits.setdefault(context, [])
-                if _seen(ids[:end], h) or rows[i][token] <= 0 or len(earlier) > self.revisits:
+                if (
+                    seen_context(ids[:end], h)
+                    or rows[i][token] <= 0
+                    or len(earlier) > self.revisits
+                ):
                     continue
                 q = _revisit(rows[i], earlier)
                 earlier.append((token, rows[i]))
@@ -259,15 +262,6 @@ class WalshHadamard:
 
 def _stories() -> tuple[str, ...]:
     """A story request for every (adjective, subject) of the corpus, in a fixed order."""
-    from games.lm.vocabulary import ADJECTIVES
-
     stories = [f"Tell me a story about a {a} {s}." for a in ADJECTIVES for s in STORY_SUBJECTS]
     order = np.random.default_rng(7).permutation(len(stories))
     return tuple(stories[i] for i in order)
-
-
-def _seen(ids: np.ndarray, h: int) -> bool:
-    """Whether the last ``h`` of ``ids`` occurred before as a context followed by a token."""
-    from games.lm.watermark import _seen as seen
-
-    return seen(ids, h)

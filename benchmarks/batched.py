@@ -11,10 +11,9 @@ budgets, answer checks, tallies or chunk bookkeeping. Target: the engine at
 from __future__ import annotations
 
 import argparse
-import platform
-import time
 
 import numpy as np
+from common import best_of, machine
 from rich.console import Console
 from rich.table import Table
 
@@ -54,17 +53,6 @@ def ind_cpa_by_hand(game: IndCPA, trials: int, chunk: int, seed: int) -> int:
         c = scheme.enc(keys, np.where(b[:, None] == 1, right, left), rng)
         wins += int(((c[:, -2] != c[:, -1]).astype(np.int64) == b).sum())
     return wins
-
-
-def best_of(fns, repeats: int) -> list[float]:
-    """Each function's best time, the repeats interleaved so that a change of load hits all."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, spent in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            fn()
-            spent.append(time.perf_counter() - start)
-    return [min(spent) for spent in times]
 
 
 def main() -> None:
@@ -112,9 +100,7 @@ def main() -> None:
                 f"{t_hand / t_engine:.2f}",
             )
     Console().print(table)
-    print(
-        f"machine: {platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}"
-    )
+    print(f"{machine()}, numpy {np.__version__}")
 
 
 if __name__ == "__main__":

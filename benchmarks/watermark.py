@@ -27,14 +27,13 @@ their z-scores (slow on CPU: opt-in; needs the SmolLM2 wheel).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+from common import machine
 from scipy import stats
 
 from games import lm
@@ -192,10 +191,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = lm.scorer(lm.load("tiny:0"))
-    print(
-        f"{os.cpu_count()} CPUs ({platform.machine()}), torch {torch.__version__}, 1 thread, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
+    print(machine(torch))
     for texts in (args.texts, args.many):
         found = detection(model, texts, args.tokens, args.repeats)
         for name in ("loop siphash", "loop blake2"):

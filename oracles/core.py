@@ -177,8 +177,8 @@ def _fill(
 ) -> Oracle:
     if not callable(answer):
         raise InvalidArgument(f"answer={answer!r} must be callable")
-    if type(budget) is not int or budget < 0:
-        check_budget(budget)
+    if type(budget) is not int or budget < 0:  # the common case, a plain int, skips the check
+        budget = check_budget(budget)
     handle._ask, handle._read = _gate(answer, name, budget, transcript)
     handle._name, handle._limit = name, budget
     return handle

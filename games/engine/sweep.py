@@ -37,6 +37,7 @@ MODELS, Fit = CURVES, CurveFit
 
 __all__ = [
     "MODELS",
+    "behavioural_assumption",
     "budget_target",
     "Fit",
     "Sweep",
@@ -175,26 +176,25 @@ class Sweep(Played):
             f"{len(self.points)} budgets from {plain(self.values[0])} to {plain(self.values[-1])}, "
             f"{self.trials} trials each, seed {self.seed}"
         )
-        lines = [
-            f"# Behavioural assumption fitted by `advantage sweep` ({fit.method}).",
+        header = (
+            f"# Behavioural assumption fitted by `advantage sweep` ({fit.method}).\n"
             f"# A proof citing it declares the resource `{self.budget}` in its [domain]"
             + (
                 f"; {self.budget} is the adversary's parameter, not the game's."
                 if self.target == "adversary"
                 else "."
-            ),
-            "[[assumptions]]",
-            f"name = {toml_value(label)}",
-            f"game = {toml_value(self.game)}",
-            f"params = {toml_table(params)}",
-            'kind = "behavioural"',
-            f"claim = {toml_value(fit.claim(self.budget))}",
-            f"reduction = {toml_value(reduction)}",
-        ]
-        if self.target == "game":
-            lines.append(f"resources = {{ {self.budget} = {toml_value(self.budget)} }}")
-        lines.append(f"description = {toml_value(described)}")
-        return "\n".join(lines) + "\n"
+            )
+        )
+        return behavioural_assumption(
+            header,
+            name=label,
+            game=self.game,
+            params=params,
+            claim=fit.claim(self.budget),
+            reduction=reduction,
+            resource=self.budget if self.target == "game" else None,
+            description=described,
+        )
 
     def plot(self, path: str | Path) -> Path:
         """Draw the points, their intervals, the fit and its band (log budget axis) to ``path``."""
@@ -277,6 +277,36 @@ def toml_value(value: Any) -> str:
         return "{" + ", ".join(pairs) + "}"
     # TOML's basic strings take JSON's escapes; DEL is the one control JSON leaves raw.
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def behavioural_assumption(
+    header: str,
+    *,
+    name: str,
+    game: str,
+    params: Mapping[str, Any],
+    claim: str,
+    reduction: str,
+    resource: str | None,
+    description: str,
+) -> str:
+    """A fitted curve's ``[[assumptions]]`` entry in the proofs format, after the comment
+    ``header``; ``resource`` is the game parameter the claim is a function of (None when the
+    budget is the adversary's)."""
+    lines = [
+        header,
+        "[[assumptions]]",
+        f"name = {toml_value(name)}",
+        f"game = {toml_value(game)}",
+        f"params = {toml_table(params)}",
+        'kind = "behavioural"',
+        f"claim = {toml_value(claim)}",
+        f"reduction = {toml_value(reduction)}",
+    ]
+    if resource is not None:
+        lines.append(f"resources = {{ {resource} = {toml_value(resource)} }}")
+    lines.append(f"description = {toml_value(description)}")
+    return "\n".join(lines) + "\n"
 
 
 def toml_table(values: Mapping[str, Any]) -> str:

@@ -138,6 +138,11 @@ class ScalingFit:
         }
 
 
+def _label(behaviour: str, name: str | None) -> str:
+    """The assumption's name: ``name``, or ``best_of_n_`` and the behaviour."""
+    return name or f"best_of_n_{behaviour.replace('-', '_')}"
+
+
 def _readable(model: str, theta: np.ndarray) -> dict[str, float]:
     if model == "beta-binomial":
         return {"alpha": float(math.exp(theta[0])), "beta": float(math.exp(theta[1]))}
@@ -248,10 +253,9 @@ class Scaling:
 
     def assumption(self, behaviour: str, *, at: float, name: str | None = None) -> str:
         """The better model's band at budget ``at`` as a TOML ``[[assumptions]]`` entry."""
-        from games.engine.sweep import toml_table, toml_value
+        from games.engine.sweep import behavioural_assumption
 
         sweep, fit = self.sweeps[behaviour], self.better(behaviour)
-        label = name or f"best_of_n_{behaviour.replace('-', '_')}"
         other = ", ".join(
             f"{m} log-likelihood {f.loglik:.2f}" for m, f in self.fits[behaviour].items()
         )
@@ -267,20 +271,16 @@ class Scaling:
                 f"{sweep.seed} ({other}; goodness of fit p = {fit.fit_pvalue:.3g})",
             )
         )
-        lines = [
+        return behavioural_assumption(
             "# Behavioural assumption fitted by games.lm.scaling (best-of-N, per behaviour).",
-            "[[assumptions]]",
-            f"name = {toml_value(label)}",
-            f"game = {toml_value(sweep.game)}",
-            f"params = {toml_table(params)}",
-            'kind = "behavioural"',
-            f"claim = {toml_value(fit.claim(sweep.budget, at))}",
-            'reduction = "games.engine.sweep:same_adversary"',
-        ]
-        if sweep.target == "game":
-            lines.append(f"resources = {{ {sweep.budget} = {toml_value(sweep.budget)} }}")
-        lines.append(f"description = {toml_value(described)}")
-        return "\n".join(lines) + "\n"
+            name=_label(behaviour, name),
+            game=sweep.game,
+            params=params,
+            claim=fit.claim(sweep.budget, at),
+            reduction="games.engine.sweep:same_adversary",
+            resource=sweep.budget if sweep.target == "game" else None,
+            description=described,
+        )
 
     def proof(self, behaviour: str, *, at: int, name: str | None = None) -> str:
         """A proof file (``best-of-n-scaling``'s form): the game at ``at`` tries, bounded by
@@ -294,7 +294,7 @@ class Scaling:
                 f"a proof needs a sweep over a game parameter, not {sweep.budget}"
             )
         assumption = self.assumption(behaviour, at=at, name=name)
-        label = assumption.split("name = ", 1)[1].split("\n", 1)[0].strip('"')
+        label = _label(behaviour, name)
         params = {**sweep.params, "behaviour": behaviour, sweep.budget: at}
         return _PROOF.format(
             budget=sweep.budget,

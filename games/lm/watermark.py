@@ -80,6 +80,7 @@ __all__ = [
     "fingerprint",
     "human_text",
     "scheme",
+    "seen_context",
     "text_ids",
 ]
 
@@ -286,7 +287,7 @@ class Watermark:
         out[np.arange(batch), choice] = 0.0
         if not self.reuse and self.h:
             for row in range(batch):
-                if _seen(ids[row], self.h):
+                if seen_context(ids[row], self.h):
                     out[row] = logits[row]
         return out
 
@@ -397,7 +398,7 @@ def _optional_count(name: str, value: Any) -> None:
         integer(1)(name, value)
 
 
-def _seen(row: np.ndarray, h: int) -> bool:
+def seen_context(row: np.ndarray, h: int) -> bool:
     """Whether the row's last ``h`` tokens occurred before as a context followed by a token."""
     if len(row) <= h:
         return False
