@@ -4,9 +4,10 @@ stratified across them.
 A defense is rarely equally strong against every behaviour (leaking the system prompt's
 secret, writing a forbidden recipe), and pooling their trials would let the easier one hide
 the harder. :func:`across_behaviours` plays the game once per behaviour, on its own trials
-and from its own seed, and reports each estimate with its interval next to the weighted
-mean of the behaviours' advantages with a stratified interval
-(:func:`games.stats.stratified_interval`: valid whatever the per-behaviour rates).
+and from its own seed (derived from the run's by a one-way step, as a sweep derives its
+points'), and reports each estimate with its interval next to the weighted mean of the
+behaviours' advantages with a stratified interval (:func:`games.stats.stratified_interval`:
+valid whatever the per-behaviour rates).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import attrs
 
 from games.engine.records import Estimate
 from games.engine.runs import estimate
-from games.engine.seeds import fresh_seed
+from games.engine.seeds import derive, fresh_seed
 from games.lm.jailbreak import BEHAVIOURS, Jailbreak
 from games.stats import stratified_interval
 from oracles import InvalidArgument
@@ -84,7 +85,7 @@ def across_behaviours(
     stratified_interval([0] * len(chosen), [1] * len(chosen), weights, level)
     seed = fresh_seed() if seed is None else seed
     estimates = {
-        b: estimate(game, adversary, trials=trials, seed=seed + i)
+        b: estimate(game, adversary, trials=trials, seed=derive(seed, b"behaviour", i))
         for i, (b, game) in enumerate(games.items())
     }
     played = [estimates[b] for b in chosen]
