@@ -86,9 +86,27 @@ def _scalar_or_array(value: np.ndarray) -> Any:
 
 
 @attrs.frozen(kw_only=True)
-class _BlockCipherScheme:
+class _Keyed:
+    """A scheme on ``n``-bit blocks whose key is its primitive's key (``prf`` names the PRF)."""
+
     n: int = attrs.field(validator=_bits)
     prf: str = attrs.field(default="blake2", validator=_prf_name)
+
+    @property
+    def _primitive(self) -> Feistel | BuiltinPRF:
+        raise NotImplementedError
+
+    @property
+    def key_shape(self) -> tuple[int, ...]:
+        return self._primitive.key_shape
+
+    def keygen(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+        """A fresh key, or ``size`` of them stacked on a leading axis."""
+        return self._primitive.keygen(rng, size)
+
+
+@attrs.frozen(kw_only=True)
+class _BlockCipherScheme(_Keyed):
     rounds: int = attrs.field(default=4)
     cipher: Feistel = attrs.field(init=False, repr=False)
 
@@ -97,12 +115,8 @@ class _BlockCipherScheme:
         return Feistel(n=self.n, rounds=self.rounds, prf=self.prf)
 
     @property
-    def key_shape(self) -> tuple[int, ...]:
-        return self.cipher.key_shape
-
-    def keygen(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
-        """A fresh key, or ``size`` of them stacked on a leading axis."""
-        return self.cipher.keygen(rng, size)
+    def _primitive(self) -> Feistel:
+        return self.cipher
 
 
 @attrs.frozen(kw_only=True)
@@ -145,11 +159,9 @@ class CBC(_BlockCipherScheme):
 
 
 @attrs.frozen(kw_only=True)
-class _OverPRF:
+class _OverPRF(_Keyed):
     """A scheme over one n-bit PRF (``prf`` names it): its key is the PRF's key."""
 
-    n: int = attrs.field(validator=_bits)
-    prf: str = attrs.field(default="blake2", validator=_prf_name)
     function: BuiltinPRF = attrs.field(init=False, repr=False)
 
     @function.default
@@ -159,12 +171,8 @@ class _OverPRF:
         return get_prf(self.prf, self.n)
 
     @property
-    def key_shape(self) -> tuple[int, ...]:
-        return self.function.key_shape
-
-    def keygen(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
-        """A fresh PRF key, or ``size`` of them stacked on a leading axis."""
-        return self.function.keygen(rng, size)
+    def _primitive(self) -> BuiltinPRF:
+        return self.function
 
 
 @attrs.frozen(kw_only=True)

@@ -231,21 +231,156 @@ class Chunks:
         alarm.install()
         try:
             if self.collect == "scores":
-                tally, each = _score_chunk(self.game, renew(), self.seed, start, stop, clock)
+                tally, each = self._scores(renew(), start, stop, clock)
             elif self.batched:
                 _reuse_freed_memory()
-                tally, each = _batch_chunk(
-                    self.game, renew(), self.seed, start, stop, alarm, clock, self.collect
-                )
+                tally, each = self._batch(renew(), start, stop, alarm, clock)
             else:
                 if isolated:
                     self.adversary.start()
-                tally, each = _trial_chunk(
-                    self.game, renew, self.seed, start, stop, alarm, clock, self.collect
-                )
+                tally, each = self._trials(renew, start, stop, alarm, clock)
         finally:
             alarm.uninstall()
         return tally if self.collect == "tally" else (tally, each)
+
+    def _trials(
+        self, renew: Callable[[], Any], start: int, stop: int, alarm: _Alarm, clock: float
+    ) -> tuple[Tally, np.ndarray | None]:
+        """Trials one by one, each with a fresh copy of the adversary from ``renew``."""
+        game, seed, collect = self.game, self.seed, self.collect
+        outcomes: list[int] = []
+        keep = outcomes.append if collect != "tally" else None
+        wins = real_n = real_1 = ideal_n = ideal_1 = 0
+        queries: dict[str, int] = {}
+        errors: dict[str, int] = {}
+        first: tuple[int, str] | None = None
+        worlds = game.shape.worlds
+        for index in range(start, stop):
+            hidden, _, win, kind, trace, _ = play_trial(
+                game, renew(), seed, index, False, alarm, queries
+            )
+            if keep is not None:
+                keep(-1 if kind == "game-failed" else win)
+            if kind is not None:
+                errors[kind] = errors.get(kind, 0) + 1
+                if first is None:
+                    first = (index, trace or "")
+                if kind == "game-failed":
+                    continue
+            wins += win
+            if worlds:
+                says_real = win == (hidden == REAL)
+                if hidden == REAL:
+                    real_n, real_1 = real_n + 1, real_1 + says_real
+                else:
+                    ideal_n, ideal_1 = ideal_n + 1, ideal_1 + says_real
+        played = stop - start - errors.get("game-failed", 0)
+        tally = Tally(
+            ranges=((start, stop),),
+            trials=played,
+            wins=wins,
+            real=(real_n, real_1),
+            ideal=(ideal_n, ideal_1),
+            queries=queries,
+            errors=errors,
+            first_error=first,
+            seconds=time.perf_counter() - clock,
+        )
+        return tally, None if keep is None else np.array(outcomes, np.int8)
+
+    def _scores(
+        self, scorer: Any, start: int, stop: int, clock: float
+    ) -> tuple[Tally, tuple[np.ndarray, np.ndarray]]:
+        """A batch whose adversary scores each trial (higher: the bit is more likely 1), with the
+        scores and hidden bits of the trials whose challenger did not fail."""
+        game, seed = self.game, self.seed
+        size = stop - start
+        challenger, attacker = seeds.pair(seed, start, stop, batch=True)
+        hidden, challenge = game.open_batch(size, challenger)
+        handles, _ = challenge.open()
+        scores = np.asarray(scorer.scores(handles, attacker, size), float)
+        failed = (
+            np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
+        )
+        lost = int(np.count_nonzero(failed))
+        tally = Tally(
+            ranges=((start, stop),),
+            trials=size - lost,
+            errors={"game-failed": lost} if lost else {},
+            first_error=(start + int(np.flatnonzero(failed)[0]), "the challenger failed")
+            if lost
+            else None,
+            seconds=time.perf_counter() - clock,
+        )
+        return tally, (scores[~failed], np.asarray(hidden)[~failed])
+
+    def _batch(
+        self, adversary: BatchAdversary, start: int, stop: int, alarm: _Alarm, clock: float
+    ) -> tuple[Tally, np.ndarray | None]:
+        """The trials as one batch."""
+        game, seed, collect = self.game, self.seed, self.collect
+        size = stop - start
+        challenger, attacker = seeds.pair(seed, start, stop, batch=True)
+        hidden, challenge = game.open_batch(size, challenger)
+        handles, readers = challenge.open()
+        losses: list[Loss] = []  # the common case of no loss allocates nothing
+        answers = None
+        try:
+            if alarm.usable:
+                with alarm.armed(size):
+                    answers = adversary.batch(handles, attacker, size)
+            else:  # the common case, without a context manager's cost (as in play_trial)
+                answers = adversary.batch(handles, attacker, size)
+        except TrialTimeout:
+            losses.append(("timeout", None, "the batch ran past its time"))
+        except BaseException as error:
+            kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
+            what = "the batch went over budget" if kind == "budget" else "the adversary raised"
+            losses.append((kind, None, f"{what}:\n{traceback.format_exc()[-_TRACE_LIMIT:]}"))
+        spent: dict[str, int] = {}
+        exceeded = False
+        for name, read in readers.items():  # one pass, as in play_trial
+            account = read()
+            spent[name] = account.queries
+            exceeded = exceeded or account.exceeded
+        if alarm.fired and not losses:
+            losses.append(("timeout", None, "the batch ran past its time"))
+        if not losses and exceeded:
+            losses.append(("budget", None, "the batch went over budget"))
+        win = None if losses else _judge_batch(game, challenge, hidden, answers, size, losses)
+        # Read only now: the challenger may fill its mask while answering (a model is trained
+        # once the adversary submits its canary).
+        failed = None if challenge.failed is None else np.asarray(challenge.failed, bool)
+        kept = None if failed is None or not failed.any() else ~failed
+        if kept is not None:
+            losses.append(("game-failed", failed, "the challenger failed"))
+        errors, first = (
+            _count_losses(losses, kept, size, start, f"(seed {seed}, batch {start}-{stop - 1})")
+            if losses
+            else ({}, None)
+        )
+        played = size if kept is None else int(np.count_nonzero(kept))
+        wins = 0 if win is None else int(np.count_nonzero(win if kept is None else win & kept))
+        real, ideal = (0, 0), (0, 0)
+        if game.shape.worlds:
+            real, ideal = _worlds(hidden, np.zeros(size, bool) if win is None else win, kept)  # type: ignore[arg-type]
+        tally = Tally(
+            ranges=((start, stop),),
+            trials=played,
+            wins=wins,
+            real=real,
+            ideal=ideal,
+            queries={name: count * played for name, count in spent.items()},
+            errors=errors,
+            first_error=first,
+            seconds=time.perf_counter() - clock,
+        )
+        if collect == "tally":
+            return tally, None
+        outcomes = np.zeros(size, np.int8) if win is None else win.astype(np.int8)
+        if kept is not None:
+            outcomes[~kept] = -1
+        return tally, outcomes
 
 
 def play_chunk(
@@ -255,158 +390,7 @@ def play_chunk(
     return Chunks(game, adversary, seed, batched)(start, stop)
 
 
-def _trial_chunk(
-    game: Game,
-    renew: Callable[[], Any],
-    seed: int,
-    start: int,
-    stop: int,
-    alarm: _Alarm,
-    clock: float,
-    collect: str = "outcomes",
-) -> tuple[Tally, np.ndarray | None]:
-    outcomes: list[int] = []
-    keep = outcomes.append if collect != "tally" else None
-    wins = real_n = real_1 = ideal_n = ideal_1 = 0
-    queries: dict[str, int] = {}
-    errors: dict[str, int] = {}
-    first: tuple[int, str] | None = None
-    worlds = game.shape.worlds
-    for index in range(start, stop):
-        hidden, _, win, kind, trace, _ = play_trial(
-            game, renew(), seed, index, False, alarm, queries
-        )
-        if keep is not None:
-            keep(-1 if kind == "game-failed" else win)
-        if kind is not None:
-            errors[kind] = errors.get(kind, 0) + 1
-            if first is None:
-                first = (index, trace or "")
-            if kind == "game-failed":
-                continue
-        wins += win
-        if worlds:
-            says_real = win == (hidden == REAL)
-            if hidden == REAL:
-                real_n, real_1 = real_n + 1, real_1 + says_real
-            else:
-                ideal_n, ideal_1 = ideal_n + 1, ideal_1 + says_real
-    played = stop - start - errors.get("game-failed", 0)
-    tally = Tally(
-        ranges=((start, stop),),
-        trials=played,
-        wins=wins,
-        real=(real_n, real_1),
-        ideal=(ideal_n, ideal_1),
-        queries=queries,
-        errors=errors,
-        first_error=first,
-        seconds=time.perf_counter() - clock,
-    )
-    return tally, None if keep is None else np.array(outcomes, np.int8)
-
-
-def _score_chunk(
-    game: Game, scorer: Any, seed: int, start: int, stop: int, clock: float
-) -> tuple[Tally, tuple[np.ndarray, np.ndarray]]:
-    """A batch whose adversary scores each trial (higher: the bit is more likely 1), with the
-    scores and hidden bits of the trials whose challenger did not fail."""
-    size = stop - start
-    challenger, attacker = seeds.pair(seed, start, stop, batch=True)
-    hidden, challenge = game.open_batch(size, challenger)
-    handles, _ = challenge.open()
-    scores = np.asarray(scorer.scores(handles, attacker, size), float)
-    failed = (
-        np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
-    )
-    lost = int(np.count_nonzero(failed))
-    tally = Tally(
-        ranges=((start, stop),),
-        trials=size - lost,
-        errors={"game-failed": lost} if lost else {},
-        first_error=(start + int(np.flatnonzero(failed)[0]), "the challenger failed")
-        if lost
-        else None,
-        seconds=time.perf_counter() - clock,
-    )
-    return tally, (scores[~failed], np.asarray(hidden)[~failed])
-
-
 Loss = tuple[str, "np.ndarray | None", str]  # (kind, which trials (None: all), why)
-
-
-def _batch_chunk(
-    game: Game,
-    adversary: BatchAdversary,
-    seed: int,
-    start: int,
-    stop: int,
-    alarm: _Alarm,
-    clock: float,
-    collect: str = "outcomes",
-) -> tuple[Tally, np.ndarray | None]:
-    size = stop - start
-    challenger, attacker = seeds.pair(seed, start, stop, batch=True)
-    hidden, challenge = game.open_batch(size, challenger)
-    handles, readers = challenge.open()
-    losses: list[Loss] = []  # the common case of no loss allocates nothing
-    answers = None
-    try:
-        if alarm.usable:
-            with alarm.armed(size):
-                answers = adversary.batch(handles, attacker, size)
-        else:  # the common case, without a context manager's cost (as in play_trial)
-            answers = adversary.batch(handles, attacker, size)
-    except TrialTimeout:
-        losses.append(("timeout", None, "the batch ran past its time"))
-    except BaseException as error:
-        kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
-        what = "the batch went over budget" if kind == "budget" else "the adversary raised"
-        losses.append((kind, None, f"{what}:\n{traceback.format_exc()[-_TRACE_LIMIT:]}"))
-    spent: dict[str, int] = {}
-    exceeded = False
-    for name, read in readers.items():  # one pass, as in play_trial
-        account = read()
-        spent[name] = account.queries
-        exceeded = exceeded or account.exceeded
-    if alarm.fired and not losses:
-        losses.append(("timeout", None, "the batch ran past its time"))
-    if not losses and exceeded:
-        losses.append(("budget", None, "the batch went over budget"))
-    win = None if losses else _judge_batch(game, challenge, hidden, answers, size, losses)
-    # Read only now: the challenger may fill its mask while answering (a model is trained
-    # once the adversary submits its canary).
-    failed = None if challenge.failed is None else np.asarray(challenge.failed, bool)
-    kept = None if failed is None or not failed.any() else ~failed
-    if kept is not None:
-        losses.append(("game-failed", failed, "the challenger failed"))
-    errors, first = (
-        _count_losses(losses, kept, size, start, f"(seed {seed}, batch {start}-{stop - 1})")
-        if losses
-        else ({}, None)
-    )
-    played = size if kept is None else int(np.count_nonzero(kept))
-    wins = 0 if win is None else int(np.count_nonzero(win if kept is None else win & kept))
-    real, ideal = (0, 0), (0, 0)
-    if game.shape.worlds:
-        real, ideal = _worlds(hidden, np.zeros(size, bool) if win is None else win, kept)  # type: ignore[arg-type]
-    tally = Tally(
-        ranges=((start, stop),),
-        trials=played,
-        wins=wins,
-        real=real,
-        ideal=ideal,
-        queries={name: count * played for name, count in spent.items()},
-        errors=errors,
-        first_error=first,
-        seconds=time.perf_counter() - clock,
-    )
-    if collect == "tally":
-        return tally, None
-    outcomes = np.zeros(size, np.int8) if win is None else win.astype(np.int8)
-    if kept is not None:
-        outcomes[~kept] = -1
-    return tally, outcomes
 
 
 def _judge_batch(
