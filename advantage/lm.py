@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import time
 from typing import Any
 
@@ -39,8 +40,10 @@ def add(sub: argparse._SubParsersAction) -> None:
         commands,
         "train",
         "train the tiny model for a seed (or find it in the cache)",
-        "Train the tiny model for SEED by step count (deterministic by seed) and save it in the "
-        "cache; a cached model is reused unless --rebuild.",
+        "Train the tiny model for SEED by step count (deterministic by seed on one machine and "
+        "set of library versions) and save it in the cache; a cached model is reused unless "
+        "--rebuild. tiny:0 ships with the package, so every machine plays the same model: "
+        "--seed 0 --rebuild trains one here and says whether its weights are the shipped ones.",
         handler=train_command,
         json_output=True,
     )
@@ -92,7 +95,7 @@ def _require_runtime() -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from games.lm import cache, tiny
+    from games.lm import tiny
 
     _require_runtime()
     if args.seed < 0:
@@ -104,18 +107,30 @@ def train_command(args: argparse.Namespace) -> int:
             stderr.print(f"step {step}/{total}  loss {loss:.3f}", highlight=False)
 
     path = tiny.path(args.seed, rebuild=args.rebuild, log=log)
-    entry: dict[str, Any] = next(
-        (e for e in cache.entries() if e["path"] == str(path)), {"path": str(path)}
-    )
+    entry: dict[str, Any] = {**json.loads((path / "entry.json").read_text()), "path": str(path)}
     entry["elapsed"] = round(time.perf_counter() - started, 2)
+    ship = tiny.shipped(args.seed)
+    if ship is not None and ship != path:  # trained here: does it match the shipped weights?
+        shipped = json.loads((ship / "entry.json").read_text())["weights"]
+        entry["shipped_weights"] = shipped
     if args.json:
         print_json(entry)
         return 0
-    console.print(f"tiny model, seed {args.seed}: {escape(str(path))}")
-    if "parameters" in entry:
+    where = "shipped with the package" if path == ship else "cached"
+    console.print(f"tiny model, seed {args.seed} ({where}): {escape(str(path))}")
+    console.print(
+        f"{entry['parameters']:,} parameters, {entry['steps']} steps, final loss "
+        f"{entry['final_loss']:.3f}, weights {entry['weights']}, trained in {entry['seconds']} s"
+        + (f" on {entry['trained_on']}" if "trained_on" in entry else "")
+    )
+    if "shipped_weights" in entry:
+        same = entry["weights"] == entry["shipped_weights"]
         console.print(
-            f"{entry['parameters']:,} parameters, {entry['steps']} steps, final loss "
-            f"{entry['final_loss']:.3f}, weights {entry['weights']}, trained in {entry['seconds']} s"
+            "the same weights as the shipped tiny:0"
+            if same
+            else f"not the shipped tiny:0's weights ({entry['shipped_weights']}): this "
+            "machine's float kernels or library versions differ from those it was trained "
+            f"with; tiny:0 plays the shipped weights, this training loads as hf:{path}"
         )
     return 0
 
@@ -136,12 +151,21 @@ def _runtimes() -> dict[str, Any]:
 
 
 def info_command(args: argparse.Namespace) -> int:
-    from games.lm import cache
+    from games.lm import cache, tiny
 
     entries = list(cache.entries())
     runtimes = _runtimes()
+    ship = tiny.shipped(0)
+    shipped = {} if ship is None else {"tiny:0": str(ship)}
     if args.json:
-        print_json({"cache": str(cache.root()), "entries": entries, "runtimes": runtimes})
+        print_json(
+            {
+                "cache": str(cache.root()),
+                "entries": entries,
+                "shipped": shipped,
+                "runtimes": runtimes,
+            }
+        )
         return 0
     table = Table(title=f"model cache: {escape(str(cache.root()))}", title_justify="left")
     for column in ("name", "kind", "seed", "parameters", "size"):
@@ -155,6 +179,8 @@ def info_command(args: argparse.Namespace) -> int:
             f"{e['bytes'] / 1e6:.1f} MB",
         )
     console.print(table if entries else f"model cache: {escape(str(cache.root()))} (empty)")
+    for spec, where in shipped.items():
+        console.print(f"{spec}: shipped with the package ({escape(where)})")
     missing = {
         "transformers": "pip install -e '.[lm]'",
         "gguf conversion": "pip install -e '.[lm]'",

