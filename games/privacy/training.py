@@ -526,7 +526,7 @@ def _descend(
     tensors)."""
     for layer, (a, d) in enumerate(zip(inputs, deltas, strict=True)):
         W, b = params[2 * layer], params[2 * layer + 1]
-        d = d * scale
+        d.mul_(scale)  # δ is this step's own tensor: scaled where it lies, no copy
         W.baddbmm_(a.transpose(1, 2), d, alpha=-1)
         b.sub_(d.sum(1))
         if extra is not None:
@@ -555,7 +555,7 @@ def _gradients(
     deltas = [delta]
     layers = len(params) // 2
     for layer in range(layers - 1, 0, -1):
-        delta = torch.bmm(delta, params[2 * layer].transpose(1, 2)) * (pre[layer - 1] > 0)
+        delta = torch.bmm(delta, params[2 * layer].transpose(1, 2)).mul_(pre[layer - 1] > 0)
         deltas.append(delta)
     deltas.reverse()
     factor = trainer._clip_factors(inputs, deltas)
