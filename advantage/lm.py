@@ -111,8 +111,7 @@ def train_command(args: argparse.Namespace) -> int:
     entry["elapsed"] = round(time.perf_counter() - started, 2)
     ship = tiny.shipped(args.seed)
     if ship is not None and ship != path:  # trained here: does it match the shipped weights?
-        shipped = json.loads((ship / "entry.json").read_text())["weights"]
-        entry["shipped_weights"] = shipped
+        entry["shipped_weights"] = json.loads((ship / "entry.json").read_text())["weights"]
     if args.json:
         print_json(entry)
         return 0
