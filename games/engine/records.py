@@ -56,7 +56,7 @@ class Tally(NamedTuple):
         return Total(self).add(other).tally()
 
     def to_json(self) -> dict[str, Any]:
-        return {key: plain(value) for key, value in self._asdict().items()}
+        return as_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Tally:
@@ -219,8 +219,13 @@ class Estimate(Played):
 
 
 def as_json(record: Any, **overrides: Any) -> dict[str, Any]:
-    """A record's fields as plain JSON values, with ``overrides`` laid over them."""
-    fields = {field.name: getattr(record, field.name) for field in attrs.fields(type(record))}
+    """A record's fields (an attrs class or a named tuple) as plain JSON values, with
+    ``overrides`` laid over them."""
+    fields = (
+        record._asdict()
+        if isinstance(record, tuple)
+        else {field.name: getattr(record, field.name) for field in attrs.fields(type(record))}
+    )
     return {key: plain(value) for key, value in (fields | overrides).items()}
 
 
