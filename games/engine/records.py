@@ -222,9 +222,9 @@ def as_json(record: Any, **overrides: Any) -> dict[str, Any]:
     """A record's fields (an attrs class or a named tuple) as plain JSON values, with
     ``overrides`` laid over them."""
     fields = (
-        record._asdict()
-        if isinstance(record, tuple)
-        else {field.name: getattr(record, field.name) for field in attrs.fields(type(record))}
+        {field.name: getattr(record, field.name) for field in attrs.fields(type(record))}
+        if attrs.has(type(record))
+        else record._asdict()
     )
     return {key: plain(value) for key, value in (fields | overrides).items()}
 
