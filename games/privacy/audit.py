@@ -43,6 +43,7 @@ __all__ = [
     "Claims",
     "OneRunAudit",
     "Scorer",
+    "ScoringAdversary",
     "Thresholded",
     "audit",
     "epsilon_lower_bound",
@@ -183,14 +184,18 @@ def audit(
 
 
 @runtime_checkable
-class Scorer(Protocol):
+class ScoringAdversary(Protocol):
     """An adversary that gives a membership score per trial (higher: member)."""
 
     def scores(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray: ...
 
 
+#: The old name of :class:`ScoringAdversary` (``games.lm.Scorer`` is a model's capability).
+Scorer = ScoringAdversary
+
+
 def membership_scores(
-    game: Any, scorer: Scorer, *, trials: int, seed: int, chunk: int = 1024
+    game: Any, scorer: ScoringAdversary, *, trials: int, seed: int, chunk: int = 1024
 ) -> tuple[np.ndarray, np.ndarray]:
     """Play ``trials`` batched trials of a membership game and collect (scores, bits).
 
@@ -290,7 +295,7 @@ def run_audit(
 
     Args:
         game: a hidden-bit game with a batched path (``membership``).
-        adversary: a :class:`Scorer`; its advantage is measured too when it is
+        adversary: a :class:`ScoringAdversary`; its advantage is measured too when it is
             :class:`Thresholded`.
         trials, seed: the trials played (diverged models are left out) and their seed.
         delta: the δ of the ε bound and of the claim.
@@ -367,7 +372,7 @@ def _check_audited(
             f"game {game_name or type(game).__name__} cannot be audited: the audit needs a "
             "hidden-bit game with a batched path (membership)"
         )
-    if not isinstance(adversary, Scorer):
+    if not isinstance(adversary, ScoringAdversary):
         raise InvalidArgument(
             f"adversary {adversary_name or type(adversary).__name__} gives no membership scores "
             "(it needs a scores(oracles, rng, size) method): use lira, loss-threshold or "

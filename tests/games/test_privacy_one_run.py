@@ -374,8 +374,9 @@ def test_only_membership_games_and_finite_models_are_audited():
         one_run_audit(diverging, canaries=100, guesses_in=10, guesses_out=10, seed=0)
 
 
-def test_scorer_is_one_protocol():
+def test_the_scoring_adversary_is_one_protocol():
     from adversaries.privacy import Lira
 
-    assert isinstance(Lira(), audit.Scorer)
-    assert not isinstance(object(), audit.Scorer)
+    assert isinstance(Lira(), audit.ScoringAdversary)
+    assert not isinstance(object(), audit.ScoringAdversary)
+    assert audit.Scorer is audit.ScoringAdversary  # the old name
