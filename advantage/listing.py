@@ -13,7 +13,7 @@ from advantage.common import add_json_option, console, print_json, subcommand
 from advantage.layout import Column, Stacked, fitted
 from games.registry import ADVERSARIES, GAMES, help_of, parameters
 
-__all__ = ["add", "plain"]
+__all__ = ["add", "doc_text"]
 
 KINDS = ("games", "adversaries", "proofs")
 
@@ -27,7 +27,7 @@ _LITERAL = re.compile(r"``(.+?)``")
 _ROLE = re.compile(r":[\w:]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
 
 
-def plain(text: str) -> Text:
+def doc_text(text: str) -> Text:
     """A docstring as a terminal shows it: literals styled, roles as their target's name."""
     text = _ROLE.sub(lambda m: m.group(1).strip(), inspect.cleandoc(text))
     out = Text()
@@ -106,7 +106,7 @@ def _table(kind: str, rows: list[dict[str, str]]) -> Any:
         [
             Text(row["name"], style="cyan"),
             *([Text(row["games"])] if plays else []),
-            plain(row["summary"]),
+            doc_text(row["summary"]),
         ]
         for row in rows
     ]
@@ -116,7 +116,7 @@ def _table(kind: str, rows: list[dict[str, str]]) -> Any:
             status=Text(""),
             details=[
                 *([("plays", Text(row["games"]))] if plays else []),
-                ("", plain(row["summary"])),
+                ("", doc_text(row["summary"])),
             ],
         )
         for row in rows
@@ -138,14 +138,18 @@ def _detail(kind: str, name: str, as_json: bool) -> int:
             }
         )
         return 0
-    console.print(Text.assemble((name, "bold cyan"), "  ", plain(cls.__doc__ or "")))
+    console.print(Text.assemble((name, "bold cyan"), "  ", doc_text(cls.__doc__ or "")))
     console.print()
     flag = "-p" if kind == "games" else "-a"
     if not fields:
         console.print(f"no parameters (nothing to set with {flag})")
         return 0
     rows = [
-        [Text(key), Text(getattr(field.type, "__name__", str(field.type))), plain(help_of(field))]
+        [
+            Text(key),
+            Text(getattr(field.type, "__name__", str(field.type))),
+            doc_text(help_of(field)),
+        ]
         for key, field in fields.items()
     ]
     stack = [

@@ -8,7 +8,7 @@ own copy of the agent (behind the public defense) up to the tool result that sho
 mark, and optimises a suffix of ``length`` tokens at the mark so that the agent's next
 reply starts with the goal's tool call (:func:`target_call`; for ``leak``, the first call
 on the way: reading the secret file). The steps are :class:`adversaries.jailbreak.gcg.
-Search`'s: candidates of a step scored in one batched forward pass.
+SuffixSearch`'s: candidates of a step scored in one batched forward pass.
 
 The search uses public values and the attack's seed only, once per process and setting;
 the answer is the imperative followed by the suffix. Practice runs are not used.
@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 
 from adversaries.injection import ATTACKER, imperative
-from adversaries.jailbreak.gcg import _MARK, Search, Searching, Suffix, _split
+from adversaries.jailbreak.gcg import _MARK, Searching, Suffix, SuffixSearch, _split
 from adversaries.registry import register
 from games.lm import agents
 from games.lm.corpus import format_call
@@ -63,7 +63,7 @@ def _stand_in(spec: str, goal: str, target: str, defense: str, rng: np.random.Ge
 
 @functools.lru_cache(maxsize=8)
 def optimise_injection(
-    agent: str, goal: str, target: str, defense: str, search: Search, seed: int
+    agent: str, goal: str, target: str, defense: str, search: SuffixSearch, seed: int
 ) -> Suffix:
     """The suffix for ``goal`` against the public ``agent`` behind ``defense``."""
     from games.lm import load, white_box

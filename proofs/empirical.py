@@ -33,7 +33,7 @@ from proofs.errors import ProofError
 from proofs.model import Assumption, Proof, checked_proof
 from proofs.plan import CheckPlan, endpoint, plan_check, stated_advantage
 from proofs.reports import AssumptionCheck, EmpiricalReport, HopCheck
-from proofs.verdict import POWER, Family, Played, judge
+from proofs.verdict import POWER, Family, PlanEstimates, judge
 
 if TYPE_CHECKING:
     from games.engine import Estimate
@@ -128,7 +128,7 @@ def _play(
     family: Family,
     options: Mapping[str, Any],
     progress: Callable[[int, int], None] | None,
-) -> Played:
+) -> PlanEstimates:
     """Play G, each H with its B, and each hop game, in that order, with one seed."""
     from games import estimate
 
@@ -163,7 +163,7 @@ def _play(
     games = {playing.theorem_key: theorem}
     for key in playing.hop_games:
         games[key] = run(playing.games[key], playing.adversary, a_side=True)
-    return Played(theorem=theorem, assumptions=tuple(assumptions), games=games)
+    return PlanEstimates(theorem=theorem, assumptions=tuple(assumptions), games=games)
 
 
 def _refuse_failed_b(

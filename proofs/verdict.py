@@ -1,7 +1,7 @@
 """Judging an empirical check: intervals against the bound and the claims, and the verdicts.
 
 Pure functions over records: a :class:`~proofs.plan.CheckPlan` (what was played), the
-:class:`Played` estimates and the :class:`Family` of intervals give an
+:class:`PlanEstimates` and the :class:`Family` of intervals give an
 :class:`~proofs.reports.EmpiricalReport` (:func:`judge`). Nothing here plays a trial.
 
 Advantages are compared in magnitude (:func:`magnitude`): an adversary that is reliably
@@ -37,7 +37,7 @@ __all__ = [
     "MAX_SUGGESTION",
     "POWER",
     "Family",
-    "Played",
+    "PlanEstimates",
     "judge",
     "lost",
     "magnitude",
@@ -78,7 +78,7 @@ class Family:
 
 
 @attrs.frozen(kw_only=True)
-class Played:
+class PlanEstimates:
     """The estimates of a plan's plays.
 
     Attributes:
@@ -127,7 +127,7 @@ def max_advantage(result: Estimate) -> float:
 # -- the judgement ----------------------------------------------------------------------------
 
 
-def judge(checking: CheckPlan, played: Played, family: Family) -> EmpiricalReport:
+def judge(checking: CheckPlan, played: PlanEstimates, family: Family) -> EmpiricalReport:
     """Compare every interval with its bound or claim and give the verdicts."""
     proof, theorem, resources = checking.proof, played.theorem, checking.resources
     _, low_g, high_g = magnitude(theorem)
@@ -322,7 +322,7 @@ def _undecided(
 # -- the trials that would decide -------------------------------------------------------------
 
 
-def trials_needed(checking: CheckPlan, played: Played, family: Family) -> int | None:
+def trials_needed(checking: CheckPlan, played: PlanEstimates, family: Family) -> int | None:
     """Trials at which the theorem's interval would likely clear the bound, one way or the other.
 
     Every interval is projected as the current estimate ± (its half-width + z_power·σ)/√n,

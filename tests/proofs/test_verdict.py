@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import proofs
 from games.engine import Tally, estimate_from
 from proofs.plan import AssumptionPlay, CheckPlan, HopPlay
-from proofs.verdict import Family, Played, judge, magnitude, smallest
+from proofs.verdict import Family, PlanEstimates, judge, magnitude, smallest
 
 RESOURCES = {"q": 8, "m": 1, "n": 16}
 
@@ -52,7 +52,7 @@ def _judge(proof, theorem, b):
         hops=tuple(HopPlay(hop=hop, reason="not playable") for hop in proof.hops),
     )
     family = Family(trials=400, seed=0, level=0.95, intervals=2, method="clopper-pearson")
-    return judge(playing, Played(theorem=theorem, assumptions=(b,)), family)
+    return judge(playing, PlanEstimates(theorem=theorem, assumptions=(b,)), family)
 
 
 @settings(max_examples=80, deadline=None)
