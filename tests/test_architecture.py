@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import subprocess
+import sys
 from collections import defaultdict
 
 import pytest
@@ -110,6 +112,17 @@ def test_core_modules_do_not_import_heavy_libraries_at_module_level(heavy: str) 
         )
     ]
     assert not offenders, offenders
+
+
+def test_the_command_line_starts_without_scipys_heavy_parts() -> None:
+    # scipy.stats and scipy.optimize load where they are used (see games.stats): importing
+    # them was most of the time `advantage --help` took.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, games, advantage.cli; print(sorted(sys.modules))"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    assert "'scipy.special'" in loaded  # the intervals' functions, imported as usual
+    assert "'scipy.stats'" not in loaded and "'scipy.optimize'" not in loaded
 
 
 def _reasoned(path: pathlib.Path) -> bool:

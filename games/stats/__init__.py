@@ -10,6 +10,10 @@
 
 Every routine checks its arguments and raises :class:`oracles.InvalidArgument` naming the
 bad one; every one is property-tested for what it claims (coverage, monotonicity, bounds).
+
+``scipy.stats`` and ``scipy.optimize`` are imported where they are used: they were most of
+``import games``'s time, which ``advantage --help`` and runs that never plan, fit or certify
+should not pay. ``scipy.special`` (the intervals' functions) is imported as usual.
 """
 
 from games.stats.intervals import (

@@ -31,8 +31,7 @@ from typing import Any
 
 import attrs
 import numpy as np
-from scipy import optimize, special
-from scipy import stats as sps
+from scipy import special
 
 from games.stats.shapes import shape_of
 from oracles import InvalidArgument, checks
@@ -105,11 +104,13 @@ def goodness_of_fit(
 ) -> tuple[float, float]:
     """``(deviance, p-value)`` of a fit with ``loglik`` against one free win rate per point
     (χ² with points − parameters degrees of freedom; nan when there are none)."""
+    from scipy.stats import chi2  # imported on first use: see games.stats
+
     rates = np.clip(wins / np.maximum(trials, 1), 0, 1)
     saturated = float(np.sum(special.xlogy(wins, rates) + special.xlog1py(trials - wins, -rates)))
     deviance = max(2 * (saturated - loglik), 0.0)
     dof = np.size(wins) - parameters
-    return deviance, float(sps.chi2.sf(deviance, dof)) if dof > 0 else math.nan
+    return deviance, float(chi2.sf(deviance, dof)) if dof > 0 else math.nan
 
 
 def _loglik(
@@ -323,19 +324,21 @@ def _maximise(
 ) -> np.ndarray:
     """The maximum-likelihood parameters: Nelder–Mead from a weighted least-squares start on
     the linearised empirical success rates, then polished by BFGS."""
+    from scipy.optimize import minimize
+
     rate = np.where(t > 0, w / np.maximum(t, 1), 0.5)
     s_emp = np.clip(
         (rate - p_zero) / (1 - p_zero), 0.5 / np.maximum(t, 1), 1 - 0.5 / np.maximum(t, 1)
     )
     y = _link(model, s_emp) - offset
     start = np.linalg.lstsq(x * np.sqrt(t)[:, None], y * np.sqrt(t), rcond=None)[0]
-    best = optimize.minimize(
+    best = minimize(
         nll,
         start,
         method="Nelder-Mead",
         options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000},
     )
-    polished = optimize.minimize(nll, best.x, method="BFGS")
+    polished = minimize(nll, best.x, method="BFGS")
     return polished.x if polished.fun <= best.fun else best.x
 
 
@@ -352,7 +355,9 @@ def _region(
 ) -> Region:
     """The likelihood-ratio region: ``(theta_low, theta_high, None, None)`` for one
     parameter, ``(None, None, covariance, radius)`` (an enclosing ellipse) for two."""
-    critical = float(sps.chi2.ppf(level, theta.size))
+    from scipy.stats import chi2
+
+    critical = float(chi2.ppf(level, theta.size))
 
     def excess(direction: np.ndarray) -> Callable[[float], float]:
         return lambda r: 2 * (top + nll(theta + r * direction)) - critical
@@ -381,12 +386,14 @@ def _inverse(hessian: np.ndarray) -> np.ndarray:
 
 def _ray_root(excess: Callable[[float], float], guess: float, limit: float = 1e4) -> float:
     """The first r > 0 where ``excess(r)`` (negative at 0) turns positive; inf if none by ``limit``."""
+    from scipy.optimize import brentq
+
     low, high = 0.0, guess
     while excess(high) < 0:
         low, high = high, 2 * high
         if high > limit:
             return math.inf
-    return float(optimize.brentq(excess, low, high, xtol=1e-10))
+    return float(brentq(excess, low, high, xtol=1e-10))
 
 
 # -- sweeping ----------------------------------------------------------------------------

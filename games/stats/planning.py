@@ -6,7 +6,7 @@ import math
 
 import attrs
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from games.stats.shapes import shape_of
 from oracles import InvalidArgument, checks
@@ -43,11 +43,13 @@ class Plan:
 
 def _critical(n: np.ndarray, p0: float, alpha: float) -> np.ndarray:
     """Smallest c with Pr[X ≥ c] ≤ alpha for X ~ Binomial(n, p0), for each n."""
-    c = stats.binom.isf(alpha, n, p0).astype(np.int64) + 1
+    from scipy.stats import binom  # imported on first use: see games.stats
+
+    c = binom.isf(alpha, n, p0).astype(np.int64) + 1
     # isf is a floating-point search; make the defining inequalities hold exactly.
     for _ in range(64):
-        too_high = (c > 0) & (stats.binom.sf(c - 2, n, p0) <= alpha)
-        too_low = stats.binom.sf(c - 1, n, p0) > alpha
+        too_high = (c > 0) & (binom.sf(c - 2, n, p0) <= alpha)
+        too_low = binom.sf(c - 1, n, p0) > alpha
         if not (too_high.any() or too_low.any()):
             break
         c = c - too_high + too_low
@@ -55,8 +57,10 @@ def _critical(n: np.ndarray, p0: float, alpha: float) -> np.ndarray:
 
 
 def _power(n: np.ndarray, p0: float, p1: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.stats import binom
+
     c = _critical(n, p0, alpha)
-    return stats.binom.sf(c - 1, n, p1), c
+    return binom.sf(c - 1, n, p1), c
 
 
 EXACT_PLAN_LIMIT = 1e12  # trials past which plan gives the normal approximation

@@ -37,7 +37,7 @@ from typing import Literal
 import attrs
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, special
+from scipy import special
 
 from games.stats.shapes import shape_of
 from oracles import InvalidArgument, checks
@@ -156,15 +156,15 @@ class ConfidenceSequence:
         def excess_high(v: float) -> float:  # v = log(1 − p)
             return -float(special.xlogy(successes, -math.expm1(v))) - failures * v - budget
 
+        from scipy.optimize import brentq  # imported on first use: see games.stats
+
         estimate = successes / trials
         floor = math.log(_TINY)
         low, high = 0.0, 1.0
         if successes > 0 and excess_low(floor) > 0:
-            low = math.exp(optimize.brentq(excess_low, floor, math.log(estimate), xtol=1e-14))
+            low = math.exp(brentq(excess_low, floor, math.log(estimate), xtol=1e-14))
         if failures > 0 and excess_high(floor) > 0:
-            high = -math.expm1(
-                optimize.brentq(excess_high, floor, math.log1p(-estimate), xtol=1e-14)
-            )
+            high = -math.expm1(brentq(excess_high, floor, math.log1p(-estimate), xtol=1e-14))
         return float(low), float(high)
 
 
