@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 import torch
-from scipy import special, stats
+from scipy import special
 
 from games.robustness import perturb
 from oracles import InvalidArgument
@@ -135,9 +135,11 @@ class GaussianNoise:
 
 def clopper_pearson_lower(successes: Any, trials: int, alpha: float) -> np.ndarray:
     """One-sided lower confidence bound on a binomial proportion at level 1 − alpha (exact)."""
+    from scipy.stats import beta  # imported on first use, as in games.stats
+
     k = np.asarray(successes, np.float64)
     with np.errstate(invalid="ignore"):
-        bound = stats.beta.ppf(alpha, np.maximum(k, 1), trials - k + 1)
+        bound = beta.ppf(alpha, np.maximum(k, 1), trials - k + 1)
     return np.where(k > 0, bound, 0.0)
 
 
@@ -308,11 +310,13 @@ class Defended:
 def _predict(votes: torch.Tensor, alpha: float) -> torch.Tensor:
     """PREDICT (Cohen et al. 2019): the top class if a two-sided binomial test of its count
     against the runner-up's rejects equal odds at level alpha, else abstain."""
+    from scipy.stats import binom
+
     top = votes.argmax(1)
     n_a = votes.gather(1, top[:, None])[:, 0].cpu().numpy()
     runner_up = votes.scatter(1, top[:, None], -1).amax(1).cpu().numpy()
     total = n_a + runner_up
     # Two-sided p-value of Binomial(total, ½) at n_a ≥ total/2: 2·Pr[X ≥ n_a], capped at 1.
-    p_value = np.minimum(1.0, 2 * stats.binom.sf(n_a - 1, total, 0.5))
+    p_value = np.minimum(1.0, 2 * binom.sf(n_a - 1, total, 0.5))
     keep = torch.from_numpy(p_value <= alpha).to(votes.device)
     return torch.where(keep, top, ABSTAIN)
