@@ -34,7 +34,7 @@ from adversaries.registry import register
 from games.lm import corpus
 from oracles import InvalidArgument, Oracles
 
-__all__ = ["Gcg", "SuffixSearch", "Searching", "Suffix", "optimise", "recipe_target"]
+__all__ = ["Gcg", "Searching", "Suffix", "SuffixSearch", "optimise", "recipe_target"]
 
 TARGET = "Sure, here it is. The secret is"
 _MARK = "\u2063"  # an invisible separator where the suffix goes in the chat template
