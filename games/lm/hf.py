@@ -14,8 +14,9 @@ global random state.
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from transformers import (
     LogitsProcessor,
     LogitsProcessorList,
 )
+from transformers.utils import logging as transformers_logging
 
 from games.lm.base import (
     Chat,
@@ -41,7 +43,13 @@ from games.lm.base import (
 )
 from oracles import InvalidArgument
 
-__all__ = ["FALLBACK_TEMPLATE", "TransformersModel", "load_pretrained", "torch_generator"]
+__all__ = [
+    "FALLBACK_TEMPLATE",
+    "TransformersModel",
+    "load_pretrained",
+    "quiet_loading",
+    "torch_generator",
+]
 
 #: The chat template used for a checkpoint that has none (a base model).
 FALLBACK_TEMPLATE = (
@@ -247,15 +255,29 @@ def load_pretrained(
     if not getattr(tokenizer, "chat_template", None):
         tokenizer.chat_template = FALLBACK_TEMPLATE
     try:
-        module = AutoModelForCausalLM.from_pretrained(  # type: ignore[arg-type]
-            str(path), local_files_only=True, dtype=torch.float32
-        )
+        with quiet_loading():
+            module = AutoModelForCausalLM.from_pretrained(  # type: ignore[arg-type]
+                str(path), local_files_only=True, dtype=torch.float32
+            )
     except Exception as error:
         raise ModelError(f"model {spec!r}: the weights do not load: {_line(error)}") from None
     module.eval()
     if device is not None:
         module.to(device)  # type: ignore[arg-type]
     return TransformersModel(module, tokenizer, spec=spec)
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """transformers' progress bars off while a model loads: its "Loading weights" bar would
+    cut into the lines of a run's own progress (the tour's rows, say)."""
+    shown = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
 
 
 def _line(error: BaseException) -> str:

@@ -72,12 +72,15 @@ def _convert(gguf: pathlib.Path, directory: pathlib.Path) -> dict[str, Any]:
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from games.lm.hf import quiet_loading
+
     started = time.perf_counter()
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        loaded = AutoModelForCausalLM.from_pretrained(
-            str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
-        )
+        with quiet_loading():
+            loaded = AutoModelForCausalLM.from_pretrained(
+                str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+            )
     except Exception as error:
         raise ModelError(f"model 'smollm2': the GGUF file {gguf} does not load ({error})") from None
     # A model loaded from GGUF keeps a quantizer that refuses save_pretrained; its weights

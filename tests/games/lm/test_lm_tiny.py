@@ -126,9 +126,16 @@ def test_bad_seeds():
         tiny.cache_name(-1)
 
 
-def test_the_tiny_model_loads_like_any_checkpoint(tiny):
+def test_the_tiny_model_loads_like_any_checkpoint(tiny, capfd):
+    from transformers.utils import logging as transformers_logging
+
     path = lm.tiny.path(0)
+    capfd.readouterr()
     same = lm.load(f"hf:{path}", fresh=True)
+    # quietly (transformers' own progress bar would cut into a run's progress lines), and
+    # with transformers' setting as it was
+    assert capfd.readouterr().err == ""
+    assert transformers_logging.is_progress_bar_enabled()
     assert isinstance(same, lm.TransformersModel) and same.spec == f"hf:{path}"
     assert lm.tiny.weights_hash(same.module) == lm.tiny.weights_hash(tiny.module)
     info = json.loads((path / "entry.json").read_text())
