@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advantage.common import (
+    PlainProgress,
     add_adversary_option,
     add_run_options,
     engine_options,
@@ -80,10 +81,14 @@ def _line(c: Certificate) -> Text:
 def certify_command(args: argparse.Namespace) -> int:
     game, adversary = subject(args)
     live: Live | None = None
+    plain = None if stderr.is_terminal else PlainProgress()
 
     def update(so_far: Certificate) -> None:
         nonlocal live
         if args.json:
+            return
+        if plain is not None:
+            plain.say(f"certify: {_line(so_far).plain}")
             return
         if live is None:
             live = Live(_line(so_far), console=stderr, transient=True, auto_refresh=False)

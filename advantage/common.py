@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from games.engine import Estimate
 from games.registry import ADVERSARIES, GAMES, coerce
@@ -28,6 +29,8 @@ from oracles import InvalidArgument
 
 __all__ = [
     "IMPORT_VARIABLE",
+    "PLAIN_EVERY",
+    "PlainProgress",
     "add_adversary_option",
     "add_import_option",
     "add_run_options",
@@ -306,16 +309,58 @@ def play_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+#: Seconds between two progress lines where stderr is no terminal (a pipe, a log file).
+PLAIN_EVERY = 10.0
+
+
+class PlainProgress:
+    """Progress where stderr is no terminal: a line every :data:`PLAIN_EVERY` seconds, so
+    that a long run that is piped or logged is never silent and a short one adds nothing."""
+
+    def __init__(self) -> None:
+        self.started = self.said = time.perf_counter()
+
+    def say(self, line: str) -> None:
+        """Print ``line`` if the last one was printed :data:`PLAIN_EVERY` seconds ago."""
+        now = time.perf_counter()
+        if now - self.said >= PLAIN_EVERY:
+            self.said = now
+            stderr.print(Text(line), soft_wrap=True)
+
+    def counted(self, what: str, done: int, total: int) -> str:
+        """``what: 1,200/10,000 trials (12%), 35 s, about 4 min 17 s left``."""
+        elapsed = time.perf_counter() - self.started
+        line = f"{what}: {done:,}/{total:,} trials ({done / total:.0%}), {_duration(elapsed)}"
+        if done:
+            line += f", about {_duration(max(1.0, elapsed * (total - done) / done))} left"
+        return line
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
 @contextmanager
 def progress(enabled: bool, what: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress callback that shows a bar on stderr once a run has taken over a second."""
+    """A progress callback for a run of many trials: on a terminal, a bar on stderr once the
+    run has taken over a second; elsewhere, a :class:`PlainProgress` line now and then."""
     started = time.perf_counter()
+    plain = None if stderr.is_terminal else PlainProgress()
     bar: Progress | None = None
     task = None
 
     def update(done: int, total: int) -> None:
         nonlocal bar, task
         if not enabled:
+            return
+        if plain is not None:
+            if done < total:
+                plain.say(plain.counted(what, done, total))
             return
         if bar is None:
             if time.perf_counter() - started < 1.0 or done >= total:

@@ -1,6 +1,7 @@
 """`advantage run`, `show`, `plan` and `list`: outputs, errors, and what a new user trips over."""
 
 import io
+import re
 import subprocess
 
 import pytest
@@ -201,3 +202,38 @@ def test_console_script_exit_status():
         ["advantage", "run", "nope", "--adversary", "guess"], capture_output=True, text=True
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr and "unknown game" in out.stderr
+
+
+RUN_PER_TRIAL = ("run", "otp", "--adversary", "guess", "--trials", "3000", "--no-batched")
+
+
+def test_a_piped_run_says_how_far_it_is_on_stderr(monkeypatch, capsys):
+    """Where stderr is no terminal (a pipe, a CI log) a long run prints a plain line now and
+    then instead of a bar, so that it is never silent; stdout keeps only the result."""
+    monkeypatch.setattr(common, "PLAIN_EVERY", 0.0)  # a line at every chunk
+    assert main([*RUN_PER_TRIAL, "--chunk-size", "1000", "--seed", "0"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    shape = r"guess vs otp: [\d,]+/3,000 trials \(\d+%\), \d+ s(, about \d+ s left)?"
+    assert all(re.fullmatch(shape, line) for line in lines), lines
+    assert [line.split()[3] for line in lines] == ["0/3,000", "1,000/3,000", "2,000/3,000"]
+    assert "advantage" in captured.out and "trials (" not in captured.out
+
+
+def test_a_short_or_json_run_prints_no_progress_lines(monkeypatch, capsys):
+    assert main([*RUN_PER_TRIAL, "--seed", "0"]) == 0  # done long before the first line is due
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(common, "PLAIN_EVERY", 0.0)
+    assert main([*RUN_PER_TRIAL, "--chunk-size", "1000", "--seed", "0", "--json"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_piped_certify_prints_its_interval_as_it_goes(monkeypatch, capsys):
+    monkeypatch.setattr(common, "PLAIN_EVERY", 0.0)
+    argv = ["certify", "otp", "--adversary", "guess", "--eps", "0.2", "--seed", "0"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(
+        re.match(r"certify: [\d,]+ trials +advantage in \[[-+]\d\.\d{4}, [-+]\d\.\d{4}\]", line)
+        for line in lines
+    )
