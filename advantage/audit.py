@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from rich.table import Table
 
-from advantage.common import console, make_adversary, make_game, pairs, print_json, subcommand
+from advantage.common import (
+    console,
+    make_adversary,
+    make_game,
+    pairs,
+    print_json,
+    progress,
+    subcommand,
+)
 from games.privacy.accounting import DELTA
 from oracles import InvalidArgument
 
@@ -209,14 +217,16 @@ def audit_command(args: argparse.Namespace) -> int:
     options = {key: _DEFAULTS[key] if value is None else value for key, value in given.items()}
     game = make_game(args.game, pairs(args.param, "-p"))
     adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
-    report = run_audit(
-        game,
-        adversary,
-        game_name=args.game,
-        adversary_name=args.adversary,
-        **options,
-        **_shared(args),
-    )
+    with progress(not args.json, f"audit {args.game} with {args.adversary}") as update:
+        report = run_audit(
+            game,
+            adversary,
+            game_name=args.game,
+            adversary_name=args.adversary,
+            progress=update,
+            **options,
+            **_shared(args),
+        )
     return _finish(args, report, show)
 
 

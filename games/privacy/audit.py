@@ -19,6 +19,7 @@ at one family level (Bonferroni). The audit with one training run is in
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -195,19 +196,32 @@ Scorer = ScoringAdversary
 
 
 def membership_scores(
-    game: Any, scorer: ScoringAdversary, *, trials: int, seed: int, chunk: int = 1024
+    game: Any,
+    scorer: ScoringAdversary,
+    *,
+    trials: int,
+    seed: int,
+    chunk: int = 1024,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Play ``trials`` batched trials of a membership game and collect (scores, bits).
 
     Trials whose model diverged are left out. The trials are the engine's (its one loop,
-    :func:`games.engine.runs.play`), batched in chunks of ``chunk``.
+    :func:`games.engine.runs.play`), batched in chunks of ``chunk``; ``progress(done,
+    total)`` is called after each.
     """
     checks.integer("trials", trials, 2)
-    chunks = play(
+    parts = []
+    done = 0
+    for part in play(
         game, scorer, seed, [(0, trials)], options=RunOptions(chunk_size=chunk), batched=True,
         collect="scores",
-    )  # fmt: skip
-    parts = sorted(chunks, key=lambda part: part[0].ranges[0][0])
+    ):  # fmt: skip
+        parts.append(part)
+        done += sum(b - a for a, b in part[0].ranges)
+        if progress is not None:
+            progress(done, trials)
+    parts.sort(key=lambda part: part[0].ranges[0][0])
     scores = np.concatenate([found for _, (found, _) in parts])
     bits = np.concatenate([hidden for _, (_, hidden) in parts])
     return scores, bits
@@ -290,6 +304,7 @@ def run_audit(
     accountant: str = "rdp",
     game_name: str | None = None,
     adversary_name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AuditReport:
     """Audit ``game``'s DP claim with ``adversary``'s membership scores.
 
@@ -304,6 +319,7 @@ def run_audit(
         calibration: the fraction of trials on which thresholds are chosen.
         accountant: ``rdp`` or ``pld``, for the claimed ε.
         game_name, adversary_name: the names the report (and its errors) give them.
+        progress: called as ``progress(done, total)`` as the trials are played.
     """
     trials = checks.integer("trials", trials, 4)
     seed = checks.whole("seed", seed)
@@ -314,7 +330,7 @@ def run_audit(
     _check_audited(game, adversary, game_name, adversary_name)
     each = 1 - (1 - level) / FIGURES
 
-    scores, bits = membership_scores(game, adversary, trials=trials, seed=seed)
+    scores, bits = membership_scores(game, adversary, trials=trials, seed=seed, progress=progress)
     members = bits.astype(bool)
     kept = len(scores)
     if kept < 4 or members.all() or not members.any():

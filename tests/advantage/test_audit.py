@@ -188,3 +188,14 @@ def test_the_default_delta_is_the_one_dp_sgd_claims_are_stated_at():
 
     assert DELTA == PROOF_DELTA
     assert parser().parse_args(["audit", "membership", "--one-run", "10"]).delta == DELTA
+
+
+def test_a_piped_audit_says_how_far_it_is(monkeypatch, capsys):
+    from advantage import common
+
+    monkeypatch.setattr(common, "PLAIN_EVERY", 0.0)  # a line after every chunk of trials
+    argv = ["audit", "membership", *DP, "-p", "trainer=dp-sgd", *CANARY, "--trials", "2100"]
+    main([*argv, "--seed", "1"])
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split()[4] for line in lines] == ["1,024/2,100", "2,048/2,100"]
+    assert all(line.startswith("audit membership with gradient-canary: ") for line in lines)
