@@ -359,16 +359,7 @@ def run_audit(
         fpr_target=fpr,
         advantage=advantage,
         tpr_at_fpr=_held_out_rates(scores, members, fit, held, fpr, each),
-        epsilon_lower={
-            "epsilon": found.epsilon,
-            "threshold": found.threshold,
-            "tpr": found.tpr,
-            "fpr": found.fpr,
-            "level": found.level,
-            "calibration": found.calibration,
-            "evaluation": found.evaluation,
-            "method": found.method,
-        },
+        epsilon_lower=attrs.asdict(found, filter=lambda field, _: field.name != "delta"),
         claimed=_claimed(game, delta, accountant, found.epsilon),
         # The ROC of the held-out half, where the rates are measured, for plots.
         roc=_roc(scores[held], members[held]),
