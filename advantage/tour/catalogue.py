@@ -12,7 +12,14 @@ import math
 
 from advantage.tour.rows import CheckRow, Row, check, domain, play
 
-__all__ = ["DOMAINS", "ROWS", "TARGET", "birthday", "gaussians_robust_error"]
+__all__ = [
+    "DOMAINS",
+    "ROWS",
+    "TARGET",
+    "birthday",
+    "gaussians_clean_error",
+    "gaussians_robust_error",
+]
 
 #: Seconds the rows played by default may take together on a slow two-core machine: under
 #: 40% of what the tour took before its rows had budgets (67–87 s on such machines).
@@ -29,6 +36,13 @@ def gaussians_robust_error(eps: float, norm: str) -> float:
     from games.robustness.data import load  # numpy only: no torch
 
     return load("gaussians").robust_error(eps, norm)
+
+
+def gaussians_clean_error() -> float:
+    """The Bayes rule's error on clean points of the two-Gaussian task, in closed form."""
+    from games.robustness.data import load  # numpy only: no torch
+
+    return load("gaussians").clean_error()
 
 
 GUESS = "a guess learns nothing"
@@ -140,6 +154,11 @@ ROBUSTNESS = domain(
     play("evasion defense=quantize eps=0.2", "bpda", ">0.3",
          "real robustness: the identity as the rounding's backward pass finds the flips",
          trials=300),
+    play("clean-error defense=quantize", "clean", "<0.2",
+         "the defense's cost: the model on rounded digits still labels most clean ones",
+         trials=500),
+    play("clean-error data=gaussians", "clean", f"{gaussians_clean_error():.6f}",
+         "the Bayes rule's clean error, Φ(−δ/τ): a cost no classifier avoids here"),
     play("evasion defense=jpeg-like", "pgd", "<0.1",
          "apparent robustness: the rounded DCT coefficients pass no gradient", trials=300,
          budget=0.6),

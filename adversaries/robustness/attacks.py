@@ -84,7 +84,7 @@ class _Attack:
             return view.answer(self.run(view, generator(rng)))
 
 
-@register("clean", games=GAMES)
+@register("clean", games=(*GAMES, "clean-error"))
 @attrs.frozen(kw_only=True)
 class Clean(_Attack):
     """Returns the point unchanged, without a query: the trivial adversary."""

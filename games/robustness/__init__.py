@@ -1,8 +1,8 @@
 """Adversarial robustness: evasion attacks against defended classifiers, and certified radii.
 
-The games (:mod:`games.robustness.games`): ``evasion``, ``pgd-gap`` (the assumption of the
-``gradient-masking`` proof) and ``certified-radius`` (the theorem of
-``randomized-smoothing``). Beside them: the data sets (:mod:`~games.robustness.data`,
+The games (:mod:`games.robustness.games`): ``evasion``, ``clean-error`` (a defense's
+utility), ``pgd-gap`` (the assumption of the ``gradient-masking`` proof) and
+``certified-radius`` (the theorem of ``randomized-smoothing``). Beside them: the data sets (:mod:`~games.robustness.data`,
 which needs no torch), the models (:mod:`~games.robustness.models`), the defenses
 (:mod:`~games.robustness.defenses`) and the perturbation machinery both sides share
 (:mod:`~games.robustness.perturb`). The names below are imported on first use, so that
@@ -22,6 +22,7 @@ __all__ = [
     "MODELS",
     "NORMS",
     "CertifiedRadius",
+    "CleanError",
     "Defended",
     "Evasion",
     "ModelSpec",
@@ -34,6 +35,7 @@ __all__ = [
 _HOME = {
     "ACCESS": "games",
     "CertifiedRadius": "games",
+    "CleanError": "games",
     "Evasion": "games",
     "PgdGap": "games",
     "DATASETS": "data",

@@ -86,6 +86,13 @@ class Task:
         phi = _normal_cdf
         return (phi((reach - DELTA) / TAU) - phi(-DELTA / TAU)) / phi(DELTA / TAU)
 
+    def clean_error(self) -> float:
+        """``gaussians`` only: the Bayes rule's error on clean test points, Φ(−δ/τ), exactly
+        (the margin of a point is N(±δ, τ²), on the wrong side with that probability)."""
+        if self.name != "gaussians":
+            raise InvalidArgument("clean_error is known in closed form for data='gaussians' only")
+        return _normal_cdf(-DELTA / TAU)
+
     def bayes_margin(self, X: np.ndarray) -> np.ndarray:
         """``gaussians`` only: u·(x − c), positive on class 1's side."""
         X = np.asarray(X, np.float64)

@@ -1,4 +1,5 @@
-"""The robustness games: ``evasion``, and the two games its proofs rest on.
+"""The robustness games: ``evasion``, its utility side ``clean-error``, and the two games its
+proofs rest on.
 
 ``evasion`` (search): the challenger draws a test point that the defended classifier labels
 correctly and hands it to the adversary, who returns a point within the ``norm`` ball of
@@ -31,6 +32,10 @@ checked together.
 ``pgd-gap`` (search, the assumption of ``gradient-masking``): the same trial, and the
 challenger also runs its own reference PGD on the point (through the same defended forward
 pass); the adversary wins when its point is misclassified and the reference's is not.
+
+``clean-error`` (search, a defense's utility): a test point, any of them, and the trial is
+won when the defended classifier mislabels it; the adversary's answer is not read, so the
+win rate is 1 − the clean accuracy, reported next to the attacks' advantages.
 
 ``certified-radius`` (search, the theorem of ``randomized-smoothing``): the challenger
 runs CERTIFY on a ``gaussians`` test point; where it certifies a class c with ℓ2 radius R,
@@ -74,7 +79,15 @@ from games.robustness.defenses import (
 from games.robustness.models import ARCHITECTURES, ModelSpec, one_thread, trained
 from oracles import InvalidArgument
 
-__all__ = ["ACCESS", "TOLERANCE", "CertifiedRadius", "Evasion", "PgdGap", "deployed"]
+__all__ = [
+    "ACCESS",
+    "TOLERANCE",
+    "CertifiedRadius",
+    "CleanError",
+    "Evasion",
+    "PgdGap",
+    "deployed",
+]
 
 ACCESS = ("white-box", "scores", "labels")
 ORACLES = {
@@ -538,6 +551,36 @@ class PgdGap(Evasion):
 
     def _judge(self, secret: dict, wrong: torch.Tensor) -> torch.Tensor:
         return wrong & ~secret["reference"]
+
+
+@register("clean-error")
+@attrs.frozen(kw_only=True)
+class CleanError(Evasion):
+    """Clean error: how often the defense mislabels a test point that nobody attacked.
+
+    The utility side of ``evasion`` as a game, so that reports put a defense's cost next to
+    the attacks' advantages (a classifier that abstains everywhere is robust and useless):
+    the challenger draws a test point, any of them, and the trial is "won" when the defended
+    classifier, with the trial's judgement noise, does not name its label (an abstention of
+    ``smoothing`` is a miss). The adversary is handed the point as in ``evasion`` and no
+    oracle, and its answer is not read, so the win rate is 1 − the defense's clean accuracy
+    on the test set; play it with ``clean`` (an adversary that raises loses its trials, and
+    the run counts them as errors).
+    """
+
+    def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
+        classifier = self.defended()
+        task = self.task()
+        noise = classifier.judgement(size, task.dims, _generator(rng))
+        drawn_x, drawn_y = task.draw(rng, size)
+        X = torch.from_numpy(np.array(drawn_x)).to(classifier.device)
+        Y = torch.from_numpy(np.array(drawn_y)).to(classifier.device)
+        eps = torch.full((size,), float(self.eps), dtype=torch.float64, device=X.device)
+        missed = classifier.predict(X, noise) != Y
+        return Challenge(public=self._public(X, Y, eps, single), secret={"missed": missed})
+
+    def _wins(self, challenge: Challenge, answers: Any, single: bool) -> np.ndarray:
+        return challenge.secret["missed"].cpu().numpy()  # the answer is not read
 
 
 # -- certified radius -------------------------------------------------------------------------

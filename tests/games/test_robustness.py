@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import numpy as np
 import pytest
 from scipy import stats
@@ -14,7 +15,7 @@ import games  # noqa: E402
 from adversaries.robustness import Bpda, Clean, Fgsm, Pgd  # noqa: E402
 from games.robustness import data as datasets  # noqa: E402
 from games.robustness import defenses, perturb  # noqa: E402
-from games.robustness.games import CertifiedRadius, Evasion, PgdGap  # noqa: E402
+from games.robustness.games import CertifiedRadius, CleanError, Evasion, PgdGap  # noqa: E402
 from games.robustness.models import ModelSpec, trained  # noqa: E402
 from oracles import BudgetExceeded, InvalidArgument  # noqa: E402
 
@@ -52,6 +53,16 @@ def test_gaussians_robust_error_is_the_closed_form_by_simulation():
     assert task.robust_error(0.05, "linf") > task.robust_error(0.05, "l2")  # ‖u‖₁ = √2 > ‖u‖₂
     with pytest.raises(InvalidArgument, match="data='gaussians' only"):
         datasets.load("digits").robust_error(0.1, "linf")
+
+
+def test_gaussians_clean_error_is_the_closed_form_by_simulation():
+    task = datasets.load("gaussians")
+    X, y = task.draw(np.random.default_rng(2), 400_000)
+    simulated = ((task.bayes_margin(X) > 0) != y).mean()
+    assert simulated == pytest.approx(task.clean_error(), abs=1e-3)
+    assert task.clean_error() == pytest.approx(stats.norm.cdf(-datasets.DELTA / datasets.TAU))
+    with pytest.raises(InvalidArgument, match="data='gaussians' only"):
+        datasets.load("digits").clean_error()
 
 
 # -- models -------------------------------------------------------------------------------
@@ -274,6 +285,53 @@ def test_the_batched_path_matches_the_per_trial_path_in_distribution():
     table = [[batched.wins, batched.trials - batched.wins], [trial.wins, trial.trials - trial.wins]]
     assert stats.fisher_exact(table).pvalue > 0.001
     assert batched.path == "batch" and trial.path == "trial"
+
+
+# -- the utility game ---------------------------------------------------------------------
+
+
+def test_clean_error_is_the_defenses_error_on_the_test_set_on_both_paths():
+    gaussians = CleanError(data="gaussians")
+    theory = datasets.load("gaussians").clean_error()
+    batched = games.estimate(gaussians, Clean(), trials=4000, seed=5, level=0.99)
+    per_trial = games.estimate(gaussians, Clean(), trials=300, seed=5, level=0.99, batched=False)
+    assert batched.path == "batch" and rate_holds(batched, theory)
+    assert per_trial.path == "trial" and rate_holds(per_trial, theory)
+    # On digits the test set is finite and the trials draw from it with replacement: the win
+    # rate's expectation is the defended model's error over the whole test set.
+    task = datasets.load("digits")
+    X, y = torch.from_numpy(np.array(task.test_x)), torch.from_numpy(np.array(task.test_y))
+    for defense in ("standard", "quantize"):
+        game = CleanError(defense=defense)
+        exact = float((game.defended().predict(X) != y).float().mean())
+        result = games.estimate(game, Clean(), trials=3000, seed=6, level=0.99)
+        assert 0 < exact < 0.2 and rate_holds(result, exact), defense
+    # Smoothing's abstentions are misses: its clean error is at least the base model's.
+    smoothing = games.estimate(CleanError(defense="smoothing", n=30), Clean(), trials=600, seed=7)
+    assert smoothing.wins > 0 and smoothing.errors == {}
+
+
+@attrs.frozen
+class _Nonsense:
+    """Answers what no evasion trial would accept: the clean-error game must not read it."""
+
+    def __call__(self, oracles, rng):
+        return "not a point"
+
+    def batch(self, oracles, rng, size):
+        return np.full((size, 3), np.nan)
+
+
+def test_clean_errors_answer_is_not_read_and_no_oracle_is_given():
+    game = CleanError(defense="quantize")
+    for batched in (True, False):
+        clean = games.estimate(game, Clean(), trials=300, seed=8, batched=batched)
+        other = games.estimate(game, _Nonsense(), trials=300, seed=8, batched=batched)
+        assert other.wins == clean.wins and other.errors == clean.errors == {}
+    challenge = game.setup(np.random.default_rng(0))
+    assert challenge.oracles == {} and "missed" not in challenge.public
+    assert "clean-error" in games.ADVERSARIES.entry("clean").games  # and no attack's
+    assert "clean-error" not in games.ADVERSARIES.entry("pgd").games
 
 
 # -- the proof games ----------------------------------------------------------------------
