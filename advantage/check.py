@@ -74,6 +74,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 def check_command(args: argparse.Namespace) -> int:
     import proofs
 
+    proof = proofs.load(args.proof)  # first: a mistyped name is the first thing to hear about
     if not args.adversary and not args.symbolic:
         raise InvalidArgument(
             "give --adversary ADV for the empirical check, --symbolic for the symbolic one, or both"
@@ -82,7 +83,6 @@ def check_command(args: argparse.Namespace) -> int:
         raise InvalidArgument(
             "-p and -a set the parameters of an empirical check: give --adversary too"
         )
-    proof = proofs.load(args.proof)
     output: dict[str, Any] = {"proof": proof.name}
     status = 0
     symbolic = None

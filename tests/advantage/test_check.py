@@ -211,6 +211,7 @@ def test_reduction_that_raises_exits_2_naming_it(tmp_path, capsys, user_imports)
             "unknown proof 'ctr-prff'; did you mean ctr-prf",
         ),
         (["check", "ctr-prf"], "give --adversary ADV for the empirical check, --symbolic"),
+        (["check", "ctr-prff"], "unknown proof 'ctr-prff'; did you mean ctr-prf"),  # name first
         (["check", "ctr-prf", "--symbolic", "-p", "n=8"], "give --adversary too"),
         (["check", "ctr-prf", "--adversary", "gues"], "unknown adversary 'gues'"),
         (["check", "ctr-prf", "--adversary", "two-time-pad"], "written for otp, not 'ind-cpa'"),
