@@ -33,6 +33,7 @@ from advantage.common import (
     subcommand,
 )
 from games.privacy.accounting import DELTA
+from games.registry import GAMES
 from oracles import InvalidArgument
 
 if TYPE_CHECKING:
@@ -198,6 +199,7 @@ def _interval(low: float, high: float) -> str:
 
 
 def audit_command(args: argparse.Namespace) -> int:
+    GAMES.entry(args.game)  # first: a mistyped name is the first thing to hear about
     if args.one_run is not None:
         return one_run_command(args)
     for flag in ("guesses", "guesses_in", "guesses_out"):

@@ -199,3 +199,16 @@ def test_a_piped_audit_says_how_far_it_is(monkeypatch, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert [line.split()[4] for line in lines] == ["1,024/2,100", "2,048/2,100"]
     assert all(line.startswith("audit membership with gradient-canary: ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["membershp"], "unknown game 'membershp'; did you mean membership"),  # the name first
+        (["membership"], "give --adversary ADV"),
+        (["membershp", "--one-run", "100"], "unknown game 'membershp'"),
+    ],
+)
+def test_a_mistyped_game_is_named_before_missing_options(argv, message, capsys):
+    assert main(["audit", *argv]) == 2
+    assert message in " ".join(capsys.readouterr().err.split())
