@@ -219,7 +219,7 @@ def audit_command(args: argparse.Namespace) -> int:
     options = {key: _DEFAULTS[key] if value is None else value for key, value in given.items()}
     game = make_game(args.game, pairs(args.param, "-p"))
     adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
-    with progress(not args.json, f"audit {args.game} with {args.adversary}") as update:
+    with progress(args.json, f"audit {args.game} with {args.adversary}") as update:
         report = run_audit(
             game,
             adversary,

@@ -83,12 +83,11 @@ def certify_command(args: argparse.Namespace) -> int:
     live: Live | None = None
     plain = None if stderr.is_terminal else PlainProgress()
 
-    def update(so_far: Certificate) -> None:
+    def update(so_far: Certificate) -> None:  # as common.progress shows a run's progress
         nonlocal live
-        if args.json:
-            return
         if plain is not None:
-            plain.say(f"certify: {_line(so_far).plain}")
+            if not args.json:
+                plain.say(f"certify: {_line(so_far).plain}")
             return
         if live is None:
             live = Live(_line(so_far), console=stderr, transient=True, auto_refresh=False)

@@ -94,7 +94,7 @@ def check_command(args: argparse.Namespace) -> int:
             show_symbolic(symbolic)
     if args.adversary:
         adversary = make_adversary(args.adversary, pairs(args.adv_param, "-a"), proof.theorem.game)
-        with progress(not args.json, f"check {proof.name}") as update:
+        with progress(args.json, f"check {proof.name}") as update:
             report = proofs.check_empirical(
                 proof,
                 adversary,

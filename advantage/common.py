@@ -28,6 +28,7 @@ from games.registry import ADVERSARIES, GAMES, coerce
 from oracles import InvalidArgument
 
 __all__ = [
+    "BAR_AFTER",
     "IMPORT_VARIABLE",
     "PLAIN_EVERY",
     "PlainProgress",
@@ -345,10 +346,16 @@ def _duration(seconds: float) -> str:
     return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
+#: Seconds a run plays before a terminal gets its progress bar.
+BAR_AFTER = 1.0
+
+
 @contextmanager
-def progress(enabled: bool, what: str) -> Iterator[Callable[[int, int], None]]:
+def progress(as_json: bool, what: str) -> Iterator[Callable[[int, int], None]]:
     """A progress callback for a run of many trials: on a terminal, a bar on stderr once the
-    run has taken over a second; elsewhere, a :class:`PlainProgress` line now and then."""
+    run has taken :data:`BAR_AFTER` seconds; elsewhere, a :class:`PlainProgress` line now
+    and then. With ``--json`` (``as_json``) only a terminal gets one: the bar leaves no trace,
+    and a pipe that may carry stderr into the JSON stays clean."""
     started = time.perf_counter()
     plain = None if stderr.is_terminal else PlainProgress()
     bar: Progress | None = None
@@ -356,14 +363,12 @@ def progress(enabled: bool, what: str) -> Iterator[Callable[[int, int], None]]:
 
     def update(done: int, total: int) -> None:
         nonlocal bar, task
-        if not enabled:
-            return
         if plain is not None:
-            if done < total:
+            if not as_json and done < total:
                 plain.say(plain.counted(what, done, total))
             return
         if bar is None:
-            if time.perf_counter() - started < 1.0 or done >= total:
+            if time.perf_counter() - started < BAR_AFTER or done >= total:
                 return
             bar = Progress(
                 TextColumn(escape(what)),

@@ -76,7 +76,7 @@ def run_command(args: argparse.Namespace) -> int:
         return ensemble_command(args, game)
     (spec,) = args.adversary
     adversary = make_adversary(spec, pairs(args.adv_param, "-a"), args.game)
-    with progress(not args.json, f"{split_adversary(spec)[0]} vs {args.game}") as update:
+    with progress(args.json, f"{split_adversary(spec)[0]} vs {args.game}") as update:
         result = estimate(
             game, adversary, log=args.log, resume=args.resume, progress=update,
             **play_options(args),
@@ -103,7 +103,7 @@ def ensemble_command(args: argparse.Namespace, game: Any) -> int:
             f"-a {', '.join(sorted(unused))}: no adversary given has this parameter"
         )
     what = f"{len(adversaries)} adversaries vs {args.game}"
-    with progress(not args.json, what) as update:
+    with progress(args.json, what) as update:
         result = estimate_best(
             game, adversaries, correction=args.correction, progress=update, **play_options(args)
         )

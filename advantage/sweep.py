@@ -113,7 +113,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     cls = type(game) if target == "game" else type(adversary)
     what = f"budget value of {target} parameter"
     values = [coerce(cls, {name: text}, what=what)[name] for text in texts]
-    with progress(not args.json, f"{args.adversary} vs {args.game}, {name} sweep") as update:
+    with progress(args.json, f"{args.adversary} vs {args.game}, {name} sweep") as update:
         result = sweep(
             game,
             adversary,

@@ -237,3 +237,18 @@ def test_a_piped_certify_prints_its_interval_as_it_goes(monkeypatch, capsys):
         re.match(r"certify: [\d,]+ trials +advantage in \[[-+]\d\.\d{4}, [-+]\d\.\d{4}\]", line)
         for line in lines
     )
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_terminal_gets_a_bar_even_with_json_and_it_leaves_no_trace(as_json, monkeypatch):
+    """stdout may be a file (``--json > out.json``) while stderr is the terminal: the run
+    still shows its bar there, and the bar is gone when the run ends."""
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=80)
+    monkeypatch.setattr(common, "stderr", terminal)
+    monkeypatch.setattr(common, "BAR_AFTER", 0.0)
+    with common.progress(as_json, "guess vs otp") as update:
+        update(300, 1000)
+    drawn = screen.getvalue()
+    assert "guess vs otp" in drawn and "300/1000" in drawn  # the bar, drawn as it stops
+    assert drawn.endswith("\x1b[1A\x1b[2K")  # and then erased: the line above, cleared
