@@ -2,8 +2,8 @@
 
 The modules: the datasets (:mod:`~games.privacy.data`), the networks and their batched
 trainers (:mod:`~games.privacy.networks`, :mod:`~games.privacy.training`), ε from an
-accountant (:mod:`~games.privacy.accounting`), the ``membership`` game
-(:mod:`~games.privacy.membership`) and the audits of a DP claim
+accountant (:mod:`~games.privacy.accounting`), the ``membership`` game and its utility side
+``held-out-error`` (:mod:`~games.privacy.membership`) and the audits of a DP claim
 (:mod:`~games.privacy.audit`, with one training run :mod:`~games.privacy.one_run`). The
 names below are imported on first use, so that importing the package (or its data sets and
 accountant, which other domains and the command line read) does not import torch.
@@ -29,6 +29,7 @@ __all__ = [
     "Claims",
     "DPSGDNoClip",
     "Dataset",
+    "HeldOutError",
     "Membership",
     "ModelAccess",
     "Network",
@@ -85,7 +86,7 @@ _MODULES = {
         "device_param",
         "make_trainer",
     ),
-    "membership": ("Membership", "ModelAccess", "mislabel"),
+    "membership": ("HeldOutError", "Membership", "ModelAccess", "mislabel"),
     "audit": (
         "FIGURES",
         "Audit",

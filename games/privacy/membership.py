@@ -25,6 +25,9 @@ What the adversary sees:
 
 On the per-trial path x is (d,) and y an int; on the batched path x is (size, d) and y
 (size,), one record per trial and query.
+
+``held-out-error`` is the trainer's cost as a game: the same training, and a trial won when
+the model mislabels the record left out of its training set.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import attrs
 import numpy as np
 import torch
 
-from games.base import Challenge, HiddenBit
+from games.base import Challenge, HiddenBit, Search
 from games.errors import TrialFailed
 from games.params import integer, number, param
 from games.privacy import data as datasets
@@ -48,7 +51,15 @@ from games.registry import register
 from oracles import InvalidArgument
 
 # dp_advantage_bound lives in games.privacy.accounting; this path still works.
-__all__ = ["ACCESS", "TARGETS", "Membership", "ModelAccess", "dp_advantage_bound", "mislabel"]
+__all__ = [
+    "ACCESS",
+    "TARGETS",
+    "HeldOutError",
+    "Membership",
+    "ModelAccess",
+    "dp_advantage_bound",
+    "mislabel",
+]
 
 TARGETS = ("random", "mislabeled", "adversary")
 ACCESS = ("white-box", "black-box")
@@ -272,6 +283,61 @@ class Membership(HiddenBit):
             if self.target != "adversary":
                 train()
         return oracles, budgets
+
+
+@register("held-out-error")
+@attrs.frozen(kw_only=True)
+class HeldOutError(Search, Membership):
+    """A trainer's cost: how often a model trained as in ``membership`` mislabels a record it never saw.
+
+    The utility side of ``membership`` as a game (DP-SGD pays for its ε in accuracy), so
+    that reports put it next to the attacks' advantages: a trial draws a training set as a
+    ``membership`` trial does, trains the model on it, and is won when the model mislabels
+    the population record left out of the set (the non-member target). It is a search
+    game with ``membership``'s parameters, of which ``access`` and ``queries`` play no part;
+    the adversary is given nothing and its answer is not read, so the win rate is the
+    trainer's error on records outside its training set. Models that diverge are left out,
+    as in ``membership``.
+    """
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if self.target != "random":
+            raise InvalidArgument(
+                f"target={self.target!r}: held-out-error tests a model on a population record "
+                "left out of its training set (target='random')"
+            )
+
+    def setup(self, rng: np.random.Generator) -> Challenge:  # type: ignore[override]
+        return self._held_out([rng], single=True)
+
+    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:  # type: ignore[override]
+        return self._held_out(rng.spawn(size), single=False)
+
+    def _held_out(self, rngs: list[np.random.Generator], *, single: bool) -> Challenge:
+        pool, trainer = self.population(), self.scheme()
+        outside = np.zeros(len(rngs), np.int64)  # every target left out: a bit of 0
+        members, test_x, test_y, seeds = self._draw(pool, outside, rngs)
+        trained = trainer.train(
+            np.concatenate([pool.X, test_x]),
+            np.concatenate([pool.y, test_y]),
+            members,
+            seeds,
+            self.device or "cpu",
+            size=self.training_size,
+        )
+        if single and trained.diverged[0]:
+            raise TrialFailed("the model diverged (its loss is not finite)")
+        # Each model on its own held-out record: logits (size, 1, classes).
+        named = trainer.logits(trained.params, _float(test_x[:, None, :])).argmax(-1)[:, 0]
+        missed = named.cpu().numpy() != test_y
+        return Challenge(secret=missed, failed=np.asarray(trained.diverged, bool))
+
+    def finalize(self, challenge: Challenge, answer: Any) -> bool:
+        return bool(challenge.secret[0])  # the answer is not read
+
+    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
+        return challenge.secret  # type: ignore[no-any-return]
 
 
 def _black_box(

@@ -12,7 +12,13 @@ torch = pytest.importorskip("torch")
 
 import games  # noqa: E402
 from games.errors import TrialFailed  # noqa: E402
-from games.privacy.membership import Membership, ModelAccess, dp_advantage_bound  # noqa: E402
+from games.privacy import data  # noqa: E402
+from games.privacy.membership import (  # noqa: E402
+    HeldOutError,
+    Membership,
+    ModelAccess,
+    dp_advantage_bound,
+)
 from oracles import BudgetExceeded, InvalidArgument  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -112,6 +118,55 @@ def test_bad_game_parameters():
 def test_the_game_is_registered_and_batched():
     assert games.GAMES.get("membership") is Membership
     assert small().batched
+
+
+# -- the utility game ---------------------------------------------------------------------
+
+
+def test_dp_sgd_pays_for_its_epsilon_in_held_out_error():
+    sgd = games.estimate(HeldOutError(), games_guess(), trials=256, seed=0)
+    noisy = HeldOutError(trainer="dp-sgd", noise_multiplier=3.0)
+    private = games.estimate(noisy, games_guess(), trials=256, seed=0)
+    assert sgd.path == private.path == "batch" and sgd.errors == private.errors == {}
+    assert 0 < sgd.ci_high < private.ci_low and private.ci_high < 0.8
+    # the price of the trainer's claim, which is the one membership states for it
+    assert noisy.epsilon(1e-5) == Membership(trainer="dp-sgd", noise_multiplier=3.0).epsilon(1e-5)
+
+
+def test_a_model_drowned_in_noise_errs_as_a_guess_would():
+    """With noise a thousand times the clipping norm a model's label is independent of the
+    record's, so it is right with probability Σ_c P(label c)·P(class c): between the rarest
+    and the commonest class's share of the digits."""
+    shares = np.bincount(data.load("digits").y) / data.load("digits").size
+    game = HeldOutError(trainer="dp-sgd", noise_multiplier=1000.0)
+    result = games.estimate(game, games_guess(), trials=1000, seed=1, level=0.99)
+    assert result.ci_low <= 1 - shares.min() and result.ci_high >= 1 - shares.max()
+
+
+class _Nonsense:
+    """Answers what no search game would accept: held-out-error must not read it."""
+
+    def __call__(self, oracles, rng):
+        return "not an answer"
+
+    def batch(self, oracles, rng, size):
+        return ["not", "answers"]
+
+
+def test_held_out_errors_answer_is_not_read_on_either_path():
+    from adversaries.generic import Constant
+
+    game = HeldOutError(training_size=32, epochs=2, batch_size=16)
+    for batched, trials in ((True, 64), (False, 12)):
+        results = [
+            games.estimate(game, adversary, trials=trials, seed=3, batched=batched)
+            for adversary in (games_guess(), Constant(value=1), _Nonsense())
+        ]
+        assert len({r.wins for r in results}) == 1 and all(r.errors == {} for r in results)
+    with pytest.raises(InvalidArgument, match="target='mislabeled': held-out-error tests"):
+        HeldOutError(target="mislabeled")
+    assert games.GAMES.get("held-out-error") is HeldOutError
+    assert HeldOutError().shape == "search" and HeldOutError().baseline == 0
 
 
 # -- bounds and audits --------------------------------------------------------------------
