@@ -29,6 +29,7 @@ __all__ = [
     "Adversary",
     "BatchAdversary",
     "Challenge",
+    "Cost",
     "Game",
     "HiddenBit",
     "RealIdeal",
@@ -281,6 +282,32 @@ class Search(Game):
         self, challenge: Challenge, hidden: np.ndarray | None, answers: Any, size: int
     ) -> tuple[np.ndarray, np.ndarray | None]:
         return np.asarray(self.finalize_batch(challenge, answers), bool), None
+
+
+class Cost(Search):
+    """A defense's cost as a search game: a win is a failure of the scheme on honest input
+    (a mislabelled record, a failed task), so the advantage is 1 − its utility.
+
+    The challenger decides every trial alone: subclasses implement
+    ``decide(rngs, single=...)``, returning a challenge whose ``secret`` holds each trial's
+    win (one generator a trial: ``[rng]``, or the batch's ``rng.spawn(size)``). The
+    adversary's answer is never read, so every adversary gets the same figure.
+    """
+
+    def decide(self, rngs: list[np.random.Generator], *, single: bool) -> Challenge:
+        raise NotImplementedError
+
+    def setup(self, rng: np.random.Generator) -> Challenge:
+        return self.decide([rng], single=True)
+
+    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
+        return self.decide(rng.spawn(size), single=False)
+
+    def finalize(self, challenge: Challenge, answer: Any) -> bool:
+        return bool(challenge.secret[0])
+
+    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
+        return np.asarray(challenge.secret, bool)
 
 
 @runtime_checkable

@@ -336,3 +336,21 @@ class WritePid:
             handle.write(f"{os.getpid()}\n")
         time.sleep(600)
         return 0
+
+
+# -- games that must not read the answer ----------------------------------------------------
+
+
+def wins_whatever_the_answer(game: Any, *, trials: int, seed: int, batched: bool) -> int:
+    """``game``'s wins against a guess, a constant bit and a string, which must agree (with
+    no trial lost): a game that measures a defense's cost does not read the answer, so no
+    adversary can move its figure by what it answers."""
+    from adversaries.generic import Guess
+
+    results = [
+        games.estimate(game, adversary, trials=trials, seed=seed, batched=batched)
+        for adversary in (Guess(), Constant(1), Constant("not an answer"))
+    ]
+    assert len({result.wins for result in results}) == 1, [r.wins for r in results]
+    assert all(result.errors == {} for result in results)
+    return results[0].wins

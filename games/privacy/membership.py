@@ -40,7 +40,7 @@ import attrs
 import numpy as np
 import torch
 
-from games.base import Challenge, HiddenBit, Search
+from games.base import Challenge, Cost, HiddenBit
 from games.errors import TrialFailed
 from games.params import integer, number, param
 from games.privacy import data as datasets
@@ -61,6 +61,7 @@ __all__ = [
     "mislabel",
 ]
 
+#: How the target record is chosen, and what the adversary sees of the model.
 TARGETS = ("random", "mislabeled", "adversary")
 ACCESS = ("white-box", "black-box")
 
@@ -103,10 +104,10 @@ def _float(X: Any) -> torch.Tensor:
     return torch.as_tensor(np.array(X, np.float32))
 
 
-@register("membership")
 @attrs.frozen(kw_only=True)
-class Membership(HiddenBit):
-    """Membership inference against a trained classifier: was the target in its training set?"""
+class _Training:
+    """What ``membership`` and ``held-out-error`` share: their parameters, the trainer under
+    test (the scheme), the population and the draw of each trial's training set."""
 
     dataset: str = datasets.dataset_param("digits")
     model: str = model_param()
@@ -171,6 +172,36 @@ class Membership(HiddenBit):
         """The advantage the trainer's claimed (ε, δ) allows any adversary."""
         return dp_advantage_bound(self.epsilon(delta, accountant=accountant), delta)
 
+    def _draw(
+        self, pool: datasets.Dataset, bits: np.ndarray, rngs: list[np.random.Generator]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.random.SeedSequence]]:
+        """Each trial's training set (a row over the population, then the trials' targets:
+        its own in when its bit is 1), its target record and its training seed."""
+        size, N = len(bits), pool.size
+        members = np.zeros((size, N + size), bool)
+        target_x = np.zeros((size, pool.dims), np.float32)
+        target_y = np.zeros(size, np.int64)
+        seeds = []
+        for i, rng in enumerate(rngs):
+            excluded = int(rng.integers(N))
+            chosen = rng.choice(N - 1, self.training_size, replace=False)
+            chosen = chosen + (chosen >= excluded)  # the population without `excluded`
+            members[i, chosen] = True
+            if self.target != "adversary":
+                target_x[i] = pool.X[excluded]
+                target_y[i] = pool.y[excluded]
+                if self.target == "mislabeled":
+                    target_y[i] = mislabel(pool.y[excluded : excluded + 1], pool.classes, rng)[0]
+            seeds.append(np.random.SeedSequence(int(rng.integers(2**63))))
+        members[np.arange(size), N + np.arange(size)] = bits.astype(bool)
+        return members, target_x, target_y, seeds
+
+
+@register("membership")
+@attrs.frozen(kw_only=True)
+class Membership(_Training, HiddenBit):
+    """Membership inference against a trained classifier: was the target in its training set?"""
+
     # -- trials -----------------------------------------------------------------------
 
     def setup(self, b: int, rng: np.random.Generator) -> Challenge:
@@ -232,30 +263,6 @@ class Membership(HiddenBit):
             oracles=oracles, budgets=budgets, public=public, secret=bits, failed=failed
         )
 
-    def _draw(
-        self, pool: datasets.Dataset, bits: np.ndarray, rngs: list[np.random.Generator]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.random.SeedSequence]]:
-        """Each trial's training set (a row over the population, then the trials' targets:
-        its own in when its bit is 1), its target record and its training seed."""
-        size, N = len(bits), pool.size
-        members = np.zeros((size, N + size), bool)
-        target_x = np.zeros((size, pool.dims), np.float32)
-        target_y = np.zeros(size, np.int64)
-        seeds = []
-        for i, rng in enumerate(rngs):
-            excluded = int(rng.integers(N))
-            chosen = rng.choice(N - 1, self.training_size, replace=False)
-            chosen = chosen + (chosen >= excluded)  # the population without `excluded`
-            members[i, chosen] = True
-            if self.target != "adversary":
-                target_x[i] = pool.X[excluded]
-                target_y[i] = pool.y[excluded]
-                if self.target == "mislabeled":
-                    target_y[i] = mislabel(pool.y[excluded : excluded + 1], pool.classes, rng)[0]
-            seeds.append(np.random.SeedSequence(int(rng.integers(2**63))))
-        members[np.arange(size), N + np.arange(size)] = bits.astype(bool)
-        return members, target_x, target_y, seeds
-
     def _oracles(
         self,
         train: Callable[[], ModelAccess],
@@ -287,7 +294,7 @@ class Membership(HiddenBit):
 
 @register("held-out-error")
 @attrs.frozen(kw_only=True)
-class HeldOutError(Search, Membership):
+class HeldOutError(_Training, Cost):
     """A trainer's cost: how often a model trained as in ``membership`` mislabels a record it never saw.
 
     The utility side of ``membership`` as a game (DP-SGD pays for its ε in accuracy), so
@@ -308,13 +315,7 @@ class HeldOutError(Search, Membership):
                 "left out of its training set (target='random')"
             )
 
-    def setup(self, rng: np.random.Generator) -> Challenge:  # type: ignore[override]
-        return self._held_out([rng], single=True)
-
-    def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:  # type: ignore[override]
-        return self._held_out(rng.spawn(size), single=False)
-
-    def _held_out(self, rngs: list[np.random.Generator], *, single: bool) -> Challenge:
+    def decide(self, rngs: list[np.random.Generator], *, single: bool) -> Challenge:
         pool, trainer = self.population(), self.scheme()
         outside = np.zeros(len(rngs), np.int64)  # every target left out: a bit of 0
         members, test_x, test_y, seeds = self._draw(pool, outside, rngs)
@@ -332,12 +333,6 @@ class HeldOutError(Search, Membership):
         named = trainer.logits(trained.params, _float(test_x[:, None, :])).argmax(-1)[:, 0]
         missed = named.cpu().numpy() != test_y
         return Challenge(secret=missed, failed=np.asarray(trained.diverged, bool))
-
-    def finalize(self, challenge: Challenge, answer: Any) -> bool:
-        return bool(challenge.secret[0])  # the answer is not read
-
-    def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
-        return challenge.secret  # type: ignore[no-any-return]
 
 
 def _black_box(

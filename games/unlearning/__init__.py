@@ -1,11 +1,12 @@
 """Machine unlearning: can anyone tell a model that forgot S from one never trained on S?
 
-The game (``unlearning``, :class:`Unlearning`) is in :mod:`games.unlearning.games`; the
+The game (``unlearning``, :class:`Unlearning`, and its utility side ``unlearned-error``,
+:class:`UnlearnedError`) is in :mod:`games.unlearning.games`; the
 methods it tests (retrain, SISA, finetuning, gradient ascent, noisy descent) in
 :mod:`games.unlearning.schemes`.
 """
 
-from games.unlearning.games import FORGET, QUANTILE, Run, Unlearning
+from games.unlearning.games import FORGET, QUANTILE, Run, UnlearnedError, Unlearning
 from games.unlearning.schemes import (
     METHODS,
     Finetune,
@@ -34,6 +35,7 @@ __all__ = [
     "Run",
     "Sisa",
     "TrialModels",
+    "UnlearnedError",
     "Unlearning",
     "gaussian_epsilon",
 ]

@@ -31,6 +31,9 @@ On the per-trial path S is x (k, d) and y (k,); on the batched path x (size, k, 
 y (size, k). The batched path trains the whole chunk in a few calls of the privacy domain's
 batched trainer (:mod:`games.privacy.training`): first A for every trial (on D in the real
 world, on D \\ S in the ideal one), then U for the real trials, then the publication noise.
+
+``unlearned-error`` is a method's cost as a game: the real world's run, and a trial won when
+the published model mislabels a record outside D.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ import attrs
 import numpy as np
 import torch
 
-from games.base import REAL, Challenge, RealIdeal
+from games.base import REAL, Challenge, Cost, RealIdeal
 from games.errors import TrialFailed
 from games.params import integer, number, param
 from games.privacy.accounting import DELTA
@@ -63,7 +66,7 @@ from games.unlearning.schemes import (
 )
 from oracles import InvalidArgument
 
-__all__ = ["FORGET", "QUANTILE", "Run", "Unlearning"]
+__all__ = ["FORGET", "QUANTILE", "Run", "UnlearnedError", "Unlearning"]
 
 FORGET = ("random", "class", "outliers", "adversary")
 #: The share of records the population's scaling keeps strictly inside the unit ball.
@@ -104,10 +107,10 @@ class _Draw:
 # -- the game -----------------------------------------------------------------------------
 
 
-@register("unlearning")
 @attrs.frozen(kw_only=True)
-class Unlearning(RealIdeal):
-    """Machine unlearning: tell a model that forgot S from one retrained without S."""
+class _Removal:
+    """What ``unlearning`` and ``unlearned-error`` share: their parameters, the method under
+    test (the scheme), the population, and a trial's run: D and S drawn, A, U, publication."""
 
     dataset: str = dataset_param("breast-cancer")
     model: str = model_param()
@@ -211,64 +214,9 @@ class Unlearning(RealIdeal):
             return 0.0
         raise InvalidArgument(f"method={self.method!r} makes no claim")
 
-    # -- trials -----------------------------------------------------------------------
-
-    def setup(self, world: int, rng: np.random.Generator) -> Challenge:
-        return self._setup(np.array([world]), [rng], single=True)
-
-    def setup_batch(self, world: np.ndarray, rng: np.random.Generator) -> Challenge:
-        return self._setup(np.asarray(world), rng.spawn(len(world)), single=False)
-
-    def simulate(
-        self,
-        worlds: Any,
-        rng: np.random.Generator,
-        forget: tuple[Any, Any] | None = None,
-    ) -> Run:
-        """Play ``len(worlds)`` trials to the end with the game's own challenger, in one batch.
-
-        What anyone who knows the (public) scheme can do: an attack's shadow runs. ``forget``:
-        the forget set of every trial for ``forget="adversary"``, as x (k, d) and y (k,) shared
-        or x (M, k, d) and y (M, k).
-        """
-        worlds = np.asarray(worlds, np.int64)
-        draw = self._draw(worlds, rng.spawn(len(worlds)))
-        if self.forget == "adversary":
-            if forget is None:
-                raise InvalidArgument("forget='adversary': give the forget sets (x, y)")
-            x, y = self._check_forget(len(worlds), *forget)
-        else:
-            x, y = self._no_extra()
-        return self._run(draw, x, y)
-
     def _no_extra(self) -> tuple[np.ndarray, np.ndarray]:
         dims = self.population().dims
         return np.zeros((0, dims), np.float32), np.zeros(0, np.int64)
-
-    def _check_forget(self, size: int, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        pool = self.population()
-        k = self.forget_size
-        x = np.asarray(x, np.float32)
-        y = np.asarray(y)
-        try:
-            x = np.broadcast_to(x, (size, k, pool.dims)).reshape(size * k, pool.dims)
-            y = np.broadcast_to(y, (size, k)).reshape(size * k)
-        except ValueError:
-            raise InvalidArgument(
-                f"the forget set must be x ({k}, {pool.dims}) and y ({k},) per trial, got "
-                f"{x.shape} and {y.shape}"
-            ) from None
-        if not np.isfinite(x).all():
-            raise InvalidArgument("the forget set's features must be finite")
-        norms = np.linalg.norm(x.astype(np.float64), axis=1)
-        if (norms > 1 + 1e-5).any():
-            raise InvalidArgument(
-                f"the forget set's records must lie in the unit ball (largest norm {norms.max():.4g})"
-            )
-        if not np.isin(y, np.arange(pool.classes)).all():
-            raise InvalidArgument(f"the forget set's labels must be in [0, {pool.classes})")
-        x = (x / np.maximum(1.0, norms)[:, None]).astype(np.float32)
-        return x, y.astype(np.int64)
 
     def _draw(self, worlds: np.ndarray, rngs: Sequence[np.random.Generator]) -> _Draw:
         pool = self.population()
@@ -350,6 +298,67 @@ class Unlearning(RealIdeal):
             models=models,
         )
 
+
+@register("unlearning")
+@attrs.frozen(kw_only=True)
+class Unlearning(_Removal, RealIdeal):
+    """Machine unlearning: tell a model that forgot S from one retrained without S."""
+
+    # -- trials -----------------------------------------------------------------------
+
+    def setup(self, world: int, rng: np.random.Generator) -> Challenge:
+        return self._setup(np.array([world]), [rng], single=True)
+
+    def setup_batch(self, world: np.ndarray, rng: np.random.Generator) -> Challenge:
+        return self._setup(np.asarray(world), rng.spawn(len(world)), single=False)
+
+    def simulate(
+        self,
+        worlds: Any,
+        rng: np.random.Generator,
+        forget: tuple[Any, Any] | None = None,
+    ) -> Run:
+        """Play ``len(worlds)`` trials to the end with the game's own challenger, in one batch.
+
+        What anyone who knows the (public) scheme can do: an attack's shadow runs. ``forget``:
+        the forget set of every trial for ``forget="adversary"``, as x (k, d) and y (k,) shared
+        or x (M, k, d) and y (M, k).
+        """
+        worlds = np.asarray(worlds, np.int64)
+        draw = self._draw(worlds, rng.spawn(len(worlds)))
+        if self.forget == "adversary":
+            if forget is None:
+                raise InvalidArgument("forget='adversary': give the forget sets (x, y)")
+            x, y = self._check_forget(len(worlds), *forget)
+        else:
+            x, y = self._no_extra()
+        return self._run(draw, x, y)
+
+    def _check_forget(self, size: int, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        pool = self.population()
+        k = self.forget_size
+        x = np.asarray(x, np.float32)
+        y = np.asarray(y)
+        try:
+            x = np.broadcast_to(x, (size, k, pool.dims)).reshape(size * k, pool.dims)
+            y = np.broadcast_to(y, (size, k)).reshape(size * k)
+        except ValueError:
+            raise InvalidArgument(
+                f"the forget set must be x ({k}, {pool.dims}) and y ({k},) per trial, got "
+                f"{x.shape} and {y.shape}"
+            ) from None
+        if not np.isfinite(x).all():
+            raise InvalidArgument("the forget set's features must be finite")
+        norms = np.linalg.norm(x.astype(np.float64), axis=1)
+        if (norms > 1 + 1e-5).any():
+            raise InvalidArgument(
+                f"the forget set's records must lie in the unit ball (largest norm {norms.max():.4g})"
+            )
+        if not np.isin(y, np.arange(pool.classes)).all():
+            raise InvalidArgument(f"the forget set's labels must be in [0, {pool.classes})")
+        x = (x / np.maximum(1.0, norms)[:, None]).astype(np.float32)
+        return x, y.astype(np.int64)
+
     def _setup(
         self, worlds: np.ndarray, rngs: Sequence[np.random.Generator], *, single: bool
     ) -> Challenge:
@@ -402,6 +411,43 @@ class Unlearning(RealIdeal):
         )
 
 
+@register("unlearned-error")
+@attrs.frozen(kw_only=True)
+class UnlearnedError(_Removal, Cost):
+    """An unlearning method's cost: how often the model that forgot S mislabels a record outside D.
+
+    The utility side of ``unlearning`` as a game (a method can forget by damaging the
+    model), so that reports put it next to the attacks' advantages: a trial runs the real
+    world of an ``unlearning`` trial (A on D, then U removing S, then publication) and is
+    won when the published model mislabels a population record drawn outside D. It is a
+    search game with ``unlearning``'s parameters (``forget='adversary'`` is refused: S is
+    drawn by the game's rule); the adversary is given nothing and its answer is not read,
+    so the win rate is the unlearned model's error on unseen records. A trial whose model
+    diverged, or whose S could not be drawn, is left out, as in ``unlearning``.
+    """
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if self.forget == "adversary":
+            raise InvalidArgument(
+                "forget='adversary': unlearned-error draws S by the game's rule (random, "
+                "class or outliers); no adversary submits it"
+            )
+
+    def decide(self, rngs: list[np.random.Generator], *, single: bool) -> Challenge:
+        pool = self.population()
+        draw = self._draw(np.full(len(rngs), REAL), rngs)
+        # After the draw, from each trial's own stream: a test record outside its D.
+        tests = np.array(
+            [rng.choice(np.flatnonzero(~draw.members[i])) for i, rng in enumerate(rngs)]
+        )
+        run = self._run(draw, *self._no_extra())
+        if single and run.failed[0]:
+            raise TrialFailed("S could not be drawn, or a model diverged")
+        named = run.model.logits(pool.X[tests][:, None, :]).argmax(-1)[:, 0]
+        return Challenge(secret=named != pool.y[tests], failed=run.failed)
+
+
 def _retrained(before: TrialModels, after: TrialModels) -> int:
     """Models U trained: shard models whose parameters changed."""
     changed = torch.zeros(before.size * before.shards, dtype=torch.bool)
@@ -425,7 +471,7 @@ def _scaled(name: str, seed: int) -> Dataset:
 
 
 @functools.lru_cache(maxsize=64)
-def _scheme(game: Unlearning) -> Retrain:
+def _scheme(game: _Removal) -> Retrain:
     net = network(game.model, width=game.width, depth=game.depth)
     cls = METHODS[game.method]
     if issubclass(cls, NoisyDescent):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
-import attrs
 import numpy as np
 import pytest
 from scipy import stats
 
 torch = pytest.importorskip("torch")
+
+from cheaters import wins_whatever_the_answer  # noqa: E402
 
 import games  # noqa: E402
 from adversaries.robustness import Bpda, Clean, Fgsm, Pgd  # noqa: E402
@@ -311,23 +312,11 @@ def test_clean_error_is_the_defenses_error_on_the_test_set_on_both_paths():
     assert smoothing.wins > 0 and smoothing.errors == {}
 
 
-@attrs.frozen
-class _Nonsense:
-    """Answers what no evasion trial would accept: the clean-error game must not read it."""
-
-    def __call__(self, oracles, rng):
-        return "not a point"
-
-    def batch(self, oracles, rng, size):
-        return np.full((size, 3), np.nan)
-
-
 def test_clean_errors_answer_is_not_read_and_no_oracle_is_given():
     game = CleanError(defense="quantize")
     for batched in (True, False):
-        clean = games.estimate(game, Clean(), trials=300, seed=8, batched=batched)
-        other = games.estimate(game, _Nonsense(), trials=300, seed=8, batched=batched)
-        assert other.wins == clean.wins and other.errors == clean.errors == {}
+        wins = wins_whatever_the_answer(game, trials=300, seed=8, batched=batched)
+        assert games.estimate(game, Clean(), trials=300, seed=8, batched=batched).wins == wins
     challenge = game.setup(np.random.default_rng(0))
     assert challenge.oracles == {} and "missed" not in challenge.public
     assert "clean-error" in games.ADVERSARIES.entry("clean").games  # and no attack's

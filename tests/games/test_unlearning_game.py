@@ -7,12 +7,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from cheaters import wins_whatever_the_answer  # noqa: E402
 from unlearning_cases import draw_of, noisy, small  # noqa: E402
 
 import games  # noqa: E402
 from games.base import REAL  # noqa: E402
 from games.errors import TrialFailed  # noqa: E402
-from games.unlearning import METHODS, Model, Unlearning  # noqa: E402
+from games.unlearning import METHODS, Model, UnlearnedError, Unlearning  # noqa: E402
 from oracles import BudgetExceeded, InvalidArgument  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -164,3 +165,26 @@ def test_every_method_runs_on_both_paths():
         for batched in (True, False):
             est = games.estimate(game, guess, trials=4, seed=0, batched=batched)
             assert est.trials == 4 and not est.errors, (method, est)
+
+
+# -- the utility game ---------------------------------------------------------------------
+
+
+def test_unlearned_error_shows_what_forgetting_by_damage_costs():
+    from adversaries.generic import Guess
+
+    exact = games.estimate(UnlearnedError(method="retrain"), Guess(), trials=400, seed=0)
+    pushed = UnlearnedError(method="gradient-ascent", unlearn_epochs=10, unlearn_lr=5.0)
+    damaged = games.estimate(pushed, Guess(), trials=400, seed=0)
+    assert exact.path == damaged.path == "batch" and exact.errors == damaged.errors == {}
+    assert 0 < exact.ci_high < damaged.ci_low
+
+
+def test_unlearned_errors_answer_is_not_read_on_either_path():
+    game = UnlearnedError(training_size=48, forget_size=4, epochs=3, batch_size=16)
+    wins_whatever_the_answer(game, trials=64, seed=3, batched=True)
+    wins_whatever_the_answer(game, trials=12, seed=3, batched=False)
+    with pytest.raises(InvalidArgument, match="forget='adversary': unlearned-error draws S"):
+        UnlearnedError(forget="adversary")
+    assert games.GAMES.get("unlearned-error") is UnlearnedError
+    assert game.shape == "search" and game.baseline == 0
