@@ -291,7 +291,8 @@ class Cost(Search):
     The challenger decides every trial alone: subclasses implement
     ``decide(rngs, single=...)``, returning a challenge whose ``secret`` holds each trial's
     win (one generator a trial: ``[rng]``, or the batch's ``rng.spawn(size)``). The
-    adversary's answer is never read, so every adversary gets the same figure.
+    adversary's answer is never read, so every adversary gets the same figure (one that
+    raises still loses its trials, counted as errors: play a cost with a trivial adversary).
     """
 
     def decide(self, rngs: list[np.random.Generator], *, single: bool) -> Challenge:
