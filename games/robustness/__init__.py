@@ -35,7 +35,7 @@ __all__ = [
 _HOME = {
     "ACCESS": "games",
     "CertifiedRadius": "games",
-    "CleanError": "games",
+    "CleanError": "clean",
     "Evasion": "games",
     "PgdGap": "games",
     "DATASETS": "data",

@@ -1,5 +1,5 @@
-"""The robustness games: ``evasion``, its utility side ``clean-error``, and the two games its
-proofs rest on.
+"""The robustness games: ``evasion``, and the two games its proofs rest on (its utility side,
+``clean-error``, is in :mod:`games.robustness.clean`).
 
 ``evasion`` (search): the challenger draws a test point that the defended classifier labels
 correctly and hands it to the adversary, who returns a point within the ``norm`` ball of
@@ -32,10 +32,6 @@ checked together.
 ``pgd-gap`` (search, the assumption of ``gradient-masking``): the same trial, and the
 challenger also runs its own reference PGD on the point (through the same defended forward
 pass); the adversary wins when its point is misclassified and the reference's is not.
-
-``clean-error`` (search, a defense's utility): a test point, any of them, and the trial is
-won when the defended classifier mislabels it; the adversary's answer is not read, so the
-win rate is 1 − the clean accuracy, reported next to the attacks' advantages.
 
 ``certified-radius`` (search, the theorem of ``randomized-smoothing``): the challenger
 runs CERTIFY on a ``gaussians`` test point; where it certifies a class c with ℓ2 radius R,
@@ -83,7 +79,6 @@ __all__ = [
     "ACCESS",
     "TOLERANCE",
     "CertifiedRadius",
-    "CleanError",
     "Evasion",
     "PgdGap",
     "deployed",
@@ -130,7 +125,8 @@ def _optional_radius(name: str, value: Any) -> None:
         number(0)(name, value)
 
 
-def _generator(rng: np.random.Generator) -> torch.Generator:
+def torch_coins(rng: np.random.Generator) -> torch.Generator:
+    """A torch generator seeded by one draw from the challenger's numpy coins."""
     return torch.Generator().manual_seed(int(rng.integers(2**63)))
 
 
@@ -479,8 +475,8 @@ class Evasion(_Robustness):
     def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
         classifier = self.defended()
         task = self.task()
-        noise = classifier.judgement(size, task.dims, _generator(rng))
-        queries = _generator(rng)
+        noise = classifier.judgement(size, task.dims, torch_coins(rng))
+        queries = torch_coins(rng)
         X, Y = self._draw(classifier, size, rng, noise)
         eps = torch.full((size,), float(self.eps), dtype=torch.float64, device=X.device)
         oracles = self._oracles(classifier, size, single, queries)
@@ -533,7 +529,7 @@ class PgdGap(Evasion):
 
     def _extra(self, classifier: Defended, X: Any, Y: Any, eps: Any, noise: Any, rng: Any) -> dict:
         task = self.task()
-        coins, queries = _generator(rng), _generator(rng)
+        coins, queries = torch_coins(rng), torch_coins(rng)
         found = perturb.pgd(
             lambda p: classifier.gradient(p, Y, "ce", queries),
             X,
@@ -551,36 +547,6 @@ class PgdGap(Evasion):
 
     def _judge(self, secret: dict, wrong: torch.Tensor) -> torch.Tensor:
         return wrong & ~secret["reference"]
-
-
-@register("clean-error")
-@attrs.frozen(kw_only=True)
-class CleanError(Evasion):
-    """Clean error: how often the defense mislabels a test point that nobody attacked.
-
-    The utility side of ``evasion`` as a game, so that reports put a defense's cost next to
-    the attacks' advantages (a classifier that abstains everywhere is robust and useless):
-    the challenger draws a test point, any of them, and the trial is "won" when the defended
-    classifier, with the trial's judgement noise, does not name its label (an abstention of
-    ``smoothing`` is a miss). The adversary is handed the point as in ``evasion`` and no
-    oracle, and its answer is not read, so the win rate is 1 − the defense's clean accuracy
-    on the test set; play it with ``clean`` (an adversary that raises loses its trials, and
-    the run counts them as errors).
-    """
-
-    def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
-        classifier = self.defended()
-        task = self.task()
-        noise = classifier.judgement(size, task.dims, _generator(rng))
-        drawn_x, drawn_y = task.draw(rng, size)
-        X = torch.from_numpy(np.array(drawn_x)).to(classifier.device)
-        Y = torch.from_numpy(np.array(drawn_y)).to(classifier.device)
-        eps = torch.full((size,), float(self.eps), dtype=torch.float64, device=X.device)
-        missed = classifier.predict(X, noise) != Y
-        return Challenge(public=self._public(X, Y, eps, single), secret={"missed": missed})
-
-    def _wins(self, challenge: Challenge, answers: Any, single: bool) -> np.ndarray:
-        return challenge.secret["missed"].cpu().numpy()  # the answer is not read
 
 
 # -- certified radius -------------------------------------------------------------------------
@@ -634,14 +600,14 @@ class CertifiedRadius(_Robustness):
         task = self.task()
         x, _ = task.draw(rng, size)
         X = torch.from_numpy(np.array(x)).to(classifier.device)
-        label, radius = classifier.certify(X, _generator(rng))
+        label, radius = classifier.certify(X, torch_coins(rng))
         certified = label != ABSTAIN
         # An abstained point claims nothing: radius 0, and the class CERTIFY would have named.
         named = torch.where(
-            certified, label, classifier.predict(X, generator=_generator(rng)).clamp_min(0)
+            certified, label, classifier.predict(X, generator=torch_coins(rng)).clamp_min(0)
         )
         eps = torch.from_numpy(radius).to(X.device)
-        oracles = self._oracles(classifier, size, single, _generator(rng))
+        oracles = self._oracles(classifier, size, single, torch_coins(rng))
         public = self._public(X, named, eps, single)
         public["certified"] = bool(certified[0]) if single else certified
         return Challenge(

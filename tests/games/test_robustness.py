@@ -16,7 +16,8 @@ import games  # noqa: E402
 from adversaries.robustness import Bpda, Clean, Fgsm, Pgd  # noqa: E402
 from games.robustness import data as datasets  # noqa: E402
 from games.robustness import defenses, perturb  # noqa: E402
-from games.robustness.games import CertifiedRadius, CleanError, Evasion, PgdGap  # noqa: E402
+from games.robustness.clean import CleanError  # noqa: E402
+from games.robustness.games import CertifiedRadius, Evasion, PgdGap  # noqa: E402
 from games.robustness.models import ModelSpec, trained  # noqa: E402
 from oracles import BudgetExceeded, InvalidArgument  # noqa: E402
 
