@@ -27,9 +27,35 @@ _LITERAL = re.compile(r"``(.+?)``")
 _ROLE = re.compile(r":[\w:]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
 
 
+_ITEM = re.compile(r"[-*•] |\d+[.)] ")  # a list item's first line
+
+
+def _reflow(text: str) -> str:
+    """The docstring's paragraphs each as one line, for the terminal to wrap at its width
+    (its own breaks, made for the source's columns, would cut terminal lines in two). A list
+    item stays an item (its indented continuation joins it) and an indented line (a
+    formula) keeps its own line."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        last = lines[-1] if lines else ""
+        joins = (
+            last
+            and line
+            and not last[0].isspace()
+            and not _ITEM.match(line)
+            and (not line[0].isspace() or _ITEM.match(last))
+        )
+        if joins:
+            lines[-1] = f"{last} {line.strip()}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def doc_text(text: str) -> Text:
-    """A docstring as a terminal shows it: literals styled, roles as their target's name."""
-    text = _ROLE.sub(lambda m: m.group(1).strip(), inspect.cleandoc(text))
+    """A docstring as a terminal shows it: paragraphs reflowed, literals styled, roles as
+    their target's name."""
+    text = _ROLE.sub(lambda m: m.group(1).strip(), _reflow(inspect.cleandoc(text)))
     out = Text()
     at = 0
     for match in _LITERAL.finditer(text):
@@ -54,9 +80,9 @@ def _proofs() -> dict[str, str]:
     except ImportError:
         return {}
     out = {}
-    for name in catalogue():
+    for name, path in catalogue().items():
         try:
-            out[name] = load(name).title
+            out[name] = load(path).title  # by path: the catalogue is scanned once, not per name
         except Exception as error:  # a broken file is listed with its problem, not hidden
             out[name] = f"cannot be read: {error}"
     return out

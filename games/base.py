@@ -178,8 +178,10 @@ class Game:
         raise NotImplementedError(f"{type(self).__name__} has no batched path")
 
     def describe(self) -> dict[str, Any]:
-        """The game's parameters, as plain values."""
-        return attrs.asdict(self) if attrs.has(type(self)) else {}  # type: ignore[arg-type]
+        """The game's parameters, as plain values (the fields its constructor takes)."""
+        if not attrs.has(type(self)):
+            return {}
+        return attrs.asdict(self, filter=lambda field, _: field.init)  # type: ignore[arg-type]
 
     def open(self, rng: np.random.Generator) -> tuple[int | None, Challenge]:
         """One trial: the hidden value drawn from the challenger's coins (None for a search

@@ -9,7 +9,7 @@ import attrs
 
 from oracles import checks
 
-__all__ = ["integer", "number", "param"]
+__all__ = ["fixed", "integer", "number", "param"]
 
 
 def param(
@@ -36,6 +36,13 @@ def param(
         validator=validate,
         metadata={"help": help, "choices": tuple(choices) if choices is not None else None},
     )
+
+
+def fixed(value: Any) -> Any:
+    """An inherited parameter that plays no part in a subclass: held at ``value`` and no
+    longer a parameter (the constructor, the command line, ``advantage list`` and
+    ``describe`` leave it out), so that setting it is an error rather than a silent no-op."""
+    return attrs.field(default=value, init=False)
 
 
 def integer(low: int | None = None, high: int | None = None) -> Callable[[str, Any], None]:

@@ -164,11 +164,12 @@ def name_of(obj: Any, registry: Registry = GAMES) -> str:
 
 
 def parameters(cls: type) -> dict[str, attrs.Attribute]:
-    """The parameters of an attrs game or adversary class, by name."""
+    """The parameters of an attrs game or adversary class, by name: its fields that the
+    constructor takes (a :func:`~games.params.fixed` field is none)."""
     if not attrs.has(cls):
         return {}
     attrs.resolve_types(cls)
-    return {field.name: field for field in attrs.fields(cls)}
+    return {field.name: field for field in attrs.fields(cls) if field.init}
 
 
 _TRUE = {"true", "yes", "on", "1"}

@@ -23,7 +23,7 @@ games and adversaries to play, and ``verdict``: the judgement); the reports both
 
 from proofs.deciders import Decision, decide_inequality
 from proofs.empirical import check_empirical
-from proofs.errors import ProofError
+from proofs.errors import ProofError, UnknownProof
 from proofs.explain import explain
 from proofs.expressions import FUNCTIONS, parse_expression
 from proofs.format import catalogue, load, loads
@@ -46,6 +46,7 @@ __all__ = [
     "HopCheck",
     "Proof",
     "ProofError",
+    "UnknownProof",
     "Resource",
     "SymbolicReport",
     "Theorem",

@@ -1,10 +1,11 @@
-"""The one error a malformed or unsafe proof file raises."""
+"""The one error a malformed or unsafe proof file raises, and the one a proof name that
+names no proof raises."""
 
 from __future__ import annotations
 
 from oracles import InvalidArgument
 
-__all__ = ["ProofError"]
+__all__ = ["ProofError", "UnknownProof"]
 
 
 class ProofError(InvalidArgument):
@@ -33,3 +34,22 @@ class ProofError(InvalidArgument):
 
 def _rebuild(reason: str, file: str, key: str) -> ProofError:
     return ProofError(reason, file=file, key=key)
+
+
+class UnknownProof(ProofError):
+    """No shipped proof of that name; the message suggests the nearest names.
+
+    The name is its ``file`` (key ``<name>``), and its message is the reason alone: there
+    is no file to point into.
+    """
+
+    def __init__(self, reason: str, *, name: str) -> None:
+        InvalidArgument.__init__(self, reason)
+        self.file, self.key, self.reason = name, "<name>", reason
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_unknown, (self.reason, self.file))
+
+
+def _unknown(reason: str, name: str) -> UnknownProof:
+    return UnknownProof(reason, name=name)

@@ -23,7 +23,7 @@ from typing import Any, Literal, cast
 import sympy
 
 from oracles import InvalidArgument, checks
-from proofs.errors import ProofError
+from proofs.errors import ProofError, UnknownProof
 from proofs.expressions import FUNCTIONS, parse_expression
 from proofs.model import (
     ADV_PREFIX,
@@ -496,12 +496,11 @@ def load(source: str | PathLike[str]) -> Proof:
         if source not in known:
             close = difflib.get_close_matches(source, list(known), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ProofError(
+            raise UnknownProof(
                 f"unknown proof {source!r}{hint} (shipped: {', '.join(known) or 'none'}; "
                 "for one of your own, give the path to its .toml file, or ship it in a "
                 "package named in the advantage.proofs entry-point group)",
-                file=source,
-                key="<name>",
+                name=source,
             )
         path = known[source]
         name = source

@@ -42,7 +42,7 @@ import torch
 
 from games.base import Challenge, Cost, HiddenBit
 from games.errors import TrialFailed
-from games.params import integer, number, param
+from games.params import fixed, integer, number, param
 from games.privacy import data as datasets
 from games.privacy.accounting import dp_advantage_bound
 from games.privacy.networks import Params, depth_param, model_param, network, width_param
@@ -301,19 +301,16 @@ class HeldOutError(_Training, Cost):
     that reports put it next to the attacks' advantages: a trial draws a training set as a
     ``membership`` trial does, trains the model on it, and is won when the model mislabels
     the population record left out of the set (the non-member target). It is a search
-    game with ``membership``'s parameters, of which ``access`` and ``queries`` play no part;
-    the adversary is given nothing and its answer is not read, so the win rate is the
-    trainer's error on records outside its training set. Models that diverge are left out,
-    as in ``membership``.
+    game with ``membership``'s parameters but the adversary's (``target``, ``access``,
+    ``queries``): the adversary is given nothing and its answer is not read, so the win rate
+    is the trainer's error on records outside its training set. Models that diverge are left
+    out, as in ``membership``.
     """
 
-    def __attrs_post_init__(self) -> None:
-        super().__attrs_post_init__()
-        if self.target != "random":
-            raise InvalidArgument(
-                f"target={self.target!r}: held-out-error tests a model on a population record "
-                "left out of its training set (target='random')"
-            )
+    # the record left out is a population record drawn at random, and nobody queries a model
+    target: str = fixed("random")
+    access: str = fixed("white-box")
+    queries: int = fixed(0)
 
     def decide(self, rngs: list[np.random.Generator], *, single: bool) -> Challenge:
         pool, trainer = self.population(), self.scheme()

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from games.base import Challenge
+from games.params import fixed
 from games.registry import register
 from games.robustness.games import Evasion, torch_coins
 
@@ -31,8 +32,12 @@ class CleanError(Evasion):
     ``smoothing`` is a miss). The adversary is handed the point as in ``evasion`` and no
     oracle, and its answer is not read, so the win rate is 1 − the defense's clean accuracy
     on the test set; play it with ``clean`` (an adversary that raises loses its trials, and
-    the run counts them as errors).
+    the run counts them as errors). ``eps`` is the radius adversarial training trains
+    for; ``evasion``'s ``access`` and ``queries`` are no parameters here.
     """
+
+    access: str = fixed("white-box")  # read by nothing: the adversary gets no oracle
+    queries: int = fixed(0)
 
     def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
         classifier = self.defended()

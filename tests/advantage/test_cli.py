@@ -169,6 +169,45 @@ def test_list_shows_docstrings_without_their_markup(cli):
     assert "AutoAttack" in listing and "samples" in listing
 
 
+def test_list_reflows_a_docstring_for_the_terminal_to_wrap():
+    from advantage.listing import doc_text
+
+    text = """First line.
+
+    A paragraph broken
+    for the source's columns.
+
+    - an item
+      continued
+    - another
+
+        a formula = 1
+    after it.
+    """
+    assert doc_text(text).plain.splitlines() == [
+        "First line.",
+        "",
+        "A paragraph broken for the source's columns.",
+        "",
+        "- an item continued",
+        "- another",
+        "",
+        "    a formula = 1",
+        "after it.",
+    ]
+
+
+def test_list_shows_a_paragraph_as_one_line_where_the_terminal_is_wide(monkeypatch):
+    out = io.StringIO()
+    monkeypatch.setattr(common, "console", Console(file=out, width=400, color_system=None))
+    from advantage import listing
+
+    monkeypatch.setattr(listing, "console", common.console)
+    assert main(["list", "games", "otp"]) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[2].startswith("The adversary submits") and lines[2].endswith("whole trial.")
+
+
 @pytest.mark.parametrize("width", [80, 60])
 def test_list_never_cuts_a_name_or_a_word(width, monkeypatch, capsys):
     out = io.StringIO()

@@ -21,6 +21,7 @@ from games.privacy.membership import (  # noqa: E402
     ModelAccess,
     dp_advantage_bound,
 )
+from games.registry import coerce  # noqa: E402
 from oracles import BudgetExceeded, InvalidArgument  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -149,8 +150,14 @@ def test_held_out_errors_answer_is_not_read_on_either_path():
     game = HeldOutError(training_size=32, epochs=2, batch_size=16)
     wins_whatever_the_answer(game, trials=64, seed=3, batched=True)
     wins_whatever_the_answer(game, trials=12, seed=3, batched=False)
-    with pytest.raises(InvalidArgument, match="target='mislabeled': held-out-error tests"):
-        HeldOutError(target="mislabeled")
+    # membership's adversary-side parameters are none of held-out-error's: setting one is
+    # refused rather than silently ignored, and the game does not describe itself by them
+    for key in ("target", "access", "queries"):
+        with pytest.raises(InvalidArgument, match=f"unknown parameter '{key}' for HeldOutError"):
+            coerce(HeldOutError, {key: "1"})
+        assert key not in HeldOutError().describe() and key in Membership().describe()
+    with pytest.raises(TypeError, match="target"):
+        HeldOutError(target="mislabeled")  # type: ignore[call-arg]
     assert games.GAMES.get("held-out-error") is HeldOutError
     assert HeldOutError().shape == "search" and HeldOutError().baseline == 0
 

@@ -14,6 +14,7 @@ from cheaters import wins_whatever_the_answer  # noqa: E402
 
 import games  # noqa: E402
 from adversaries.robustness import Bpda, Clean, Fgsm, Pgd  # noqa: E402
+from games.registry import parameters  # noqa: E402
 from games.robustness import data as datasets  # noqa: E402
 from games.robustness import defenses, perturb  # noqa: E402
 from games.robustness.clean import CleanError  # noqa: E402
@@ -321,6 +322,8 @@ def test_clean_errors_answer_is_not_read_and_no_oracle_is_given():
     challenge = game.setup(np.random.default_rng(0))
     assert challenge.oracles == {} and "missed" not in challenge.public
     assert "clean-error" in games.ADVERSARIES.entry("clean").games  # and no attack's
+    assert {"access", "queries"} & set(parameters(CleanError)) == set()
+    assert "eps" in parameters(CleanError)  # the radius adversarial training trains for
     assert "clean-error" not in games.ADVERSARIES.entry("pgd").games
 
 
