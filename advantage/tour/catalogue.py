@@ -88,6 +88,12 @@ PRIVACY = domain(
           f"clipping and noise {DP_BOUND}", trials=400, budget=1.5),
     check("dp-sgd trainer=dp-sgd-noclip", "gradient-canary calibration=128", "algorithm",
           "the planted bug: no clipping, the same claimed ε", trials=400, budget=0.5),
+    play("held-out-error", "guess", "<0.2",
+         "the cost of plain SGD: its model mislabels few of the records it never saw",
+         trials=400, full=True, budget=0.5),
+    play("held-out-error trainer=dp-sgd noise_multiplier=3", "guess", ">0.2",
+         "DP-SGD's price: noise that hides every record blurs what the model learns",
+         trials=400, full=True, budget=0.8),
     needs="torch",
 )  # fmt: skip
 
@@ -135,6 +141,12 @@ UNLEARNING = domain(
           trials=500, budget=2.5),
     check("noisy-descent method=noisy-descent-weak", "u-lira shadows=128", "algorithm",
           "the planted bug: a tenth of the noise, the same claimed ε", trials=500, budget=2.5),
+    play("unlearned-error method=retrain", "guess", "<0.15",
+         "retraining on D \\ S costs no accuracy: the model is one trained without S",
+         trials=500, full=True, budget=0.6),
+    play("unlearned-error method=gradient-ascent unlearn_epochs=5 unlearn_lr=2.0", "guess",
+         ">0.2", "ascent pushed hard forgets S by breaking the model", trials=500, full=True,
+         budget=0.6),
     needs="torch",
     budget=0.5,
 )  # fmt: skip

@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -180,6 +181,19 @@ def test_no_cell_breaks_inside_a_token_at_any_width(width):
             assert any(token in line for line in lines), (width, token)
     if width != 100:  # stacked at 80 columns, one table at 160
         assert ("┃ game" in text) is (width == 160)
+
+
+@pytest.mark.parametrize("length", [60, 69, 70, 71, 80])
+def test_a_stacked_heading_never_runs_into_its_status(length):
+    from rich.text import Text
+
+    from advantage.layout import Stacked, stacked
+
+    row = Stacked(heading=Text("a" * length), status=Text("yes  2.0 s"), details=[])
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(stacked([row]))
+    line = next(line for line in out.getvalue().splitlines() if "yes" in line)
+    assert re.fullmatch(r"a+ +yes  2\.0 s", line.rstrip()), line
 
 
 def test_the_tour_at_80_columns_piped(tmp_path):
