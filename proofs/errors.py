@@ -1,5 +1,4 @@
-"""The one error a malformed or unsafe proof file raises, and the one a proof name that
-names no proof raises."""
+"""The errors of proofs: a malformed or unsafe proof file, and a name that names no proof."""
 
 from __future__ import annotations
 

@@ -483,8 +483,8 @@ def load(source: str | PathLike[str]) -> Proof:
     """Read a proof by catalogue name (``ctr-prf``) or from a path to a ``.toml`` file.
 
     Raises:
-        ProofError: no such proof (the message names the nearest ones), an unreadable
-            file, or anything wrong inside it.
+        ProofError: no such proof (an :class:`UnknownProof`, whose message names the
+            nearest ones), an unreadable file, or anything wrong inside it.
     """
     if isinstance(source, PathLike) or (
         isinstance(source, str) and (source.endswith(".toml") or "/" in source or "\\" in source)
