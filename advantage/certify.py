@@ -87,7 +87,7 @@ def certify_command(args: argparse.Namespace) -> int:
         nonlocal live
         if plain is not None:
             if not args.json:
-                plain.say(f"certify: {_line(so_far).plain}")
+                plain.say(lambda: f"certify: {_line(so_far).plain}")
             return
         if live is None:
             live = Live(_line(so_far), console=stderr, transient=True, auto_refresh=False)

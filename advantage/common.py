@@ -321,12 +321,13 @@ class PlainProgress:
     def __init__(self) -> None:
         self.started = self.said = time.perf_counter()
 
-    def say(self, line: str) -> None:
-        """Print ``line`` if the last one was printed :data:`PLAIN_EVERY` seconds ago."""
+    def say(self, line: Callable[[], str]) -> None:
+        """Print ``line()`` if the last line was printed :data:`PLAIN_EVERY` seconds ago (the
+        line is made only then: a run reports after every chunk)."""
         now = time.perf_counter()
         if now - self.said >= PLAIN_EVERY:
             self.said = now
-            stderr.print(Text(line), soft_wrap=True)
+            stderr.print(Text(line()), soft_wrap=True)
 
     def counted(self, what: str, done: int, total: int) -> str:
         """``what: 1,200/10,000 trials (12%), 35 s, about 4 min 17 s left``."""
@@ -365,7 +366,7 @@ def progress(as_json: bool, what: str) -> Iterator[Callable[[int, int], None]]:
         nonlocal bar, task
         if plain is not None:
             if not as_json and done < total:
-                plain.say(plain.counted(what, done, total))
+                plain.say(lambda: plain.counted(what, done, total))
             return
         if bar is None:
             if time.perf_counter() - started < BAR_AFTER or done >= total:

@@ -259,6 +259,14 @@ def test_a_piped_run_says_how_far_it_is_on_stderr(monkeypatch, capsys):
     assert "advantage" in captured.out and "trials (" not in captured.out
 
 
+def test_a_progress_line_is_made_only_when_it_is_due(monkeypatch, capsys):
+    plain = common.PlainProgress()  # a run reports after every chunk: most reports say nothing
+    plain.say(lambda: 1 / 0)  # type: ignore[arg-type,return-value]  # not due: never made
+    monkeypatch.setattr(common, "PLAIN_EVERY", 0.0)
+    plain.say(lambda: "due")
+    assert capsys.readouterr().err == "due\n"
+
+
 def test_a_short_or_json_run_prints_no_progress_lines(monkeypatch, capsys):
     assert main([*RUN_PER_TRIAL, "--seed", "0"]) == 0  # done long before the first line is due
     assert capsys.readouterr().err == ""
