@@ -261,7 +261,7 @@ def test_a_piped_run_says_how_far_it_is_on_stderr(monkeypatch, capsys):
 
 def test_a_progress_line_is_made_only_when_it_is_due(monkeypatch, capsys):
     plain = common.PlainProgress()  # a run reports after every chunk: most reports say nothing
-    plain.say(lambda: 1 / 0)  # type: ignore[arg-type,return-value]  # not due: never made
+    plain.say(lambda: str(1 / 0))  # not due: never made
     monkeypatch.setattr(common, "PLAIN_EVERY", 0.0)
     plain.say(lambda: "due")
     assert capsys.readouterr().err == "due\n"
