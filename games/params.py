@@ -42,7 +42,7 @@ def fixed(value: Any) -> Any:
     """An inherited parameter that plays no part in a subclass: held at ``value`` and no
     longer a parameter (the constructor, the command line, ``advantage list`` and
     ``describe`` leave it out), so that setting it is an error rather than a silent no-op."""
-    return attrs.field(default=value, init=False)
+    return attrs.field(default=value, init=False, metadata={"fixed": True})
 
 
 def integer(low: int | None = None, high: int | None = None) -> Callable[[str, Any], None]:

@@ -233,6 +233,12 @@ def coerce(cls: type, values: Mapping[str, str], *, what: str = "parameter") -> 
         field = fields.get(key) or fields.get(key.replace("-", "_"))
         if field is None or field.name.startswith("_"):
             known = ", ".join(sorted(f for f in fields if not f.startswith("_"))) or "none"
+            held = _held(cls).get(key.replace("-", "_"))
+            if held is not None:
+                raise InvalidArgument(
+                    f"{what} {key!r} plays no part in {cls.__name__} (held at {held.default!r}); "
+                    f"it accepts: {known}"
+                )
             close = difflib.get_close_matches(key, list(fields), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise InvalidArgument(
@@ -240,6 +246,13 @@ def coerce(cls: type, values: Mapping[str, str], *, what: str = "parameter") -> 
             )
         out[field.name] = _convert(field.name, field.type, text)
     return out
+
+
+def _held(cls: type) -> dict[str, attrs.Attribute]:
+    """The inherited parameters that ``cls`` holds fixed (:func:`~games.params.fixed`)."""
+    if not attrs.has(cls):
+        return {}
+    return {f.name: f for f in attrs.fields(cls) if f.metadata.get("fixed")}
 
 
 def help_of(field: attrs.Attribute) -> str:
