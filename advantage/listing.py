@@ -11,7 +11,7 @@ from rich.text import Text
 
 from advantage.common import add_json_option, console, print_json, subcommand
 from advantage.layout import Column, Stacked, fitted
-from games.registry import ADVERSARIES, GAMES, help_of, parameters
+from games.registry import ADVERSARIES, GAMES, held, help_of, parameters
 
 __all__ = ["add", "doc_text"]
 
@@ -155,17 +155,23 @@ def _detail(kind: str, name: str, as_json: bool) -> int:
     entry = _registry(kind).entry(name)
     cls = entry.load()
     fields = {k: f for k, f in parameters(cls).items() if not k.startswith("_")}
+    fixed = {k: f.default for k, f in held(cls).items()}
     if as_json:
         print_json(
             {
                 "name": name,
                 "doc": cls.__doc__ or "",
                 "parameters": {k: help_of(f) for k, f in fields.items()},
+                "held": fixed,
             }
         )
         return 0
     console.print(Text.assemble((name, "bold cyan"), "  ", doc_text(cls.__doc__ or "")))
     console.print()
+    if fixed:  # inherited parameters that play no part here: say so, since -p refuses them
+        values = ", ".join(f"{k}={v!r}" for k, v in fixed.items())
+        console.print(f"held, no parameters here: {values}")
+        console.print()
     flag = "-p" if kind == "games" else "-a"
     if not fields:
         console.print(f"no parameters (nothing to set with {flag})")

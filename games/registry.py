@@ -28,6 +28,7 @@ __all__ = [
     "Registry",
     "UnknownName",
     "coerce",
+    "held",
     "name_of",
     "parameters",
     "register",
@@ -233,10 +234,10 @@ def coerce(cls: type, values: Mapping[str, str], *, what: str = "parameter") -> 
         field = fields.get(key) or fields.get(key.replace("-", "_"))
         if field is None or field.name.startswith("_"):
             known = ", ".join(sorted(f for f in fields if not f.startswith("_"))) or "none"
-            held = _held(cls).get(key.replace("-", "_"))
-            if held is not None:
+            fixed = held(cls).get(key.replace("-", "_"))
+            if fixed is not None:
                 raise InvalidArgument(
-                    f"{what} {key!r} plays no part in {cls.__name__} (held at {held.default!r}); "
+                    f"{what} {key!r} plays no part in {cls.__name__} (held at {fixed.default!r}); "
                     f"it accepts: {known}"
                 )
             close = difflib.get_close_matches(key, list(fields), n=1)
@@ -248,8 +249,9 @@ def coerce(cls: type, values: Mapping[str, str], *, what: str = "parameter") -> 
     return out
 
 
-def _held(cls: type) -> dict[str, attrs.Attribute]:
-    """The inherited parameters that ``cls`` holds fixed (:func:`~games.params.fixed`)."""
+def held(cls: type) -> dict[str, attrs.Attribute]:
+    """The inherited parameters that ``cls`` holds fixed (:func:`~games.params.fixed`): no
+    parameters of ``cls``, by name."""
     if not attrs.has(cls):
         return {}
     return {f.name: f for f in attrs.fields(cls) if f.metadata.get("fixed")}

@@ -169,6 +169,17 @@ def test_list_shows_docstrings_without_their_markup(cli):
     assert "AutoAttack" in listing and "samples" in listing
 
 
+def test_list_names_the_parameters_a_game_holds_fixed(cli):
+    pytest.importorskip("torch")
+    held = {"target": "random", "access": "white-box", "queries": 0}
+    detail = cli.json("list", "games", "held-out-error")
+    assert detail["held"] == held and not set(held) & set(detail["parameters"])
+    assert "held, no parameters here: target='random', access='white-box', queries=0" in cli.out(
+        "list", "games", "held-out-error"
+    )
+    assert cli.json("list", "games", "otp")["held"] == {}
+
+
 def test_list_reflows_a_docstring_for_the_terminal_to_wrap():
     from advantage.listing import doc_text
 
