@@ -28,15 +28,16 @@ TOUR_ROWS = [
     tour.check("ctr-prf prf=toy-linear queries=24", "linear-prf", "assumption:prf", trials=300),
 ]
 
-# Every kind of input, as the command that writes it.
+# Every kind of input, as the command that writes it. The sweeps have seeds: whether a fit
+# is flagged is a test at 5%, and the page is checked for exactly one flagged fit.
 RUNS = {
     "run": "run otp -p key_reuse=true --adversary two-time-pad --trials 300",
     "ensemble": "run ind-cpa -p scheme=ecb --adversary guess --adversary ecb-repeat --trials 300",
     "certify": "certify otp --adversary guess --eps 0.2",
     "sweep": "sweep collision -p n=16 --adversary birthday --budget queries=8,16,32,64,128 "
-    "--fit power-law --extrapolate 256 --trials 300",
+    "--fit power-law --extrapolate 256 --trials 300 --seed 0",
     "poor-sweep": "sweep collision -p n=12 --adversary birthday --budget "
-    "queries=4,8,16,32,64,128 --fit best-of-n --trials 400",
+    "queries=4,8,16,32,64,128 --fit best-of-n --trials 400 --seed 0",
     "check": "check ctr-prf --adversary nonce-reuse -p scheme=ctr-nonce-reuse --trials 300",
     "check-hop": f"check {PERFECT} --adversary prp-prf-switch --trials 400",
     "audit": f"audit membership {DP} --adversary gradient-canary -a calibration=64 --trials 160",
