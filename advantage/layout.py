@@ -85,8 +85,8 @@ def stacked(rows: Sequence[Stacked], title: Text | None = None) -> RenderableTyp
     """Each row as its heading, then its details indented under it."""
     parts: list[RenderableType] = [title] if title is not None else []
     for row in rows:
-        head = Table.grid(expand=True, padding=(0, 1))  # a heading that fills its column
-        # would otherwise run into the status ("…·yes")
+        # A gap between the columns: a heading that fills its own would run into the status.
+        head = Table.grid(expand=True, padding=(0, 1))
         head.add_column(overflow="fold", ratio=1)
         head.add_column(justify="right", no_wrap=True)
         head.add_row(row.heading, row.status)
