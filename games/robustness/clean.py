@@ -36,7 +36,7 @@ class CleanError(Evasion):
     for; ``evasion``'s ``access`` and ``queries`` are no parameters here.
     """
 
-    access: str = fixed("white-box")  # read by nothing: the adversary gets no oracle
+    access: str = fixed("white-box")  # no oracle is given, and the public view omits it
     queries: int = fixed(0)
 
     def _setup(self, size: int, rng: np.random.Generator, *, single: bool) -> Challenge:
@@ -48,7 +48,9 @@ class CleanError(Evasion):
         Y = torch.from_numpy(np.array(drawn_y)).to(classifier.device)
         eps = torch.full((size,), float(self.eps), dtype=torch.float64, device=X.device)
         missed = classifier.predict(X, noise) != Y
-        return Challenge(public=self._public(X, Y, eps, single), secret={"missed": missed})
+        public = self._public(X, Y, eps, single)
+        del public["access"]  # evasion's: no oracle is given here, of any access
+        return Challenge(public=public, secret={"missed": missed})
 
     def _wins(self, challenge: Challenge, answers: Any, single: bool) -> np.ndarray:
         return challenge.secret["missed"].cpu().numpy()  # the answer is not read

@@ -321,6 +321,7 @@ def test_clean_errors_answer_is_not_read_and_no_oracle_is_given():
         assert games.estimate(game, Clean(), trials=300, seed=8, batched=batched).wins == wins
     challenge = game.setup(np.random.default_rng(0))
     assert challenge.oracles == {} and "missed" not in challenge.public
+    assert "access" not in challenge.public  # no access of evasion's is given either
     assert "clean-error" in games.ADVERSARIES.entry("clean").games  # and no attack's
     assert {"access", "queries"} & set(parameters(CleanError)) == set()
     assert "eps" in parameters(CleanError)  # the radius adversarial training trains for
