@@ -3,7 +3,9 @@
 Both sides do the same array work for a chunk of trials at once (hidden bits, keys, the
 attack's queries, the encryptions, the answers); the hand-written loop has no oracles,
 budgets, answer checks, tallies or chunk bookkeeping. Target: the engine at
-≥ 0.8× the hand-written loop's trials/s.
+≥ 0.8× the hand-written loop's trials/s. "paired" is the ratio within each repeat (both
+sides back to back), its median and quartiles: steadier than the ratio of best times on a
+noisy machine.
 
     python benchmarks/batched.py [--trials 2000000] [--chunks 4096,16384,65536] [--repeats 5]
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import best_of, machine
+from common import machine, paired, timings
 from rich.console import Console
 from rich.table import Table
 
@@ -69,6 +71,7 @@ def main() -> None:
         "hand-written trials/s",
         "engine trials/s",
         "ratio (target ≥ 0.8)",
+        "paired",
     ):
         table.add_column(column)
     cpa = IndCPA(scheme="ecb", prf="toy-linear", n=16, blocks=2)
@@ -91,13 +94,15 @@ def main() -> None:
         ]
         for label, by_hand, engine in cases:
             assert engine().path == "batch"
-            t_hand, t_engine = best_of([by_hand, engine], args.repeats)
+            hand_times, engine_times = timings([by_hand, engine], args.repeats)
+            t_hand, t_engine = min(hand_times), min(engine_times)
             table.add_row(
                 label,
                 str(chunk),
                 f"{n / t_hand:,.0f}",
                 f"{n / t_engine:,.0f}",
                 f"{t_hand / t_engine:.2f}",
+                paired(hand_times, engine_times),
             )
     Console().print(table)
     print(f"{machine()}, numpy {np.__version__}")
