@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,15 @@ def test_timings_turn_the_order_so_that_no_side_always_runs_first():
     order: list[str] = []
     times = timings([lambda: order.append("a"), lambda: order.append("b")], 4)
     assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]
-    assert [len(each) for each in times] == [4, 4] and min(map(min, times)) >= 0
+    assert [len(each) for each in times] == [4, 4]
+    # each time is its own function's, whichever ran first: the slow one's are all longer
+    slow, quick = timings([lambda: time.sleep(0.02), lambda: None], 3)
+    assert min(slow) > 0.02 > max(quick)
 
 
 def test_paired_ratios_are_taken_within_each_repeat():
-    # The sides' best times (1 and 2) give 0.5; within the repeats the ratio is always 2.
+    # The sides' best times (2 and 5) give 0.4; within the repeats the ratio is 2 but once.
+    assert paired([10.0, 2.0, 10.0, 10.0], [5.0, 10.0, 5.0, 5.0]) == "2.00 (0.65–2.00)"
     assert paired([2.0, 4.0, 8.0, 16.0], [1.0, 2.0, 4.0, 8.0]) == "2.00 (2.00–2.00)"
     assert paired([3.0], [2.0]) == "1.50 (1.50–1.50)"
     median = paired([1.0, 2.0, 3.0, 4.0, 5.0], [1.0] * 5)
