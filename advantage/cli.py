@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from advantage.common import add_import_option, import_requested, invoked
+from advantage.common import add_import_option, import_requested, inline_game_params, invoked
 from advantage.latex import add_standalone_option
 from oracles import InvalidArgument
 
@@ -68,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.seed = fresh_seed()
         argv += ["--seed", str(args.seed)]  # the command that reproduces the run names it
     try:
+        inline_game_params(args)
         if args.command in RESOLVING:
             import_requested(args)
         with invoked(argv):

@@ -39,6 +39,7 @@ __all__ = [
     "console",
     "estimate_table",
     "import_requested",
+    "inline_game_params",
     "invoked",
     "make_adversary",
     "make_game",
@@ -47,7 +48,7 @@ __all__ = [
     "print_json",
     "progress",
     "provenance",
-    "split_adversary",
+    "split_spec",
     "subject",
     "subcommand",
     "version",
@@ -139,17 +140,28 @@ def make_game(name: str, params: dict[str, str]) -> Any:
     return cls(**coerce(cls, params, what=f"parameter of game {name}"))
 
 
-def split_adversary(text: str) -> tuple[str, dict[str, str]]:
-    """``"birthday:q=16,x=1"`` as ``("birthday", {"q": "16", "x": "1"})``."""
+def split_spec(text: str, flag: str = "--adversary") -> tuple[str, dict[str, str]]:
+    """``"birthday:q=16,x=1"`` as ``("birthday", {"q": "16", "x": "1"})``; ``flag`` names
+    where it was written, for the error on a malformed item."""
     name, _, rest = text.partition(":")
     items = [item for item in rest.split(",") if item.strip()] if rest else []
-    return name.strip(), pairs(items, f"--adversary {name}:")
+    return name.strip(), pairs(items, f"{flag} {name}:".lstrip())
+
+
+def inline_game_params(args: argparse.Namespace) -> None:
+    """``GAME:k=v,...`` as ``GAME -p k=v ...``, in place (the inline values win, as an
+    adversary's own do over -a), so that every command reads a game's name and parameters
+    in one way."""
+    game = getattr(args, "game", None)
+    if isinstance(game, str) and ":" in game:
+        args.game, inline = split_spec(game, "")
+        args.param = [*(args.param or []), *(f"{k}={v}" for k, v in inline.items())]
 
 
 def make_adversary(spec: str, params: dict[str, str], game: str | None = None) -> Any:
     """The adversary ``spec`` names (``NAME`` or ``NAME:k=v,...``, whose own parameters win
     over ``params``), checked to be written for ``game``."""
-    name, inline = split_adversary(spec)
+    name, inline = split_spec(spec)
     entry = ADVERSARIES.entry(name)
     if game is not None and entry.games and game not in entry.games:
         fits = [e.name for e in ADVERSARIES.entries() if not e.games or game in e.games]
@@ -171,7 +183,11 @@ def add_run_options(
     parser: argparse.ArgumentParser,
     *,
     trials: int | None = 1000,
-    subject: tuple[str, str] = ("game", "game name (see `advantage list games`)"),
+    subject: tuple[str, str] = (
+        "game",
+        "game name (see `advantage list games`), optionally with its parameters as "
+        "NAME:K=V,... (the same as -p K=V)",
+    ),
     interval: bool = True,
 ) -> None:
     """The options of every command that plays a game.

@@ -31,7 +31,9 @@ SHAPES = tuple(stats.SHAPES)
 
 def add(sub: argparse._SubParsersAction) -> None:
     plan = subcommand(sub, "plan", "trials needed to tell advantage 0 from eps", DESCRIPTION)
-    plan.add_argument("game", nargs="?", help="read the shape and baseline from this game")
+    plan.add_argument(
+        "game", nargs="?", help="read the shape and baseline from this game (NAME or NAME:K=V,...)"
+    )
     plan.add_argument(
         "-p", "--param", action="append", metavar="KEY=VALUE", help="set a game parameter"
     )

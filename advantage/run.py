@@ -20,7 +20,7 @@ from advantage.common import (
     play_options,
     progress,
     show,
-    split_adversary,
+    split_spec,
     subcommand,
 )
 from games.engine import estimate, estimate_from, runlog
@@ -76,7 +76,7 @@ def run_command(args: argparse.Namespace) -> int:
         return ensemble_command(args, game)
     (spec,) = args.adversary
     adversary = make_adversary(spec, pairs(args.adv_param, "-a"), args.game)
-    with progress(args.json, f"{split_adversary(spec)[0]} vs {args.game}") as update:
+    with progress(args.json, f"{split_spec(spec)[0]} vs {args.game}") as update:
         result = estimate(
             game, adversary, log=args.log, resume=args.resume, progress=update,
             **play_options(args),
@@ -92,7 +92,7 @@ def ensemble_command(args: argparse.Namespace, game: Any) -> int:
     # -a applies to every adversary that has the parameter (it must fit at least one);
     # NAME:k=v,... sets a parameter of that adversary alone.
     given = pairs(args.adv_param, "-a")
-    names = [split_adversary(spec)[0] for spec in args.adversary]
+    names = [split_spec(spec)[0] for spec in args.adversary]
     adversaries = [
         make_adversary(spec, {k: given[k] for k in _accepted(name, given)}, args.game)
         for name, spec in zip(names, args.adversary, strict=True)

@@ -242,9 +242,8 @@ def coerce(cls: type, values: Mapping[str, str], *, what: str = "parameter") -> 
                 )
             close = difflib.get_close_matches(key, list(fields), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise InvalidArgument(
-                f"unknown {what} {key!r} for {cls.__name__}{hint}; it accepts: {known}"
-            )
+            named = what if what != "parameter" else f"parameter of {cls.__name__}"
+            raise InvalidArgument(f"unknown {named}: {key!r}{hint}; it accepts: {known}")
         out[field.name] = _convert(field.name, field.type, text)
     return out
 

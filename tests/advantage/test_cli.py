@@ -41,6 +41,19 @@ def test_adversary_parameters_and_level(cli):
     assert inline["adversary_params"] == {"value": 1} and inline["wins"] == data["wins"]
 
 
+def test_a_game_takes_its_parameters_inline_as_an_adversary_does(cli):
+    given = ("--adversary", "two-time-pad", "--trials", "100", "--seed", "3")
+    flagged = cli.json("run", "otp", "-p", "key_reuse=true", "-p", "n=8", *given)
+    inline = cli.json("run", "otp:key_reuse=true,n=8", *given)
+    assert inline["game"] == "otp" and inline["params"] == flagged["params"]
+    assert inline["params"]["n"] == 8 and inline["wins"] == flagged["wins"] == 100
+    assert cli.json("run", "otp:n=8", "-p", "n=4", *given)["params"]["n"] == 8  # inline wins
+    searched = cli.json("plan", "collision:n=8", "--eps", "0.1", "--sims", "50")
+    assert searched["baseline"] == 2**-8 and searched["game"] == "collision"
+    cli.fails("run", "otp:nn=1", *given, match="unknown parameter of game otp: 'nn'")
+    cli.fails("run", "otp:n", *given, match="otp: 'n' must look like key=value")
+
+
 def test_query_counts_say_whether_per_trial_or_total(cli):
     argv = ("run", "collision", "--adversary", "birthday", "--trials", "100", "--seed", "1")
     data = cli.json(*argv)
