@@ -72,15 +72,18 @@ def test_whiten_drops_a_collapsed_direction() -> None:
     assert np.allclose(other, white[:5])
 
 
-def test_probe_parameters_are_checked() -> None:
-    with pytest.raises(InvalidArgument, match=r"c=0 must be a number in \(0, inf\)"):
-        LinearProbe(c=0)
-    with pytest.raises(InvalidArgument, match="k=0 must be a positive integer"):
-        Knn(k=0)
-    with pytest.raises(InvalidArgument, match="inner='svm' must be one of: linear-probe"):
-        ErasureDistinguisher(inner="svm")
-    with pytest.raises(InvalidArgument, match="inner=3 must be a probe name or an adversary"):
-        ErasureDistinguisher(inner=3)
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: LinearProbe(c=0), r"c=0 must be a number in \(0, inf\)"),
+        (lambda: Knn(k=0), "k=0 must be a positive integer"),
+        (lambda: ErasureDistinguisher(inner="svm"), "inner='svm' must be one of: linear-probe"),
+        (lambda: ErasureDistinguisher(inner=3), "inner=3 must be a probe name or an adversary"),
+    ],
+)
+def test_probe_parameters_are_checked(make, message) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        make()
 
 
 def test_adversaries_are_registered_for_their_games() -> None:

@@ -99,23 +99,26 @@ def games_guess():
     return Guess()
 
 
-def test_bad_game_parameters():
-    with pytest.raises(
-        InvalidArgument, match="training_size=5000 must be below the population size 1797"
-    ):
-        Membership(training_size=5000)
-    with pytest.raises(InvalidArgument, match="trainer='adam' must be one of"):
-        Membership(trainer="adam")
-    with pytest.raises(
-        InvalidArgument, match="target='canary' must be one of: random, mislabeled, adversary"
-    ):
-        Membership(target="canary")
-    with pytest.raises(InvalidArgument, match="access='grey-box' must be one of"):
-        Membership(access="grey-box")
-    with pytest.raises(InvalidArgument, match="lr=0 must be a number in"):
-        Membership(lr=0)
-    with pytest.raises(InvalidArgument, match="makes no DP claim"):
-        Membership().epsilon(1e-5)
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Membership(training_size=5000),
+            "training_size=5000 must be below the population size 1797",
+        ),
+        (lambda: Membership(trainer="adam"), "trainer='adam' must be one of"),
+        (
+            lambda: Membership(target="canary"),
+            "target='canary' must be one of: random, mislabeled, adversary",
+        ),
+        (lambda: Membership(access="grey-box"), "access='grey-box' must be one of"),
+        (lambda: Membership(lr=0), "lr=0 must be a number in"),
+        (lambda: Membership().epsilon(1e-5), "makes no DP claim"),
+    ],
+)
+def test_bad_game_parameters(make, message):
+    with pytest.raises(InvalidArgument, match=message):
+        make()
 
 
 def test_the_game_is_registered_and_batched():

@@ -22,31 +22,35 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 # -- parameters ---------------------------------------------------------------------------
 
 
-def test_bad_arguments_name_the_argument():
-    with pytest.raises(InvalidArgument, match="forget_size=200 must be below training_size=128"):
-        Unlearning(forget_size=200)
-    with pytest.raises(InvalidArgument, match="forget_size=128 must be below training_size=128"):
-        Unlearning(forget_size=128)
-    with pytest.raises(InvalidArgument, match="forget_size=0 must be a positive integer"):
-        Unlearning(forget_size=0)
-    with pytest.raises(InvalidArgument, match="method='forget-it' must be one of: retrain, sisa"):
-        Unlearning(method="forget-it")
-    with pytest.raises(InvalidArgument, match="forget='oldest' must be one of"):
-        Unlearning(forget="oldest")
-    with pytest.raises(InvalidArgument, match="training_size=569 must be below the population"):
-        Unlearning(training_size=569)
-    with pytest.raises(InvalidArgument, match="shards=64 must be at most training_size=48"):
-        small(method="sisa", shards=64)
-    with pytest.raises(InvalidArgument, match=r"l2=0.0 must be > 0 for method='noisy-descent'"):
-        noisy(l2=0.0)
-    with pytest.raises(InvalidArgument, match="model='mlp': method='noisy-descent-weak'"):
-        noisy(method="noisy-descent-weak", model="mlp")
-    with pytest.raises(InvalidArgument, match=r"delta=1.0 must be a number in \(0, 1\)"):
-        noisy(delta=1.0)
-    with pytest.raises(InvalidArgument, match="method='finetune' makes no"):
-        small().claim()
-    with pytest.raises(InvalidArgument, match="method='gradient-ascent' makes no claim"):
-        small(method="gradient-ascent").advantage_bound()
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Unlearning(forget_size=200), "forget_size=200 must be below training_size=128"),
+        (lambda: Unlearning(forget_size=128), "forget_size=128 must be below training_size=128"),
+        (lambda: Unlearning(forget_size=0), "forget_size=0 must be a positive integer"),
+        (
+            lambda: Unlearning(method="forget-it"),
+            "method='forget-it' must be one of: retrain, sisa",
+        ),
+        (lambda: Unlearning(forget="oldest"), "forget='oldest' must be one of"),
+        (lambda: Unlearning(training_size=569), "training_size=569 must be below the population"),
+        (lambda: small(method="sisa", shards=64), "shards=64 must be at most training_size=48"),
+        (lambda: noisy(l2=0.0), r"l2=0.0 must be > 0 for method='noisy-descent'"),
+        (
+            lambda: noisy(method="noisy-descent-weak", model="mlp"),
+            "model='mlp': method='noisy-descent-weak'",
+        ),
+        (lambda: noisy(delta=1.0), r"delta=1.0 must be a number in \(0, 1\)"),
+        (lambda: small().claim(), "method='finetune' makes no"),
+        (
+            lambda: small(method="gradient-ascent").advantage_bound(),
+            "method='gradient-ascent' makes no claim",
+        ),
+    ],
+)
+def test_bad_arguments_name_the_argument(make, message):
+    with pytest.raises(InvalidArgument, match=message):
+        make()
 
 
 def test_the_game_is_registered_and_batched():

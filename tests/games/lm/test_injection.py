@@ -155,25 +155,29 @@ def test_what_an_agent_did_before_failing_counts():
     assert episode.failure == "malformed" and goal_met(world, "delete")
 
 
-def test_bad_parameters_are_clear_errors():
-    with pytest.raises(InvalidArgument, match="defense='walls'"):
-        PromptInjection(defense="walls")
-    with pytest.raises(InvalidArgument, match="goal='steal'"):
-        PromptInjection(goal="steal")
-    with pytest.raises(InvalidArgument, match="agent='nope:x'"):
-        PromptInjection(agent="nope:x")
-    with pytest.raises(InvalidArgument, match="suite='pluto'"):
-        PromptInjection(suite="pluto")
-    with pytest.raises(InvalidArgument, match="length=0"):
-        PromptInjection(length=0)
-    with pytest.raises(InvalidArgument, match="trials=0"):
-        utility("scripted", "none", trials=0)
-    with pytest.raises(InvalidArgument, match="defense='walls'"):
-        utility("scripted", "walls")
-    with pytest.raises(InvalidArgument, match="defense='walls'"):
-        agents.run(agents.Scripted(), [], defense="walls", steps=1, rng=RNG)
-    with pytest.raises(InvalidArgument, match="rng=None"):
-        agents.run(agents.Scripted(), [], defense="none", steps=1, rng=None)
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: PromptInjection(defense="walls"), "defense='walls'"),
+        (lambda: PromptInjection(goal="steal"), "goal='steal'"),
+        (lambda: PromptInjection(agent="nope:x"), "agent='nope:x'"),
+        (lambda: PromptInjection(suite="pluto"), "suite='pluto'"),
+        (lambda: PromptInjection(length=0), "length=0"),
+        (lambda: utility("scripted", "none", trials=0), "trials=0"),
+        (lambda: utility("scripted", "walls"), "defense='walls'"),
+        (
+            lambda: agents.run(agents.Scripted(), [], defense="walls", steps=1, rng=RNG),
+            "defense='walls'",
+        ),
+        (
+            lambda: agents.run(agents.Scripted(), [], defense="none", steps=1, rng=None),
+            "rng=None",
+        ),
+    ],
+)
+def test_bad_parameters_are_clear_errors(make, message):
+    with pytest.raises(InvalidArgument, match=message):
+        make()
 
 
 def test_the_game_and_its_attacks_are_registered():
