@@ -17,9 +17,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderHook, RenderResult
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -54,8 +55,43 @@ __all__ = [
     "version",
 ]
 
-console = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+
+class _Trimmed:
+    """A renderable as rich renders it, less the spaces that end its lines.
+
+    Rich pads every cell of a grid to its column's width, so a short value (or a wrapped
+    line) ends in spaces; piped into a file or a CI log they are trailing whitespace.
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rendered = console.render(self.renderable, options)
+        for line, ends in Segment.split_lines_terminator(rendered):
+            while line and not line[-1].control and not line[-1].text.rstrip(" "):
+                line.pop()
+            if line and not line[-1].control:
+                text, style, _ = line[-1]
+                line[-1] = Segment(text.rstrip(" "), style)
+            yield from line
+            if ends:
+                yield Segment.line()
+
+
+class _Trim(RenderHook):
+    def process_renderables(self, renderables: list[Any]) -> list[Any]:
+        return [_Trimmed(renderable) for renderable in renderables]
+
+
+def _trimming(console: Console) -> Console:
+    """``console``, printing every line without the spaces that pad it at its right end."""
+    console.push_render_hook(_Trim())
+    return console
+
+
+console = _trimming(Console(highlight=False))
+stderr = _trimming(Console(stderr=True, highlight=False))
 
 
 def subcommand(

@@ -248,6 +248,24 @@ def test_list_never_cuts_a_name_or_a_word(width, monkeypatch, capsys):
         assert word in text, word
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [*OTP_GUESS, "--trials", "100", "--seed", "1"],
+        ["certify", "otp", "--adversary", "guess", "--eps", "0.3", "--seed", "1"],
+        ["plan", "--eps", "0.1"],
+        ["list"],
+        ["list", "games", "otp"],
+        ["tour", "--list"],
+    ],
+)
+def test_printed_lines_carry_no_padding_at_their_end(argv, capsys):
+    # Grids pad every cell to its column; in a file or a CI log that is trailing whitespace.
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 2 and [line for line in lines if line != line.rstrip()] == []
+
+
 def test_every_command_has_help(capsys):
     from advantage.cli import parser
 
