@@ -101,6 +101,29 @@ class PlainRemember:
         return self.seen - 1
 
 
+class _Notes:
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def note(self) -> int:
+        self.seen.append(1)
+        return len(self.seen) - 1
+
+
+@attrs.frozen
+class RememberByMethod:
+    """:class:`Remember` with its memory behind a bound method: a field that looks like a
+    function (it has ``__code__``) and holds mutable state."""
+
+    note: Any = attrs.field(factory=lambda: _Notes().note, eq=False)
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        return self.note()
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.full(size, self.note())
+
+
 # -- the challenger's coins from the adversary's generator ----------------------------------
 
 

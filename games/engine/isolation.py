@@ -36,7 +36,7 @@ import sys
 import time
 import traceback
 from multiprocessing.connection import Connection
-from types import MappingProxyType
+from types import FunctionType, MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -140,8 +140,10 @@ def _immutable(value: Any, depth: int = 0) -> bool:
         return all(_immutable(v, depth + 1) for v in value)
     if isinstance(value, MappingProxyType):  # a read-only view whose dict no one else holds
         return all(_immutable(v, depth + 1) for v in value.values())
-    if isinstance(value, type) or (callable(value) and hasattr(value, "__code__")):
-        return True  # classes and functions: deepcopy would not copy them either
+    if isinstance(value, type | FunctionType):
+        # Classes and functions: deepcopy would not copy them either. Not a bound method,
+        # which has a __code__ too but carries its object (and deepcopy copies that).
+        return True
     if not attrs.has(type(value)):
         return False
     state = [getattr(value, a.name) for a in attrs.fields(type(value))]

@@ -27,6 +27,7 @@ from cheaters import (
     RawMessage,
     ReadTraceback,
     Remember,
+    RememberByMethod,
     SawNothing,
     Sleep,
     SleepThroughTimeouts,
@@ -86,7 +87,11 @@ def test_module_level_state_does_not_help_once_worlds_are_hidden(game: games.Gam
 
 
 @pytest.mark.parametrize("path", list(PATHS))
-@pytest.mark.parametrize("adversary", [Remember(), PlainRemember()], ids=["attrs", "plain"])
+@pytest.mark.parametrize(
+    "adversary",
+    [Remember(), PlainRemember(), RememberByMethod()],
+    ids=["attrs", "plain", "bound-method"],
+)
 def test_every_trial_gets_a_fresh_copy_of_the_adversary(path: str, adversary: object) -> None:
     # Every backend (Ray's too) runs the same task, games.engine.Chunks, which renews it.
     if path == "batch" and isinstance(adversary, PlainRemember):
