@@ -179,7 +179,9 @@ class RunLog:
         handle = path.open("r+")
         _lock(handle, path)
         try:
-            contents = _parse(path, handle.read().encode())
+            # As bytes, as `read` parses them: a torn line may end inside a character, and
+            # the offsets below are byte offsets.
+            contents = _parse(path, handle.buffer.read())
             old = contents.spec
             mismatched = [key for key in IDENTITY if old.get(key) != spec.get(key)]
             if mismatched:

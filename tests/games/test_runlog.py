@@ -31,13 +31,18 @@ def test_log_has_spec_then_chunks_and_show_recomputes(tmp_path):
     )
 
 
-def _cut(log, keep_chunks, torn=""):
-    lines = log.read_text().splitlines(keepends=True)
-    log.write_text("".join(lines[: 1 + keep_chunks]) + torn)
+def _cut(log, keep_chunks, torn=b""):
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[: 1 + keep_chunks]) + torn)
+
+
+# A write cut short: a clean line end, half a line, half a line whose last byte is half a
+# UTF-8 character, half a line with a carriage return (read as bytes, never translated).
+TORN = [b"", b'{"kind": "chunk", "ranges": [[5', b'{"kind": "chunk", "ranges": [[5\xc3', b'{"k\r']
 
 
 @pytest.mark.parametrize("batched", [False, True])
-@pytest.mark.parametrize("torn", ["", '{"kind": "chunk", "ranges": [[5'])
+@pytest.mark.parametrize("torn", TORN)
 def test_resume_plays_exactly_the_missing_trials(tmp_path, batched, torn):
     log = tmp_path / "run.jsonl"
     game, adversary = OneTimePad(), Guess()
