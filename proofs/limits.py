@@ -172,7 +172,9 @@ class _Worker:
         # The same modules as here (a test or a notebook may have extended sys.path).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from proofs.limits import _serve; _serve()"],
+            # -P: not the current directory first on sys.path, as -c would put it, so that
+            # a proofs/ or sympy.py where the user stands is never imported and run here.
+            [sys.executable, "-P", "-c", "from proofs.limits import _serve; _serve()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

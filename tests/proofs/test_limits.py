@@ -4,6 +4,7 @@ the key and the limit (issue: expressions that hung or crashed the symbolic chec
 
 from __future__ import annotations
 
+import operator
 import time
 
 import pytest
@@ -12,6 +13,7 @@ import sympy
 import proofs
 from oracles import InvalidArgument
 from proofs import ProofError, check_symbolic, decide_inequality, loads
+from proofs import limits
 from proofs.limits import MAX_BITS
 
 # Starting a fresh worker (after a budget killed one) imports sympy and z3 there: a few
@@ -182,3 +184,19 @@ def test_no_step_starts_once_the_whole_check_is_over_its_budget():
         rf"{TOTAL_STEPS} s \({TOTAL_STEPS} × time_limit\) before z3",
     ):
         steps.at("hops[2].by").run(print, what="z3")
+
+
+def test_the_worker_never_imports_from_the_directory_it_starts_in(tmp_path, monkeypatch):
+    # A folder of proof files often has a proofs/ of its own: the worker must not run it.
+    marker = tmp_path / "ran"
+    planted = tmp_path / "proofs"
+    planted.mkdir()
+    (planted / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (tmp_path / "sympy.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path)
+    worker = limits._Worker()
+    try:
+        assert worker.call(operator.add, (2, 3), SLACK) == 5
+    finally:
+        worker.stop()
+    assert not marker.exists()
