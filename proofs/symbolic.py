@@ -12,6 +12,7 @@ alone and with one term left out.
 
 from __future__ import annotations
 
+import attrs
 import sympy
 
 from proofs.deciders import Decision, Steps, decide_inequality, decide_within
@@ -80,10 +81,29 @@ def check_symbolic(
             detail="unchecked: the file gives no hops to check the bound against",
         )
     decision, difference = decide_within(chain, claimed, proof.domain, steps)
-    status: Status = {True: "proven", False: "refuted", None: "undecided"}[decision.holds]  # type: ignore[assignment]
     findings: tuple[Finding, ...] = ()
     if decision.holds is False:
         findings = _findings(proof, claimed, steps)
+    elif decision.holds:
+        # A chain that covers the bound proves it only if no hop's cost is negative: a
+        # negative term or count would cancel what other hops cost.
+        findings, searched = _negative_costs(proof, steps)
+        if findings:
+            decision = attrs.evolve(
+                decision,
+                holds=False,
+                detail=f"{decision.detail}; but {len(findings)} hop(s) could cost less than "
+                "nothing (below)",
+            )
+        elif searched:
+            # Signs that neither sympy nor z3 could prove (exp, a real power) were searched
+            # by Hypothesis over the domain without a counterexample: said, not hidden.
+            decision = attrs.evolve(
+                decision,
+                detail=f"{decision.detail}; searched without a counterexample, not proven: "
+                + "; ".join(searched),
+            )
+    status: Status = {True: "proven", False: "refuted", None: "undecided"}[decision.holds]  # type: ignore[assignment]
     return SymbolicReport(
         proof=proof.name,
         status=status,
@@ -97,6 +117,41 @@ def check_symbolic(
         samples=decision.samples,
         findings=findings,
     )
+
+
+# -- hops whose cost could be negative ---------------------------------------------------
+
+
+def _negative_costs(proof: Proof, steps: Steps) -> tuple[tuple[Finding, ...], list[str]]:
+    """The hops whose count or statistical term can be below 0 in the domain (findings), and
+    those whose sign could only be searched, not proven (in words). (A count may be 0: a hybrid
+    argument over q queries takes q − 1 hops, none at q = 1.)"""
+    findings: list[Finding] = []
+    searched: list[str] = []
+    zero = sympy.Integer(0)
+    for hop in proof.hops:
+        if hop.kind == "perfect":
+            continue
+        checks = [(zero, hop.count.expr, "count", f"{hop.key}.count")]
+        if hop.kind == "statistical":
+            checks.append((zero, hop.term.expr, "term", f"{hop.key}.by"))
+        for low, value, what, key in checks:
+            if not value.free_symbols and value >= low:
+                continue  # the common case: a number, and a fitting one
+            decision = _holds(low, value, proof.domain, steps.at(key))
+            if decision.holds is False:
+                findings.append(
+                    Finding(
+                        hops=(hop.index,),
+                        term=value,
+                        message=f"{hop.label}: its {what} {value} is below {low} in the domain "
+                        "(a hop costs at least 0, and cannot be taken fewer than 0 times)",
+                        counterexample=decision.counterexample,
+                    )
+                )
+            elif decision.holds is None:
+                searched.append(f"{hop.label}'s {what} {value} at least {low}")
+    return tuple(findings), searched
 
 
 # -- which hops the bound does not cover --------------------------------------------------

@@ -12,8 +12,7 @@ import sympy
 
 import proofs
 from oracles import InvalidArgument
-from proofs import ProofError, check_symbolic, decide_inequality, loads
-from proofs import limits
+from proofs import ProofError, check_symbolic, decide_inequality, limits, loads
 from proofs.limits import MAX_BITS
 
 # Starting a fresh worker (after a budget killed one) imports sympy and z3 there: a few

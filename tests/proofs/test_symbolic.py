@@ -123,6 +123,25 @@ def test_z3_handles_sqrt_and_min():
     assert point["q"] > 2 ** (point["n"] + 1)
 
 
+def test_a_hop_that_costs_less_than_nothing_refutes_a_chain_that_covers_the_bound():
+    # The bound leaves out the first term, and a negative second term cancels it.
+    report = check_symbolic(proof("3*adv_prf", "q**2 / 2**n", "-q**2 / 2**n"))
+    assert report.status == "refuted" and "less than nothing" in report.detail
+    (finding,) = report.findings
+    assert finding.hops == (3,) and "term -q**2/2**n is below 0" in finding.message
+    # A term negative only somewhere in the domain, found by the deciders.
+    assert check_symbolic(proof("3*adv_prf + 1", "1", "q - 2")).status == "refuted"
+    # Counts too: a hop taken a negative number of times cancels the others' cost.
+    extra = '\n[[hops]]\nfrom = "G3"\nto = "G4"\nby = "assumption prf"\ncount = -1\n'
+    text = TEMPLATE.format(bound="2*adv_prf", first="0", second="0", q_high="9") + extra
+    cancelled = loads(text, name="t")
+    report = check_symbolic(cancelled)
+    assert report.status == "refuted" and report.findings[0].hops == (4,)
+    assert "count -1 is below 0" in report.findings[0].message
+    # Terms that are never negative stay proven.
+    assert check_symbolic(proof("3*adv_prf + q / 2**n", "q / 2**n")).status == "proven"
+
+
 def test_hypothesis_finds_a_counterexample_where_z3_cannot_translate():
     # A power with a real exponent is beyond the z3 translation.
     report = check_symbolic(proof("3*adv_prf + 1/100", "2**x / 1000"))
