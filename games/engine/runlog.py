@@ -181,7 +181,7 @@ class RunLog:
         try:
             # As bytes, as `read` parses them: a torn line may end inside a character, and
             # the offsets below are byte offsets.
-            contents = _parse(path, handle.buffer.read())
+            contents = _parse(path, bytes(handle.buffer.read()))
             old = contents.spec
             mismatched = [key for key in IDENTITY if old.get(key) != spec.get(key)]
             if mismatched:
