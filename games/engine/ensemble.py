@@ -315,12 +315,18 @@ def _estimate_range(
     return estimate_from(spec, total.tally(), level=level, method=method)
 
 
+def _largest(advantages: np.ndarray) -> int:
+    """The index of the largest advantage; the first when none is a number (a real-vs-ideal
+    estimate with a world that got no trials has none)."""
+    return int(np.nanargmax(advantages)) if np.isfinite(advantages).any() else 0
+
+
 def _best_of(
     estimates: Sequence[Estimate], labels: Sequence[str], level: float, correction: str
 ) -> BestOf:
     """Bonferroni: the largest advantage, and [max of lows, max of highs]."""
     advantages = np.array([e.advantage for e in estimates], float)
-    index = int(np.nanargmax(advantages)) if np.isfinite(advantages).any() else 0
+    index = _largest(advantages)
     chosen = estimates[index]
     return BestOf(
         adversary=labels[index],
@@ -477,7 +483,7 @@ def _held_out(
     options: RunOptions,
 ) -> BestOf:
     """The best of the first ``selection`` trials, estimated again on the trials after them."""
-    index = int(np.nanargmax([e.advantage for e in estimates]))
+    index = _largest(np.array([e.advantage for e in estimates], float))
     held = _estimate_range(
         game, adversaries[index], start=selection, stop=trials, seed=seed, level=level,
         method=method, options=options,

@@ -58,8 +58,8 @@ class Shape(str):
         self, total: Any, level: float, method: str, baseline: float
     ) -> tuple[float, float, str]:
         """The advantage interval a tally supports at ``level``, and its method's name."""
-        if not total.trials:
-            return -1.0, 1.0, method
+        if not total.trials:  # nothing counted: every advantage the shape allows
+            return self.advantage(0.0, baseline), self.advantage(1.0, baseline), method
         low, high = binomial_interval(total.wins, total.trials, level, method)
         return self.advantage(low, baseline), self.advantage(high, baseline), method
 

@@ -178,6 +178,22 @@ def test_bonferroni_max_keeps_its_level_where_the_uncorrected_max_does_not():
     assert uncorrected / runs > tail + error  # the correction is needed
 
 
+@pytest.mark.parametrize("correction", ["bonferroni", "held-out"])
+def test_a_selection_where_no_adversary_has_an_advantage_takes_the_first(correction):
+    # Two real-vs-ideal trials to choose on: often one world gets none, so no estimate has
+    # an advantage; the choice falls to the first adversary rather than failing.
+    for seed in range(4):
+        result = estimate_best(
+            Worlds(), [Hint(), Hint()], trials=2, seed=seed, correction=correction
+        )
+        chosen = [e.advantage for e in result.adversaries]
+        if all(math.isnan(a) for a in chosen):
+            assert result.best.index == 0
+            break
+    else:
+        pytest.fail("no seed gave a selection without an advantage")
+
+
 def test_held_out_split_chooses_on_the_first_half_and_estimates_on_the_second():
     game = Coin(advantage=0.4)
     adversaries = [NoisyHint(flip=0.4, salt=0), Hint(), NoisyHint(flip=0.2, salt=1)]

@@ -564,3 +564,16 @@ def test_stratified_interval_refuses_bad_input(args, message):
 
     with pytest.raises(InvalidArgument, match=message):
         stratified_interval(*args)
+
+
+@pytest.mark.parametrize("baseline", [0.0, 0.3])
+def test_a_tally_with_no_trials_gives_every_advantage_the_shape_allows(baseline):
+    from games.engine.records import Tally
+    from games.stats.shapes import HIDDEN_BIT, SEARCH
+
+    nothing = Tally(ranges=())
+    assert SEARCH.interval(nothing, 0.95, "clopper-pearson", baseline)[:2] == (
+        -baseline,
+        1 - baseline,
+    )
+    assert HIDDEN_BIT.interval(nothing, 0.95, "clopper-pearson", 0.0)[:2] == (-1.0, 1.0)
