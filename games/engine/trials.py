@@ -143,14 +143,18 @@ def play_trial(
         exceeded = exceeded or account.exceeded
         if spent is not None:
             spent[name] = spent.get(name, 0) + account.queries
+    if any(isinstance(a.failure, TrialFailed) for a in accounts.values()):
+        # The challenger failed while answering (a model trained on the adversary's canary
+        # diverged): the trial is left out, as on the batched path, whether the adversary
+        # raised or caught the error and answered (it cannot choose), and it cannot fake
+        # one by raising.
+        if kind is None:
+            trace = f"trial {index}: the challenger failed (the adversary caught its error)"
+        return _Outcome(hidden, None, False, "game-failed", trace, accounts)
     if alarm.fired and kind != "timeout":
         kind, trace = "timeout", _trace(index, seed, "the adversary caught its trial timeout")
     if kind is not None:
-        if any(isinstance(a.failure, TrialFailed) for a in accounts.values()):
-            # The challenger failed while answering (a model trained on the adversary's canary
-            # diverged): a challenger failure, which an adversary cannot fake by raising.
-            kind = "game-failed"
-        elif kind == "exception" and exceeded:
+        if kind == "exception" and exceeded:
             kind = "budget"
         return _Outcome(hidden, None, False, kind, trace, accounts)
     if exceeded:

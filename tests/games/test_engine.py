@@ -328,6 +328,25 @@ def test_failures_while_answering_are_challenger_failures(batched):
     assert "the challenger failed" in result.first_error or "diverged" in result.first_error
 
 
+@attrs.frozen(kw_only=True)
+class CatchesFailure:
+    """:class:`SendsCanary`, catching the challenger's failure and answering anyway."""
+
+    def __call__(self, oracles, rng):
+        try:
+            return oracles["canary"](13 if rng.random() < 0.25 else 1)
+        except games.TrialFailed:
+            return 1
+
+
+def test_a_challenger_failure_counts_whether_or_not_the_adversary_catches_it():
+    raised = games.estimate(CanaryGame(), SendsCanary(), trials=400, seed=5, batched=False)
+    caught = games.estimate(CanaryGame(), CatchesFailure(), trials=400, seed=5, batched=False)
+    assert caught.errors == raised.errors and raised.errors["game-failed"] > 50
+    assert (caught.trials, caught.wins) == (raised.trials, raised.wins)
+    assert "the adversary caught its error" in caught.first_error
+
+
 def test_an_adversary_cannot_fake_a_challenger_failure():
     result = games.estimate(CanaryGame(), FakesFailure(), trials=100, seed=0)
     assert result.errors == {"exception": 100} and result.trials == 100
