@@ -34,6 +34,7 @@ from advantage.common import (
 )
 from games.privacy.accounting import DELTA
 from games.registry import GAMES
+from games.stats.intervals import percent
 from oracles import InvalidArgument
 
 if TYPE_CHECKING:
@@ -296,7 +297,7 @@ def show(report: AuditReport) -> None:
         console.print(f"[bold red]the claim is refuted:[/] {escape(refutation)}")
     console.print(
         escape(
-            f"Family level {report.level:.0%}: Bonferroni over {FIGURES} figures, each at "
+            f"Family level {percent(report.level)}: Bonferroni over {FIGURES} figures, each at "
             f"{report.each:.4%} (TPR and FPR split their share); Clopper-Pearson; thresholds "
             "chosen on the calibration split, rates measured on the held-out split."
         ),
@@ -362,7 +363,7 @@ def show_one_run(record: OneRunAudit) -> None:
     _row(
         table,
         "ε lower bound",
-        f"ε ≥ {record.epsilon:.4f} at δ = {record.delta:g}, level {record.level:.0%}",
+        f"ε ≥ {record.epsilon:.4f} at δ = {record.delta:g}, level {percent(record.level)}",
     )
     if record.claimed_epsilon is not None:
         _row(
@@ -383,7 +384,7 @@ def show_one_run(record: OneRunAudit) -> None:
         escape(
             f"One training run (Steinke, Nasr and Jagielski 2023): under (ε, δ)-DP, {record.correct} "
             f"or more right guesses out of {record.guesses} has probability at most "
-            f"{1 - record.level:.0%} for every ε up to the bound; the numbers of guesses were "
+            f"{percent(1 - record.level)} for every ε up to the bound; the numbers of guesses were "
             "fixed before the model was trained."
         ),
         soft_wrap=True,

@@ -21,6 +21,7 @@ from advantage.common import (
     subject,
 )
 from games.engine.certify import Certificate, certify
+from games.stats.intervals import percent
 
 __all__ = ["add"]
 
@@ -147,7 +148,7 @@ def certificate_table(c: Certificate) -> Table:
         "advantage",
         f"[bold]{c.advantage:+.4f}[/]  "
         + escape(f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]")
-        + f"  (each end anytime-valid at {1 - c.alpha:.0%}; {escape(c.method)})",
+        + f"  (each end anytime-valid at {percent(1 - c.alpha)}; {escape(c.method)})",
     )
     table.add_row("wrong decision", f"chance at most alpha = {c.alpha:g}, whenever the run stops")
     if c.errors:

@@ -26,6 +26,7 @@ from rich.text import Text
 
 from games.engine import Estimate
 from games.registry import ADVERSARIES, GAMES, coerce
+from games.stats.intervals import percent
 from oracles import InvalidArgument
 
 __all__ = [
@@ -215,15 +216,19 @@ def subject(args: argparse.Namespace) -> tuple[Any, Any]:
     return game, make_adversary(args.adversary, pairs(args.adv_param, "-a"), args.game)
 
 
+#: The positional argument of the commands that play a game, and its help.
+GAME = (
+    "game",
+    "game name (see `advantage list games`), optionally with its parameters as NAME:K=V,... "
+    "(the same as -p K=V)",
+)
+
+
 def add_run_options(
     parser: argparse.ArgumentParser,
     *,
     trials: int | None = 1000,
-    subject: tuple[str, str] = (
-        "game",
-        "game name (see `advantage list games`), optionally with its parameters as "
-        "NAME:K=V,... (the same as -p K=V)",
-    ),
+    subject: tuple[str, str] = GAME,
     interval: bool = True,
 ) -> None:
     """The options of every command that plays a game.
@@ -519,7 +524,7 @@ def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
         "advantage",
         f"[bold]{_fmt(estimate.advantage)}[/]  "
         + escape(
-            f"[{_fmt(estimate.ci_low)}, {_fmt(estimate.ci_high)}]  ({estimate.level:.0%} {estimate.method})"
+            f"[{_fmt(estimate.ci_low)}, {_fmt(estimate.ci_high)}]  ({percent(estimate.level)} {estimate.method})"
         ),
     )
     if estimate.queries:

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from games.stats.intervals import percent
+
 __all__ = [
     "ForestRow",
     "certify_figure",
@@ -125,7 +127,7 @@ def certify_figure(data: Mapping[str, Any]) -> str:
     eps, stop, decision = data["eps"], data["trials"], data["decision"]
     with _figure(8.0, 3.6) as figure:
         axes = figure.add_subplot()
-        level = f"each end anytime-valid at {1 - data['alpha']:.0%}"
+        level = f"each end anytime-valid at {percent(1 - data['alpha'])}"
         axes.fill_between(n, low, high, step="post", color=BLUE, alpha=0.25, linewidth=0)
         axes.step(
             n, low, where="post", color=BLUE, linewidth=1.2, label=f"confidence sequence ({level})"
@@ -185,7 +187,7 @@ def sweep_figure(data: Mapping[str, Any]) -> str:
                 color=ORANGE,
                 alpha=0.2,
                 linewidth=0,
-                label=f"{fit['level']:.0%} band, all budgets at once",
+                label=f"{percent(fit['level'])} band, all budgets at once",
             )
         if extrapolation:
             value, centre = extrapolation["value"], extrapolation["advantage"]
@@ -296,7 +298,7 @@ def epsilon_figure(lower: float, claimed: float | None, *, level: float) -> str:
         axes = figure.add_subplot()
         refuted = claimed is not None and lower > claimed
         axes.barh([1], [lower], color=RED if refuted else BLUE, height=0.5)
-        labels = [f"ε lower bound ({level:.0%})"]
+        labels = [f"ε lower bound ({percent(level)})"]
         if claimed is not None:
             axes.barh([0], [claimed], color=GREEN, height=0.5)
             labels = ["claimed ε", *labels]

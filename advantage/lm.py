@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from advantage.common import console, print_json, stderr, subcommand
+from games.stats.intervals import percent
 from oracles import InvalidArgument
 
 __all__ = ["add"]
@@ -252,7 +253,7 @@ def behaviour_command(args: argparse.Namespace) -> int:
         )
         return 0
     table = Table(
-        title=f"tiny model on held-out probes: rate [{args.level:.0%} Clopper-Pearson], "
+        title=f"tiny model on held-out probes: rate [{percent(args.level)} Clopper-Pearson], "
         f"{args.trials} probes per cell, temperature 1",
         title_justify="left",
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from advantage.common import add_json_option, console, make_game, pairs, print_json, subcommand
 from games import stats
+from games.stats.intervals import percent
 from games.stats.stopping import certify_stopping
 from oracles import InvalidArgument
 
@@ -122,7 +123,7 @@ def plan_command(args: argparse.Namespace) -> int:
     named = f"{args.game}, a {shape} game" if args.game else shape
     console.print(
         f"[bold]{result.trials:,}[/] trials tell advantage 0 from {result.eps} "
-        f"({result.level:.0%} confidence, power {result.power:.0%}, {result.method}; "
+        f"({percent(result.level)} confidence, power {result.power:.0%}, {result.method}; "
         f"{named}, counting {counts})"
     )
     console.print(_certify_line(result.eps, certify))

@@ -123,7 +123,9 @@ def _interval(claim: dict[str, Any]) -> str:
 
 
 def _pct(level: float) -> str:
-    return f"{100 * level:.2f}".rstrip("0").rstrip(".") + "%"
+    from games.stats.intervals import percent  # at the session's end: the plugin loads light
+
+    return percent(level)
 
 
 def summary_lines(claims: list[dict[str, Any]]) -> list[str]:

@@ -26,6 +26,7 @@ from advantage.common import (
 from games.engine import estimate, estimate_from, runlog
 from games.engine.ensemble import CORRECTIONS, Ensemble, estimate_best
 from games.registry import ADVERSARIES, parameters
+from games.stats.intervals import percent
 from oracles import InvalidArgument
 
 __all__ = ["add", "read_log"]
@@ -147,7 +148,7 @@ def ensemble_table(result: Ensemble) -> Table:
         "",
         f"[bold]{best.advantage:+.4f}[/]",
         escape(f"[{best.ci_low:+.4f}, {best.ci_high:+.4f}]"),
-        escape(f"{best.level:.0%} {best.method}; {best.correction}"),
+        escape(f"{percent(best.level)} {best.method}; {best.correction}"),
         end_section=result.union is None,
     )
     if result.union is not None:
@@ -158,7 +159,7 @@ def ensemble_table(result: Ensemble) -> Table:
             str(u.wins),
             f"[bold]{u.advantage:+.4f}[/]",
             escape(f"[{u.ci_low:+.4f}, {u.ci_high:+.4f}]"),
-            escape(f"{u.level:.0%} {u.method}"),
+            escape(f"{percent(u.level)} {u.method}"),
         )
     return table
 

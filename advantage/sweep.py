@@ -22,6 +22,7 @@ from advantage.common import (
 )
 from games.engine.sweep import MODELS, Sweep, budget_target, sweep
 from games.registry import coerce
+from games.stats.intervals import percent
 from oracles import InvalidArgument
 
 __all__ = ["add", "curve", "parse_budget"]
@@ -207,14 +208,14 @@ def sweep_table(result: Sweep) -> Table:
         title=escape(f"{result.adversary} vs {result.game} ({params})"),
         caption=escape(
             f"{result.trials} trials per budget; intervals {result.point_level:.2%} {result.method} "
-            f"({result.correction}; family-wise {result.level:.0%})"
+            f"({result.correction}; family-wise {percent(result.level)})"
         ),
     )
     for column in (result.budget, "wins", "advantage", "interval"):
         table.add_column(column, justify="right")
     if result.fit is not None:
         table.add_column("fit", justify="right")
-        table.add_column(f"{result.fit.level:.0%} band", justify="right")
+        table.add_column(f"{percent(result.fit.level)} band", justify="right")
     for point in result.points:
         e = point.estimate
         row = [
@@ -252,7 +253,7 @@ def summary(result: Sweep) -> list[str]:
             else "no spare points to test the fit"
         )
         lines.append(
-            f"fit: {fit.model}, {fitted} ({fit.method}; band {fit.level:.0%}, simultaneous over budgets; {quality})"
+            f"fit: {fit.model}, {fitted} ({fit.method}; band {percent(fit.level)}, simultaneous over budgets; {quality})"
         )
         if fit_rejected(result):
             lines.append(
@@ -263,6 +264,6 @@ def summary(result: Sweep) -> list[str]:
         lines.append(
             f"extrapolated to {result.budget}={value:g}: advantage {centre:+.4f} "
             + escape(f"[{low:+.4f}, {high:+.4f}]")
-            + f" ({fit.level:.0%} band, if the model holds)"  # type: ignore[union-attr]
+            + f" ({percent(fit.level)} band, if the model holds)"  # type: ignore[union-attr]
         )
     return lines

@@ -181,7 +181,9 @@ def _undecided_advice(cert: Any, max_trials: int) -> str:
 
 
 def _pct(level: float) -> str:
-    return f"{100 * level:.2f}".rstrip("0").rstrip(".") + "%"
+    from games.stats.intervals import percent  # imported when an assertion runs, as games is
+
+    return percent(level)
 
 
 def _engine_flags(engine: dict[str, Any]) -> list[str]:

@@ -324,9 +324,11 @@ class EmpiricalReport:
     @property
     def correction(self) -> str:
         """The family level and its Bonferroni correction, in words."""
+        from games.stats.intervals import percent  # proofs imports no game until one is played
+
         return (
-            f"family level {self.level:.0%}: Bonferroni over {self.intervals} "
-            f"interval{'s' if self.intervals != 1 else ''}, each at {_pct(self.interval_level)} "
+            f"family level {percent(self.level)}: Bonferroni over {self.intervals} "
+            f"interval{'s' if self.intervals != 1 else ''}, each at {percent(self.interval_level)} "
             f"{self.method}; hop gaps follow from their games' intervals"
         )
 
@@ -415,11 +417,6 @@ class EmpiricalReport:
         lines.extend(f"  {reason}" for reason in self.reasons)
         lines.append(f"  ({self.correction})")
         return "\n".join(lines)
-
-
-def _pct(level: float) -> str:
-    text = f"{100 * level:.3f}".rstrip("0").rstrip(".")
-    return f"{text}%"
 
 
 def _row(

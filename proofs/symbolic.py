@@ -85,24 +85,7 @@ def check_symbolic(
     if decision.holds is False:
         findings = _findings(proof, claimed, steps)
     elif decision.holds:
-        # A chain that covers the bound proves it only if no hop's cost is negative: a
-        # negative term or count would cancel what other hops cost.
-        findings, searched = _negative_costs(proof, steps)
-        if findings:
-            decision = attrs.evolve(
-                decision,
-                holds=False,
-                detail=f"{decision.detail}; but {len(findings)} hop(s) could cost less than "
-                "nothing (below)",
-            )
-        elif searched:
-            # Signs that neither sympy nor z3 could prove (exp, a real power) were searched
-            # by Hypothesis over the domain without a counterexample: said, not hidden.
-            decision = attrs.evolve(
-                decision,
-                detail=f"{decision.detail}; searched without a counterexample, not proven: "
-                + "; ".join(searched),
-            )
+        decision, findings = _signed(decision, proof, steps)
     status: Status = {True: "proven", False: "refuted", None: "undecided"}[decision.holds]  # type: ignore[assignment]
     return SymbolicReport(
         proof=proof.name,
@@ -120,6 +103,23 @@ def check_symbolic(
 
 
 # -- hops whose cost could be negative ---------------------------------------------------
+
+
+def _signed(decision: Decision, proof: Proof, steps: Steps) -> tuple[Decision, tuple[Finding, ...]]:
+    """A chain that covers the bound proves it only if no hop's cost is negative (a negative
+    term or count would cancel what other hops cost): ``decision``, refuted when one is."""
+    findings, searched = _negative_costs(proof, steps)
+    if findings:
+        detail = (
+            f"{decision.detail}; but {len(findings)} hop(s) could cost less than nothing (below)"
+        )
+        return attrs.evolve(decision, holds=False, detail=detail), findings
+    if searched:
+        # Signs that neither sympy nor z3 could prove (exp, a real power) were searched by
+        # Hypothesis over the domain without a counterexample: said, not hidden.
+        detail = f"{decision.detail}; searched without a counterexample, not proven: "
+        return attrs.evolve(decision, detail=detail + "; ".join(searched)), findings
+    return decision, findings
 
 
 def _negative_costs(proof: Proof, steps: Steps) -> tuple[tuple[Finding, ...], list[str]]:

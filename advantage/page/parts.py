@@ -17,6 +17,7 @@ from typing import Any
 from advantage import commands
 from advantage.common import command_line
 from advantage.inputs import Input
+from games.stats.intervals import percent
 
 __all__ = [
     "Page",
@@ -64,8 +65,7 @@ def nowrap(text: str) -> str:
 def pct(level: Any) -> str:
     if not isinstance(level, int | float):
         return "?"
-    text = f"{100 * level:.2f}".rstrip("0").rstrip(".")
-    return f"{text}%"
+    return percent(level)
 
 
 def figure_html(svg: str, alt: str, caption: str) -> str:

@@ -10,6 +10,7 @@ from rich.text import Text
 from advantage.layout import Column, Stacked, fitted
 from advantage.tour.playing import FAMILY_LEVEL, Outcome
 from advantage.tour.rows import CheckRow, spelled
+from games.stats.intervals import percent
 
 __all__ = ["render", "title"]
 
@@ -27,11 +28,14 @@ def title(level: float, shown: int, catalogue: int) -> str:
     """What the intervals claim, together."""
     head = f"advantage tour: every row at {level:.2%} Clopper-Pearson, so "
     if shown == catalogue:
-        return head + f"the whole table holds at {FAMILY_LEVEL:.0%} (Bonferroni over {shown} rows)"
+        return (
+            head
+            + f"the whole table holds at {percent(FAMILY_LEVEL)} (Bonferroni over {shown} rows)"
+        )
     together = 1 - shown * (1 - level)
     return head + (
         f"these {shown} rows hold together at {together:.1%} (Bonferroni over the "
-        f"catalogue's {catalogue} rows, which hold together at {FAMILY_LEVEL:.0%})"
+        f"catalogue's {catalogue} rows, which hold together at {percent(FAMILY_LEVEL)})"
     )
 
 

@@ -38,6 +38,7 @@ from games.engine.runlog import played, spec_of
 from games.engine.runs import check_run, default_chunk, play, use_batched, with_device
 from games.engine.seeds import fresh_seed
 from games.stats import sequential
+from games.stats.intervals import percent
 from games.stats.sequential import Certifier, Decision
 from games.stats.shapes import shape_of
 from oracles import checks
@@ -121,7 +122,7 @@ class Certificate(Played):
         return (
             f"{self.adversary} vs {self.game}: {verdict} after {self.trials} trials "
             f"(advantage in [{self.ci_low:+.4f}, {self.ci_high:+.4f}], each end anytime-valid at "
-            f"{1 - self.alpha:.0%}; {self.method}, alpha {self.alpha:g}, seed {self.seed})"
+            f"{percent(1 - self.alpha)}; {self.method}, alpha {self.alpha:g}, seed {self.seed})"
         )
 
 

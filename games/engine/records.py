@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 
 from games.registry import ADVERSARIES, name_of
+from games.stats.intervals import percent
 
 __all__ = [
     "ERROR_KINDS",
@@ -214,7 +215,7 @@ class Estimate(Played):
         return (
             f"{self.adversary} vs {self.game}: advantage {self.advantage:+.4f} "
             f"[{self.ci_low:+.4f}, {self.ci_high:+.4f}] "
-            f"({self.level:.0%} {self.method}, {self.trials} trials, seed {self.seed})"
+            f"({percent(self.level)} {self.method}, {self.trials} trials, seed {self.seed})"
         )
 
 

@@ -30,6 +30,7 @@ from games.engine.runs import check_run, estimate
 from games.engine.seeds import fresh_seed
 from games.registry import name_of, parameters
 from games.stats.curves import CURVE_PARAMETERS, CURVES, CurveFit, fit_curve
+from games.stats.intervals import percent
 from oracles import InvalidArgument, checks
 
 # The curves' names before they moved to games.stats.curves (assumption files name this module).
@@ -172,7 +173,7 @@ class Sweep(Played):
         fitted = ", ".join(f"{k} = {v:.6g}" for k, v in fit.params.items())
         described = (
             f"{self.adversary} against {self.game}: the advantage at budget {self.budget} is at most "
-            f"the upper {fit.level:.0%} band of a {fit.model} fit ({fitted}) to "
+            f"the upper {percent(fit.level)} band of a {fit.model} fit ({fitted}) to "
             f"{len(self.points)} budgets from {plain(self.values[0])} to {plain(self.values[-1])}, "
             f"{self.trials} trials each, seed {self.seed}"
         )
@@ -229,7 +230,7 @@ class Sweep(Played):
                     band_high,
                     color="C1",
                     alpha=0.2,
-                    label=f"{self.fit.level:.0%} band",
+                    label=f"{percent(self.fit.level)} band",
                 )
             if self.extrapolation is not None:
                 value, centre, e_low, e_high = self.extrapolation

@@ -40,6 +40,7 @@ from scipy import optimize, special
 from scipy import stats as sps
 
 from games.stats.curves import binomial_loglik, goodness_of_fit
+from games.stats.intervals import percent
 from oracles import InvalidArgument, checks
 
 __all__ = ["MODELS", "Scaling", "ScalingFit", "asr", "fit_scaling", "scaling_sweep"]
@@ -265,7 +266,7 @@ class Scaling:
         described = " ".join(
             (
                 f"{sweep.adversary} against {sweep.game} ({behaviour}): the advantage at",
-                f"{sweep.budget} is at most the {fit.summary} of the {fit.level:.0%} likelihood",
+                f"{sweep.budget} is at most the {fit.summary} of the {percent(fit.level)} likelihood",
                 f"region's point highest at {sweep.budget} = {at:g}, fitted to budgets",
                 f"{sweep.values[0]}..{sweep.values[-1]}, {sweep.trials} trials each, seed",
                 f"{sweep.seed} ({other}; goodness of fit p = {fit.fit_pvalue:.3g})",

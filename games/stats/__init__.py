@@ -22,6 +22,7 @@ from games.stats.intervals import (
     binomial_bound,
     binomial_interval,
     difference_interval,
+    percent,
     stratified_interval,
 )
 from games.stats.judged import JudgeTooWeak, rogan_gladen, rogan_gladen_interval
@@ -51,6 +52,7 @@ __all__ = [
     "binomial_bound",
     "binomial_interval",
     "difference_interval",
+    "percent",
     "plan",
     "rogan_gladen",
     "rogan_gladen_interval",

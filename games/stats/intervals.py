@@ -23,6 +23,7 @@ __all__ = [
     "binomial_bound",
     "binomial_interval",
     "difference_interval",
+    "percent",
     "stratified_interval",
 ]
 
@@ -212,3 +213,15 @@ def stratified_interval(
     high = sum(w * hi for w, (_, hi) in zip(shares, ends, strict=True))
     rate = min(max(rate, 0.0), 1.0)  # the weighted sums may stray by a rounding error
     return rate, min(max(low, 0.0), rate), max(min(high, 1.0), rate)
+
+
+def percent(level: float) -> str:
+    """A level as a percentage with the digits it needs (``95%``, ``99.9%``, ``97.5%``), else
+    with two decimals rounded down (``98.33%`` for 1 − 0.05/3): never a claim above the
+    level, as ``100%`` for 0.999 or ``98%`` for 0.975 would be."""
+    scaled = 100 * level
+    for digits in range(4):
+        text = f"{scaled:.{digits}f}"
+        if abs(float(text) - scaled) < 1e-11:
+            return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"
+    return f"{math.floor(scaled * 100) / 100:.2f}%"

@@ -8,7 +8,7 @@ too weak for any claim (:class:`JudgeTooWeak`).
 
 from __future__ import annotations
 
-from games.stats.intervals import _clopper_pearson
+from games.stats.intervals import _clopper_pearson, percent
 from oracles import InvalidArgument, checks
 
 __all__ = ["JudgeTooWeak", "rogan_gladen", "rogan_gladen_interval"]
@@ -92,7 +92,7 @@ def rogan_gladen_interval(
         raise JudgeTooWeak(
             f"the judge's sensitivity + specificity - 1 may be as low as {worst:.4f} "
             f"(sensitivity >= {se_low:.4f} from {se_k}/{se_n}, specificity >= {sp_low:.4f} "
-            f"from {sp_k}/{sp_n}, at {level:.0%} with the rate), not above the margin "
+            f"from {sp_k}/{sp_n}, at {percent(level)} with the rate), not above the margin "
             f"{margin:g}: its errors could explain any measured rate, so no corrected rate "
             "is given; calibrate it on more items or use a better judge"
         )

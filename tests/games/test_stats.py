@@ -20,6 +20,7 @@ from games.stats import (
     binomial_bound,
     binomial_interval,
     difference_interval,
+    percent,
     plan,
 )
 from oracles import InvalidArgument
@@ -577,3 +578,24 @@ def test_a_tally_with_no_trials_gives_every_advantage_the_shape_allows(baseline)
         1 - baseline,
     )
     assert HIDDEN_BIT.interval(nothing, 0.95, "clopper-pearson", 0.0)[:2] == (-1.0, 1.0)
+
+
+@FAST
+@given(st.floats(0, 1))
+def test_a_level_is_printed_never_above_itself(level: float) -> None:
+    shown = float(percent(level).removesuffix("%")) / 100
+    assert shown <= level + 1e-12 and level - shown < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("level", "text"),
+    [
+        (0.95, "95%"),
+        (0.999, "99.9%"),
+        (0.975, "97.5%"),
+        (1 - 0.05 / 3, "98.33%"),
+        (1 - 1e-12, "99.99%"),
+    ],
+)
+def test_a_level_keeps_the_digits_it_needs(level: float, text: str) -> None:
+    assert percent(level) == text
