@@ -114,6 +114,7 @@ class Mail:
     deleted: list[str] = attrs.field(factory=list)
     added: list[Event] = attrs.field(factory=list)
     opened: list[str] = attrs.field(factory=list)  # files read and pages fetched
+    injected: str = ""  # the adversary's text, as its untrusted item carries it
 
     def call(self, name: str, args: dict[str, str]) -> str:
         """Run one tool; :class:`ToolError` for bad arguments, ``KeyError`` for an unknown tool."""
@@ -246,6 +247,7 @@ def draw(
         pages=pages,
         calendar=[Event("standup", "monday", "team@work.test")],
         meeting=meeting,
+        injected=injected,
     )
 
 
