@@ -27,7 +27,7 @@ import attrs
 import numpy as np
 
 from games.errors import TrialFailed
-from oracles import InvalidArgument
+from oracles import InvalidArgument, OracleError
 
 if TYPE_CHECKING:
     import torch
@@ -46,6 +46,7 @@ __all__ = [
     "ModelFailure",
     "NextToken",
     "Processor",
+    "QueryRefused",
     "Scorer",
     "TokenModel",
     "WhiteBox",
@@ -91,6 +92,17 @@ class ModelFailure(TrialFailed):
 class EndpointError(ModelFailure):
     """An endpoint failed mid-run after its retries (HTTP 429/5xx, malformed JSON, timeout),
     or the run's request budget is spent."""
+
+
+class QueryRefused(OracleError):
+    """An endpoint refused the request itself (HTTP 400, 413, 422: a prompt over the
+    context, a malformed chat): the query's fault, not the challenger's.
+
+    The adversary gets it as the error of its query and may go on; it is never a
+    challenger failure, which would leave the trial out of the count: an adversary that
+    could provoke one at will (an over-long prompt once it sees it is losing) would drop
+    the trials it loses.
+    """
 
 
 def _check_role(instance: Any, attribute: Any, value: str) -> None:

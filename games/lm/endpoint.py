@@ -5,7 +5,9 @@ to ``BASE_URL/chat/completions`` for ``MODEL``. The API key comes from an enviro
 variable (``OPENAI_API_KEY`` by default; a local server needs none). Requests have a
 timeout; HTTP 429, 5xx, timeouts, dropped connections and malformed replies are retried
 with exponential backoff, and after the last retry the trial fails
-(:class:`~games.lm.base.EndpointError`: counted and reported, never a win or a loss). A
+(:class:`~games.lm.base.EndpointError`: counted and reported, never a win or a loss); a
+request the endpoint refuses as such (HTTP 400, 413, 422: a prompt over its context) is the
+query's error (:class:`~games.lm.base.QueryRefused`), which the adversary sees. A
 per-run request budget caps what a run may spend: once spent, every further request fails
 its trial the same way. Making the model checks that the endpoint answers, so an
 unreachable one is a one-line error before any trial.
@@ -26,11 +28,15 @@ from games.lm.base import (
     EndpointError,
     Generation,
     ModelError,
+    QueryRefused,
     missing_extra,
 )
 from oracles import InvalidArgument
 
 __all__ = ["OpenAIModel"]
+
+#: The statuses that refuse the request itself (its size, its form): the query's fault.
+_QUERY_FAULTS = frozenset({400, 413, 422})
 
 
 class OpenAIModel(ChatModel):
@@ -168,7 +174,8 @@ class OpenAIModel(ChatModel):
             except retryable as error:
                 last = error
             except openai.APIStatusError as error:
-                raise EndpointError(
+                fault = QueryRefused if error.status_code in _QUERY_FAULTS else EndpointError
+                raise fault(
                     f"model {self.spec!r}: HTTP {error.status_code} ({_cause(error)})"
                 ) from None
         raise EndpointError(

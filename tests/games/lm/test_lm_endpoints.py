@@ -149,9 +149,14 @@ def test_persistent_failures_fail_the_trial(scripted, failure, message):
 
 def test_client_errors_are_not_retried(scripted):
     server = scripted("400")
-    with pytest.raises(lm.EndpointError, match="HTTP 400"):
+    # The request's own fault (over the context, say): the query's error, which the
+    # adversary sees, never a challenger failure that would drop the trial it is losing.
+    with pytest.raises(lm.QueryRefused, match="HTTP 400") as error:
         generate(model(server, max_retries=3))
-    assert server.hits == 1
+    assert not isinstance(error.value, TrialFailed) and server.hits == 1
+    server = scripted("404")  # the model's name is wrong: the challenger's set-up
+    with pytest.raises(lm.EndpointError, match="HTTP 404"):
+        generate(model(server, max_retries=3))
 
 
 def test_the_request_budget_caps_a_run(scripted):
