@@ -6,8 +6,9 @@ tally is the sum of its chunks' whatever the order they finished in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from types import MappingProxyType
+from types import FunctionType, MappingProxyType
 from typing import Any, NamedTuple
 
 import attrs
@@ -240,7 +241,14 @@ def plain(value: Any) -> Any:
         return value
     if isinstance(value, np.generic):
         return value.item()
-    return repr(value)
+    if isinstance(value, type | FunctionType):
+        # By name: a repr carries its address, which differs from one process to the next
+        # (and a run log that records it could never be resumed).
+        return f"{value.__module__}:{value.__qualname__}"
+    return _ADDRESS.sub("", repr(value))
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # an object's address in a default repr
 
 
 @attrs.frozen(kw_only=True)

@@ -343,3 +343,15 @@ def test_a_forged_field_of_a_real_log_meets_a_clean_error(
     _forge(log, records)
     with contextlib.suppress(runlog.RunLogError):
         runlog.read(log)
+
+
+def test_parameters_are_recorded_without_addresses_so_a_log_resumes_in_another_process():
+    from games.engine.records import plain
+
+    class Opaque:
+        pass
+
+    assert plain(json.dumps) == "json:dumps"  # a function by name, as in an entry point
+    assert plain(Opaque) == f"{__name__}:{Opaque.__qualname__}"
+    assert "0x" not in plain({"policy": [Opaque()]})["policy"][0]
+    assert plain(Opaque()) == plain(Opaque())
