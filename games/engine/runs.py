@@ -37,7 +37,7 @@ from games.engine.isolation import Isolated, renewer
 from games.engine.options import RunKeywords, RunOptions
 from games.engine.records import Estimate, Tally, Total, TrialRecord
 from games.engine.runlog import RunLog, played, spec_of
-from games.engine.trials import Chunks, play_trial
+from games.engine.trials import INTERRUPTED, Chunks, play_trial
 from games.registry import name_of
 from games.stats import METHODS, shape_of
 from oracles import InvalidArgument, checks
@@ -220,15 +220,23 @@ def _stop_between_chunks() -> Iterator[Callable[[], bool]]:
 
     def ask(signum: int, frame: Any) -> None:
         asked.set()
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, again)
         with contextlib.suppress(Exception):
             sys.stderr.write("\nstopping after the chunks in play; Ctrl-C again to stop at once\n")
+
+    def again(signum: int, frame: Any) -> None:
+        # Raised wherever the run is, an adversary's code included: marked as the user's,
+        # so that the trial it lands in is not counted as the adversary's loss.
+        INTERRUPTED.set()
+        signal.signal(signal.SIGINT, previous)
+        previous(signum, frame)
 
     signal.signal(signal.SIGINT, ask)
     try:
         yield asked.is_set
     finally:
         signal.signal(signal.SIGINT, previous)
+        INTERRUPTED.clear()
 
 
 def play(

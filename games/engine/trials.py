@@ -106,6 +106,10 @@ class _Alarm:
 
 _UNARMED = _Alarm(None)
 
+#: Set while the user's second Ctrl-C of a run is being raised (see games.engine.runs): that
+#: KeyboardInterrupt stops the run, where one the adversary raises itself loses its trial.
+INTERRUPTED = threading.Event()
+
 
 def play_trial(
     game: Game,
@@ -134,6 +138,8 @@ def play_trial(
     except TrialTimeout:
         answer, kind, trace = None, "timeout", _trace(index, seed)
     except BaseException as error:  # SystemExit, GeneratorExit, KeyboardInterrupt too: a loss
+        if INTERRUPTED.is_set():
+            raise  # the user's Ctrl-C, not the adversary's: no trial is counted for it
         answer, trace = None, _trace(index, seed)
         kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
     accounts = {}
@@ -338,6 +344,8 @@ class Chunks:
         except TrialTimeout:
             losses.append(("timeout", None, "the batch ran past its time"))
         except BaseException as error:
+            if INTERRUPTED.is_set():
+                raise  # the user's Ctrl-C: the chunk is not counted
             kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
             what = "the batch went over budget" if kind == "budget" else "the adversary raised"
             losses.append((kind, None, f"{what}:\n{traceback.format_exc()[-_TRACE_LIMIT:]}"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import traceback
 
@@ -407,3 +409,46 @@ def test_one_rule_for_bits_on_both_paths(batched: bool, value: object) -> None:
         value = np.nan
     result = games.estimate(OneTimePad(), Constant(value), trials=20, seed=0, batched=batched)
     assert result.errors == {"invalid-answer": 20} and result.wins == 0
+
+
+_PLAYING = threading.Event()
+
+
+@attrs.frozen
+class _Slow:
+    def __call__(self, oracles, rng):
+        _PLAYING.set()
+        time.sleep(0.02)
+        return 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="signals to this process")
+def test_a_second_ctrl_c_stops_the_run_and_is_no_adversarys_loss(tmp_path) -> None:
+    # The first Ctrl-C asks for a stop after the chunk in play; the second lands in the
+    # adversary's code and must stop the run, not be logged as 1 trial lost to it.
+    log = tmp_path / "run.jsonl"
+    _PLAYING.clear()
+
+    def press_twice() -> None:
+        if not _PLAYING.wait(60):
+            return
+        os.kill(os.getpid(), signal.SIGINT)
+        deadline = time.monotonic() + 10  # the second once the first was taken as a request
+        while getattr(signal.getsignal(signal.SIGINT), "__name__", "") != "again":
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_twice)
+    presser.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as raised:
+            games.estimate(OneTimePad(), _Slow(), trials=500, seed=3, chunk_size=500, log=log)
+    finally:
+        presser.join()
+    assert type(raised.value) is KeyboardInterrupt  # at once, not Stopped between chunks
+    assert [json.loads(line)["kind"] for line in log.read_text().splitlines()] == ["spec"]
+    # Afterwards an adversary's own KeyboardInterrupt is its loss again.
+    again = games.estimate(OneTimePad(), Exit("KeyboardInterrupt"), trials=5, seed=0)
+    assert again.errors == {"exception": 5}
