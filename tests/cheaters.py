@@ -277,6 +277,22 @@ class RawMessage:
         return 0
 
 
+@attrs.frozen
+class Flood:
+    """Sends queries without reading the replies, then sleeps: the challenger's replies fill
+    the pipe, and a challenger that waits to send them waits past every deadline."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        import json
+
+        conn, token = _channel(oracles)
+        query = json.dumps({"trial": token, "kind": "query", "oracle": "encrypt", "args": [0, 1]})
+        for _ in range(20_000):
+            conn.send_bytes(query.encode())
+        time.sleep(3600)
+        return 0
+
+
 # -- misbehaving in time and in kind --------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ import os
 import pickle
 import secrets
 import sys
+import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -60,6 +61,7 @@ __all__ = [
 MAX_MESSAGE = 64 << 20  # bytes in one message from the adversary's process
 MEMORY_LIMIT = 16 << 30  # the adversary process's address space
 STARTUP = 120.0  # seconds the adversary's process may take to start and load the adversary
+_GRACE = 1.0  # seconds past a trial's timeout before a child that does not read is ended
 
 
 class AdversaryProcessDied(RuntimeError):
@@ -226,6 +228,14 @@ class Isolated:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         seed_seq = rng.bit_generator.seed_seq
         words = seed_seq.words.tolist() if isinstance(seed_seq, _Key) else None
+        # The deadline bounds each wait for a message; a send can block too (a child that
+        # floods queries and never reads the replies fills the pipe), so past the deadline
+        # a watchdog ends the child, and the blocked send fails.
+        watchdog, fired = None, threading.Event()
+        if self.timeout is not None:
+            watchdog = threading.Timer(self.timeout + _GRACE, self._end_process, (fired,))
+            watchdog.daemon = True
+            watchdog.start()
         try:
             conn.send(
                 ("trial", token, budgets, dict(handles.public), words, rng.bit_generator.state)
@@ -258,12 +268,26 @@ class Isolated:
                     raise wire.ProtocolError(f"unknown message kind {short(kind)}")
         except (EOFError, BrokenPipeError, ConnectionResetError):
             self.close()
+            if fired.is_set():
+                raise TrialTimeout(
+                    f"the adversary ran past the trial timeout of {self.timeout:g} s "
+                    "without reading the replies to its queries"
+                ) from None
             raise AdversaryProcessDied(
                 "the isolated adversary's process died during the trial"
             ) from None
         except (wire.ProtocolError, TrialTimeout):
             self.close()  # mid-trial and out of step: start afresh for the next trial
             raise
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    def _end_process(self, fired: threading.Event) -> None:
+        fired.set()
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
 
     def _receive(self, conn: Connection, token: str, deadline: float | None) -> dict[str, Any]:
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from cheaters import (
     AnswerGadget,
     Constant,
     Exit,
+    Flood,
     Limits,
     Overwrite,
     PlainRemember,
@@ -182,6 +184,27 @@ def test_a_malformed_message_loses_the_trial(kind: str) -> None:
     assert time.monotonic() - started < 45  # refused at once, not after the adversary's sleep
     expected = "another trial" if kind == "other-trial" else "over 67,108,864 bytes"
     assert expected in result.first_error
+
+
+def test_an_adversary_that_never_reads_its_replies_is_ended_at_its_timeout() -> None:
+    hung: list[bool] = []
+
+    def end_children(signum, frame):  # the challenger hung on a child that does not read
+        hung.append(True)
+        for child in multiprocessing.active_children():
+            child.kill()
+
+    previous = signal.signal(signal.SIGALRM, end_children)
+    signal.setitimer(signal.ITIMER_REAL, 60, 5)  # then every 5 s, for each trial's child
+    try:
+        result = games.estimate(
+            OneTimePad(), Flood(), trials=2, seed=0, isolate=True, trial_timeout=2
+        )
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not hung and result.errors == {"timeout": 2}, result.first_error
+    assert "without reading the replies" in result.first_error
 
 
 def test_wire_refuses_what_is_not_plain_data() -> None:
