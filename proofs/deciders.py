@@ -117,6 +117,11 @@ class _Z3:
         self.cache: dict[sympy.Expr, Any] = {}
         self.relaxed = False
         self.fresh = 0
+        # Square roots: their bases, and the constraints that define them, kept apart (a
+        # root's definition excludes the points where its base is negative, so they are
+        # checked to be none before it is used).
+        self.roots: list[Any] = []
+        self.root_constraints: list[Any] = []
         for name, v in variables.items():
             if v.integer and integers:
                 var = z3.Int(name)
@@ -203,8 +208,9 @@ class _Z3:
             out = self.z3.Product([body] * abs(k)) if k else self.z3.RealVal(1)
             return out if k >= 0 else 1 / out
         if isinstance(exponent, sympy.Rational) and exponent.q == 2:
-            root = self.new("sqrt")
-            self.constraints += [root >= 0, root * root == self.term(base)]
+            root, radicand = self.new("sqrt"), self.term(base)
+            self.roots.append(radicand)
+            self.root_constraints += [root >= 0, root * root == radicand]
             p = int(exponent.p)
             out = self.z3.Product([root] * abs(p)) if p else self.z3.RealVal(1)
             return out if p >= 0 else 1 / out
@@ -289,9 +295,19 @@ def _by_z3(
             term = builder.term(sympy.expand(difference))
         except _Untranslatable:
             return None
+        if builder.roots:
+            # A square root of a negative number somewhere in the domain: not a real bound
+            # there, and z3's definition of the root would skip those points. Let the
+            # Hypothesis search evaluate them.
+            negative = z3.Solver()
+            negative.set(timeout=timeout_ms)
+            negative.add(*builder.constraints)
+            negative.add(z3.Or(*[radicand < 0 for radicand in builder.roots]))
+            if negative.check() != z3.unsat:
+                return None
         solver = z3.Solver()
         solver.set(timeout=timeout_ms)
-        solver.add(*builder.constraints)
+        solver.add(*builder.constraints, *builder.root_constraints)
         solver.add(term < 0)
         result = solver.check()
         if result == z3.unsat:

@@ -142,6 +142,16 @@ def test_a_hop_that_costs_less_than_nothing_refutes_a_chain_that_covers_the_boun
     assert check_symbolic(proof("3*adv_prf + q / 2**n", "q / 2**n")).status == "proven"
 
 
+def test_a_root_of_a_negative_number_is_never_proven_by_z3():
+    # Over n in [-3, 3], sqrt(n) is not real for n < 0: z3's definition of the root would
+    # skip those points and prove the bound over the rest.
+    text = TEMPLATE.format(bound="3*adv_prf + 1/2 + sqrt(n)", first="1/2", second="0", q_high="9")
+    text = text.replace("n = { type = \"integer\", low = 8, high = 64, step = 2 }",
+                        "n = { type = \"integer\", low = -3, high = 3 }")  # fmt: skip
+    report = check_symbolic(loads(text, name="t"))
+    assert report.status != "proven" and report.method != "z3", str(report)
+
+
 def test_hypothesis_finds_a_counterexample_where_z3_cannot_translate():
     # A power with a real exponent is beyond the z3 translation.
     report = check_symbolic(proof("3*adv_prf + 1/100", "2**x / 1000"))
