@@ -356,7 +356,8 @@ def estimate_best(
     """Estimate each adversary's advantage on the same trials, and the ensemble's worst case.
 
     See the module docstring for what the ensemble means per shape and for the two
-    corrections. With one adversary no correction is needed and both give its estimate.
+    corrections. With one adversary no correction is needed: Bonferroni gives its estimate
+    on every trial; ``held-out`` still splits the trials and estimates it on the second part.
 
     Args:
         adversaries: one or more adversaries (a list).

@@ -29,7 +29,10 @@ text sits in the untrusted item that task reads: an email, a web page or a share
 value read from the untrusted email into a file name, where ``dataflow-leaky``'s hole is.
 
 Public values: ``goal``, ``target``, ``defense``, ``agent``, ``length``, ``tools`` (the
-tool names and arguments). The task, the world and the secret are the challenger's.
+tool names and arguments). The task, the world and the secret are the challenger's. On
+AgentDojo's suites the public values also hold ``suite``, ``instruction``, ``user_task``
+(the user's request) and ``vectors`` (the places an injection can go), as AgentDojo gives
+its attacks; the environment's state stays the challenger's.
 
 :func:`utility` measures a defense on benign worlds (an ordinary email where the untrusted
 one was): the rate at which the agent does the user's task exactly, with its interval;
