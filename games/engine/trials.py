@@ -143,13 +143,15 @@ def play_trial(
         answer, trace = None, _trace(index, seed)
         kind = "budget" if isinstance(error, BudgetExceeded) else _lost(error)
     accounts = {}
-    exceeded = False
+    exceeded = failed = False
     for name, read in readers.items():  # one pass, no comprehension frame: it runs every trial
         account = accounts[name] = read()
         exceeded = exceeded or account.exceeded
+        if account.failure is not None:  # rare: only then the type check
+            failed = failed or isinstance(account.failure, TrialFailed)
         if spent is not None:
             spent[name] = spent.get(name, 0) + account.queries
-    if any(isinstance(a.failure, TrialFailed) for a in accounts.values()):
+    if failed:
         # The challenger failed while answering (a model trained on the adversary's canary
         # diverged): the trial is left out, as on the batched path, whether the adversary
         # raised or caught the error and answered (it cannot choose), and it cannot fake
