@@ -132,25 +132,25 @@ def _negative_costs(proof: Proof, steps: Steps) -> tuple[tuple[Finding, ...], li
     for hop in proof.hops:
         if hop.kind == "perfect":
             continue
-        checks = [(zero, hop.count.expr, "count", f"{hop.key}.count")]
+        checks = [(hop.count.expr, "count", f"{hop.key}.count")]
         if hop.kind == "statistical":
-            checks.append((zero, hop.term.expr, "term", f"{hop.key}.by"))
-        for low, value, what, key in checks:
-            if not value.free_symbols and value >= low:
-                continue  # the common case: a number, and a fitting one
-            decision = _holds(low, value, proof.domain, steps.at(key))
+            checks.append((hop.term.expr, "term", f"{hop.key}.by"))
+        for value, what, key in checks:
+            if not value.free_symbols and value >= zero:
+                continue  # the common case: a number, and not a negative one
+            decision = _holds(zero, value, proof.domain, steps.at(key))
             if decision.holds is False:
                 findings.append(
                     Finding(
                         hops=(hop.index,),
                         term=value,
-                        message=f"{hop.label}: its {what} {value} is below {low} in the domain "
+                        message=f"{hop.label}: its {what} {value} is below 0 in the domain "
                         "(a hop costs at least 0, and cannot be taken fewer than 0 times)",
                         counterexample=decision.counterexample,
                     )
                 )
             elif decision.holds is None:
-                searched.append(f"{hop.label}'s {what} {value} at least {low}")
+                searched.append(f"{hop.label}'s {what} {value} at least 0")
     return tuple(findings), searched
 
 
