@@ -534,7 +534,7 @@ def estimate_table(estimate: Estimate, title: str | None = None) -> Table:
         table.add_row("resources", ", ".join(f"{k}: {v}" for k, v in estimate.resources.items()))
     if estimate.errors:
         kinds = ", ".join(f"{k}: {v}" for k, v in estimate.errors.items())
-        note = "adversary failures count as losses"
+        note = "adversary failures and oracle failures count as losses"
         if estimate.errors.get("game-failed"):
             note += "; challenger failures are left out, so the estimate is conditional on success"
         table.add_row("errors", f"[red]{estimate.error_count}[/] ({kinds}); {note}")

@@ -56,7 +56,9 @@ class Challenge:
         public: values the adversary is given openly (a challenge, parameters, a model).
         secret: whatever ``finalize`` needs to judge the answer; never shown to the adversary.
         failed: batched path only: a boolean mask of trials whose challenger side failed
-            (a diverged model); they are reported and left out of the counts.
+            (a diverged model), filled in place. Trials marked by ``setup_batch`` are
+            reported and left out of the counts; trials marked later, while an oracle
+            answered, are the adversary's losses (as :class:`TrialFailed` says).
     """
 
     oracles: Mapping[str, Callable[..., Any]] = attrs.field(factory=dict)

@@ -1,6 +1,7 @@
 """How a trial can end other than by a fair answer: the engine's outcome exceptions.
 
-``TrialFailed``: the challenger's side failed (left out of the counts, reported).
+``TrialFailed``: the challenger's side failed (reported; left out of the counts, or the
+adversary's loss when it failed while answering a query).
 ``InvalidAnswer``: the adversary's answer is not one the game accepts (the adversary's loss).
 ``TrialTimeout``: the adversary ran past the trial timeout (its loss). The project's own
 errors all derive from :class:`oracles.AdvantageError`.
@@ -20,8 +21,11 @@ class InvalidAnswer(AdvantageError, ValueError):
 class TrialFailed(AdvantageError, RuntimeError):
     """The challenger's side of a trial failed (a model's loss became NaN, say).
 
-    The engine reports it with the trial's index and seed and leaves the trial out of the
-    counts; it is never averaged away.
+    The engine reports it with the trial's index and seed; it is never averaged away. Raised
+    before the adversary plays (in ``setup``), it leaves the trial out of the counts
+    (``game-failed``); raised by an oracle while answering, it is the adversary's loss
+    (``oracle-failed``): its queries may have set it off, and a failure that only a
+    member's training hits would otherwise let it drop the trials it would lose.
     """
 
 

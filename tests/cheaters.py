@@ -172,6 +172,50 @@ class PredictSeed:
         return rng.integers(2, size=size)
 
 
+# -- a failure the adversary provokes --------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class FailsAsMember(games.HiddenBit):
+    """A challenger that trains on the adversary's canary only when the hidden bit is 1, and
+    fails (diverges) on a canary of 13; the oracle's reply is otherwise the bit itself."""
+
+    def setup(self, b: int, rng: np.random.Generator) -> games.Challenge:
+        def canary(x: int) -> int:
+            if x == 13 and b == 1:
+                raise games.TrialFailed("training on the canary diverged")
+            return b
+
+        return games.Challenge(oracles={"canary": canary}, budgets={"canary": 1})
+
+    def setup_batch(self, b: np.ndarray, rng: np.random.Generator) -> games.Challenge:
+        failed = np.zeros(len(b), bool)
+
+        def canary(x: np.ndarray) -> np.ndarray:
+            failed[:] = (np.asarray(x) == 13) & (b == 1)
+            return b
+
+        return games.Challenge(oracles={"canary": canary}, budgets={"canary": 1}, failed=failed)
+
+
+@attrs.frozen
+class DropsItsLosses:
+    """Sends the canary that fails only as a member, and answers "not a member".
+
+    When a failure while answering left its trial out, only the trials with bit 0 were
+    counted, all of them won: +1.0.
+    """
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        with contextlib.suppress(games.TrialFailed):
+            oracles["canary"](13)
+        return 0
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        oracles["canary"](np.full(size, 13))
+        return np.zeros(size, np.int64)
+
+
 # -- reaching into the challenger in-process ------------------------------------------------
 
 

@@ -16,7 +16,8 @@ How each shape maps to one win probability:
   is ``(Pr[A→1 | real] + 1 − Pr[A→1 | ideal]) / 2 = (1 + advantage)/2`` and the hidden-bit
   boundary applies.
 
-Trials whose challenger side failed are left out of the counts, as in :func:`games.estimate`.
+Trials whose challenger side failed are counted as in :func:`games.estimate` (left out, or
+the adversary's loss when an oracle failed while answering).
 """
 
 from __future__ import annotations

@@ -28,7 +28,14 @@ __all__ = [
     "plain",
 ]
 
-ERROR_KINDS = ("exception", "budget", "invalid-answer", "timeout", "game-failed")
+ERROR_KINDS = (
+    "exception",
+    "budget",
+    "invalid-answer",
+    "timeout",
+    "oracle-failed",
+    "game-failed",
+)
 
 
 _NO_COUNTS: Mapping[str, int] = MappingProxyType({})
@@ -181,8 +188,9 @@ class Estimate(Played):
 
     ``trials`` counts the trials that were played to the end; trials the adversary lost by
     raising, overspending a budget or giving an invalid answer are among them (counted as
-    losses and in ``errors``); trials whose challenger side failed are not, and appear in
-    ``errors["game-failed"]``.
+    losses and in ``errors``), as are trials whose challenger failed while answering the
+    adversary (``errors["oracle-failed"]``); trials whose challenger failed before the
+    adversary played are not, and appear in ``errors["game-failed"]``.
     """
 
     shape: str

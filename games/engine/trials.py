@@ -3,7 +3,15 @@
 A trial draws the challenger's coins and the adversary's from its own streams
 (:mod:`games.engine.seeds`), gives the adversary a fresh copy of itself, and ends in one of
 the outcomes the engine counts: a win or a loss, the adversary's failure (``exception``,
-``budget``, ``invalid-answer``, ``timeout``) or the challenger's (``game-failed``, left out).
+``budget``, ``invalid-answer``, ``timeout``), the challenger's failure while answering the
+adversary (``oracle-failed``, a loss) or before the adversary played (``game-failed``, left
+out).
+
+Why a failure while answering is a loss: it may be the adversary's doing (a canary that makes
+the training diverge), and it may hang on the hidden value (the canary is trained on only
+when it is a member). Were those trials left out, an adversary could drop the trials it would
+lose: a canary that diverges only as a member, and the answer "not a member", would read as
+an advantage of 1. As a loss, provoking a failure never helps.
 """
 
 from __future__ import annotations
@@ -153,12 +161,11 @@ def play_trial(
             spent[name] = spent.get(name, 0) + account.queries
     if failed:
         # The challenger failed while answering (a model trained on the adversary's canary
-        # diverged): the trial is left out, as on the batched path, whether the adversary
-        # raised or caught the error and answered (it cannot choose), and it cannot fake
-        # one by raising.
+        # diverged): the adversary's loss (see the module's docstring), as on the batched
+        # path, whether it raised or caught the error and answered.
         if kind is None:
-            trace = f"trial {index}: the challenger failed (the adversary caught its error)"
-        return _Outcome(hidden, None, False, "game-failed", trace, accounts)
+            trace = f"trial {index}: an oracle failed (the adversary caught its error)"
+        return _Outcome(hidden, None, False, "oracle-failed", trace, accounts)
     if alarm.fired and kind != "timeout":
         kind, trace = "timeout", _trace(index, seed, "the adversary caught its trial timeout")
     if kind is not None:
@@ -309,22 +316,32 @@ class Chunks:
         size = stop - start
         challenger, attacker = seeds.pair(seed, start, stop, batch=True)
         hidden, challenge = game.open_batch(size, challenger)
+        early = _failures(challenge, size)
         handles, _ = challenge.open()
-        scores = np.asarray(scorer.scores(handles, attacker, size), float)
-        failed = (
-            np.zeros(size, bool) if challenge.failed is None else np.asarray(challenge.failed, bool)
+        scores = np.array(scorer.scores(handles, attacker, size), float)
+        late = _failures(challenge, size) & ~early
+        hidden = np.asarray(hidden)
+        if late.any():
+            # An oracle that failed while answering: the adversary's loss, as a score on the
+            # wrong side of every threshold (a member's below all others, a non-member's
+            # above).
+            finite = scores[np.isfinite(scores) & ~late]
+            low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+            scores[late] = np.where(
+                hidden[late] == 1, np.nextafter(low, -np.inf), np.nextafter(high, np.inf)
+            )
+        losses = [("game-failed", early, "the challenger failed"), ("oracle-failed", late, _ORACLE)]
+        errors, first = _count_losses(
+            losses, ~early, None, size, start, f"(seed {seed}, batch {start}-{stop - 1})"
         )
-        lost = int(np.count_nonzero(failed))
         tally = Tally(
             ranges=((start, stop),),
-            trials=size - lost,
-            errors={"game-failed": lost} if lost else {},
-            first_error=(start + int(np.flatnonzero(failed)[0]), "the challenger failed")
-            if lost
-            else None,
+            trials=size - int(np.count_nonzero(early)),
+            errors=errors,
+            first_error=first,
             seconds=time.perf_counter() - clock,
         )
-        return tally, (scores[~failed], np.asarray(hidden)[~failed])
+        return tally, (scores[~early], hidden[~early])
 
     def _batch(
         self, adversary: BatchAdversary, start: int, stop: int, alarm: _Alarm, clock: float
@@ -334,6 +351,9 @@ class Chunks:
         size = stop - start
         challenger, attacker = seeds.pair(seed, start, stop, batch=True)
         hidden, challenge = game.open_batch(size, challenger)
+        # What failed so far failed before the adversary played: left out (a later failure
+        # is its loss: see the module's docstring).
+        early = None if challenge.failed is None else np.array(challenge.failed, bool)
         handles, readers = challenge.open()
         losses: list[Loss] = []  # the common case of no loss allocates nothing
         answers = None
@@ -362,14 +382,23 @@ class Chunks:
         if not losses and exceeded:
             losses.append(("budget", None, "the batch went over budget"))
         win = None if losses else _judge_batch(game, challenge, hidden, answers, size, losses)
-        # Read only now: the challenger may fill its mask while answering (a model is trained
+        # Read again now: the challenger may fill its mask while answering (a model is trained
         # once the adversary submits its canary).
-        failed = None if challenge.failed is None else np.asarray(challenge.failed, bool)
-        kept = None if failed is None or not failed.any() else ~failed
+        kept = late = None
+        if early is not None:
+            kept = ~early if early.any() else None
+            late = np.asarray(challenge.failed, bool) & ~early
+            if late.any():
+                losses.append(("oracle-failed", late, _ORACLE))
+                win = None if win is None else win & ~late
+            else:
+                late = None
         if kept is not None:
-            losses.append(("game-failed", failed, "the challenger failed"))
+            losses.append(("game-failed", early, "the challenger failed"))
         errors, first = (
-            _count_losses(losses, kept, size, start, f"(seed {seed}, batch {start}-{stop - 1})")
+            _count_losses(
+                losses, kept, late, size, start, f"(seed {seed}, batch {start}-{stop - 1})"
+            )
             if losses
             else ({}, None)
         )
@@ -405,6 +434,12 @@ def play_chunk(
 
 
 Loss = tuple[str, "np.ndarray | None", str]  # (kind, which trials (None: all), why)
+_ORACLE = "an oracle failed while answering (the adversary's loss)"
+
+
+def _failures(challenge: Any, size: int) -> np.ndarray:
+    """A copy of the challenger's failure mask as it stands (the game may fill it later)."""
+    return np.zeros(size, bool) if challenge.failed is None else np.array(challenge.failed, bool)
 
 
 def _judge_batch(
@@ -423,17 +458,25 @@ def _judge_batch(
 
 
 def _count_losses(
-    losses: list[Loss], kept: np.ndarray | None, size: int, start: int, where: str
+    losses: list[Loss],
+    kept: np.ndarray | None,
+    late: np.ndarray | None,
+    size: int,
+    start: int,
+    where: str,
 ) -> tuple[dict[str, int], tuple[int, str] | None]:
-    """Trials lost by kind, and the first of them; a challenger failure leaves its trials out
-    of every other count."""
+    """Trials lost by kind, and the first of them; a challenger failure (``kept`` false) or an
+    oracle's (``late``) counts its trials under its own kind alone, as on the per-trial path."""
     errors: dict[str, int] = {}
     firsts: list[tuple[int, str]] = []
     for kind, mask, why in losses:
+        own = kind in ("game-failed", "oracle-failed")
         if mask is None:
             mask = np.ones(size, bool) if kept is None else kept
-        elif kept is not None and kind != "game-failed":
+        elif kept is not None and not own:
             mask = mask & kept
+        if late is not None and not own:
+            mask = mask & ~late
         if mask.any():
             errors[kind] = int(np.count_nonzero(mask))
             firsts.append((start + int(np.flatnonzero(mask)[0]), f"{why} {where}"))

@@ -84,8 +84,9 @@ def missing_extra(spec: str, module: str) -> MissingExtra:
 class ModelFailure(TrialFailed):
     """A model failed mid-run (a Python-function model raised, a runtime answered nonsense).
 
-    A challenger-side failure: the engine reports the trial as failed, never as a loss or a
-    win for the adversary.
+    A challenger-side failure (a :class:`~games.TrialFailed`): raised while the challenger
+    sets up, the trial is left out; raised while answering the adversary's query, it is the
+    adversary's loss (its prompt may have set it off).
     """
 
 

@@ -206,7 +206,9 @@ def membership_scores(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Play ``trials`` batched trials of a membership game and collect (scores, bits).
 
-    Trials whose model diverged are left out. The trials are the engine's (its one loop,
+    Trials whose model diverged before the adversary played are left out; one that diverged
+    once the adversary submitted its canary is its loss, a score on the wrong side of every
+    threshold. The trials are the engine's (its one loop,
     :func:`games.engine.runs.play`), batched in chunks of ``chunk``; ``progress(done,
     total)`` is called after each.
     """
@@ -312,7 +314,7 @@ def run_audit(
         game: a hidden-bit game with a batched path (``membership``).
         adversary: a :class:`ScoringAdversary`; its advantage is measured too when it is
             :class:`Thresholded`.
-        trials, seed: the trials played (diverged models are left out) and their seed.
+        trials, seed: the trials played (models that diverged before the adversary played are left out) and their seed.
         delta: the δ of the ε bound and of the claim.
         fpr: the false-positive rate at which TPR is reported.
         level: the family level of the three figures.

@@ -321,11 +321,12 @@ class FakesFailure:
 
 
 @pytest.mark.parametrize("batched", [False, True])
-def test_failures_while_answering_are_challenger_failures(batched):
+def test_failures_while_answering_are_the_adversarys_losses(batched):
     result = games.estimate(CanaryGame(), SendsCanary(), trials=2000, seed=3, batched=batched)
-    failed = result.errors["game-failed"]
-    assert 400 < failed < 600 and result.trials == 2000 - failed and result.wins == result.trials
-    assert "the challenger failed" in result.first_error or "diverged" in result.first_error
+    failed = result.errors["oracle-failed"]
+    assert 400 < failed < 600 and result.trials == 2000 and result.wins == 2000 - failed
+    assert "game-failed" not in result.errors
+    assert "an oracle failed" in result.first_error or "diverged" in result.first_error
 
 
 @attrs.frozen(kw_only=True)
@@ -342,7 +343,7 @@ class CatchesFailure:
 def test_a_challenger_failure_counts_whether_or_not_the_adversary_catches_it():
     raised = games.estimate(CanaryGame(), SendsCanary(), trials=400, seed=5, batched=False)
     caught = games.estimate(CanaryGame(), CatchesFailure(), trials=400, seed=5, batched=False)
-    assert caught.errors == raised.errors and raised.errors["game-failed"] > 50
+    assert caught.errors == raised.errors and raised.errors["oracle-failed"] > 50
     assert (caught.trials, caught.wins) == (raised.trials, raised.wins)
     assert "the adversary caught its error" in caught.first_error
 

@@ -21,7 +21,9 @@ from cheaters import (
     AlternateGlobally,
     AnswerGadget,
     Constant,
+    DropsItsLosses,
     Exit,
+    FailsAsMember,
     Flood,
     Limits,
     Overwrite,
@@ -103,6 +105,16 @@ def test_every_trial_gets_a_fresh_copy_of_the_adversary(path: str, adversary: ob
     trials = 60 if path == "isolate" else 600
     result = games.estimate(SawNothing(), adversary, trials=trials, seed=0, **PATHS[path])
     assert result.wins == result.trials == trials, result.first_error
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_provoking_the_challengers_failure_drops_no_trial(path: str) -> None:
+    trials = 100 if path == "isolate" else 600
+    result = games.estimate(FailsAsMember(), DropsItsLosses(), trials=trials, seed=0, **PATHS[path])
+    assert result.trials == trials and "game-failed" not in result.errors
+    assert 0.3 * trials < result.errors["oracle-failed"] < 0.7 * trials
+    assert result.wins == trials - result.errors["oracle-failed"]
+    assert abs(result.advantage) < 0.2 and result.ci_low < 0.05, result
 
 
 def test_worlds_are_drawn_from_the_challengers_coins() -> None:
