@@ -315,22 +315,29 @@ class Sisa(Retrain):
     ) -> TrialModels:
         touched = (fit.masks & forget[:, None, :]).any(axis=2)  # (M, shards)
         masks = fit.masks & ~forget[:, None, :]
-        redo = touched & masks.any(axis=2)
-        if not redo.any():
+        left = masks.any(axis=2)
+        # A shard S emptied gets zero parameters, as A on D \ S gives a shard it never
+        # trains: its stale fit (on records of S alone) would tell the worlds apart.
+        emptied = np.flatnonzero((touched & ~left).reshape(-1))
+        redo = touched & left
+        if not redo.any() and not emptied.size:
             return TrialModels(params=fit.params, masks=masks, diverged=fit.diverged)
-        trials, shards = np.nonzero(redo)
-        seeds = [_seq(int(bases[i]), _UNLEARN, int(j)) for i, j in zip(trials, shards, strict=True)]
-        params, diverged = _train(
-            self.trainer, X, y, masks[trials, shards], seeds, device, size=self.size
-        )
-        rows = torch.as_tensor(trials * self.shards + shards, device=fit.params[0].device)
-        out = []
-        for p, q in zip(fit.params, params, strict=True):
-            p = p.clone()
-            p[rows] = q
-            out.append(p)
+        out = [p.clone() for p in fit.params]
         failed = fit.diverged.copy()
-        failed[trials[diverged]] = True
+        if redo.any():
+            trials, shards = np.nonzero(redo)
+            seeds = [
+                _seq(int(bases[i]), _UNLEARN, int(j)) for i, j in zip(trials, shards, strict=True)
+            ]
+            params, diverged = _train(
+                self.trainer, X, y, masks[trials, shards], seeds, device, size=self.size
+            )
+            rows = torch.as_tensor(trials * self.shards + shards, device=out[0].device)
+            for p, q in zip(out, params, strict=True):
+                p[rows] = q
+            failed[trials[diverged]] = True
+        for p in out:
+            p[torch.as_tensor(emptied, device=p.device)] = 0
         return TrialModels(params=tuple(out), masks=masks, diverged=failed)
 
 

@@ -62,6 +62,19 @@ def test_sisa_retrains_only_the_shards_the_forget_set_touched():
             assert same == (not touched[i, j])
 
 
+def test_sisa_publishes_a_shard_that_s_emptied_as_one_never_trained():
+    # A on D \ S never trains a shard left empty and gives it zero parameters; publishing
+    # the stale fit (on records of S alone) told the worlds apart at +0.58.
+    game = small(method="sisa", training_size=16, forget_size=4, shards=8)
+    fit, after, draw = _fits(game, [REAL] * 6)
+    emptied = (fit.masks & draw.forget[:, None, :]).any(2) & ~after.masks.any(2)
+    assert emptied.any()
+    for p in after.params:
+        per_shard = p.view(6, 8, -1)
+        assert not per_shard[torch.as_tensor(emptied)].any()
+        assert per_shard[torch.as_tensor(after.masks.any(2))].any()
+
+
 def test_finetune_starts_from_the_trained_model_and_ascent_climbs_the_loss():
     pool = small().population()
     for method in ("finetune", "gradient-ascent"):
