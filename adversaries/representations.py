@@ -51,9 +51,12 @@ def whiten(X: np.ndarray, *others: np.ndarray, tolerance: float = 1e-9) -> list[
 
 
 class _Probe:
-    """Fits a scikit-learn classifier on the whitened public training set and labels the challenge."""
+    """Fits a scikit-learn classifier on the whitened public training set and labels the challenge.
 
-    def model(self, rng: np.random.Generator) -> Any:
+    ``model(rng, records)`` builds the classifier for a training set of ``records`` rows.
+    """
+
+    def model(self, rng: np.random.Generator, records: int) -> Any:
         raise NotImplementedError
 
     def __call__(self, oracles: Oracles, rng: np.random.Generator) -> int:
@@ -76,7 +79,7 @@ class _Probe:
         # Small matrices: BLAS threads cost more than they save (tenfold on a busy machine).
         with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore", ConvergenceWarning)
-            fitted = self.model(rng).fit(X, z)
+            fitted = self.model(rng, len(X)).fit(X, z)
             return int(fitted.predict(challenge)[0])
 
 
@@ -87,7 +90,7 @@ class LinearProbe(_Probe):
 
     c: float = param(1.0, help="inverse L2 regularisation strength", check=number(0, open_low=True))
 
-    def model(self, rng: np.random.Generator) -> Any:
+    def model(self, rng: np.random.Generator, records: int) -> Any:
         from sklearn.linear_model import LogisticRegression
 
         return LogisticRegression(C=self.c, max_iter=1000)
@@ -100,7 +103,7 @@ class QuadraticProbe(_Probe):
 
     c: float = param(1.0, help="inverse L2 regularisation strength", check=number(0, open_low=True))
 
-    def model(self, rng: np.random.Generator) -> Any:
+    def model(self, rng: np.random.Generator, records: int) -> Any:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import PolynomialFeatures, StandardScaler
@@ -121,7 +124,7 @@ class MlpProbe(_Probe):
     alpha: float = param(1e-3, help="L2 penalty", check=number(0))
     max_iter: int = param(200, help="L-BFGS iterations", check=integer(1))
 
-    def model(self, rng: np.random.Generator) -> Any:
+    def model(self, rng: np.random.Generator, records: int) -> Any:
         from sklearn.neural_network import MLPClassifier
 
         return MLPClassifier(
@@ -138,12 +141,12 @@ class MlpProbe(_Probe):
 class Knn(_Probe):
     """k nearest neighbours on whitened representations: a nonparametric reader."""
 
-    k: int = param(15, help="neighbours that vote", check=integer(1))
+    k: int = param(15, help="neighbours that vote (all of them when fewer)", check=integer(1))
 
-    def model(self, rng: np.random.Generator) -> Any:
+    def model(self, rng: np.random.Generator, records: int) -> Any:
         from sklearn.neighbors import KNeighborsClassifier
 
-        return KNeighborsClassifier(n_neighbors=self.k)
+        return KNeighborsClassifier(n_neighbors=min(self.k, records))
 
 
 @register("roundoff-probe", games=("concept-erasure",))

@@ -16,8 +16,9 @@ records of D farthest from their class's mean in D), or ``adversary`` (the adver
 S through the ``submit`` oracle before it may look at the model; S joins
 ``training_size − forget_size`` records drawn from the population).
 
-Records are the dataset's standardised features scaled by one constant so that the largest
-record has norm 1 (the unit ball certified removal assumes); every method sees the same data.
+Records are the dataset's standardised features scaled by one constant that brings the 0.9
+quantile of their norms to 1, the farther tenth projected onto the unit sphere (the unit ball
+certified removal assumes); every method sees the same data.
 
 What the adversary sees:
 
@@ -163,10 +164,16 @@ class _Removal:
                 f"forget_size={self.forget_size} must be below training_size="
                 f"{self.training_size}: D \\ S must keep at least one record"
             )
-        size = self.population().size
-        if self.training_size >= size:
+        pool = self.population()
+        if self.training_size >= pool.size:
             raise InvalidArgument(
-                f"training_size={self.training_size} must be below the population size {size}"
+                f"training_size={self.training_size} must be below the population size {pool.size}"
+            )
+        largest = int(np.bincount(pool.y).max())
+        if self.forget == "class" and self.forget_size > largest:
+            raise InvalidArgument(
+                f"forget_size={self.forget_size} exceeds the largest class of "
+                f"{self.dataset!r} ({largest} records): forget='class' could never draw S"
             )
         if self.method == "sisa" and self.shards > self.training_size:
             raise InvalidArgument(

@@ -49,6 +49,14 @@ def test_probes_read_a_plainly_separated_concept(name: str) -> None:
         assert PROBES[name]()(view, rng) == b
 
 
+def test_knn_with_fewer_records_than_neighbours_lets_all_of_them_vote() -> None:
+    # A budget below k made every trial raise (an advantage of −1 with no eraser at all);
+    # with every record voting, k-NN is the majority vote, which reads nothing.
+    game = ConceptErasure(eraser="none", budget=10, fit_size=100, dims=4)
+    assert _contains_zero(_estimate(game, Knn(), 50))
+    assert _estimate(game, Knn(k=3), 50).ci_low > 0
+
+
 def test_probes_guess_when_there_is_nothing_to_learn() -> None:
     rng = np.random.default_rng(1)
     one_class = Oracles(

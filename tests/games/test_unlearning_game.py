@@ -34,6 +34,10 @@ pytestmark = pytest.mark.usefixtures("one_thread")
         ),
         (lambda: Unlearning(forget="oldest"), "forget='oldest' must be one of"),
         (lambda: Unlearning(training_size=569), "training_size=569 must be below the population"),
+        (
+            lambda: Unlearning(forget="class", forget_size=400, training_size=500),
+            r"forget_size=400 exceeds the largest class of 'breast-cancer' \(357 records\)",
+        ),
         (lambda: small(method="sisa", shards=64), "shards=64 must be at most training_size=48"),
         (lambda: noisy(l2=0.0), r"l2=0.0 must be > 0 for method='noisy-descent'"),
         (
