@@ -82,6 +82,8 @@ class Sweep(Played):
     """The advantage at each budget, and optionally a fitted curve and an extrapolation.
 
     Attributes:
+        baseline: the game's baseline at every budget; NaN where the budget changes it
+            (each point's estimate holds its own).
         budget: the parameter swept; ``target`` says whose it is (``game`` or ``adversary``).
         points: one :class:`SweepPoint` per value, in order.
         level: the family-wise level; each point's interval is at ``point_level``.
@@ -376,7 +378,7 @@ def _fit(
         [p.estimate.wins for p in points],
         [p.estimate.trials for p in points],
         shape=game.shape,
-        baseline=float(game.baseline),
+        baseline=points[0].estimate.baseline,
         level=level,
         budget=budget,
     )
@@ -440,10 +442,24 @@ def sweep(
     k = len(values)
     point_level = 1 - (1 - level) / k if simultaneous and k > 1 else level
     correction = f"bonferroni over {k} budgets" if simultaneous and k > 1 else "none (pointwise)"
+    pairs = [
+        (
+            attrs.evolve(game, **{budget: value}) if target == "game" else game,  # type: ignore[misc]
+            attrs.evolve(adversary, **{budget: value}) if target == "adversary" else adversary,  # type: ignore[misc]
+        )
+        for value in values
+    ]
+    baselines = {float(g.baseline) for g, _ in pairs}
+    if fit is not None and len(baselines) > 1:
+        # One curve has one baseline: fitted to points with others, it reads what none of
+        # them measured.
+        raise InvalidArgument(
+            f"the game's baseline changes with {budget} (from {min(baselines):.3g} to "
+            f"{max(baselines):.3g}): a curve fits a budget that leaves it fixed; sweep without "
+            "fit to see each point against its own"
+        )
     points = []
-    for i, value in enumerate(values):
-        g = attrs.evolve(game, **{budget: value}) if target == "game" else game  # type: ignore[misc]
-        a = attrs.evolve(adversary, **{budget: value}) if target == "adversary" else adversary  # type: ignore[misc]
+    for i, (value, (g, a)) in enumerate(zip(values, pairs, strict=True)):
         step = None
         if progress is not None:
             step = lambda done, _total, i=i: progress(i * trials + done, k * trials)  # noqa: E731
@@ -464,7 +480,7 @@ def sweep(
         adversary=adversary_name,
         adversary_params=adversary_params,
         shape=shape,
-        baseline=float(game.baseline),
+        baseline=baselines.pop() if len(baselines) == 1 else math.nan,
         budget=budget,
         target=target,
         points=tuple(points),

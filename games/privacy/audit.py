@@ -106,6 +106,10 @@ def epsilon_lower_bound(
     """
     delta = checks.number("delta", delta, 0, 1, open_high=True)
     level = checks.open_unit("level", level)
+    members = checks.positive("members", members)
+    non_members = checks.positive("non_members", non_members)
+    checks.integer("true_pos", true_pos, 0, members)
+    checks.integer("false_pos", false_pos, 0, non_members)
     each = 1 - (1 - level) / 2
     tpr = stats.binomial_bound(true_pos, members, each, side="lower")
     fpr = stats.binomial_bound(false_pos, non_members, each, side="upper")

@@ -249,6 +249,19 @@ def _budgets_array(budgets: Any) -> np.ndarray:
     return values
 
 
+def _check_counts(wins: np.ndarray, trials: np.ndarray) -> None:
+    for name, counts in (("wins", wins), ("trials", trials)):
+        # Not whole numbers only: a fit to expected counts (trials × a rate) is a use.
+        bad = np.flatnonzero(~(np.isfinite(counts) & (counts >= 0)))
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidArgument(f"{name}[{i}]={counts[i]:g} must be a finite number ≥ 0")
+    over = np.flatnonzero(wins > trials)
+    if over.size:
+        i = int(over[0])
+        raise InvalidArgument(f"wins[{i}]={wins[i]:g} must be at most trials[{i}]={trials[i]:g}")
+
+
 def fit_curve(
     model: str,
     budgets: Sequence[float],
@@ -278,6 +291,7 @@ def fit_curve(
     t = np.asarray(trials, float)
     if not (n_arr.size == w.size == t.size):
         raise InvalidArgument("budgets, wins and trials must have the same length")
+    _check_counts(w, t)
     if n_arr.size < len(names):
         raise InvalidArgument(
             f"fit={model!r} has {len(names)} parameters ({', '.join(names)}) but the sweep has "

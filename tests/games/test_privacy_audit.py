@@ -31,6 +31,20 @@ def test_epsilon_lower_bound_is_zero_without_separation_and_grows_with_it():
         audit.epsilon_lower_bound(1, 2, 1, 2, delta=1)
 
 
+@pytest.mark.parametrize(
+    ("counts", "message"),
+    [
+        ((10, 10, 0, 0), "non_members=0 must be a positive integer"),
+        ((0, 0, 1, 5), "members=0 must be a positive integer"),
+        ((11, 10, 0, 5), r"true_pos=11 must be an integer in \[0, 10\]"),
+        ((1, 10, -1, 5), r"false_pos=-1 must be an integer in \[0, 5\]"),
+    ],
+)
+def test_epsilon_lower_bound_names_the_count_that_is_wrong(counts, message):
+    with pytest.raises(InvalidArgument, match=message):
+        audit.epsilon_lower_bound(*counts, delta=0.0)
+
+
 def test_audit_bound_holds_for_a_mechanism_of_known_epsilon():
     # Scores from randomised response with ε = 1: member says 1 w.p. e/(1+e), non-member
     # w.p. 1/(1+e). No test can prove more than ε = 1.

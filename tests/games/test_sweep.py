@@ -286,6 +286,17 @@ def test_bad_arguments(kwargs, message):
         sweep(Lottery(), Draw(), **kwargs)
 
 
+def test_a_fit_over_a_budget_that_moves_the_baseline_is_refused():
+    # The curve took the unswept game's baseline, 2^-3: at n=1 it read +0.88 where every
+    # point measured about 0.
+    with pytest.raises(InvalidArgument, match="the game's baseline changes with n"):
+        sweep(Lottery(p=0.0, n=3), Draw(), budget="n", values=[1, 2, 3], trials=10, seed=1,
+              fit="power-law")  # fmt: skip
+    plain = sweep(Lottery(p=0.0, n=3), Draw(), budget="n", values=[1, 2], trials=10, seed=1)
+    assert math.isnan(plain.baseline)
+    assert [p.estimate.baseline for p in plain.points] == [0.5, 0.25]
+
+
 def test_fit_curve_bad_arguments():
     with pytest.raises(InvalidArgument, match="fit='spline' must be one of"):
         fit_curve("spline", [1, 2], [1, 2], [10, 10], shape="search", baseline=0.0)
@@ -293,6 +304,13 @@ def test_fit_curve_bad_arguments():
         fit_curve("power-law", [1], [1], [10], shape="search", baseline=0.0)
     with pytest.raises(InvalidArgument, match="must be positive numbers"):
         fit_curve("best-of-n", [0, 1], [1, 2], [10, 10], shape="search", baseline=0.0)
+    with pytest.raises(InvalidArgument, match=r"wins\[1\]=12 must be at most trials\[1\]=10"):
+        fit_curve("best-of-n", [1, 2], [1, 12], [10, 10], shape="search", baseline=0.0)
+    for wins, trials, bad in (([-1, 2], [10, 10], "wins"), ([1, np.nan], [10, 10], "wins")):
+        with pytest.raises(InvalidArgument, match=rf"{bad}\[\d\]=.* must be a finite number ≥ 0"):
+            fit_curve("best-of-n", [1, 2], wins, trials, shape="search", baseline=0.0)
+    with pytest.raises(InvalidArgument, match=r"trials\[0\]=-5 must be a finite number ≥ 0"):
+        fit_curve("best-of-n", [1, 2], [1, 2], [-5, 10], shape="search", baseline=0.0)
     with pytest.raises(InvalidArgument, match="same length"):
         fit_curve("best-of-n", [1, 2], [1], [10, 10], shape="search", baseline=0.0)
     with pytest.raises(InvalidArgument, match="baseline=None must be given"):
