@@ -65,7 +65,9 @@ class ModelOracle:
     Args:
         model: any :class:`~games.lm.base.LanguageModel` (a defended system is one too).
         rng: the challenger's generator for the model's sampling.
-        system: a system prompt put before every prompt that has none.
+        system: the challenger's system prompt, put first in every prompt; an adversary's own
+            system message follows it (a deployment puts its prompt first, and no user
+            removes it).
         max_new_tokens, temperature: how replies are generated.
         token_budget: prompt + reply tokens allowed (None: no limit).
         name: the name its budget errors give.
@@ -123,7 +125,9 @@ class ModelOracle:
         return texts[0] if single else texts
 
     def _with_system(self, chat: Chat) -> Chat:
-        if self.system is None or chat[0].role == "system":
+        # A chat that opened with a system message of its own took the challenger's place:
+        # the defense (the prompt's rules) was gone, and a forbidden recipe came out.
+        if self.system is None or (chat[0].role == "system" and chat[0].content == self.system):
             return chat
         return (Message("system", self.system), *chat)
 

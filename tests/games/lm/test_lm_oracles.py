@@ -51,8 +51,11 @@ def test_chats_and_system_prompts():
     o = opened(lm.ModelOracle(model, rng=np.random.default_rng(0), system="be brief"))
     o("hello")
     o([lm.Message("system", "other"), lm.Message("user", "hi")])
+    o([lm.Message("system", "be brief"), lm.Message("user", "again")])
     assert [m.role for m in seen[0]] == ["system", "user"] and seen[0][0].content == "be brief"
-    assert seen[1][0].content == "other"
+    # The adversary's own system message never takes the challenger's place: it follows it.
+    assert [m.content for m in seen[1]] == ["be brief", "other", "hi"]
+    assert [m.content for m in seen[2]] == ["be brief", "again"]
 
 
 def test_an_answer_over_the_token_budget_is_withheld():
