@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 
 from games.base import Challenge, HiddenBit
+from games.crypto.games import check_point, check_points
 from games.params import integer, param
 from games.registry import register
 
@@ -20,8 +21,10 @@ class OneTimePad(HiddenBit):
     """One-time pad: two left-or-right encryptions, perfectly secret unless the key is reused.
 
     The adversary submits message pairs (m0, m1) of ``n``-bit integers to the ``encrypt``
-    oracle and gets m_b XOR key back. Each query draws a fresh key, unless ``key_reuse``
-    keeps the first one for the whole trial.
+    oracle and gets m_b XOR key back; a message outside [0, 2**n) is refused (the pad would
+    not cover its other bits), and the refusal costs the adversary the trial. The batched
+    oracle takes one message per trial: integer arrays of shape (size,). Each query draws a
+    fresh key, unless ``key_reuse`` keeps the first one for the whole trial.
     """
 
     # A trial is a few XORs: big chunks keep the engine's fixed cost per chunk negligible.
@@ -38,6 +41,7 @@ class OneTimePad(HiddenBit):
         first = int(self._keys(rng))
 
         def encrypt(m0: int, m1: int) -> int:
+            m0, m1 = check_point(m0, self.n, "m0"), check_point(m1, self.n, "m1")
             key = first if self.key_reuse or not used else int(self._keys(rng))
             used.append(key)
             return (m1 if b else m0) ^ key
@@ -54,9 +58,10 @@ class OneTimePad(HiddenBit):
         calls = [0]
 
         def encrypt(m0: np.ndarray, m1: np.ndarray) -> np.ndarray:
+            m0, m1 = check_points(m0, self.n, size, "m0"), check_points(m1, self.n, size, "m1")
             key = first if self.key_reuse or calls[0] == 0 else self._keys(rng, size)
             calls[0] += 1
-            return np.where(chosen, m1, m0).astype(np.uint64, copy=False) ^ key
+            return np.where(chosen, m1, m0) ^ key
 
         return Challenge(
             oracles={"encrypt": encrypt}, budgets={"encrypt": self.queries}, public={"n": self.n}

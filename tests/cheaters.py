@@ -216,6 +216,32 @@ class DropsItsLosses:
         return np.zeros(size, np.int64)
 
 
+@attrs.frozen
+class OutOfRange:
+    """Asks the one-time pad to encrypt a message outside its n-bit message space.
+
+    ``kind``: ``oversize`` sends m0 = 2**n against m1 = 0, ``negative`` sends m0 = -1. The
+    pad covers only the low n bits, so the reply's high bits (or its sign) show which message
+    was encrypted: +1.0 against fresh keys, where perfect secrecy allows 0.
+    """
+
+    kind: str = "oversize"
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        n = oracles.public["n"]
+        if self.kind == "oversize":
+            return int(oracles["encrypt"](1 << n, 0) >> n == 0)
+        return int(oracles["encrypt"](-1, 0) >= 0)
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        n = oracles.public["n"]
+        if self.kind == "oversize":
+            reply = oracles["encrypt"](np.full(size, 1 << n, np.uint64), np.zeros(size, np.uint64))
+            return (np.asarray(reply) >> np.uint64(n) == 0).astype(np.int64)
+        reply = oracles["encrypt"](np.full(size, -1, np.int64), np.zeros(size, np.int64))
+        return (np.asarray(reply, np.float64) >= 0).astype(np.int64)
+
+
 # -- reaching into the challenger in-process ------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from cheaters import (
     FailsAsMember,
     Flood,
     Limits,
+    OutOfRange,
     Overwrite,
     PlainRemember,
     PredictSeed,
@@ -115,6 +116,17 @@ def test_provoking_the_challengers_failure_drops_no_trial(path: str) -> None:
     assert 0.3 * trials < result.errors["oracle-failed"] < 0.7 * trials
     assert result.wins == trials - result.errors["oracle-failed"]
     assert abs(result.advantage) < 0.2 and result.ci_low < 0.05, result
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+@pytest.mark.parametrize("kind", ["oversize", "negative"])
+def test_a_message_outside_the_pads_message_space_is_refused(path: str, kind: str) -> None:
+    # The pad covers n bits only: the bits above them (or the sign) told m0 from m1.
+    trials = 20 if path == "isolate" else 400
+    game = OneTimePad(n=16, key_reuse=False)
+    result = games.estimate(game, OutOfRange(kind=kind), trials=trials, seed=0, **PATHS[path])
+    assert result.wins == 0 and result.errors == {"exception": trials}, result
+    assert "m0" in result.first_error and "[0, 2**16)" in result.first_error, result.first_error
 
 
 def test_worlds_are_drawn_from_the_challengers_coins() -> None:
