@@ -222,7 +222,8 @@ class Watermark:
 
         With ``top_k`` the model's distribution is first cut to its ``k`` most likely
         tokens (as the unwatermarked sampler the scheme stands beside cuts it), and the
-        exponential scheme reads uniforms for those ``k`` candidates only.
+        exponential scheme reads uniforms for those ``k`` candidates only; a ``k`` of the
+        vocabulary's size or more keeps every token, as :func:`truncate` does.
         """
 
         table: dict = key.rows if isinstance(key, Key) else {}
@@ -255,7 +256,7 @@ class Watermark:
             context = ids[:, ids.shape[1] - self.h :]
             if self.kind == "green":
                 return (logits + self.delta * rows(context, vocab)).astype(logits.dtype, copy=False)
-            if self.top_k is None:
+            if self.top_k is None or self.top_k >= vocab:  # every token is a candidate
                 tokens = np.broadcast_to(np.arange(vocab), (batch, vocab))
                 u = rows(context, vocab)
             else:

@@ -151,3 +151,17 @@ def test_top_k_cuts_both_worlds_alike(tiny):
         challenge = game.setup(world, np.random.default_rng(world))
         replies.append(challenge.oracles["generate"]("Tell me a story about a fox."))
     assert replies[0] == replies[1]
+
+
+@needs_lm
+def test_a_top_k_over_the_vocabulary_keeps_the_whole_vocabulary_in_both_worlds(tiny):
+    # The tiny model has 768 tokens: top_k=1000 cuts nothing, in the real world as in the
+    # ideal one (the real world's exp scheme crashed, a loss scored in real trials only).
+    replies = {}
+    for top_k in (None, 1000):
+        game = Undetectable(scheme="exp", top_k=top_k, length=4)
+        for world in (0, 1):
+            challenge = game.setup(world, np.random.default_rng(world))
+            replies[top_k, world] = challenge.oracles["generate"]("Tell me a story about a fox.")
+    assert all(len(reply) == 4 for reply in replies.values()), replies
+    assert replies[1000, 0] == replies[None, 0] and replies[1000, 1] == replies[None, 1]
