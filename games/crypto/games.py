@@ -578,7 +578,9 @@ class Collision(Search):
             pairs = as_blocks(answers, self.n, "answers")
         except ValueError as error:
             raise InvalidAnswer(str(error)) from None
-        if pairs.ndim != 2 or pairs.shape[1] != 2:
-            raise InvalidAnswer(f"answers of shape {pairs.shape} must have shape (size, 2)")
+        if pairs.shape != (table.size, 2):
+            raise InvalidAnswer(
+                f"answers of shape {pairs.shape} must have shape ({table.size}, 2): one pair per trial"
+            )
         images = table(pairs)
         return (pairs[:, 0] != pairs[:, 1]) & (images[:, 0] == images[:, 1])

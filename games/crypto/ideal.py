@@ -68,6 +68,11 @@ class BatchRandomFunction:
         self._rng = rng
         self._table = _Table(self._size)
 
+    @property
+    def size(self) -> int:
+        """How many trials (independent functions) this holds."""
+        return self._size
+
     def __call__(self, x: Any) -> np.ndarray:
         """f_i(x[i]) for each trial i; ``x`` has shape (size,) or (size, m)."""
         points = _columns(x, self._in_bits, self._size, "x")

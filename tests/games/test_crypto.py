@@ -230,6 +230,36 @@ def test_euf_cma_batched_finalize() -> None:
         game.finalize_batch(challenge, "nonsense")
 
 
+class FixedAnswers:
+    """A batched adversary that queries nothing and answers ``make(size)`` for the batch."""
+
+    def __init__(self, make: object) -> None:
+        self.make = make
+
+    def __call__(self, oracles: object, rng: np.random.Generator) -> object:
+        raise AssertionError("played on the batched path only")
+
+    def batch(self, oracles: object, rng: np.random.Generator, size: int) -> object:
+        return self.make(size)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("game", "make"),
+    [
+        (Collision(n=16), lambda size: np.array([[0, 1]], np.uint64)),  # one pair for all
+        (Collision(n=16), lambda size: np.zeros((size + 1, 2), np.uint64)),
+        (Collision(n=16), lambda size: np.zeros((size, 3), np.uint64)),
+        (EufCMA(n=16), lambda size: (np.zeros((1, 1), np.uint64), np.zeros(size, np.uint64))),
+        (EufCMA(n=16), lambda size: (np.zeros((size, 1), np.uint64), np.zeros(1, np.uint64))),
+    ],
+    ids=["collision-one-row", "collision-extra-row", "collision-three-columns", "euf-m", "euf-t"],
+)
+def test_a_batched_answer_of_the_wrong_shape_loses_the_batch(game: games.Game, make) -> None:
+    # A wrong number of rows escaped the run as InvalidArgument instead of losing the batch.
+    result = games.estimate(game, FixedAnswers(make), trials=100, seed=0, batched=True)
+    assert result.wins == 0 and result.errors == {"invalid-answer": 100}, result.first_error
+
+
 def test_batch_random_function_is_consistent_per_trial() -> None:
     f = BatchRandomFunction(4, 8, rng=np.random.default_rng(0))
     x = np.array([1, 2, 3, 1], np.uint64)
