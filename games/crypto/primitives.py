@@ -67,27 +67,47 @@ def uniform_blocks(rng: np.random.Generator, bits: int, size: Any = None) -> Any
 def as_blocks(value: Any, bits: int, name: str = "message") -> np.ndarray:
     """``value`` (an int, a sequence or an array of ints) as a uint64 array of ``bits``-bit blocks.
 
-    Raises :class:`InvalidArgument` when a block is negative, too large or not an integer.
+    Python ints (and sequences of them) convert exactly: numpy alone would read
+    ``[1, 2**63]`` as float64. Raises :class:`InvalidArgument` when a block is negative,
+    too large or not an integer.
     """
     if isinstance(value, np.ndarray) and value.dtype == np.uint64:
         blocks = value
     else:
         try:
             raw = np.asarray(value)
-            if raw.size == 0:
-                raw = raw.astype(np.uint64)
-            if raw.dtype == object or raw.dtype.kind not in "iub":
-                raise TypeError
-            if raw.dtype.kind == "i" and raw.size and raw.min() < 0:
-                raise OverflowError
-            blocks = raw.astype(np.uint64)
         except (TypeError, ValueError, OverflowError):
-            raise InvalidArgument(
-                f"{name}={value!r} must hold integers in [0, 2**{bits})"
-            ) from None
+            raw = np.asarray(None)
+        if raw.dtype.kind in "iub":
+            if raw.dtype.kind == "i" and raw.size and raw.min() < 0:
+                raise _not_blocks(value, bits, name)
+            blocks = raw.astype(np.uint64)
+        elif raw.size == 0 and not isinstance(value, np.ndarray):
+            blocks = raw.astype(np.uint64)  # [] reads as float64
+        else:  # not integers, or Python ints that numpy read as float64 or object
+            blocks = _exact_blocks(value, bits, name)
     if bits < 64 and blocks.size and (blocks >> np.uint64(bits)).any():
         raise InvalidArgument(f"{name} holds a block outside [0, 2**{bits})")
     return blocks
+
+
+def _exact_blocks(value: Any, bits: int, name: str) -> np.ndarray:
+    """Python ints, or (nested) sequences of ints, as uint64 blocks, each checked exactly."""
+    try:
+        cells = np.array(value, dtype=object)
+    except (TypeError, ValueError):
+        raise _not_blocks(value, bits, name) from None
+    for cell in cells.flat:
+        if not isinstance(cell, int | np.integer | np.bool_) or not 0 <= cell < _BLOCK_LIMIT:
+            raise _not_blocks(value, bits, name)
+    return cells.astype(np.uint64)
+
+
+_BLOCK_LIMIT = 1 << 64
+
+
+def _not_blocks(value: Any, bits: int, name: str) -> InvalidArgument:
+    return InvalidArgument(f"{name}={value!r} must hold integers in [0, 2**{bits})")
 
 
 def _flat(key: np.ndarray, x: np.ndarray, key_ndim: int) -> tuple[np.ndarray, np.ndarray]:

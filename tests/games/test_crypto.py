@@ -126,6 +126,23 @@ def test_ind_cpa_lr_encrypts_the_chosen_message() -> None:
     assert one.shape == (2,)
 
 
+def test_64_bit_blocks_on_either_side_of_2_63_are_one_message_on_both_paths() -> None:
+    # numpy turns [1, 2**63] into float64: the per-trial path refused a valid message.
+    game = IndCPA(scheme="ctr", n=64, blocks=2)
+    m0, m1 = [1, 1 << 63], [(1 << 64) - 1, 0]
+    replies = []
+    for batched in (False, True):
+        rng = np.random.default_rng(0)
+        if batched:
+            oracles = game.setup_batch(np.array([0]), rng).handles()
+            replies.append(oracles["encrypt"](np.array([m0], np.uint64), np.array([m1], np.uint64)))
+        else:
+            replies.append(handles(game, 0)[1]["encrypt"](m0, m1))
+    assert replies[0].shape == (3,) and replies[1].shape == (1, 3)
+    with pytest.raises(InvalidArgument, match=r"must hold integers in \[0, 2\*\*64\)"):
+        handles(game, 0)[1]["encrypt"]([1, 1 << 64], m1)
+
+
 def test_ind_cpa_rejects_bad_messages() -> None:
     oracles = handles(IndCPA(scheme="cbc", n=16, blocks=2))[1]
     with pytest.raises(InvalidArgument, match="same length"):

@@ -309,6 +309,20 @@ def test_unknown_names() -> None:
         mac_scheme("pmac", n=16)
 
 
+def test_python_ints_become_64_bit_blocks_exactly() -> None:
+    # numpy reads [1, 2**63] as float64; the blocks must be the ints themselves.
+    top = (1 << 64) - 1
+    for value in ([1, 1 << 63], [[0, top], [1 << 63, 5]], (top, 2, (1 << 63) + 1)):
+        blocks = as_blocks(value, 64)
+        assert blocks.dtype == np.uint64 and np.array(value, dtype=object).tolist() == (
+            blocks.tolist()
+        )
+    assert as_blocks(1 << 63, 64).item() == 1 << 63
+    for bad in ([1, 1 << 64], [1 << 63, -1], [1, 2.0], [1 << 63, "a"], [[1, 2], [3]]):
+        with pytest.raises(InvalidArgument, match=r"must hold integers in \[0, 2\*\*64\)"):
+            as_blocks(bad, 64)
+
+
 def test_bad_points_and_messages() -> None:
     rng = np.random.default_rng(0)
     f = get_prf("blake2", 8)
