@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import shlex
 import sys
@@ -491,7 +492,25 @@ def print_json(data: Any) -> None:
     :func:`provenance`), unless it has its own."""
     if isinstance(data, dict):
         data = {**data, **{k: v for k, v in provenance().items() if k not in data}}
-    sys.stdout.write(json.dumps(data, default=str) + "\n")
+    sys.stdout.write(_json_text(data) + "\n")
+
+
+def _json_text(data: Any) -> str:
+    """``data`` as strict JSON: a non-finite number (NaN, ±infinity: an untestable fit's
+    p-value, a tightness with nothing to compare to) is written as ``null``, since JSON has
+    no such numbers and other readers refuse Python's ``NaN``; values JSON has no type for
+    are written as strings."""
+    return json.dumps(_finite(data), default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _fmt(value: float) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 
 import pytest
 
 import proofs
+from advantage import common
 from advantage.cli import main
 
 CERTIFY_GUESS = ("certify", "otp", "--adversary", "guess")
@@ -182,3 +185,33 @@ def test_unknown_fit_model_is_refused(capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*SWEEP, "queries=8,16", "--fit", "cubic"])
     assert exit_.value.code == 2 and "invalid choice: 'cubic'" in capsys.readouterr().err
+
+
+def _strict(text: str) -> object:
+    """``text`` decoded as JSON proper: Python's NaN and Infinity are refused, as JSON.parse does."""
+
+    def refuse(name: str) -> object:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_fit_with_no_spare_points_writes_null_for_its_p_value(capsys, tmp_path):
+    # One budget and a one-parameter model: nothing is left to test the fit's goodness.
+    argv = [*SWEEP, "queries=4", "-p", "n=8", "--fit", "best-of-n", "--trials", "200", "--json"]
+    assert main([*argv, "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    data = _strict(out)
+    assert isinstance(data, dict) and data["fit"]["fit_pvalue"] is None
+    # The report reads the null back as "nothing to test the fit".
+    path = tmp_path / "sweep.json"
+    path.write_text(out)
+    assert main(["report", str(path), "-o", str(tmp_path / "r.html")]) == 0
+    assert "no spare points to test the fit" in (tmp_path / "r.html").read_text()
+
+
+def test_json_output_writes_non_finite_numbers_as_null(capsys):
+    common.print_json({"tightness": math.nan, "radius": [math.inf, -math.inf, 0.5], "n": 2})
+    data = _strict(capsys.readouterr().out)
+    assert data["tightness"] is None and data["radius"] == [None, None, 0.5]
+    assert data["n"] == 2
