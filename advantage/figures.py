@@ -42,6 +42,8 @@ def _figure(width: float, height: float) -> Iterator[Any]:
         "font.size": 9,
         "axes.spines.top": False,
         "axes.spines.right": False,
+        # Labels hold the user's parameter values: a `$` is a dollar sign, not math text.
+        "text.parse_math": False,
     }
     with matplotlib.rc_context(style):  # type: ignore[arg-type]
         yield Figure(figsize=(width, height))

@@ -284,3 +284,16 @@ def test_the_readme_shows_a_screenshot_of_a_report():
     readme = (ROOT / "README.md").read_text()
     (link,) = set(re.findall(r"\(docs/(report[^)]*\.png)\)", readme))
     assert (ROOT / "docs" / link).stat().st_size > 50_000
+
+
+def test_dollar_signs_in_a_parameter_are_drawn_as_text(tmp_path, capsys):
+    # Labels are built from the user's parameter values: matplotlib must not read them as
+    # math text (an unbalanced `$5^$` used to stop the report).
+    run = tmp_path / "run.json"
+    argv = ["run", "injection-task-failure", "--adversary", "no-injection"]
+    argv += ["-a", "body=costs $5^$ total", "--trials", "20", "--seed", "1", "--json"]
+    assert main(argv) == 0
+    run.write_text(capsys.readouterr().out)
+    out = tmp_path / "r.html"
+    assert main(["report", str(run), "-o", str(out)]) == 0, capsys.readouterr().err
+    assert "costs $5^$ total" in out.read_text()
