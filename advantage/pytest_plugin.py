@@ -19,7 +19,7 @@ import pytest
 
 __all__ = ["family_level", "summary_lines"]
 
-_CLAIMS = pytest.StashKey[list]()
+_CLAIMS = pytest.StashKey[dict[str, list[Any]]]()
 _KEY = "advantage-claim"
 
 
@@ -66,25 +66,50 @@ def _settings(item: pytest.Item) -> Any:
     )
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Any:
+_SETTINGS = pytest.StashKey[Any]()
+
+
+def _recording(item: pytest.Item, when: str) -> Any:
+    """Run one phase of ``item`` with its settings, keeping the claims made in it (in a
+    fixture, during setup or teardown, as well as in the test's body)."""
     # Only the marker and options are read here; advantage.testing itself is cheap to import
     # (it loads the games when an assertion runs).
     from advantage.testing import recording
 
-    with recording(_settings(item)) as claims:
+    if when == "setup":
+        item.stash[_SETTINGS] = _settings(item)
+    settings = item.stash.get(_SETTINGS, None)
+    if settings is None:  # its marker was refused at setup
         yield
-    item.stash[_CLAIMS] = claims
+        return
+    with recording(settings) as claims:
+        yield
+    item.stash.setdefault(_CLAIMS, {})[when] = claims
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Any:
+    yield from _recording(item, "setup")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    yield from _recording(item, "call")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Any:
+    yield from _recording(item, "teardown")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     outcome = yield
     report = outcome.get_result()
-    if report.when == "call":
-        # user_properties travel with the report, also from pytest-xdist workers.
-        for claim in item.stash.get(_CLAIMS, []):
-            report.user_properties.append((_KEY, claim.as_dict()))
+    # Each phase's report carries the claims made in that phase; user_properties travel
+    # with the report, also from pytest-xdist workers.
+    for claim in item.stash.get(_CLAIMS, {}).get(report.when, []):
+        report.user_properties.append((_KEY, claim.as_dict()))
 
 
 class _Collector:
@@ -96,12 +121,11 @@ class _Collector:
         self.claims: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call":
-            self.claims += [
-                value  # type: ignore[misc]
-                for key, value in report.user_properties
-                if key == _KEY
-            ]
+        self.claims += [
+            value  # type: ignore[misc]
+            for key, value in report.user_properties
+            if key == _KEY
+        ]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if hasattr(self.config, "workerinput") or not self.claims:

@@ -130,6 +130,37 @@ def test_options_marker_and_xdist_workers(tmp_path):
     assert rows["test_own_arguments_first"][-3:] == ["7", "98%", "87%"]
 
 
+def test_assertions_in_fixtures_follow_the_marker_and_join_the_table(tmp_path):
+    (tmp_path / "test_fixtures.py").write_text(
+        "import pytest\n"
+        "from advantage.testing import assert_advantage_below\n\n"
+        "@pytest.fixture\n"
+        "def made_in_setup():\n"
+        "    return assert_advantage_below('otp', 'guess', eps=0.2)\n\n"
+        "@pytest.fixture\n"
+        "def made_in_teardown():\n"
+        "    yield\n"
+        "    assert_advantage_below('otp', 'guess', eps=0.3)\n\n"
+        "@pytest.mark.advantage(level=0.5, seed=7)\n"
+        "def test_setup(made_in_setup):\n"
+        "    assert made_in_setup.seed == 7 and made_in_setup.alpha == pytest.approx(0.5)\n\n"
+        "def test_teardown(made_in_teardown):\n"
+        "    pass\n"
+    )
+    run = _pytest(tmp_path, "-q", "--advantage-seed", "3")
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = {
+        line.split()[0].split("::")[1]: line.split()
+        for line in run.stdout.splitlines()
+        if line.startswith("test_fixtures.py::")
+    }
+    assert set(rows) == {"test_setup", "test_teardown"}
+    # 1 − (0.5 + 0.05)
+    assert rows["test_setup"][-3:] == ["7", "50%", "45%"]
+    assert rows["test_teardown"][-3:] == ["3", "95%", "45%"]
+    assert "2 security assertion(s)" in run.stdout
+
+
 def test_no_table_without_claims_and_a_bad_marker_is_refused(tmp_path):
     (tmp_path / "test_plain.py").write_text(
         "import pytest\n\ndef test_plain():\n    pass\n\n"
