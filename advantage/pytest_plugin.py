@@ -131,7 +131,8 @@ class _Collector:
         if hasattr(self.config, "workerinput") or not self.claims:
             return  # a pytest-xdist worker, or a session without security assertions
         terminalreporter.write_sep("=", "security assertions (advantage)")
-        for text in summary_lines(self.claims):
+        width = self.config.get_terminal_writer().fullwidth
+        for text in summary_lines(self.claims, width):
             terminalreporter.write_line(text)
 
 
@@ -152,12 +153,33 @@ def _pct(level: float) -> str:
     return percent(level)
 
 
-def summary_lines(claims: list[dict[str, Any]]) -> list[str]:
-    """The end-of-session table, one line each, with its header and footing."""
+def summary_lines(claims: list[dict[str, Any]], width: int = 80) -> list[str]:
+    """The end-of-session table within ``width`` columns, one line each, then its footing.
+
+    When the columns do not all fit (a test's node id is often most of a line), each claim
+    is stacked instead: its test and result on one line, the rest labelled under it."""
+    # At the session's end only: the plugin loads light.
+    import io
+    import textwrap
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from advantage.layout import Column, Stacked, fitted
+
     family = family_level(claims)
-    header = ("test", "claim", "result", "interval", "trials", "seed", "level", "family-wise")
-    rows = [
-        (
+    columns = [
+        Column("test"),
+        Column("claim"),
+        Column("result", wrap=False),
+        Column("interval", wrap=False),
+        Column("trials", justify="right", wrap=False),
+        Column("seed", wrap=False),
+        Column("level", wrap=False),
+    ]
+    rows, stack = [], []
+    for claim in claims:
+        cells = [
             claim["test"] or "—",
             f"{claim['subject']}: {claim['claim']}",
             claim["outcome"],
@@ -165,22 +187,30 @@ def summary_lines(claims: list[dict[str, Any]]) -> list[str]:
             f"{claim['trials']:,}",
             str(claim["seed"]),
             _pct(claim["level"]),
-            _pct(family),
+        ]
+        rows.append([Text(cell) for cell in cells])
+        details = [
+            ("claim", cells[1]),
+            ("interval", f"{cells[3]} ({cells[4]} trials, seed {cells[5]})"),
+            ("level", cells[6]),
+        ]
+        stack.append(
+            Stacked(
+                heading=Text(cells[0]),
+                status=Text(cells[2]),
+                details=[(label, Text(value)) for label, value in details],
+            )
         )
-        for claim in claims
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: tuple[str, ...]) -> str:
-        return "  ".join(
-            cell.ljust(width) for cell, width in zip(row, widths, strict=True)
-        ).rstrip()
-
-    return [
-        line(header),
-        *[line(row) for row in rows],
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None, highlight=False)
+    console.print(fitted(columns, rows, width, stack=stack))
+    footing = (
         f"{len(claims)} security assertion(s); each holds at its own level, and all of them "
         f"together at {_pct(family)} (family-wise, Bonferroni: 1 − Σ(1 − level)).",
         "Intervals: certify's anytime-valid confidence sequence (each end at the level), or a "
         "proof check's theorem interval (its intervals together at the level).",
+    )
+    return [
+        *(line.rstrip() for line in out.getvalue().splitlines()),
+        *(line for text in footing for line in textwrap.wrap(text, width)),
     ]

@@ -41,6 +41,7 @@ def _pytest(where: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
     """Run pytest in a fresh interpreter, as a user's CI would (the plugin comes in through
     its entry point)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env["COLUMNS"] = "80"  # the table is fitted to the terminal's width
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", *args],
         cwd=where,
@@ -49,6 +50,25 @@ def _pytest(where: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=300,
     )
+
+
+def _table(out: str) -> dict[str, str]:
+    """The end-of-session table of pytest's output at 80 columns, each claim stacked: the
+    test's name (without its file), then its result and details on one line."""
+    table = out.split("security assertions (advantage)", 1)[1]
+    table = re.split(r"^\d+ security assertion", table, maxsplit=1, flags=re.M)[0]
+    rows: dict[str, str] = {}
+    name = None
+    for line in table.splitlines():
+        if "::" in line and not line.startswith(" "):
+            name = line.split()[0].split("::")[1]
+            rows[name] = " ".join(line.split()[1:])
+        elif name is not None and line.startswith("  "):
+            rows[name] += " " + " ".join(line.split())
+        else:
+            name = None
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    return rows
 
 
 def _readme_files() -> dict[str, str]:
@@ -79,13 +99,12 @@ def test_the_readme_example_passes_and_its_broken_claim_fails(tmp_path):
         "--alpha 0.05 --max-trials 100000 --seed 0"
     )
     # The table: every assertion, its own level, and all of them together.
-    table = out.split("security assertions (advantage)", 1)[1]
-    rows = [line for line in table.splitlines() if line.startswith("test_")]
+    rows = _table(out)
     assert len(rows) == 5
-    assert sum(" failed " in row for row in rows) == 1
-    assert sum(" 99% " in row for row in rows) == 1  # the marked test
+    assert sum(row.startswith("failed ") for row in rows.values()) == 1
+    assert sum("level 99%" in row for row in rows.values()) == 1  # the marked test
     family = 1 - (4 * 0.05 + 0.01)
-    assert all(row.rstrip().endswith(f"{family:.0%}") for row in rows)
+    table = " ".join(out.split("security assertions (advantage)", 1)[1].split())
     assert f"all of them together at {family:.0%} (family-wise, Bonferroni" in table
 
 
@@ -117,17 +136,12 @@ def test_options_marker_and_xdist_workers(tmp_path):
     )
     run = _pytest(tmp_path, "-q", "-n", "2", "--advantage-seed", "3", "--advantage-level", "0.9")
     assert run.returncode == 0, run.stdout + run.stderr
-    rows = {
-        line.split()[0].split("::")[1]: line.split()
-        for line in run.stdout.splitlines()
-        if line.startswith("test_claims.py::")
-    }
+    rows = _table(run.stdout)
     assert set(rows) == {"test_options", "test_marker", "test_own_arguments_first"}
-    # columns from the end: ... seed, level, family-wise
-    # 1 − (0.1 + 0.01 + 0.02)
-    assert rows["test_options"][-3:] == ["3", "90%", "87%"]
-    assert rows["test_marker"][-3:] == ["5", "99%", "87%"]
-    assert rows["test_own_arguments_first"][-3:] == ["7", "98%", "87%"]
+    assert rows["test_options"].endswith("seed 3) level 90%")
+    assert rows["test_marker"].endswith("seed 5) level 99%")
+    assert rows["test_own_arguments_first"].endswith("seed 7) level 98%")
+    assert "together at 87%" in " ".join(run.stdout.split())  # 1 − (0.1 + 0.01 + 0.02)
 
 
 def test_assertions_in_fixtures_follow_the_marker_and_join_the_table(tmp_path):
@@ -149,16 +163,12 @@ def test_assertions_in_fixtures_follow_the_marker_and_join_the_table(tmp_path):
     )
     run = _pytest(tmp_path, "-q", "--advantage-seed", "3")
     assert run.returncode == 0, run.stdout + run.stderr
-    rows = {
-        line.split()[0].split("::")[1]: line.split()
-        for line in run.stdout.splitlines()
-        if line.startswith("test_fixtures.py::")
-    }
+    rows = _table(run.stdout)
     assert set(rows) == {"test_setup", "test_teardown"}
-    # 1 − (0.5 + 0.05)
-    assert rows["test_setup"][-3:] == ["7", "50%", "45%"]
-    assert rows["test_teardown"][-3:] == ["3", "95%", "45%"]
-    assert "2 security assertion(s)" in run.stdout
+    assert rows["test_setup"].endswith("seed 7) level 50%")
+    assert rows["test_teardown"].endswith("seed 3) level 95%")
+    out = " ".join(run.stdout.split())
+    assert "2 security assertion(s)" in out and "together at 45%" in out  # 1 − (0.5 + 0.05)
 
 
 def test_no_table_without_claims_and_a_bad_marker_is_refused(tmp_path):
@@ -285,5 +295,32 @@ def test_settings_give_the_defaults_and_claims_are_recorded():
     assert claims[0].low == cert.ci_low and claims[0].trials == cert.trials
     lines = pytest_plugin.summary_lines([c.as_dict() for c in claims])
     assert pytest_plugin.family_level([c.as_dict() for c in claims]) == pytest.approx(0.89)
-    assert "all of them together at 89%" in lines[-2]
-    assert lines[1].split()[-3:] == ["3", "90%", "89%"]
+    assert "all of them together at 89%" in " ".join(lines)
+    assert all(len(line) <= 80 for line in lines)
+    # Short enough for a table: the first claim's row ends with its trials, seed and level.
+    assert lines[3].split()[-6:] == [f"{cert.trials:,}", "│", "3", "│", "90%", "│"]
+
+
+def test_the_table_fits_the_terminal_width():
+    claim = {
+        "test": "security/test_security.py::test_fresh_keys_keep_the_one_time_pad_secret",
+        "subject": "two-time-pad vs otp key_reuse=true",
+        "claim": "advantage ≤ 0.1",
+        "outcome": "passed",
+        "low": -0.2479,
+        "high": 0.0986,
+        "trials": 420,
+        "seed": 0,
+        "level": 0.95,
+    }
+    lines = pytest_plugin.summary_lines([claim, {**claim, "test": "t::x", "seed": 5}], 80)
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    # Too narrow for the columns: each claim stacked under its test, nothing cut.
+    assert lines[0].split() == [claim["test"], "passed"]
+    assert lines[1].split() == ["claim", "two-time-pad", "vs", "otp", "key_reuse=true:", "advantage", "≤", "0.1"]  # fmt: skip
+    assert lines[2].split() == ["interval", "[-0.2479,", "+0.0986]", "(420", "trials,", "seed", "0)"]  # fmt: skip
+    assert lines[3].split() == ["level", "95%"] and lines[4].split() == ["t::x", "passed"]
+    # Wide enough: one row each.
+    wide = pytest_plugin.summary_lines([claim], 200)
+    row = next(line for line in wide if claim["test"] in line)
+    assert "[-0.2479, +0.0986]" in row and " 95% " in row
