@@ -114,6 +114,8 @@ def check_command(args: argparse.Namespace) -> int:
                 console.print()
             show_empirical(report)
     if args.json:
+        if args.proof != proof.name:  # a file of the user's: its path finds it again
+            output["proof_path"] = args.proof
         print_json(output)
     return status
 

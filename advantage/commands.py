@@ -165,15 +165,17 @@ def certify_line(record: Mapping[str, Any], *, extra: Sequence[str] = ()) -> str
 def check_line(record: Mapping[str, Any]) -> str | None:
     """`advantage check` reproducing an empirical check record (`EmpiricalReport.to_json()`).
 
-    The proof is named as recorded (a shipped name, or the path it was loaded from).
+    The proof is named as recorded: the path of a user's file (``proof_path``), else its
+    name (a shipped proof's, or the path it was loaded from).
     """
     adversary = _registered(record.get("adversary"), "adversary")
-    if adversary is None or not record.get("proof"):
+    proof = record.get("proof_path") or record.get("proof")
+    if adversary is None or not proof:
         return None
     params = record.get("overrides", record.get("params", {}))
     argv = [
         "check",
-        record["proof"],
+        str(proof),
         "--adversary",
         record["adversary"],
         *[a for k, v in params.items() for a in ("-p", f"{k}={_text(v)}")],

@@ -4,10 +4,13 @@ tour with its forest plot and the check rows' trees."""
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from advantage import commands, figures
+from advantage.common import command_line
 from advantage.inputs import Input
 from advantage.page.parts import (
     Page,
@@ -167,6 +170,23 @@ def check_tree(d: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+def proof_argument(d: Mapping[str, Any]) -> str:
+    """How a check's output names its proof on a command line: the path of a user's file,
+    else the shipped proof's name. Outputs written before ``proof_path`` was recorded give
+    the path only in their command, as the argument whose stem is the proof's name."""
+    if d.get("proof_path"):
+        return str(d["proof_path"])
+    name = str(d["proof"])
+    try:
+        argv = shlex.split(str(d.get("command") or ""))
+    except ValueError:
+        return name
+    if argv[:2] != ["advantage", "check"]:
+        return name
+    named = (a for a in argv[2:] if not a.startswith("-") and PurePath(a).stem == name)
+    return next(named, name)
+
+
 def check_section(page: Page, item: Input, n: int) -> None:
     d = item.data
     body = []
@@ -187,10 +207,11 @@ def check_section(page: Page, item: Input, n: int) -> None:
         )
     body.append(check_tree(d))
     lines = [page.reproduce(item, figure=True)]
-    lines.append(command_html(f"advantage explain {d['proof']}", "the proof, as text"))
+    proof = proof_argument(d)
+    lines.append(command_html(command_line(["explain", proof]), "the proof, as text"))
     if not d.get("symbolic"):
         lines.append(
-            command_html(f"advantage check {d['proof']} --symbolic", "its bound against its hops")
+            command_html(command_line(["check", proof, "--symbolic"]), "its bound against its hops")
         )
     body.append("".join(lines))
     title = f"Check: {d['proof']}" + (f" with {d['adversary']}" if d.get("adversary") else "")

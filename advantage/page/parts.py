@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -143,15 +144,17 @@ class Page:
                 command_html(derived, "the run that wrote the log, derived from its spec line")
             )
             parts.append(
-                command_html(f"advantage show {item.path}", "the estimate, from the log alone")
+                command_html(command_line(["show", item.path]), "the estimate, from the log alone")
             )
         elif recorded:
-            parts.append(command_html(f"{recorded} > {item.path}", "as recorded in the output"))
+            parts.append(
+                command_html(f"{recorded} > {shlex.quote(item.path)}", "as recorded in the output")
+            )
         else:
             derived = derived_command(item)
             parts.append(
                 command_html(
-                    f"{derived} --json > {item.path}" if derived else None,
+                    f"{derived} --json > {shlex.quote(item.path)}" if derived else None,
                     "derived from the record: this output does not record its command"
                     if derived
                     else "the output records no command, and none can be derived from it",

@@ -4,6 +4,7 @@ and every figure and table rendered by a real headless browser."""
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import json
 import pathlib
@@ -297,3 +298,27 @@ def test_dollar_signs_in_a_parameter_are_drawn_as_text(tmp_path, capsys):
     out = tmp_path / "r.html"
     assert main(["report", str(run), "-o", str(out)]) == 0, capsys.readouterr().err
     assert "costs $5^$ total" in out.read_text()
+
+
+def test_a_users_proof_file_is_reproduced_by_its_path_quoted(tmp_path, capsys):
+    where = tmp_path / "my proofs"
+    where.mkdir()
+    proof = where / "user proof.toml"
+    proof.write_text(PERFECT.read_text())
+    argv = ["check", str(proof), "--adversary", "prp-prf-switch", "--trials", "200", "--json"]
+    assert main(argv) in (0, 1)
+    data = json.loads(capsys.readouterr().out)
+    assert data["proof"] == "user proof" and data["proof_path"] == str(proof)
+    check = where / "check out.json"
+    # As written now, and as written before the path was recorded (only in the command).
+    for record in (data, {k: v for k, v in data.items() if k != "proof_path"}):
+        check.write_text(json.dumps(record))
+        out = tmp_path / "r.html"
+        assert main(["report", str(check), "-o", str(out)]) == 0, capsys.readouterr().err
+        text = html.unescape(out.read_text())
+        assert f"advantage explain '{proof}'" in text
+        assert f"advantage check '{proof}' --symbolic" in text
+        assert f"{data['command']} > '{check}'" in text
+        assert f"advantage report '{check}' -o report.html" in text
+    # The derived command, for an output that records none, finds the file too.
+    assert commands.check_line(data).startswith(f"advantage check '{proof}' --adversary")
