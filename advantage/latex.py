@@ -35,11 +35,41 @@ _MATH = {
     "∏": r"\prod", "∑": r"\sum", "±": r"\pm", "×": r"\times", "∈": r"\in", "½": r"\tfrac{1}{2}",
     "²": "^{2}", "³": "^{3}", "¹": "^{1}", "⁻": "^{-}", "₀": "_{0}", "₁": "_{1}", "₂": "_{2}",
 }  # fmt: skip
-_TEXT = {"–": "--", "—": "---", "…": r"\ldots{}", "‘": "`", "’": "'", "“": "``", "”": "''"}
+_TEXT = {
+    "–": "--", "—": "---", "…": r"\ldots{}", "‘": "`", "’": "'", "“": "``", "”": "''",
+    "ø": r"{\o}", "Ø": r"{\O}", "ß": r"{\ss}", "æ": r"{\ae}", "Æ": r"{\AE}", "œ": r"{\oe}",
+    "Œ": r"{\OE}", "ł": r"{\l}", "Ł": r"{\L}",
+}  # fmt: skip
 # Combining marks, as the text accents that put them on the letter before.
 _ACCENTS = {"\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=",
-            "\u0308": '"', "\u0327": "c", "\u030c": "v"}  # fmt: skip
-_GREEK = {"LAMDA": "lambda", "EPSILON": "varepsilon", "PHI": "phi"}
+            "\u0306": "u", "\u0307": ".", "\u0308": '"', "\u030a": "r", "\u030b": "H",
+            "\u030c": "v", "\u0323": "d", "\u0327": "c", "\u0328": "k"}  # fmt: skip
+# Greek letters by their Unicode names: the small ones as LaTeX's commands (ε as the
+# rounder \varepsilon, final sigma as \varsigma, omicron as o, which LaTeX has no command
+# for); the capitals LaTeX has commands for as those, the others as the upright Latin
+# letters they look like (LaTeX has no \Alpha). Other Greek letters are named as U+XXXX.
+_GREEK_SMALL = {
+    "ALPHA": r"\alpha", "BETA": r"\beta", "GAMMA": r"\gamma", "DELTA": r"\delta",
+    "EPSILON": r"\varepsilon", "ZETA": r"\zeta", "ETA": r"\eta", "THETA": r"\theta",
+    "IOTA": r"\iota", "KAPPA": r"\kappa", "LAMDA": r"\lambda", "MU": r"\mu", "NU": r"\nu",
+    "XI": r"\xi", "OMICRON": "o", "PI": r"\pi", "RHO": r"\rho", "FINAL SIGMA": r"\varsigma",
+    "SIGMA": r"\sigma", "TAU": r"\tau", "UPSILON": r"\upsilon", "PHI": r"\phi", "CHI": r"\chi",
+    "PSI": r"\psi", "OMEGA": r"\omega", "DIGAMMA": r"\digamma",
+}  # fmt: skip
+_GREEK_CAPITAL = {
+    "GAMMA": r"\Gamma", "DELTA": r"\Delta", "THETA": r"\Theta", "LAMDA": r"\Lambda",
+    "XI": r"\Xi", "PI": r"\Pi", "SIGMA": r"\Sigma", "UPSILON": r"\Upsilon", "PHI": r"\Phi",
+    "PSI": r"\Psi", "OMEGA": r"\Omega",
+} | {
+    name: rf"\mathrm{{{latin}}}"
+    for name, latin in {
+        "ALPHA": "A", "BETA": "B", "EPSILON": "E", "ZETA": "Z", "ETA": "H", "IOTA": "I",
+        "KAPPA": "K", "MU": "M", "NU": "N", "OMICRON": "O", "RHO": "P", "TAU": "T", "CHI": "X",
+    }.items()
+}  # fmt: skip
+# Symbol forms of Greek letters.
+_GREEK_SYMBOLS = {"ϵ": r"\epsilon", "ϑ": r"\vartheta", "ϕ": r"\phi", "ϖ": r"\varpi",
+                  "ϱ": r"\varrho", "ϰ": r"\varkappa"}  # fmt: skip
 
 
 def escape(text: str) -> str:
@@ -48,12 +78,15 @@ def escape(text: str) -> str:
 
 
 def _greek(char: str) -> str | None:
+    if char in _GREEK_SYMBOLS:
+        return _GREEK_SYMBOLS[char]
     name = unicodedata.name(char, "")
-    for case in ("SMALL", "CAPITAL"):
-        prefix = f"GREEK {case} LETTER "
+    for prefix, letters in (
+        ("GREEK SMALL LETTER ", _GREEK_SMALL),
+        ("GREEK CAPITAL LETTER ", _GREEK_CAPITAL),
+    ):
         if name.startswith(prefix):
-            letter = _GREEK.get(name[len(prefix) :], name[len(prefix) :].lower())
-            return "\\" + (letter if case == "SMALL" else letter.capitalize())
+            return letters.get(name[len(prefix) :])
     return None
 
 
