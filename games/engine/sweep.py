@@ -404,6 +404,29 @@ def _check_values(values: Any, fitted: bool) -> list[Any]:
     return list(values)
 
 
+def _evolved(
+    game: Game, adversary: Any, target: str, budget: str, values: list[Any], fit: str | None
+) -> tuple[list[tuple[Game, Any]], set[float]]:
+    """The (game, adversary) of each budget, and the game's baselines among them."""
+    pairs = [
+        (
+            attrs.evolve(game, **{budget: value}) if target == "game" else game,  # type: ignore[misc]
+            attrs.evolve(adversary, **{budget: value}) if target == "adversary" else adversary,  # type: ignore[misc]
+        )
+        for value in values
+    ]
+    baselines = {float(g.baseline) for g, _ in pairs}
+    if fit is not None and len(baselines) > 1:
+        # One curve has one baseline: fitted to points with others, it reads what none of
+        # them measured.
+        raise InvalidArgument(
+            f"the game's baseline changes with {budget} (from {min(baselines):.3g} to "
+            f"{max(baselines):.3g}): a curve fits a budget that leaves it fixed; sweep without "
+            "fit to see each point against its own"
+        )
+    return pairs, baselines
+
+
 def sweep(
     game: Game,
     adversary: Callable[..., Any],
@@ -442,22 +465,7 @@ def sweep(
     k = len(values)
     point_level = 1 - (1 - level) / k if simultaneous and k > 1 else level
     correction = f"bonferroni over {k} budgets" if simultaneous and k > 1 else "none (pointwise)"
-    pairs = [
-        (
-            attrs.evolve(game, **{budget: value}) if target == "game" else game,  # type: ignore[misc]
-            attrs.evolve(adversary, **{budget: value}) if target == "adversary" else adversary,  # type: ignore[misc]
-        )
-        for value in values
-    ]
-    baselines = {float(g.baseline) for g, _ in pairs}
-    if fit is not None and len(baselines) > 1:
-        # One curve has one baseline: fitted to points with others, it reads what none of
-        # them measured.
-        raise InvalidArgument(
-            f"the game's baseline changes with {budget} (from {min(baselines):.3g} to "
-            f"{max(baselines):.3g}): a curve fits a budget that leaves it fixed; sweep without "
-            "fit to see each point against its own"
-        )
+    pairs, baselines = _evolved(game, adversary, target, budget, values, fit)
     points = []
     for i, (value, (g, a)) in enumerate(zip(values, pairs, strict=True)):
         step = None

@@ -382,19 +382,7 @@ class Chunks:
         if not losses and exceeded:
             losses.append(("budget", None, "the batch went over budget"))
         win = None if losses else _judge_batch(game, challenge, hidden, answers, size, losses)
-        # Read again now: the challenger may fill its mask while answering (a model is trained
-        # once the adversary submits its canary).
-        kept = late = None
-        if early is not None:
-            kept = ~early if early.any() else None
-            late = np.asarray(challenge.failed, bool) & ~early
-            if late.any():
-                losses.append(("oracle-failed", late, _ORACLE))
-                win = None if win is None else win & ~late
-            else:
-                late = None
-        if kept is not None:
-            losses.append(("game-failed", early, "the challenger failed"))
+        kept, late, win = _challenger_failures(challenge, early, win, losses)
         errors, first = (
             _count_losses(
                 losses, kept, late, size, start, f"(seed {seed}, batch {start}-{stop - 1})"
@@ -440,6 +428,29 @@ _ORACLE = "an oracle failed while answering (the adversary's loss)"
 def _failures(challenge: Any, size: int) -> np.ndarray:
     """A copy of the challenger's failure mask as it stands (the game may fill it later)."""
     return np.zeros(size, bool) if challenge.failed is None else np.array(challenge.failed, bool)
+
+
+def _challenger_failures(
+    challenge: Any, early: np.ndarray | None, win: np.ndarray | None, losses: list[Loss]
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """The trials kept (None: all), those an oracle's failure lost (None: none) and the wins
+    without them; both failures are added to ``losses``.
+
+    The mask is read again now: the challenger may fill it while answering (a model is
+    trained once the adversary submits its canary); ``early`` is what it held before.
+    """
+    if early is None:
+        return None, None, win
+    late: np.ndarray | None = np.asarray(challenge.failed, bool) & ~early
+    if late is not None and late.any():
+        losses.append(("oracle-failed", late, _ORACLE))
+        win = None if win is None else win & ~late
+    else:
+        late = None
+    if not early.any():
+        return None, late, win
+    losses.append(("game-failed", early, "the challenger failed"))
+    return ~early, late, win
 
 
 def _judge_batch(
