@@ -223,7 +223,7 @@ def test_list_reflows_a_docstring_for_the_terminal_to_wrap():
 
 def test_list_shows_a_paragraph_as_one_line_where_the_terminal_is_wide(monkeypatch):
     out = io.StringIO()
-    monkeypatch.setattr(common, "console", Console(file=out, width=400, color_system=None))
+    monkeypatch.setattr(common, "console", Console(file=out, width=1000, color_system=None))
     from advantage import listing
 
     monkeypatch.setattr(listing, "console", common.console)
