@@ -59,14 +59,18 @@ class Entry:
 
     @property
     def summary(self) -> str:
-        """The first line of the docstring, or why the entry cannot be loaded here."""
+        """The docstring's first paragraph as one line, or why the entry cannot be loaded here.
+
+        A first sentence often runs over a line break of the source: the first line alone
+        would cut it (and `advantage list` would show half a sentence)."""
         try:
             doc = self.load().__doc__ or ""
         except ImportError as error:
             missing = getattr(error, "name", None) or str(error)
             hint = " (pip install -e '.[ml]')" if missing in {"torch", "sklearn"} else ""
             return f"unavailable: needs {missing}{hint}"
-        return doc.strip().splitlines()[0] if doc.strip() else ""
+        first = re.split(r"\n[ \t]*\n", doc.strip(), maxsplit=1)[0]
+        return " ".join(first.split())
 
 
 class Registry:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import configparser
 import importlib
+import inspect
 import pathlib
+import re
 
 import pytest
 
@@ -55,3 +57,19 @@ def test_each_entry_point_loads_under_its_registered_name(group, name, target):
     assert entry.target is cls, f"{target} registers as {registry.name_of(cls)!r}, not {name!r}"
     registered = [e.name for e in registry.entries() if e.target is cls]
     assert registered == [name]
+
+
+@pytest.mark.parametrize(
+    ("group", "name"),
+    [(g, n) for g, n, _ in DECLARED if g in REGISTRIES],
+    ids=[d[1] for d in DECLARED if d[0] in REGISTRIES],
+)
+def test_each_summary_is_the_whole_first_paragraph_of_its_docstring(group, name):
+    entry = REGISTRIES[group].entry(name)
+    summary = entry.summary
+    if summary.startswith("unavailable: needs"):
+        pytest.skip(summary)
+    first = re.split(r"\n\s*\n", inspect.cleandoc(entry.load().__doc__ or ""))[0]
+    # `advantage list` shows this as a description: never a sentence cut at a line break.
+    assert summary == " ".join(first.split())
+    assert summary.endswith((".", "?", "!", ")")), summary
