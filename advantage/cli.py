@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from advantage.common import add_import_option, import_requested, inline_game_params, invoked
 from advantage.latex import add_standalone_option
+from advantage.layout import Paragraphs
 from oracles import InvalidArgument
 
 __all__ = ["main", "parser"]
@@ -46,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="advantage",
         description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=Paragraphs,
     )
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

@@ -25,6 +25,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from advantage.layout import Paragraphs
 from games.engine import Estimate
 from games.registry import ADVERSARIES, GAMES, coerce
 from games.stats.intervals import percent
@@ -107,15 +108,11 @@ def subcommand(
 ) -> argparse.ArgumentParser:
     """A subcommand run by ``handler``, with ``--json`` when ``json_output``.
 
-    Its ``--help`` prints a ``description`` with line breaks as written (paragraphs and
-    examples kept) and wraps one without them to the terminal's width.
+    Its ``--help`` wraps the ``description`` at the terminal's width, keeping its
+    paragraphs and the indented lines of its examples.
     """
-    raw = "\n" in description
     parser: argparse.ArgumentParser = sub.add_parser(
-        name,
-        help=help,
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter,
+        name, help=help, description=description, formatter_class=Paragraphs
     )
     if json_output:
         add_json_option(parser)

@@ -1,13 +1,16 @@
-"""Tables that read at any terminal width.
+"""Tables and help text that read at any terminal width.
 
 A column is never narrower than its longest token (a parameter such as
 ``key_reuse=true``, a name, an interval's end), so nothing is broken inside a token or
 cut short. When the columns cannot all fit, each row is stacked instead: a heading line,
-then its details under it, one labelled line each.
+then its details under it, one labelled line each. A command's description is refilled to
+the terminal's width, its paragraphs and examples kept.
 """
 
 from __future__ import annotations
 
+import argparse
+import textwrap
 from collections.abc import Sequence
 
 import attrs
@@ -16,7 +19,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["Column", "Stacked", "column_widths", "fitted", "stacked"]
+__all__ = ["Column", "Paragraphs", "Stacked", "column_widths", "fitted", "stacked"]
 
 Cell = str | Text
 
@@ -120,3 +123,35 @@ def fitted(
     for row in rows:
         table.add_row(*row)
     return table
+
+
+class Paragraphs(argparse.RawDescriptionHelpFormatter):
+    """Help whose description is wrapped at the terminal's width, its layout kept.
+
+    Lines that start at the margin run on into one paragraph, refilled (their breaks were
+    made for the source's columns); a blank line still parts paragraphs, and an indented
+    line (an example's next command) keeps its own line, wrapped under its indentation.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines: list[str] = []
+        for line in text.splitlines():
+            last = lines[-1] if lines else ""
+            if last and line and not last[0].isspace() and not line[0].isspace():
+                lines[-1] = f"{last} {line}"
+            else:
+                lines.append(line)
+        out: list[str] = []
+        for line in lines:
+            body = line.lstrip()
+            lead = indent + line[: len(line) - len(body)]
+            wrapped = textwrap.wrap(
+                body,
+                width,
+                initial_indent=lead,
+                subsequent_indent=lead,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            out.extend(wrapped or [""])
+        return "\n".join(out)

@@ -1,5 +1,6 @@
 """`advantage run`, `show`, `plan` and `list`: outputs, errors, and what a new user trips over."""
 
+import argparse
 import io
 import re
 import subprocess
@@ -277,6 +278,36 @@ def test_every_command_has_help(capsys):
         out = capsys.readouterr().out
         assert exit_.value.code == 0 and f"usage: advantage {name}" in out and len(out) > 200, name
         assert "%%" not in out, name
+
+
+def _commands(parser, path=()):
+    """Every command's words: (), ("run",), ..., ("lm", "train"), ..."""
+    yield path
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*path, name))
+
+
+def test_every_help_fits_80_columns_and_keeps_its_paragraphs(monkeypatch, capsys):
+    from advantage.cli import parser
+
+    width = 80
+    monkeypatch.setenv("COLUMNS", str(width))
+    commands = list(_commands(parser()))
+    assert ("run",) in commands and ("lm", "train") in commands
+    for words in commands:
+        with pytest.raises(SystemExit):
+            main([*words, "--help"])
+        lines = capsys.readouterr().out.splitlines()
+        wide = [line for line in lines if len(line) > width]
+        assert not wide, (words, wide)
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    out = capsys.readouterr().out
+    # A paragraph is refilled, an example keeps its own lines.
+    assert "\n\nA real-vs-ideal game counts" in out
+    assert "\n          advantage plan collision -p n=12 --eps 0.1\n" in out
 
 
 def test_console_script_exit_status():
