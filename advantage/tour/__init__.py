@@ -109,11 +109,14 @@ def _list(rows: list[Row | CheckRow], as_json: bool) -> int:
 
 class _Progress:
     """A row at a time on stderr: a live line on a terminal, one line per row elsewhere
-    (so that a piped or logged tour is never silent)."""
+    (so that a piped or logged tour is never silent). With ``--json`` (``as_json``) only a
+    terminal gets it, as with :func:`advantage.common.progress`: the live line leaves no
+    trace, and a pipe that may carry stderr into the JSON stays clean."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, as_json: bool = False) -> None:
         self.total = total
         self.live = stderr.is_terminal
+        self.plain = not self.live and not as_json
         self.status: Any = None
 
     def __call__(self, i: int, row: Row | CheckRow, outcome: Outcome | None) -> None:
@@ -125,7 +128,7 @@ class _Progress:
                     self.status.start()
                 self.status.update(Text(what))
             return
-        if not self.live:
+        if self.plain:
             took = "skipped" if outcome.elapsed is None else f"{outcome.elapsed:.1f} s"
             ok = {True: "agrees", False: "DISAGREES", None: "skipped"}[outcome.ok]
             stderr.print(Text(f"{what}: {ok}, {took}"), soft_wrap=True)
@@ -140,7 +143,7 @@ def tour_command(args: argparse.Namespace) -> int:
     if args.list:
         return _list(rows, args.json)
     each = level(len(ROWS))
-    progress = _Progress(len(rows))
+    progress = _Progress(len(rows), as_json=args.json)
     try:
         outcomes = play_rows(rows, seed=args.seed, level=each, progress=progress)
     finally:

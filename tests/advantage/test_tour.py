@@ -140,6 +140,19 @@ def test_human_tour_names_the_correction(capsys, monkeypatch):
     assert "Bonferroni over 2 rows" in out and "1 row(s) disagree with theory" in out
 
 
+def test_a_piped_tour_reports_progress_except_with_json(capsys, monkeypatch):
+    monkeypatch.setattr(tour, "ROWS", [CHEAP[0], CHEAP[2]])
+    assert main(["tour"]) == 0
+    err = capsys.readouterr().err
+    assert "[1/2] otp · guess: agrees" in err and "[2/2]" in err
+    # With --json a pipe stays clean (as for run, check, sweep, certify and audit): stderr
+    # sent into the same file (2>&1) must leave one JSON object.
+    assert main(["tour", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert len(json.loads(captured.out + captured.err)["rows"]) == 2
+
+
 def test_the_help_reads_as_written(capsys):
     with pytest.raises(SystemExit):
         main(["tour", "--help"])
