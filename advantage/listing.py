@@ -7,6 +7,7 @@ import inspect
 import re
 from typing import Any
 
+import attrs
 from rich.text import Text
 
 from advantage.common import add_json_option, console, print_json, subcommand
@@ -92,16 +93,21 @@ def _registry(kind: str):  # type: ignore[no-untyped-def]
     return GAMES if kind == "games" else ADVERSARIES
 
 
-def _rows(kind: str) -> list[dict[str, str]]:
+def _rows(kind: str) -> list[dict[str, Any]]:
+    """One dict a name; an adversary's ``games`` is a list, empty when it plays any game."""
     if kind == "proofs":
         return [{"name": n, "summary": s} for n, s in _proofs().items()]
     rows = []
     for entry in _registry(kind).entries():
-        row = {"name": entry.name, "summary": entry.summary}
+        row: dict[str, Any] = {"name": entry.name, "summary": entry.summary}
         if kind == "adversaries":
-            row["games"] = ", ".join(entry.games) or "any"
+            row["games"] = list(entry.games)
         rows.append(row)
     return rows
+
+
+def _plays(row: dict[str, Any]) -> Text:
+    return Text(", ".join(row["games"]) or "any")
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -121,7 +127,7 @@ def list_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(kind: str, rows: list[dict[str, str]]) -> Any:
+def _table(kind: str, rows: list[dict[str, Any]]) -> Any:
     plays = kind == "adversaries"
     columns = [
         Column("name", wrap=False),
@@ -131,7 +137,7 @@ def _table(kind: str, rows: list[dict[str, str]]) -> Any:
     cells = [
         [
             Text(row["name"], style="cyan"),
-            *([Text(row["games"])] if plays else []),
+            *([_plays(row)] if plays else []),
             doc_text(row["summary"]),
         ]
         for row in rows
@@ -141,7 +147,7 @@ def _table(kind: str, rows: list[dict[str, str]]) -> Any:
             heading=Text(row["name"], style="bold cyan"),
             status=Text(""),
             details=[
-                *([("plays", Text(row["games"]))] if plays else []),
+                *([("plays", _plays(row))] if plays else []),
                 ("", doc_text(row["summary"])),
             ],
         )
@@ -149,6 +155,26 @@ def _table(kind: str, rows: list[dict[str, str]]) -> Any:
     ]
     title = Text(kind, style="bold")
     return fitted(columns, cells, console.width, title=title, stack=stack)
+
+
+def _type_name(field: attrs.Attribute) -> str:
+    return getattr(field.type, "__name__", str(field.type))
+
+
+def _parameter(field: attrs.Attribute) -> dict[str, Any]:
+    """A parameter as the table shows it, as data: its type, default, help and choices."""
+    default = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        default = "(computed)"  # made per instance, as the table says
+    elif default is attrs.NOTHING:
+        default = None
+    choices = field.metadata.get("choices")
+    return {
+        "type": _type_name(field),
+        "default": default,
+        "help": field.metadata.get("help", ""),
+        "choices": list(choices) if choices else None,
+    }
 
 
 def _detail(kind: str, name: str, as_json: bool) -> int:
@@ -161,7 +187,7 @@ def _detail(kind: str, name: str, as_json: bool) -> int:
             {
                 "name": name,
                 "doc": cls.__doc__ or "",
-                "parameters": {k: help_of(f) for k, f in fields.items()},
+                "parameters": {k: _parameter(f) for k, f in fields.items()},
                 "held": fixed,
             }
         )
@@ -179,7 +205,7 @@ def _detail(kind: str, name: str, as_json: bool) -> int:
     rows = [
         [
             Text(key),
-            Text(getattr(field.type, "__name__", str(field.type))),
+            Text(_type_name(field)),
             doc_text(help_of(field)),
         ]
         for key, field in fields.items()

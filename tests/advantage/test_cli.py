@@ -159,9 +159,28 @@ def test_list_names_and_descriptions(cli):
     games = {row["name"]: row["summary"] for row in data["games"]}
     adversaries = {row["name"]: row for row in data["adversaries"]}
     assert "otp" in games and games["otp"].startswith("One-time pad")
-    assert adversaries["two-time-pad"]["games"] == "otp" and adversaries["guess"]["games"] == "any"
+    # The games an adversary plays as a list; an empty one means any game.
+    assert adversaries["two-time-pad"]["games"] == ["otp"] and adversaries["guess"]["games"] == []
+    plays = adversaries["autoattack"]["games"]
+    assert isinstance(plays, list) and len(plays) > 1 and all(", " not in g for g in plays)
     detail = cli.json("list", "games", "otp")
     assert set(detail["parameters"]) == {"n", "key_reuse", "queries"}
+
+
+def test_list_json_gives_each_parameter_its_type_default_and_help(cli):
+    """What the parameters table shows, as data: a JSON reader need not parse help text."""
+    parameters = cli.json("list", "games", "otp")["parameters"]
+    assert parameters["n"] == {
+        "type": "int",
+        "default": 16,
+        "help": "message length in bits",
+        "choices": None,
+    }
+    assert parameters["key_reuse"]["type"] == "bool" and parameters["key_reuse"]["default"] is False
+    adversary = cli.json("list", "adversaries", "birthday")["parameters"]
+    assert adversary and all(
+        set(p) == {"type", "default", "help", "choices"} for p in adversary.values()
+    )
 
 
 def test_list_an_adversary_without_parameters_says_so(cli):
