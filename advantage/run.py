@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
+from rich.console import Group, RenderableType
+from rich.text import Text
 
 from advantage.common import (
     add_adversary_option,
@@ -23,6 +23,7 @@ from advantage.common import (
     split_spec,
     subcommand,
 )
+from advantage.layout import Column, Stacked, fitted
 from games.engine import estimate, estimate_from, runlog
 from games.engine.ensemble import CORRECTIONS, Ensemble, estimate_best
 from games.registry import ADVERSARIES, parameters
@@ -117,51 +118,53 @@ def _accepted(name: str, given: dict[str, str]) -> list[str]:
     return [k for k in given if k in fields or k.replace("-", "_") in fields]
 
 
-def ensemble_table(result: Ensemble) -> Table:
-    """One row per adversary, then the ensemble's rows."""
+ENSEMBLE_COLUMNS = [
+    Column("adversary"),
+    *(Column(header, justify="right") for header in ("trials", "wins", "advantage", "interval")),
+    Column("method"),
+]
+
+
+def _ensemble_row(label: str, e: Any, wins: str, method: str, bold: bool = False) -> list[Text]:
+    advantage = Text(f"{e.advantage:+.4f}", style="bold" if bold else "")
+    interval = f"[{e.ci_low:+.4f}, {e.ci_high:+.4f}]"
+    return [Text(label), Text(str(e.trials)), Text(wins), advantage, Text(interval), Text(method)]
+
+
+def _ensemble_stacked(row: list[Text]) -> Stacked:
+    label, trials, wins, advantage, interval, method = row
+    counted = f"{trials.plain} trials" + (f", {wins.plain} wins" if wins.plain else "")
+    return Stacked(
+        heading=Text(label.plain, style="bold"),
+        status=advantage,
+        details=[("interval", interval), ("method", method), ("trials", Text(counted))],
+    )
+
+
+def ensemble_table(result: Ensemble) -> RenderableType:
+    """One row per adversary, then the ensemble's rows; within the console's width, stacked
+    where the columns cannot fit (a label or a method is never cut)."""
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     if result.correction == "bonferroni":
         note = f"per-adversary intervals at {result.adversaries[0].level:.2%} (bonferroni over {len(result.labels)})"
     else:
         note = "per-adversary intervals on the selection split, not corrected"
-    table = Table(
-        title=escape(f"{len(result.labels)} adversaries vs {result.game} ({params})"),
-        caption=escape(
-            f"{result.trials} trials, seed {result.seed}, the same trials for every adversary; {note}"
-        ),
-    )
-    for column in ("adversary", "trials", "wins", "advantage", "interval", "method"):
-        table.add_column(column, justify="left" if column in ("adversary", "method") else "right")
-    for label, e in zip(result.labels, result.adversaries, strict=True):
-        table.add_row(
-            escape(label),
-            str(e.trials),
-            str(e.wins),
-            f"{e.advantage:+.4f}",
-            escape(f"[{e.ci_low:+.4f}, {e.ci_high:+.4f}]"),
-            escape(f"{e.level:.2%} {e.method}"),
-        )
+    rows = [
+        _ensemble_row(label, e, str(e.wins), f"{e.level:.2%} {e.method}")
+        for label, e in zip(result.labels, result.adversaries, strict=True)
+    ]
     best = result.best
-    table.add_row(
-        escape(f"best: {best.adversary}"),
-        str(best.trials),
-        "",
-        f"[bold]{best.advantage:+.4f}[/]",
-        escape(f"[{best.ci_low:+.4f}, {best.ci_high:+.4f}]"),
-        escape(f"{percent(best.level)} {best.method}; {best.correction}"),
-        end_section=result.union is None,
-    )
+    method = f"{percent(best.level)} {best.method}; {best.correction}"
+    rows.append(_ensemble_row(f"best: {best.adversary}", best, "", method, bold=True))
     if result.union is not None:
-        u = result.union
-        table.add_row(
-            escape(f"any of {len(result.labels)} wins"),
-            str(u.trials),
-            str(u.wins),
-            f"[bold]{u.advantage:+.4f}[/]",
-            escape(f"[{u.ci_low:+.4f}, {u.ci_high:+.4f}]"),
-            escape(f"{percent(u.level)} {u.method}"),
-        )
-    return table
+        u, label = result.union, f"any of {len(result.labels)} wins"
+        rows.append(_ensemble_row(label, u, str(u.wins), f"{percent(u.level)} {u.method}", True))
+    title = f"{len(result.labels)} adversaries vs {result.game} ({params})"
+    caption = f"{result.trials} trials, seed {result.seed}, the same trials for every adversary"
+    caption += f"; {note}"
+    stack = [_ensemble_stacked(row) for row in rows]
+    table = fitted(ENSEMBLE_COLUMNS, rows, console.width, title=title, stack=stack)
+    return Group(table, Text(caption, style="dim"))
 
 
 def read_log(

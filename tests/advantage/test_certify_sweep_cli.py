@@ -97,6 +97,24 @@ def test_run_with_several_adversaries_table_and_union(cli, monkeypatch):
     assert data["union"]["trials"] == 300 and data["best"]["correction"].startswith("held-out")
 
 
+@pytest.mark.parametrize("width", [80, 60])
+def test_run_with_several_adversaries_cuts_nothing(width, cli, capsys, monkeypatch):
+    monkeypatch.setattr(common.console, "width", width)
+    argv = ["run", "collision", "-p", "n=12", "--adversary", "birthday:q=16", "--adversary",
+            "birthday", "--correction", "held-out", "--trials", "300", "--seed", "1"]  # fmt: skip
+    data = cli.json(*argv)
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= width and "…" not in out
+    # Every word of every label, method and correction is shown whole.
+    best, union = data["best"], data["union"]
+    labels = [a["label"] for a in data["adversaries"]]
+    words = {*labels, best["adversary"], best["method"], *best["correction"].split()}
+    words |= {*union["method"].split(), "per-trial", "union"}
+    for word in words:
+        assert word.strip("()") in out, word
+
+
 def test_sweep_json_plot_and_assumption(cli, tmp_path):
     plot, toml = tmp_path / "curve.png", tmp_path / "birthday.toml"
     # Below q = 32 the birthday curve 1 - exp(-q²/2N) is close to a power law; a fixed seed,
