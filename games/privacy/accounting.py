@@ -19,13 +19,25 @@ import numpy as np
 
 from oracles import InvalidArgument, checks
 
-__all__ = ["ACCOUNTANTS", "DELTA", "available", "dp_advantage_bound", "epsilon"]
+__all__ = [
+    "ACCOUNTANTS",
+    "DELTA",
+    "NoAccountant",
+    "available",
+    "dp_advantage_bound",
+    "epsilon",
+]
 
 ACCOUNTANTS = ("rdp", "pld")
 
 #: The δ at which ε is stated unless a caller says otherwise: below 1/n for the training
 #: sets of the membership and unlearning games.
 DELTA = 1e-5
+
+
+class NoAccountant(InvalidArgument):
+    """The accounting library that ε needs is not installed: a claim that cannot be
+    computed, unlike a scheme that makes none (callers refuse it before any work)."""
 
 
 def available() -> str | None:
@@ -54,8 +66,8 @@ def epsilon(
 ) -> float:
     """ε at ``delta`` of ``steps`` Poisson-subsampled Gaussian steps (add/remove one record).
 
-    Raises InvalidArgument for out-of-range arguments or when no accounting library is
-    installed (``pip install dp-accounting``).
+    Raises InvalidArgument for out-of-range arguments, and its :class:`NoAccountant` when
+    no accounting library for ``accountant`` is installed (``pip install dp-accounting``).
     """
     return _epsilon(
         checks.number("noise_multiplier", noise_multiplier, 0, open_low=True),
@@ -89,13 +101,16 @@ def _epsilon(sigma: float, q: float, steps: int, delta: float, accountant: str) 
             logger.setLevel(level)
     if library == "opacus":
         if accountant != "rdp":
-            raise InvalidArgument("accountant='pld' needs dp-accounting: pip install dp-accounting")
+            raise NoAccountant(
+                "accountant='pld' needs dp-accounting: pip install dp-accounting "
+                "(or use accountant='rdp')"
+            )
         from opacus.accountants import RDPAccountant
 
         acc = RDPAccountant()
         acc.history = [(sigma, q, steps)]
         return float(acc.get_epsilon(delta))
-    raise InvalidArgument(
+    raise NoAccountant(
         "computing ε needs an accountant: pip install dp-accounting (or pip install -e '.[opacus]')"
     )
 

@@ -335,6 +335,8 @@ def run_audit(
     calibration = checks.open_unit("calibration", calibration)
     _check_audited(game, adversary, game_name, adversary_name)
     each = 1 - (1 - level) / FIGURES
+    # Before any trial: an accountant that is not installed is refused, not found out after.
+    claimed = _claimed(game, delta, accountant)
 
     scores, bits = membership_scores(game, adversary, trials=trials, seed=seed, progress=progress)
     members = bits.astype(bool)
@@ -366,7 +368,7 @@ def run_audit(
         advantage=advantage,
         tpr_at_fpr=_held_out_rates(scores, members, fit, held, fpr, each),
         epsilon_lower=attrs.asdict(found, filter=lambda field, _: field.name != "delta"),
-        claimed=_claimed(game, delta, accountant, found.epsilon),
+        claimed=_tightness(claimed, found.epsilon),
         # The ROC of the held-out half, where the rates are measured, for plots.
         roc=_roc(scores[held], members[held]),
     )
@@ -415,15 +417,18 @@ def _advantage(
     return advantage
 
 
-def _claimed(game: Any, delta: float, accountant: str, lower: float) -> dict[str, Any]:
-    """The ε the game's scheme claims at ``delta``, the advantage it allows, and how much of
-    it the ε lower bound ``lower`` reaches (or why there is no claim)."""
+def _claimed(game: Any, delta: float, accountant: str) -> dict[str, Any]:
+    """The ε the game's scheme claims at ``delta`` and the advantage it allows (or why there
+    is no claim). Raises :class:`~games.privacy.accounting.NoAccountant` when the game
+    states an ε that no installed library can compute."""
     claimed: dict[str, Any] = {"delta": delta, "accountant": accountant}
     if not isinstance(game, Claims):
         claimed.update(epsilon=None, reason="the game states no ε")
         return claimed
     try:
         eps = float(game.epsilon(delta, accountant=accountant))
+    except accounting.NoAccountant:
+        raise
     except InvalidArgument as error:
         claimed.update(epsilon=None, reason=str(error))
         return claimed
@@ -431,9 +436,16 @@ def _claimed(game: Any, delta: float, accountant: str, lower: float) -> dict[str
         epsilon=eps,
         advantage_bound=dp_advantage_bound(eps, delta),
         library=accounting.available(),
-        tightness=lower / eps if eps > 0 else math.nan,
     )
     return claimed
+
+
+def _tightness(claimed: dict[str, Any], lower: float) -> dict[str, Any]:
+    """``claimed`` with how much of its ε the lower bound ``lower`` reaches."""
+    eps = claimed["epsilon"]
+    if eps is None:
+        return claimed
+    return {**claimed, "tightness": lower / eps if eps > 0 else math.nan}
 
 
 def _held_out_rates(

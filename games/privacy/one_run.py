@@ -268,6 +268,8 @@ def _claim(
         return None, f"trainer={game.trainer!r} makes no DP claim"
     try:
         claimed = float(trainer.epsilon(delta, size, accountant=accountant))  # type: ignore[attr-defined]
+    except accounting.NoAccountant:
+        raise  # refused before the training run, not reported as "no claim" after it
     except InvalidArgument as error:
         return None, str(error)
     return claimed, f"{accountant} accountant of {accounting.available()}, for {size} records"

@@ -211,3 +211,44 @@ def test_a_piped_audit_says_how_far_it_is(monkeypatch, capsys):
 def test_a_mistyped_game_is_named_before_missing_options(argv, message, capsys):
     assert main(["audit", *argv]) == 2
     assert message in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.parametrize(
+    ("argv", "played"),
+    [
+        ([*DP, "-p", "trainer=dp-sgd-noclip", *CANARY, "--trials", "100"], "membership_scores"),
+        ([*ONE_RUN, "-p", "trainer=dp-sgd-noclip"], "_canary_scores"),
+    ],
+)
+def test_an_accountant_that_is_not_installed_is_refused_before_any_trial(
+    argv, played, monkeypatch, capsys
+):
+    """Found out after the trials, it was reported as "no claim" and a broken trainer passed."""
+    import sys
+
+    from games.privacy import accounting, one_run
+    from games.privacy import audit as library
+
+    monkeypatch.setitem(sys.modules, "dp_accounting", None)  # as if it were not installed
+    accounting._epsilon.cache_clear()
+
+    def never(*args, **kwargs):
+        raise AssertionError("played before the accountant was checked")
+
+    monkeypatch.setattr(library if played == "membership_scores" else one_run, played, never)
+    assert main(["audit", "membership", *argv, "--accountant", "pld"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "needs dp-accounting: pip install dp-accounting" in err, err
+    accounting._epsilon.cache_clear()
+
+
+def test_a_game_that_states_no_epsilon_still_has_no_claim_without_the_accountant(
+    monkeypatch, capsys
+):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dp_accounting", None)
+    args = [*DP, "-p", "trainer=sgd", *CANARY, "--trials", "40", "--accountant", "pld"]
+    status, data = run_json(capsys, *args)
+    assert status == 0 and data["claimed"]["epsilon"] is None
+    assert "trainer='sgd' makes no DP claim" in data["claimed"]["reason"]
