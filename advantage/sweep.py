@@ -14,9 +14,11 @@ from advantage.common import (
     add_run_options,
     console,
     output_path,
+    pairs,
     play_options,
     print_json,
     progress,
+    split_spec,
     subcommand,
     subject,
 )
@@ -99,6 +101,24 @@ def parse_budget(text: str) -> tuple[str, list[str]]:
     return name.strip(), items
 
 
+def _refuse_fixed(args: argparse.Namespace, name: str, target: str) -> None:
+    """Refuse a fixed value of the swept parameter: the sweep would drop it without a word."""
+    if target == "game":
+        given = pairs(args.param, "-p")
+        if name in given:
+            raise InvalidArgument(f"--budget {name} sweeps {name}; drop -p {name}={given[name]}")
+        return
+    adversary, inline = split_spec(args.adversary)
+    if name in inline:
+        raise InvalidArgument(
+            f"--budget {name} sweeps {name}; drop {name}={inline[name]} from --adversary "
+            f"{args.adversary}"
+        )
+    given = pairs(args.adv_param, "-a")
+    if name in given:
+        raise InvalidArgument(f"--budget {name} sweeps {name}; drop -a {name}={given[name]}")
+
+
 def sweep_command(args: argparse.Namespace) -> int:
     if args.assumption is not None and args.fit is None:
         raise InvalidArgument("--assumption writes a fitted curve: give --fit MODEL")
@@ -111,6 +131,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     game, adversary = subject(args)
     name, texts = parse_budget(args.budget)
     target = budget_target(game, adversary, name)
+    _refuse_fixed(args, name, target)
     cls = type(game) if target == "game" else type(adversary)
     what = f"budget value of {target} parameter"
     values = [coerce(cls, {name: text}, what=what)[name] for text in texts]

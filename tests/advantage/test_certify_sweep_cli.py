@@ -172,6 +172,20 @@ def test_sweep_human_output_over_an_adversary_parameter(cli):
         ([*SWEEP, "queries=8,x"], "queries='x' must be an integer"),
         ([*SWEEP, "queries=8,16", "--assumption", "a.toml"], "--assumption writes a fitted curve"),
         ([*SWEEP, "queries=8,16", "--extrapolate", "64"], "extrapolate needs a fitted curve"),
+        # A fixed value of the swept parameter was dropped without a word.
+        (
+            [*SWEEP, "queries=8,16", "-p", "queries=64"],
+            "--budget queries sweeps queries; drop -p queries=64",
+        ),
+        (
+            ["sweep", "collision:queries=64", "--adversary", "birthday", "--budget", "queries=8"],
+            "--budget queries sweeps queries; drop -p queries=64",
+        ),
+        (
+            [*SWEEP[:3], "birthday:q=5", "--budget", "q=8,16"],
+            "--budget q sweeps q; drop q=5 from --adversary birthday:q=5",
+        ),
+        ([*SWEEP, "q=8,16", "-a", "q=5"], "--budget q sweeps q; drop -a q=5"),
         (
             [
                 "run",
