@@ -64,6 +64,11 @@ def _shape_and_baseline(args: argparse.Namespace) -> tuple[str, float | None]:
         if args.param:
             raise InvalidArgument("-p sets a parameter of the game: name a GAME too")
         shape = stats.shape_of(args.shape or "hidden-bit")
+        if args.baseline is not None and shape != "search":
+            raise InvalidArgument(
+                f"--baseline is the trivial win rate of a search game; a {shape} game's is "
+                "fixed (1/2): drop --baseline, or give --shape search"
+            )
         return shape, None if shape.hidden else args.baseline
     game = make_game(args.game, pairs(args.param, "-p"))
     if args.shape not in (None, game.shape):

@@ -142,6 +142,13 @@ def test_plan_reads_the_shape_and_baseline_from_a_game(cli):
     cli.fails("plan", "-p", "n=8", "--eps", "0.1", match="name a GAME too")
 
 
+@pytest.mark.parametrize("shape", [[], ["--shape", "hidden-bit"], ["--shape", "real-vs-ideal"]])
+def test_plan_refuses_a_baseline_for_a_shape_that_has_none(cli, shape):
+    # It was ignored without a word.
+    cli.fails("plan", "--eps", "0.1", "--baseline", "0.3", *shape,
+              match="drop --baseline, or give --shape search")  # fmt: skip
+
+
 def test_plan_for_a_real_vs_ideal_game_counts_named_worlds(cli):
     data = cli.json("plan", "prf", "--eps", "0.1", "--sims", "50")
     shaped = cli.json("plan", "--shape", "real-vs-ideal", "--eps", "0.1", "--sims", "50")
