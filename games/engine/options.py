@@ -74,6 +74,12 @@ class RunOptions:
             )
         if self.address is not None and self.backend != "ray":
             raise InvalidArgument("address is for backend='ray' only")
+        # The serial backend plays in this process: a worker count would be ignored.
+        if self.workers is not None and self.backend == "serial":
+            raise InvalidArgument(
+                f"workers={self.workers} is for backend='process' or 'ray' only: drop it, or "
+                "choose one of those backends"
+            )
 
 
 class RunKeywords(TypedDict, total=False):

@@ -84,6 +84,8 @@ def test_errors_are_counted_and_first_traceback_shown(capsys):
         ([*OTP_GUESS, "--trials", "0"], "trials=0 must be a positive integer"),
         ([*OTP_GUESS, "--level", "1.5"], r"level=1.5 must be in \(0, 1\)"),
         ([*OTP_GUESS, "--workers", "0", "--backend", "process"], "workers=0"),
+        # Ignored with the serial backend, while --address was refused there.
+        ([*OTP_GUESS, "--workers", "3"], "workers=3 is for backend='process' or 'ray' only"),
         (["plan", "--eps", "1.5"], "eps=1.5"),
         (["show", "/nonexistent/run.jsonl"], "no run log at"),
         (["list", "games", "nope"], "unknown game 'nope'"),

@@ -227,6 +227,8 @@ def test_challenger_failures_are_left_out_and_reported():
         ({"chunk_size": 0}, "chunk_size=0 must be a positive integer"),
         ({"backend": "threads"}, "backend='threads' must be one of: serial, process, ray"),
         ({"workers": 0}, "workers=0 must be a positive integer"),
+        ({"workers": 3}, "workers=3 is for backend='process' or 'ray' only: drop it"),
+        ({"address": "auto"}, "address is for backend='ray' only"),
     ],
 )
 def test_bad_arguments(kwargs, message):
