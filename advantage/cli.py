@@ -58,6 +58,23 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+#: The subcommands with --log, which keeps the finished chunks of an interrupted run.
+LOGGED = ("run",)
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """What is left of a command stopped by Ctrl-C: where --log kept the finished chunks,
+    or (a command without --log) that nothing was kept."""
+    if args.command not in LOGGED:
+        return f"interrupted: nothing was kept (`advantage {args.command}` keeps no log)"
+    if args.log:
+        return (
+            f"interrupted: the finished chunks are in {escape(args.log)}; rerun with --resume "
+            "to continue"
+        )
+    return "interrupted: the finished chunks were not kept; no log was given (--log keeps them)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -78,13 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        log = getattr(args, "log", None)
-        where = (
-            f"are in {log}; rerun with --resume to continue"
-            if log
-            else "were counted; no log was given (--log keeps them)"
-        )
-        err.print(f"interrupted: the finished chunks {where}")
+        err.print(_interrupted(args), soft_wrap=True)
         return 130
     except RuntimeError as error:
         from games.engine.backends import ChunkFailed

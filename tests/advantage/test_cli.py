@@ -401,3 +401,31 @@ def test_a_terminal_gets_a_bar_even_with_json_and_it_leaves_no_trace(as_json, mo
     drawn = screen.getvalue()
     assert "guess vs otp" in drawn and "300/1000" in drawn  # the bar, drawn as it stops
     assert drawn.endswith("\x1b[1A\x1b[2K")  # and then erased: the line above, cleared
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["sweep", "collision", "--adversary", "birthday", "--budget", "queries=2,4"],
+         "interrupted: nothing was kept (`advantage sweep` keeps no log)"),
+        (["certify", "otp", "--adversary", "guess", "--eps", "0.1"],
+         "interrupted: nothing was kept (`advantage certify` keeps no log)"),
+        (["check", "otp-perfect"], "interrupted: nothing was kept (`advantage check` keeps no log)"),
+        ([*OTP_GUESS], "the finished chunks were not kept; no log was given (--log keeps them)"),
+        ([*OTP_GUESS, "--log", "r[1].jsonl"],
+         "the finished chunks are in r[1].jsonl; rerun with --resume to continue"),
+    ],
+)  # fmt: skip
+def test_ctrl_c_names_log_only_for_commands_that_have_it(monkeypatch, capsys, argv, said):
+    """sweep, check and certify were told "--log keeps them", an option they do not have."""
+    from advantage import cli as module
+
+    def interrupt(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "invoked", interrupt)
+    assert main(argv) == 130
+    err = " ".join(capsys.readouterr().err.split())
+    assert said in err, err
+    if "nothing was kept" in said:
+        assert "--log" not in err and "--resume" not in err
