@@ -13,11 +13,13 @@ from advantage.common import (
     add_json_option,
     add_run_options,
     console,
+    estimate_json,
     estimate_table,
     make_adversary,
     make_game,
     pairs,
     play_options,
+    print_json,
     progress,
     show,
     split_spec,
@@ -180,9 +182,16 @@ def read_log(
 
 def show_command(args: argparse.Namespace) -> int:
     spec, result = read_log(args.log, args.level, args.method)
-    if not args.json and result.trials < spec["trials"]:
+    complete = result.trials >= spec["trials"]
+    if args.json:
+        # The table says when a run is incomplete; so does the JSON.
+        print_json(
+            {**estimate_json(result), "planned_trials": spec["trials"], "complete": complete}
+        )
+        return 0
+    if not complete:
         console.print(
             f"[yellow]incomplete run:[/] {result.trials} of {spec['trials']} trials logged"
         )
-    show(result, args.json, estimate_table)
+    show(result, False, estimate_table)
     return 0

@@ -124,6 +124,20 @@ def test_log_resume_and_show(tmp_path, cli):
         first["ci_low"],
     )
     cli.fails(*run, "--seed", "4", "--resume", match="records a different run")
+    assert (shown["planned_trials"], shown["complete"]) == (500, True)
+
+
+def test_show_json_says_a_log_is_incomplete(tmp_path, cli):
+    """The table said so; the JSON did not."""
+    log = tmp_path / "run.jsonl"
+    cli.json(
+        *OTP_GUESS, "--trials", "1000", "--chunk-size", "100", "--seed", "7", "--log", str(log)
+    )
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(log.read_text().splitlines(keepends=True)[:5]))  # spec + 4 chunks
+    shown = cli.json("show", str(cut))
+    assert (shown["trials"], shown["planned_trials"], shown["complete"]) == (400, 1000, False)
+    assert "incomplete run: 400 of 1000 trials logged" in cli.out("show", str(cut))
 
 
 def test_plan(cli):
