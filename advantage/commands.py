@@ -116,11 +116,19 @@ def _named(record: Mapping[str, Any], game: type, adversary: type) -> list[str]:
     ]
 
 
-def run_line(record: Mapping[str, Any], *, log: str | None = None) -> str | None:
+def run_line(
+    record: Mapping[str, Any],
+    *,
+    log: str | None = None,
+    resume: bool = False,
+    batched: bool | None = None,
+) -> str | None:
     """`advantage run` reproducing an estimate record (an `Estimate.to_json()`, a tour row).
 
     ``log``: also write the run log there (for a record read from one, with its chunk size,
-    on which the batched path's randomness depends).
+    on which the batched path's randomness depends); ``resume``: continue the run it records.
+    ``batched``: False adds --no-batched (a log of the per-trial path, which a resumed run
+    must take too).
     """
     classes = _subject(record)
     if classes is None:
@@ -136,8 +144,10 @@ def run_line(record: Mapping[str, Any], *, log: str | None = None) -> str | None
     ]
     if record.get("chunk_size"):
         argv += ["--chunk-size", str(record["chunk_size"])]
+    if batched is False:
+        argv.append("--no-batched")
     if log is not None:
-        argv += ["--log", log]
+        argv += ["--log", log, *(["--resume"] if resume else [])]
     return command_line(argv)
 
 

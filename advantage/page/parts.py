@@ -138,11 +138,7 @@ class Page:
         parts = []
         recorded = item.command
         if item.kind == "run-log":
-            derived_record = {**item.data, "chunk_size": item.data["spec"].get("chunk_size")}
-            derived = commands.run_line(derived_record, log=item.path)
-            parts.append(
-                command_html(derived, "the run that wrote the log, derived from its spec line")
-            )
+            parts.append(_resume_html(item))
             parts.append(
                 command_html(command_line(["show", item.path]), "the estimate, from the log alone")
             )
@@ -165,6 +161,20 @@ class Page:
                 command_html(self.report_line([item.path]), "this section, from that file")
             )
         return '<div class="reproduce"><h4>Reproduce</h4>' + "".join(parts) + "</div>"
+
+
+def _resume_html(item: Input) -> str:
+    """The run that continues (or, once complete, reads back) the log, from its spec line:
+    the log's planned trials, its chunk size and path, and --resume, without which a run
+    refuses to write over the log."""
+    spec, logged = item.data["spec"], item.data["trials"]
+    record = {**item.data, "trials": spec["trials"], "chunk_size": spec.get("chunk_size")}
+    line = commands.run_line(record, log=item.path, resume=True, batched=spec.get("batched"))
+    if logged < spec["trials"]:
+        note = f"{logged} of {spec['trials']} trials logged: the run that continues the log"
+    else:
+        note = "the run that wrote the log (with --resume it reads the finished log back)"
+    return command_html(line, f"{note}, derived from its spec line")
 
 
 def derived_command(item: Input) -> str | None:

@@ -322,3 +322,26 @@ def test_a_users_proof_file_is_reproduced_by_its_path_quoted(tmp_path, capsys):
         assert f"advantage report '{check}' -o report.html" in text
     # The derived command, for an output that records none, finds the file too.
     assert commands.check_line(data).startswith(f"advantage check '{proof}' --adversary")
+
+
+@pytest.mark.parametrize("path", [[], ["--no-batched"]])
+def test_a_cut_run_logs_reproduce_command_continues_it(tmp_path, capsys, path):
+    """It took the trials from the estimate (400), not the spec (1000), and pointed --log at
+    the existing file, which a run refuses: the command failed as written."""
+    where = tmp_path / "my logs"
+    where.mkdir()
+    full, cut = where / "full.jsonl", where / "inc run.jsonl"
+    argv = ["run", "otp", "--adversary", "guess", "--trials", "1000", "--seed", "7"]
+    assert main([*argv, "--chunk-size", "100", *path, "--log", str(full), "--json"]) == 0
+    cut.write_text("".join(full.read_text().splitlines(keepends=True)[:5]))  # 400 trials
+    capsys.readouterr()
+    for log, note in ((cut, "400 of 1000 trials logged"), (full, "the run that wrote the log")):
+        out = tmp_path / "r.html"
+        assert main(["report", str(log), "-o", str(out)]) == 0, capsys.readouterr().err
+        text = html.unescape(out.read_text())
+        assert note in text
+        (line,) = re.findall(r"<code>(advantage run [^<]*)</code>", text)
+        assert "--trials 1000" in line and line.endswith(f"--log '{log}' --resume"), line
+        capsys.readouterr()
+        assert main([*shlex.split(line)[1:], "--json"]) == 0, capsys.readouterr().err
+        assert json.loads(capsys.readouterr().out)["trials"] == 1000
