@@ -157,7 +157,16 @@ def _play(
     theorem = run(playing.game, playing.adversary, a_side=True)
     assumptions = []
     for part in playing.assumptions:
-        result = run(part.game, part.adversary, a_side=False)
+        try:
+            result = run(part.game, part.adversary, a_side=False)
+        except ProofError:
+            raise
+        except InvalidArgument as error:  # A's game took the same options: this is B's
+            raise ProofError(
+                f"reduction {part.assumption.reduction!r}: its adversary B cannot play: {error}",
+                file=playing.proof.file,
+                key=f"{part.assumption.key}.reduction",
+            ) from None
         _refuse_failed_b(part.assumption, result, theorem, playing.proof.file)
         assumptions.append(result)
     games = {playing.theorem_key: theorem}

@@ -47,6 +47,7 @@ from games.engine import wire
 from games.engine.children import die_with
 from games.engine.seeds import _Key
 from games.errors import TrialTimeout
+from games.registry import ADVERSARIES
 from oracles import BudgetExceeded, InvalidArgument, Oracle, OracleError, Oracles
 
 __all__ = [
@@ -190,7 +191,9 @@ class Isolated:
             blob = pickle.dumps(self.adversary)
         except Exception as error:
             raise InvalidArgument(
-                f"the adversary cannot be sent to an isolated process: {error}"
+                f"the adversary {_label(self.adversary)} cannot be sent to an isolated process "
+                f"({error}); give it fields that pickle (plain values, or classes and functions "
+                "defined in a module)"
             ) from None
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
@@ -318,6 +321,12 @@ class Isolated:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _label(adversary: Any) -> str:
+    """The adversary's registered name, or its class's full name (a reduction's B has none)."""
+    cls = type(adversary)
+    return ADVERSARIES.name_of(cls) or f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _answer(oracle: Oracle, query: list[Any]) -> tuple[Any, ...]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import attrs
 import numpy as np
@@ -42,6 +42,8 @@ __all__ = [
     "prp_as_prf",
     "single_challenge_from_many",
 ]
+
+_T = TypeVar("_T", bound=type)
 
 #: Oracle names of the theorem games, as A expects them.
 ENCRYPT = "encrypt"  # ind-cpa: encrypt(m0, m1) -> ciphertext of m_b
@@ -69,6 +71,26 @@ def _oracle(oracles: Oracles, name: str) -> Oracle:
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+def _pickled(cls: _T) -> _T:
+    """Let B be pickled (``--isolate`` sends it to another process, and a process backend
+    to its workers) though its ``public`` field is a read-only view, which does not pickle:
+    the view travels as a dict and is made read-only again on arrival. A class decorator
+    above ``attrs.frozen``, which writes the state methods it wraps."""
+    target: Any = cls
+    getstate, setstate = target.__getstate__, target.__setstate__
+
+    def __getstate__(self: Any) -> dict[str, Any]:
+        state = dict(getstate(self))
+        state["public"] = dict(state["public"])
+        return state
+
+    def __setstate__(self: Any, state: dict[str, Any]) -> None:
+        setstate(self, {**state, "public": _frozen(state["public"])})
+
+    target.__getstate__, target.__setstate__ = __getstate__, __setstate__
+    return cls
 
 
 def _public(params: Mapping[str, Any], n: int) -> dict[str, Any]:
@@ -114,6 +136,7 @@ class _Simulation:
 # -- CTR from a PRF ----------------------------------------------------------------------
 
 
+@_pickled
 @attrs.frozen(kw_only=True)
 class PRFFromCTR(_Simulation):
     """B against the PRF: simulates left-or-right CTR for A with B's function oracle.
@@ -159,6 +182,7 @@ def prf_from_ctr(adversary: Any, theorem_params: Mapping[str, Any]) -> PRFFromCT
 # -- PRF-MAC from a PRF --------------------------------------------------------------------
 
 
+@_pickled
 @attrs.frozen(kw_only=True)
 class PRFFromMac(_Simulation):
     """B against the PRF: answers A's tag queries with f, then checks A's forgery with f.
@@ -202,6 +226,7 @@ def prf_from_mac(adversary: Any, theorem_params: Mapping[str, Any]) -> PRFFromMa
 # -- Luby–Rackoff: a 3-round Feistel PRP from a PRF ------------------------------------
 
 
+@_pickled
 @attrs.frozen(kw_only=True)
 class PRFFromFeistel:
     """B against the PRF on n/2 bits: plants its oracle in one round of a 3-round Feistel.
@@ -284,6 +309,7 @@ def prf_from_feistel(adversary: Any, theorem_params: Mapping[str, Any]) -> PRFFr
 # -- PRP/PRF switching: the same adversary, renamed oracles ------------------------------
 
 
+@_pickled
 @attrs.frozen(kw_only=True)
 class Renamed:
     """B = A, with B's single oracle handed to A under the name A's game uses."""
@@ -307,6 +333,7 @@ def prp_as_prf(adversary: Any, theorem_params: Mapping[str, Any]) -> Renamed:
 # -- the hybrid argument over q left-or-right queries --------------------------------------
 
 
+@_pickled
 @attrs.frozen(kw_only=True)
 class HybridLR:
     """B against single-challenge left-or-right security, from A making q LR queries.

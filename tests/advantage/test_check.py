@@ -242,3 +242,50 @@ def test_explain_refuses_an_unknown_format(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["explain", "ctr-prf", "--format", "pdf"])
     assert exit_.value.code == 2 and "invalid choice: 'pdf'" in capsys.readouterr().err
+
+
+# Every crypto proof, with an adversary its theorem's game takes: A and the reduction's B
+# each play in their own process.
+ISOLATED = [
+    ("ctr-prf", "ecb-repeat"),
+    ("prf-mac", "guess"),
+    ("luby-rackoff", "prp-prf-switch"),
+    ("prp-prf-switching", "prp-prf-switch"),
+    ("hybrid-lr", "ecb-repeat"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("proof", "adversary"), ISOLATED)
+def test_every_crypto_proof_checks_with_isolate(capsys, proof, adversary):
+    argv = [proof, "--adversary", adversary, "--trials", "3", "--seed", "0", "--isolate"]
+    status = main(["check", *argv, "--json"])
+    captured = capsys.readouterr()
+    assert status in (0, 1), captured.err
+    report = json.loads(captured.out)
+    assert [row["trials"] for row in report["intervals"]] == [3] * len(report["intervals"])
+
+
+def test_a_b_that_cannot_be_isolated_is_named(tmp_path, capsys, user_imports):
+    (tmp_path / "isolate_cli_helpers.py").write_text(
+        "import attrs\n\n"
+        "@attrs.frozen\n"
+        "class Unsendable:\n"
+        "    adversary: object\n"
+        "    hook: object\n"
+        "    def __call__(self, oracles, rng):\n"
+        "        return 0\n\n"
+        "def unsendable(adversary, params):\n"
+        "    return Unsendable(adversary, lambda: 0)\n"
+    )
+    text = CTR.read_text().replace(
+        '"proofs.crypto.reductions:prf_from_ctr"', '"isolate_cli_helpers:unsendable"'
+    )
+    path = _write(tmp_path, text)
+    helpers = str(tmp_path / "isolate_cli_helpers.py")
+    argv = ["check", path, "--adversary", "guess", "--trials", "2", "--isolate"]
+    assert main([*argv, "--import", helpers]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "reduction 'isolate_cli_helpers:unsendable': its adversary B cannot play" in err
+    assert "the adversary isolate_cli_helpers.Unsendable cannot be sent" in err
+    assert err.count("\n") <= 1 and "Traceback" not in err

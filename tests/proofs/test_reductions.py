@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
+from games.engine import isolation
 from oracles import InvalidArgument, Oracle, Oracles, RandomFunction
 from proofs import load
 from proofs.crypto import reductions
@@ -129,6 +132,26 @@ def test_reductions_are_replayable_from_the_seed():
     first = [b(handles(lambda x: 0), np.random.default_rng(seed)) for seed in range(20)]
     again = [b(handles(lambda x: 0), np.random.default_rng(seed)) for seed in range(20)]
     assert first == again
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        reductions.prf_from_ctr,
+        reductions.prf_from_mac,
+        reductions.prf_from_feistel,
+        reductions.prp_as_prf,
+        reductions.single_challenge_from_many,
+    ],
+)
+def test_reductions_adversaries_pickle_and_keep_public_read_only(factory):
+    # --isolate and the process backend send B to another process by pickling it.
+    b = factory("ecb-repeat", {"n": 8, "queries": 2})
+    copy = pickle.loads(pickle.dumps(b))
+    assert copy == b and dict(copy.public) == {"n": 8, "queries": 2}
+    with pytest.raises(TypeError):
+        copy.public["n"] = 4  # type: ignore[index]
+    assert isolation._immutable(copy)  # a fresh B per trial stays a cheap shallow copy
 
 
 @pytest.mark.parametrize(
