@@ -46,8 +46,17 @@ except ImportError:  # not POSIX: no lock, and the docs say so
 __all__ = ["FORMAT", "RunLog", "RunLogError", "played", "read", "spec_of"]
 
 FORMAT = 2
-# What must agree for a log to continue a run: the same trials would be played.
-IDENTITY = ("game", "params", "adversary", "adversary_params", "seed", "batched", "chunk_size")
+# What must agree for a log to continue a run: the same trials would be played, under the
+# same rules (an adversary in its own process cannot read what an in-process one can, and
+# a trial timeout turns slow trials into losses).
+IDENTITY = (
+    "game", "params", "adversary", "adversary_params", "seed", "batched", "chunk_size",
+    "isolate", "trial_timeout",
+)  # fmt: skip
+# What a log written before a key was recorded was played with: the run's default.
+_BEFORE = {"isolate": False, "trial_timeout": None}
+# How the run was reported: a resumed run reports as its log says (`show` may report otherwise).
+REPORTED = ("level", "method")
 PLAYED = ("game", "params", "adversary", "adversary_params")
 SHAPES = ("hidden-bit", "real-vs-ideal", "search")
 _GENESIS = b"advantage run log"
@@ -85,8 +94,11 @@ def spec_of(
     chunk_size: int | None,
     level: float = 0.95,
     method: str = "clopper-pearson",
+    isolate: bool = False,
+    trial_timeout: float | None = None,
 ) -> dict[str, Any]:
-    """The spec line of a run: what was played, with which seed, by which software."""
+    """The spec line of a run: what was played, with which seed, under which rules, by
+    which software."""
     adversary_name, adversary_params = describe_adversary(adversary)
     return {
         "kind": "spec",
@@ -104,6 +116,8 @@ def spec_of(
         "batched": bool(batched),
         # The batched path's randomness depends on chunk bounds; the per-trial path's does not.
         "chunk_size": chunk_size if batched else None,
+        "isolate": bool(isolate),
+        "trial_timeout": None if trial_timeout is None else float(trial_timeout),
         "versions": {
             "advantage": _version(),
             "numpy": np.__version__,
@@ -183,12 +197,7 @@ class RunLog:
             # the offsets below are byte offsets.
             contents = _parse(path, bytes(handle.buffer.read()))
             old = contents.spec
-            mismatched = [key for key in IDENTITY if old.get(key) != spec.get(key)]
-            if mismatched:
-                detail = "; ".join(
-                    f"{k}: log has {old.get(k)!r}, run has {spec.get(k)!r}" for k in mismatched
-                )
-                raise RunLogError(f"cannot resume {path}: it records a different run ({detail})")
+            _check_same_run(path, old, spec)
             handle.seek(contents.keep)
             handle.truncate()  # drop a torn last line
             chain = contents.chain
@@ -226,6 +235,30 @@ class RunLog:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._file.close()
+
+
+def _check_same_run(path: Path, old: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
+    """Refuse to continue a log whose trials were played otherwise, or reported otherwise."""
+
+    def logged(key: str) -> Any:
+        return old.get(key, _BEFORE.get(key))
+
+    mismatched = [key for key in IDENTITY if logged(key) != spec.get(key)]
+    if mismatched:
+        detail = "; ".join(
+            f"{k}: log has {logged(k)!r}, run has {spec.get(k)!r}" for k in mismatched
+        )
+        raise RunLogError(
+            f"cannot resume {path}: it records a different run ({detail}); resume with the "
+            "log's settings, or start a new log"
+        )
+    for key in REPORTED:
+        if old.get(key) != spec.get(key):
+            raise RunLogError(
+                f"cannot resume {path} with {key}={spec.get(key)!r}: its run reports at "
+                f"{key}={old.get(key)!r}; resume with --{key} {old.get(key)}, and see the "
+                f"result at another {key} with `advantage show {path} --{key} {spec.get(key)}`"
+            )
 
 
 def _check_extension(path: Path, spec: Mapping[str, Any], logged: int, wanted: int) -> None:
@@ -364,6 +397,13 @@ def _check_spec(path: Path, spec: Mapping[str, Any]) -> None:
     level = spec.get("level")
     if not isinstance(level, int | float) or not 0 < level < 1:
         raise bad("level", "must be in (0, 1)")
+    if not isinstance(spec.get("isolate", False), bool):
+        raise bad("isolate", "must be true or false")
+    timeout = spec.get("trial_timeout")
+    if timeout is not None and (
+        not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout > 0
+    ):
+        raise bad("trial_timeout", "must be a positive number of seconds or null")
 
 
 def _tally(path: Path, number: int, record: Mapping[str, Any], shape: str, trials: int) -> Tally:

@@ -167,7 +167,7 @@ def estimate(
     chunk = options.chunk_size or (default_chunk(game, True, trials) if path else None)
     spec = spec_of(
         game, adversary, trials=trials, seed=seed, batched=path, chunk_size=chunk,
-        level=level, method=method,
+        level=level, method=method, isolate=options.isolate, trial_timeout=options.trial_timeout,
     )  # fmt: skip
     total = Total()
     todo = [(0, trials)]

@@ -82,6 +82,49 @@ def test_resume_refuses_another_run(tmp_path, change, message):
         games.estimate(change.get("game", OneTimePad()), Guess(), log=log, resume=True, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("logged", "resumed", "message"),
+    [
+        ({}, {"isolate": True}, "isolate: log has False, run has True"),
+        (
+            {"trial_timeout": 5.0},
+            {"trial_timeout": None},
+            "trial_timeout: log has 5.0, run has None",
+        ),
+        ({}, {"trial_timeout": 2}, "trial_timeout: log has None, run has 2.0"),
+        ({}, {"level": 0.99}, r"level=0.99: its run reports at level=0.95; resume with --level"),
+        ({}, {"method": "wilson"}, "method='wilson': its run reports at method='clopper-pearson'"),
+    ],
+)
+def test_resume_refuses_other_rules_or_another_report(tmp_path, logged, resumed, message):
+    # An in-process adversary may read what an isolated one cannot, and a timeout turns slow
+    # trials into losses: trials played under other rules are not the same run.
+    log = tmp_path / "run.jsonl"
+    games.estimate(OneTimePad(), Guess(), trials=10, seed=1, log=log, **logged)
+    before = log.read_bytes()
+    with pytest.raises(InvalidArgument, match=message):
+        games.estimate(
+            OneTimePad(), Guess(), trials=20, seed=1, log=log, resume=True, **logged | resumed
+        )
+    assert log.read_bytes() == before
+    spec, _ = runlog.read(log)
+    assert spec["isolate"] is False and spec["trial_timeout"] == logged.get("trial_timeout")
+
+
+def test_a_log_from_before_the_rules_were_recorded_resumes_with_the_defaults(tmp_path):
+    log = _log(tmp_path)
+    records = _records(log)
+    for key in ("isolate", "trial_timeout"):
+        del records[0][key]
+    _forge(log, records[:3])
+    with pytest.raises(InvalidArgument, match="isolate: log has False, run has True"):
+        games.estimate(
+            OneTimePad(), Guess(), trials=400, seed=1, chunk_size=100, log=log, resume=True,
+            isolate=True,
+        )  # fmt: skip
+    assert _resume(log, 400).trials == 400
+
+
 def test_not_a_log(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("hello\n")
