@@ -60,6 +60,10 @@ REPORTED = ("level", "method")
 PLAYED = ("game", "params", "adversary", "adversary_params")
 SHAPES = ("hidden-bit", "real-vs-ideal", "search")
 _GENESIS = b"advantage run log"
+# How every spec line starts (``spec_of`` puts "kind" first), and the longest a spec line's
+# torn start may be: a run's parameters are small.
+_SPEC_START = b'{"kind": "spec"'
+_HEAD = 1 << 20
 
 
 class RunLogError(InvalidArgument):
@@ -176,19 +180,11 @@ class RunLog:
             raise RunLogError(f"the run log {path} is a directory; give a file path")
         if not path.parent.is_dir():
             raise RunLogError(f"cannot write the run log {path}: no directory {path.parent}")
-        if not (path.exists() and path.stat().st_size > 0):
-            if resume:
-                raise RunLogError(f"cannot resume {path}: it holds no run yet; drop --resume")
-            handle = path.open("w")
-            _lock(handle, path)
-            text, chain = _line(_GENESIS, spec)
-            handle.write(text)
-            _sync(handle)
-            return cls(path, spec, [], handle, chain)
         if not resume:
+            return cls._start(path, spec)
+        if not path.exists() or _unstarted(path):
             raise RunLogError(
-                f"log {path} already holds a run: pass --resume to continue it, or choose "
-                "another path"
+                f"cannot resume {path}: it holds no run yet; drop --resume to start the run in it"
             )
         handle = path.open("r+")
         _lock(handle, path)
@@ -211,6 +207,33 @@ class RunLog:
             handle.close()
             raise
         return cls(path, {**old, "trials": wanted}, contents.tallies, handle, chain)
+
+    @classmethod
+    def _start(cls, path: Path, spec: dict[str, Any]) -> RunLog:
+        """A new log at ``path``: a missing or empty file, or one whose spec line was cut
+        short (the run died before it logged anything, so nothing counted is lost)."""
+        handle = path.open("a+")  # not "w": nothing is cut before the lock is held
+        _lock(handle, path)
+        try:
+            if not _unstarted(path):
+                with path.open("rb") as peek:
+                    ours = peek.read(len(_SPEC_START)) == _SPEC_START
+                raise RunLogError(
+                    f"log {path} already holds a run: pass --resume to continue it, or choose "
+                    "another path"
+                    if ours
+                    else f"{path} is not a run log (its first line is no run's spec); choose "
+                    "another path for the log, or delete the file"
+                )
+            if path.is_file():
+                handle.truncate(0)
+            text, chain = _line(_GENESIS, spec)
+            handle.write(text)
+            _sync(handle)
+        except BaseException:
+            handle.close()
+            raise
+        return cls(path, spec, [], handle, chain)
 
     def missing(self, trials: int) -> list[tuple[int, int]]:
         """The ranges of ``[0, trials)`` that no logged chunk covers."""
@@ -235,6 +258,19 @@ class RunLog:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._file.close()
+
+
+def _unstarted(path: Path) -> bool:
+    """Whether the file at ``path`` holds no run: it is empty, or holds only the start of a
+    spec line (a run that died while writing its first line, before any trial was logged).
+    A file whose one line merely lacks its newline, or that is not a log, holds something."""
+    if not path.is_file():  # a device such as /dev/null: written to as before
+        return path.stat().st_size == 0
+    with path.open("rb") as file:
+        head = file.read(_HEAD + 1)
+    if b"\n" in head or len(head) > _HEAD:
+        return False
+    return _SPEC_START.startswith(head) or head.startswith(_SPEC_START)
 
 
 def _check_same_run(path: Path, old: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
@@ -308,6 +344,11 @@ def _parse(path: Path, data: bytes) -> _Contents:
     # A line without its newline at the end of the file was being written when the run died.
     complete = lines[:-1]
     if not complete:
+        if _SPEC_START.startswith(data) or data.startswith(_SPEC_START):
+            raise RunLogError(
+                f"{path} holds no run yet: its run stopped while writing its first line, "
+                "before any trial was logged; a run with --log (no --resume) starts afresh in it"
+            )
         raise RunLogError(f"{path} is not a run log: it has no complete spec line")
     try:
         spec = json.loads(complete[0])

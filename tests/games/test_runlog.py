@@ -125,6 +125,34 @@ def test_a_log_from_before_the_rules_were_recorded_resumes_with_the_defaults(tmp
     assert _resume(log, 400).trials == 400
 
 
+@pytest.mark.parametrize("keep", [1, 5, 100])
+def test_a_log_whose_spec_line_was_cut_short_is_started_afresh(tmp_path, keep):
+    # The run died while writing its first line: no trial was logged, so nothing is lost by
+    # starting afresh, and every message says the same thing.
+    whole = tmp_path / "whole.jsonl"
+    result = games.estimate(OneTimePad(), Guess(), trials=10, seed=1, log=whole)
+    torn = tmp_path / "torn.jsonl"
+    torn.write_bytes(whole.read_bytes()[:keep])
+    with pytest.raises(InvalidArgument, match="holds no run yet: its run stopped while writing"):
+        runlog.read(torn)
+    with pytest.raises(InvalidArgument, match="holds no run yet; drop --resume"):
+        games.estimate(OneTimePad(), Guess(), trials=10, seed=1, log=torn, resume=True)
+    again = games.estimate(OneTimePad(), Guess(), trials=10, seed=1, log=torn)
+    assert (again.wins, again.trials) == (result.wins, result.trials)
+    first = [text.splitlines()[0] for text in (torn.read_text(), whole.read_text())]
+    assert first[0] == first[1] and len(torn.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("text", ['{"a": 1}', "notes", '{"kind": "spec"}\n'])
+def test_a_file_that_holds_something_else_is_never_overwritten(tmp_path, text):
+    other = tmp_path / "other.json"
+    other.write_text(text)
+    message = "already holds a run" if text.endswith("\n") else "is not a run log.*delete"
+    with pytest.raises(InvalidArgument, match=message):
+        games.estimate(OneTimePad(), Guess(), trials=10, seed=1, log=other)
+    assert other.read_text() == text
+
+
 def test_not_a_log(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("hello\n")
