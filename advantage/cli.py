@@ -75,17 +75,31 @@ def _interrupted(args: argparse.Namespace) -> str:
     return "interrupted: the finished chunks were not kept; no log was given (--log keeps them)"
 
 
+def _seed(args: argparse.Namespace, argv: list[str]) -> None:
+    """Give a run without --seed its seed, once, so that every part of the run shares it: a
+    resumed run's own (the only seed that continues it), or 128 fresh random bits."""
+    if getattr(args, "seed", 0) is not None:
+        return
+    seed = None
+    if getattr(args, "resume", False) and getattr(args, "log", None):
+        from games.engine.runlog import logged_seed
+
+        seed = logged_seed(args.log)
+    if seed is None:
+        from games.engine.seeds import fresh_seed
+
+        seed = fresh_seed()
+    args.seed = seed
+    argv += ["--seed", str(seed)]  # the command that reproduces the run names it
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False)
-    if getattr(args, "seed", 0) is None:  # drawn once here, so that every part of a run shares it
-        from games.engine.seeds import fresh_seed
-
-        args.seed = fresh_seed()
-        argv += ["--seed", str(args.seed)]  # the command that reproduces the run names it
     try:
+        _seed(args, argv)
         inline_game_params(args)
         if args.command in RESOLVING:
             import_requested(args)

@@ -56,7 +56,11 @@ def add(sub: argparse._SubParsersAction) -> None:
         "(default: bonferroni)",
     )
     run.add_argument("--log", help="write a JSON-lines run log here (resumable)")
-    run.add_argument("--resume", action="store_true", help="continue the run recorded in --log")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run recorded in --log (with its seed when --seed is not given)",
+    )
     run.set_defaults(handler=run_command)
 
     show_ = subcommand(

@@ -43,7 +43,7 @@ try:
 except ImportError:  # not POSIX: no lock, and the docs say so
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FORMAT", "RunLog", "RunLogError", "played", "read", "spec_of"]
+__all__ = ["FORMAT", "RunLog", "RunLogError", "logged_seed", "played", "read", "spec_of"]
 
 FORMAT = 2
 # What must agree for a log to continue a run: the same trials would be played, under the
@@ -508,6 +508,18 @@ def _tally(path: Path, number: int, record: Mapping[str, Any], shape: str, trial
     ):
         raise bad("its first error is not one of its trials")
     return tally
+
+
+def logged_seed(log: str | Path) -> int | None:
+    """The seed of the run a log records: the only seed that can resume it. None where the
+    file holds no run (resuming it is then refused as such)."""
+    path = _path(log)
+    try:
+        if not path.is_file() or _unstarted(path):
+            return None
+    except OSError:
+        return None  # opening the log says why it cannot be used
+    return int(read(path)[0]["seed"])
 
 
 def read(path: str | Path) -> tuple[dict[str, Any], Tally]:

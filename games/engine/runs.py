@@ -36,7 +36,7 @@ from games.engine.backends import check_workers, run_chunks
 from games.engine.isolation import Isolated, renewer
 from games.engine.options import RunKeywords, RunOptions
 from games.engine.records import Estimate, Tally, Total, TrialRecord
-from games.engine.runlog import RunLog, played, spec_of
+from games.engine.runlog import RunLog, logged_seed, played, spec_of
 from games.engine.trials import INTERRUPTED, Chunks, play_trial
 from games.registry import name_of
 from games.stats import METHODS, shape_of
@@ -150,7 +150,8 @@ def estimate(
     Args:
         trials: number of trials (a positive integer).
         seed: the run's seed; trial *i* is the same trial whatever else changes. None draws a
-            128-bit seed (reported in the estimate), which an adversary cannot guess.
+            128-bit seed (reported in the estimate), which an adversary cannot guess; with
+            ``resume``, None takes the logged run's seed.
         level, method: the confidence level and interval method (see :mod:`games.stats`).
         batched, chunk_size, backend, workers, address, isolate, device, trial_timeout: how
             trials are played (see :class:`games.engine.options.RunOptions`).
@@ -158,10 +159,12 @@ def estimate(
         progress: called as ``progress(done, total)`` after each chunk.
     """
     options = RunOptions(**run)
-    seed = seeds.fresh_seed() if seed is None else seed
-    check_run(trials, seed, level, method)
     if resume and log is None:
         raise InvalidArgument("resume=True needs the log of the run to resume (--log)")
+    if resume and seed is None and log is not None:
+        seed = logged_seed(log)  # the only seed that continues the logged run
+    seed = seeds.fresh_seed() if seed is None else seed
+    check_run(trials, seed, level, method)
     game = with_device(game, options.device)
     path = use_batched(game, adversary, False if options.isolate else options.batched)
     chunk = options.chunk_size or (default_chunk(game, True, trials) if path else None)

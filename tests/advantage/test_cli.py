@@ -125,6 +125,9 @@ def test_log_resume_and_show(tmp_path, cli):
     )
     cli.fails(*run, "--seed", "4", "--resume", match="records a different run")
     assert (shown["planned_trials"], shown["complete"]) == (500, True)
+    # Without --seed, --resume continues with the logged run's (drawn) seed.
+    resumed = cli.json(*run, "--resume")
+    assert (resumed["seed"], resumed["wins"]) == (first["seed"], first["wins"])
 
 
 def test_show_json_says_a_log_is_incomplete(tmp_path, cli):

@@ -153,6 +153,21 @@ def test_a_file_that_holds_something_else_is_never_overwritten(tmp_path, text):
     assert other.read_text() == text
 
 
+def test_resume_without_a_seed_takes_the_logged_runs_seed(tmp_path):
+    # The only seed that can continue a run is its own: one drawn afresh would be refused.
+    log = tmp_path / "run.jsonl"
+    games.estimate(OneTimePad(), Guess(), trials=300, seed=7, chunk_size=100, log=log)
+    resumed = games.estimate(
+        OneTimePad(), Guess(), trials=600, chunk_size=100, log=log, resume=True
+    )
+    whole = games.estimate(OneTimePad(), Guess(), trials=600, seed=7, chunk_size=100)
+    assert resumed.seed == 7 and (resumed.trials, resumed.wins) == (whole.trials, whole.wins)
+    with pytest.raises(InvalidArgument, match="seed: log has 7, run has 8"):
+        games.estimate(OneTimePad(), Guess(), trials=600, seed=8, log=log, resume=True)
+    with pytest.raises(InvalidArgument, match="holds no run yet; drop --resume"):
+        games.estimate(OneTimePad(), Guess(), trials=6, log=tmp_path / "new.jsonl", resume=True)
+
+
 def test_not_a_log(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("hello\n")
