@@ -129,6 +129,27 @@ def test_a_message_outside_the_pads_message_space_is_refused(path: str, kind: st
     assert "m0" in result.first_error and "[0, 2**16)" in result.first_error, result.first_error
 
 
+@attrs.frozen
+class ScoresEveryoneAMember:
+    """A scorer that provokes the failure only members hit, and scores every trial 1."""
+
+    def scores(self, oracles, rng, size):  # type: ignore[no-untyped-def]
+        oracles["canary"](np.full(size, 13))
+        return np.ones(size)
+
+
+def test_a_provoked_failure_costs_a_scorer_its_trial_at_every_threshold() -> None:
+    # Left out, the failed trials (members all) left only non-members scored: an audit
+    # thresholding the scores read no member, and the scorer lost nothing.
+    tally, (scores, hidden) = games.engine.Chunks(
+        FailsAsMember(), ScoresEveryoneAMember(), 0, True, collect="scores"
+    )(0, 400)
+    members = hidden == 1
+    assert len(scores) == tally.trials == 400 and "game-failed" not in tally.errors
+    assert tally.errors["oracle-failed"] == members.sum() > 100
+    assert scores[members].max() < scores[~members].min()
+
+
 def test_worlds_are_drawn_from_the_challengers_coins() -> None:
     # Over many seeds, a trial's world is a fair coin, whatever the trial's index.
     worlds = np.array(
