@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol, TypeAlias
 import attrs
 import numpy as np
 
+from games.base import short
 from games.crypto import siphash
 from oracles import InvalidArgument, checks
 
@@ -87,8 +88,8 @@ def as_blocks(value: Any, bits: int, name: str = "message") -> np.ndarray:
         else:  # not integers, or Python ints that numpy read as float64 or object
             blocks = _exact_blocks(value, bits, name)
     # max() is one pass with no array made: the check runs on every batched query.
-    if bits < 64 and blocks.size and int(blocks.max()) >> bits:
-        raise InvalidArgument(f"{name} holds a block outside [0, 2**{bits})")
+    if bits < 64 and blocks.size and (top := int(blocks.max())) >> bits:
+        raise InvalidArgument(f"{name} holds {top}, outside [0, 2**{bits})")
     return blocks
 
 
@@ -108,7 +109,7 @@ _BLOCK_LIMIT = 1 << 64
 
 
 def _not_blocks(value: Any, bits: int, name: str) -> InvalidArgument:
-    return InvalidArgument(f"{name}={value!r} must hold integers in [0, 2**{bits})")
+    return InvalidArgument(f"{name}={short(value)} must hold integers in [0, 2**{bits})")
 
 
 def _flat(key: np.ndarray, x: np.ndarray, key_ndim: int) -> tuple[np.ndarray, np.ndarray]:

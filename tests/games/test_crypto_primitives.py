@@ -329,8 +329,12 @@ def test_bad_points_and_messages() -> None:
     key = f.keygen(rng)
     with pytest.raises(InvalidArgument, match=r"x=256 must be an integer in \[0, 2\*\*8\)"):
         f(key, 256)
-    with pytest.raises(InvalidArgument, match="outside"):
+    with pytest.raises(InvalidArgument, match=r"x holds 300, outside \[0, 2\*\*8\)"):
         f(key, np.array([1, 300]))
+    # a huge invalid input gives a short message, not the input again
+    with pytest.raises(InvalidArgument) as refused:
+        as_blocks([-1] + list(range(100_000)), 8, "m")
+    assert len(str(refused.value)) < 300 and "must hold integers" in str(refused.value)
     with pytest.raises(InvalidArgument, match="key of shape"):
         f(key[:1], 3)
     with pytest.raises(InvalidArgument, match="must hold integers"):
