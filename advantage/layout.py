@@ -70,17 +70,20 @@ def column_widths(
     if free < 0:
         return None
     lacking = [high - low for low, high in zip(least, most, strict=True)]
-    if sum(lacking) <= free:
-        return most
-    # Give the free cells to the columns that lack them, in proportion to what they lack.
-    grown = [low + lack * free // sum(lacking) for low, lack in zip(least, lacking, strict=True)]
-    left = free - (sum(grown) - sum(least))
-    for i in sorted(range(len(grown)), key=lambda i: grown[i] - most[i]):
-        if left == 0:
-            break
-        if grown[i] < most[i]:
-            grown[i] += 1
-            left -= 1
+    # A column that lacks no more than an even share of the free cells gets all it lacks,
+    # fewest first (an interval is kept on one line while long prose wraps); the columns
+    # left share what remains in proportion to what they lack.
+    grown = list(least)
+    pending = sorted((i for i, lack in enumerate(lacking) if lack), key=lacking.__getitem__)
+    while pending and lacking[pending[0]] <= free // len(pending):
+        i = pending.pop(0)
+        grown[i], free = most[i], free - lacking[i]
+    rest = sum(lacking[i] for i in pending)
+    for i in pending:
+        grown[i] += lacking[i] * free // rest
+    left = free - sum(grown[i] - least[i] for i in pending)
+    for i in sorted(pending, key=lambda i: grown[i] - most[i])[:left]:
+        grown[i] += 1
     return grown
 
 

@@ -115,6 +115,18 @@ def test_run_with_several_adversaries_cuts_nothing(width, cli, capsys, monkeypat
         assert word.strip("()") in out, word
 
 
+def test_short_cells_stay_whole_while_prose_wraps(cli, capsys, monkeypatch):
+    # The method column could take every spare cell, wrapping each interval in two.
+    monkeypatch.setattr(common.console, "width", 100)
+    argv = ["run", "otp", "-p", "key_reuse=true", "--adversary", "two-time-pad",
+            "--adversary", "guess", "--trials", "200", "--seed", "1"]  # fmt: skip
+    data = cli.json(*argv)
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for row in (*data["adversaries"], data["best"]):
+        assert f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]" in out
+
+
 def test_sweep_json_plot_and_assumption(cli, tmp_path):
     plot, toml = tmp_path / "curve.png", tmp_path / "birthday.toml"
     # Below q = 32 the birthday curve 1 - exp(-q²/2N) is close to a power law; a fixed seed,
