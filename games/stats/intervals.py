@@ -36,6 +36,14 @@ Side = Literal["upper", "lower"]
 # --- one proportion ----------------------------------------------------------------
 
 
+def _counts(
+    successes: int, trials: int, names: tuple[str, str] = ("successes", "trials")
+) -> tuple[int, int]:
+    """``successes`` out of ``trials``, checked (trials first) and named by ``names``."""
+    trials = checks.positive(names[1], trials)
+    return checks.integer(names[0], successes, 0, trials), trials
+
+
 def _clopper_pearson(k: int, n: int, alpha_low: float, alpha_high: float) -> tuple[float, float]:
     # Tail masses alpha_low below and alpha_high above; the beta quantiles are the exact
     # inversion of the binomial tails.
@@ -74,8 +82,7 @@ def binomial_interval(
     Returns:
         ``(low, high)`` with ``0 <= low <= successes/trials <= high <= 1``.
     """
-    trials = checks.positive("trials", trials)
-    successes = checks.integer("successes", successes, 0, trials)
+    successes, trials = _counts(successes, trials)
     level = checks.open_unit("level", level)
     method = checks.choice("method", method, METHODS)
     alpha = 1 - level
@@ -100,8 +107,7 @@ def binomial_bound(
     The one-sided bound at level ``1 - α/2`` is the matching end of the two-sided interval at
     level ``1 - α``.
     """
-    trials = checks.positive("trials", trials)
-    successes = checks.integer("successes", successes, 0, trials)
+    successes, trials = _counts(successes, trials)
     level = checks.open_unit("level", level)
     side = checks.choice("side", side, ("upper", "lower"))  # type: ignore[assignment]
     method = checks.choice("method", method, METHODS)
@@ -136,10 +142,8 @@ def difference_interval(
             least ``level``); ``"newcombe"`` is Newcombe's hybrid score interval (his method 10,
             from two Wilson intervals at ``level``), shorter and approximately calibrated.
     """
-    trials_real = checks.positive("trials_real", trials_real)
-    ones_real = checks.integer("ones_real", ones_real, 0, trials_real)
-    trials_ideal = checks.positive("trials_ideal", trials_ideal)
-    ones_ideal = checks.integer("ones_ideal", ones_ideal, 0, trials_ideal)
+    ones_real, trials_real = _counts(ones_real, trials_real, ("ones_real", "trials_real"))
+    ones_ideal, trials_ideal = _counts(ones_ideal, trials_ideal, ("ones_ideal", "trials_ideal"))
     level = checks.open_unit("level", level)
     method = checks.choice("method", method, TWO_SAMPLE_METHODS)
     alpha = 1 - level
