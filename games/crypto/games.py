@@ -436,9 +436,14 @@ class EufCMA(Search):
             "variable_length": self.variable_length,
         }
 
-    def _check_length(self, length: int) -> None:
+    def _signs(self, length: int) -> bool:
+        """Whether a message of ``length`` blocks is in the message space."""
         low, high = self._lengths()
-        if length < low or (high is not None and length > high):
+        return length >= low and (high is None or length <= high)
+
+    def _check_length(self, length: int) -> None:
+        if not self._signs(length):
+            low, high = self._lengths()
             need = f"exactly {low}" if low == high else f"at least {low}"
             raise InvalidArgument(f"message has {length} blocks; {self.mac} here signs {need}")
 
@@ -470,8 +475,7 @@ class EufCMA(Search):
             raise InvalidAnswer(
                 f"answer {answer!r} is not a pair (message, tag): {error}"
             ) from None
-        low, high = self._lengths()
-        if len(blocks) < low or (high is not None and len(blocks) > high):
+        if not self._signs(len(blocks)):
             return False  # outside the message space: not a forgery
         if tuple(blocks.tolist()) in asked:
             return False
@@ -505,9 +509,8 @@ class EufCMA(Search):
             tags = check_points(t, self.n, size, "t")
         except (TypeError, ValueError) as error:
             raise InvalidAnswer(f"answers are not a pair (messages, tags): {error}") from None
-        low, high = self._lengths()
         length = blocks.shape[1]
-        if length < low or (high is not None and length > high):
+        if not self._signs(length):
             return np.zeros(size, bool)
         fresh = np.ones(size, bool)
         for seen in asked:
