@@ -447,6 +447,15 @@ class EufCMA(Search):
             need = f"exactly {low}" if low == high else f"at least {low}"
             raise InvalidArgument(f"message has {length} blocks; {self.mac} here signs {need}")
 
+    def _challenge(self, tag: Callable[[Any], Any], secret: Any) -> Challenge:
+        """The challenge both paths hand over: the same oracle budget and public values."""
+        return Challenge(
+            oracles={"tag": tag},
+            budgets={"tag": self.queries},
+            public=self._public(),
+            secret=secret,
+        )
+
     def setup(self, rng: np.random.Generator) -> Challenge:
         scheme = self._scheme()
         key = scheme.keygen(rng)
@@ -458,12 +467,7 @@ class EufCMA(Search):
             asked.add(tuple(blocks.tolist()))
             return scheme.tag(key, blocks)
 
-        return Challenge(
-            oracles={"tag": tag},
-            budgets={"tag": self.queries},
-            public=self._public(),
-            secret=(key, asked),
-        )
+        return self._challenge(tag, (key, asked))
 
     def finalize(self, challenge: Challenge, answer: Any) -> bool:
         key, asked = challenge.secret
@@ -492,12 +496,7 @@ class EufCMA(Search):
             asked.append(blocks)
             return scheme.tag(keys, blocks)
 
-        return Challenge(
-            oracles={"tag": tag},
-            budgets={"tag": self.queries},
-            public=self._public(),
-            secret=(keys, asked),
-        )
+        return self._challenge(tag, (keys, asked))
 
     def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
         """``answers`` is a pair (messages of shape (size, L), tags of shape (size,))."""
@@ -538,18 +537,22 @@ class Collision(Search):
     def baseline(self) -> float:
         return 2.0**-self.n
 
-    def setup(self, rng: np.random.Generator) -> Challenge:
-        table = RandomFunction(self.n, rng=rng)
-
-        def f(x: Any) -> int:
-            return table(check_point(x, self.n))
-
+    def _challenge(self, f: Callable[[Any], Any], table: Any) -> Challenge:
+        """The challenge both paths hand over: the same oracle budget and public values."""
         return Challenge(
             oracles={"f": f},
             budgets={"f": self.queries},
             public={"n": self.n, "queries": self.queries},
             secret=table,
         )
+
+    def setup(self, rng: np.random.Generator) -> Challenge:
+        table = RandomFunction(self.n, rng=rng)
+
+        def f(x: Any) -> int:
+            return table(check_point(x, self.n))
+
+        return self._challenge(f, table)
 
     def finalize(self, challenge: Challenge, answer: Any) -> bool:
         try:
@@ -567,12 +570,7 @@ class Collision(Search):
         def f(x: Any) -> np.ndarray:
             return table(check_points(x, self.n, size))
 
-        return Challenge(
-            oracles={"f": f},
-            budgets={"f": self.queries},
-            public={"n": self.n, "queries": self.queries},
-            secret=table,
-        )
+        return self._challenge(f, table)
 
     def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
         """``answers`` has shape (size, 2): one pair of points per trial."""
