@@ -137,8 +137,12 @@ class PromptInjection(Search):
         )
 
     def _check(self, text: Any) -> str:
+        """``text`` as a plain string within ``length``, or :class:`InvalidAnswer`."""
         if not isinstance(text, str):
             raise InvalidAnswer(f"the injected text must be a string, got {type(text).__name__}")
+        # A copy as a plain str: a subclass's own methods (__len__, __format__) ran on the
+        # challenger's side, lied about its length and told when the world used it.
+        text = str.__str__(text)
         if len(text) > self.length:
             raise InvalidAnswer(f"the injected text has {len(text)} characters > {self.length}")
         return text
