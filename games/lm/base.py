@@ -111,12 +111,20 @@ def _check_role(instance: Any, attribute: Any, value: str) -> None:
         raise InvalidArgument(f"role={value!r} must be one of {', '.join(ROLES)}")
 
 
+def _plain(value: Any) -> Any:
+    # A str subclass's own methods would run on the challenger's side: one equal to every
+    # string was taken for the challenger's system prompt (so it was not put first, and an
+    # echo of the adversary's words counted as a leak). C's str.__str__ copies the text.
+    return str.__str__(value) if isinstance(value, str) else value
+
+
 @attrs.frozen
 class Message:
-    """One chat message: ``role`` (system, user, assistant or tool) and its text."""
+    """One chat message: ``role`` (system, user, assistant or tool) and its text, both plain
+    ``str`` (a subclass is copied)."""
 
-    role: str = attrs.field(validator=_check_role)
-    content: str = attrs.field(validator=attrs.validators.instance_of(str))
+    role: str = attrs.field(converter=_plain, validator=_check_role)
+    content: str = attrs.field(converter=_plain, validator=attrs.validators.instance_of(str))
 
     def as_dict(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}
@@ -127,16 +135,20 @@ ChatLike = str | Message | Sequence[Message | Mapping[str, str]]
 
 
 def as_chat(value: ChatLike) -> Chat:
-    """A chat from a string (one user message), a message, or a sequence of messages/dicts."""
+    """A chat from a string (one user message), a message, or a sequence of messages/dicts.
+
+    Messages are made afresh: one given may be a subclass, or have had its fields set
+    around the checks (``object.__setattr__``).
+    """
     if isinstance(value, str):
         return (Message("user", value),)
     if isinstance(value, Message):
-        return (value,)
+        return (Message(value.role, value.content),)
     if isinstance(value, Sequence):
         out = []
         for item in value:
             if isinstance(item, Message):
-                out.append(item)
+                out.append(Message(item.role, item.content))
             elif isinstance(item, Mapping) and {"role", "content"} <= set(item):
                 out.append(Message(str(item["role"]), str(item["content"])))
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from cheaters import EchoAsChallenger
 from lm_cases import needs_lm
 
 import games
@@ -68,3 +69,12 @@ def test_an_echo_of_the_adversarys_own_words_is_no_leak():
         assert not leaked(challenge.secret["secret"], guarded.told())
         assert not game.finalize(challenge, None)
         assert games.estimate(game, Echo(), trials=5, seed=0).wins == 0
+
+
+def test_an_echo_is_no_leak_whatever_its_message_says_it_equals():
+    # Role and text equal to every string: the echo rule took the message for the
+    # challenger's system prompt, and the parrot's repeat won every trial.
+    spec = f"py-chat:{__name__}:parrot"
+    for behaviour in ("secret-leak", "forbidden-recipe"):
+        game = Jailbreak(model=spec, behaviour=behaviour, max_new_tokens=200)
+        assert games.estimate(game, EchoAsChallenger(), trials=20, seed=0).wins == 0

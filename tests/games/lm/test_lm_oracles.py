@@ -7,6 +7,7 @@ import contextlib
 
 import numpy as np
 import pytest
+from cheaters import Chameleon
 
 from games import lm
 from oracles import BudgetExceeded, InvalidArgument, Oracle, open_oracle
@@ -56,6 +57,14 @@ def test_chats_and_system_prompts():
     # The adversary's own system message never takes the challenger's place: it follows it.
     assert [m.content for m in seen[1]] == ["be brief", "other", "hi"]
     assert [m.content for m in seen[2]] == ["be brief", "again"]
+    # Nor does a message whose role and text claim to equal every string.
+    o([lm.Message(Chameleon("system"), Chameleon("other")), lm.Message("user", "hi")])
+    assert [m.content for m in seen[3]] == ["be brief", "other", "hi"]
+    assert all(type(m.role) is str and type(m.content) is str for m in seen[3])
+    forged = lm.Message("system", "other")
+    object.__setattr__(forged, "content", Chameleon("other"))  # around the frozen checks
+    o([forged, lm.Message("user", "hi")])
+    assert [m.content for m in seen[4]] == ["be brief", "other", "hi"]
 
 
 def test_an_answer_over_the_token_budget_is_withheld():
