@@ -542,7 +542,7 @@ class LongInjection:
         )
 
 
-class _Growing(list):  # type: ignore[type-arg]
+class Growing(list):  # type: ignore[type-arg]
     """A batch of prompts that holds one prompt the first two times it is read (when the
     oracle counts it) and all of them afterwards (when it answers)."""
 
@@ -568,7 +568,7 @@ class CountedOnce:
         Templates()(_Prompts(prompts, self.size, oracles.public), rng)
         handle = oracles["model"]
         while handle.remaining:
-            handle(_Growing(prompts))
+            handle(Growing(prompts))
 
 
 class _Prompts:

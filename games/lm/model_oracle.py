@@ -97,14 +97,21 @@ class ModelOracle:
         self.tokens = 0
         self.withheld = False
         self._generations: list[Generation] = []
+        self._read: tuple[Any, tuple[list[Chat], bool]] | None = None  # see cost
 
-    @staticmethod
-    def cost(query: ChatLike | Sequence[ChatLike]) -> int:
-        """Queries a call spends: one per prompt of a batch."""
-        return len(_split(query)[0])
+    def cost(self, query: ChatLike | Sequence[ChatLike]) -> int:
+        """Queries a call spends: one per prompt of a batch.
+
+        The query is read here once and kept for the call that follows (the handle asks
+        for the cost, then the answer): a batch that read as one prompt while it was
+        counted and as 64 when answered (a list whose ``__iter__`` grew) cost one query.
+        """
+        self._read = (query, _split(query))
+        return len(self._read[1][0])
 
     def __call__(self, query: ChatLike | Sequence[ChatLike]) -> Any:
-        batch, single = _split(query)
+        read, self._read = self._read, None
+        batch, single = read[1] if read is not None and read[0] is query else _split(query)
         chats = [self._with_system(chat) for chat in batch]
         left = self.tokens_remaining
         # After a withheld answer every further query is refused: the trial is lost anyway.

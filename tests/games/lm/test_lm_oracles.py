@@ -7,7 +7,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from cheaters import Chameleon
+from cheaters import Chameleon, Growing
 
 from games import lm
 from oracles import BudgetExceeded, InvalidArgument, Oracle, open_oracle
@@ -44,6 +44,16 @@ def test_a_batch_counts_one_query_per_prompt():
     with pytest.raises(BudgetExceeded):
         o(["c", "d"])
     assert o.exceeded and o.queries == 2
+
+
+def test_what_is_counted_is_what_is_generated():
+    # A batch that reads as one prompt while it is counted and as three while it is
+    # answered: it was charged one query and got three replies.
+    seen = []
+    model = lm.FunctionModel(lambda prompt: seen.append(prompt) or "ok")
+    o = opened(lm.ModelOracle(model, rng=np.random.default_rng(0)), budget=1)
+    o(Growing(["a", "b", "c"]))
+    assert seen == ["a"] and o.queries == 1
 
 
 def test_chats_and_system_prompts():
