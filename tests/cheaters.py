@@ -198,6 +198,20 @@ class FailsAsMember(games.HiddenBit):
         return games.Challenge(oracles={"canary": canary}, budgets={"canary": 1}, failed=failed)
 
 
+@attrs.frozen(kw_only=True)
+class FailsJudging(games.Search):
+    """A challenger that runs the adversary's answer through its own model to judge it (an
+    agent acting on injected text), which fails on an answer of 13; other answers lose."""
+
+    def setup(self, rng: np.random.Generator) -> games.Challenge:
+        return games.Challenge()
+
+    def finalize(self, challenge: games.Challenge, answer: Any) -> bool:
+        if answer == 13:
+            raise games.TrialFailed("the agent's model raised on the injected text")
+        return False
+
+
 @attrs.frozen
 class DropsItsLosses:
     """Sends the canary that fails only as a member, and answers "not a member".

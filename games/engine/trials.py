@@ -4,8 +4,8 @@ A trial draws the challenger's coins and the adversary's from its own streams
 (:mod:`games.engine.seeds`), gives the adversary a fresh copy of itself, and ends in one of
 the outcomes the engine counts: a win or a loss, the adversary's failure (``exception``,
 ``budget``, ``invalid-answer``, ``timeout``), the challenger's failure while answering the
-adversary (``oracle-failed``, a loss) or before the adversary played (``game-failed``, left
-out).
+adversary or judging its answer (``oracle-failed``, a loss) or before the adversary played
+(``game-failed``, left out).
 
 Why a failure while answering is a loss: it may be the adversary's doing (a canary that makes
 the training diverge), and it may hang on the hidden value (the canary is trained on only
@@ -181,6 +181,10 @@ def play_trial(
         win = game.judge(challenge, hidden, answer)
     except InvalidAnswer:
         return _Outcome(hidden, answer, False, "invalid-answer", _trace(index, seed), accounts)
+    except TrialFailed:
+        # The challenger failed judging the answer (an agent it ran on the injected text):
+        # the adversary's loss, as a failure while answering is. It escaped and ended the run.
+        return _Outcome(hidden, answer, False, "oracle-failed", _trace(index, seed), accounts)
     return _played((hidden, answer, win, None, None, accounts))
 
 

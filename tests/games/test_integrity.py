@@ -24,6 +24,7 @@ from cheaters import (
     DropsItsLosses,
     Exit,
     FailsAsMember,
+    FailsJudging,
     Flood,
     Limits,
     OutOfRange,
@@ -106,6 +107,14 @@ def test_every_trial_gets_a_fresh_copy_of_the_adversary(path: str, adversary: ob
     trials = 60 if path == "isolate" else 600
     result = games.estimate(SawNothing(), adversary, trials=trials, seed=0, **PATHS[path])
     assert result.wins == result.trials == trials, result.first_error
+
+
+@pytest.mark.parametrize("path", ["trial", "process", "isolate"])
+def test_a_failure_the_answer_provokes_in_the_judge_is_the_adversarys_loss(path: str) -> None:
+    # It escaped estimate: an adversary that was losing could end any run with its answer.
+    result = games.estimate(FailsJudging(), Constant(13), trials=20, seed=0, **PATHS[path])
+    assert result.trials == 20 and result.wins == 0
+    assert result.errors == {"oracle-failed": 20}, result.errors
 
 
 @pytest.mark.parametrize("path", list(PATHS))
