@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from cheaters import Unperturbed
 from lm_cases import intact_leaker, needs_lm
 
 import games
@@ -113,6 +114,11 @@ class _Controlled(Jailbreak):
 def controlled(adversary, defense, trials=16):
     game = _Controlled(defense=defense, queries=2, temperature=0.0)
     return games.estimate(game, adversary, trials=trials, seed=3)
+
+
+def test_a_message_that_says_it_is_empty_is_perturbed_all_the_same():
+    # Its own __len__ said 0, and SmoothLLM perturbed no character of any copy.
+    assert controlled(Unperturbed(), "smooth-llm", trials=40).ci_high < 0.5
 
 
 def test_the_aware_attack_exploits_the_fixed_seed_and_only_it():
