@@ -427,6 +427,7 @@ def play_chunk(
 
 Loss = tuple[str, "np.ndarray | None", str]  # (kind, which trials (None: all), why)
 _ORACLE = "an oracle failed while answering (the adversary's loss)"
+_JUDGE = "the challenger failed judging the answers (the adversary's loss)"
 
 
 def _failures(challenge: Any, size: int) -> np.ndarray:
@@ -466,6 +467,9 @@ def _judge_batch(
     except InvalidAnswer:
         losses.append(("invalid-answer", None, f"answers refused:\n{traceback.format_exc()}"))
         return None
+    except TrialFailed:  # the challenger failed judging the answers: as on the trial path
+        losses.append(("oracle-failed", None, f"{_JUDGE}:\n{traceback.format_exc()}"))
+        return None
     if invalid is not None:
         bad = short(np.asarray(answers)[np.flatnonzero(invalid)[0]])
         losses.append(("invalid-answer", invalid, f"answer {bad} is not a bit"))
@@ -484,6 +488,7 @@ def _count_losses(
     oracle's (``late``) counts its trials under its own kind alone, as on the per-trial path."""
     errors: dict[str, int] = {}
     firsts: list[tuple[int, str]] = []
+    counted: dict[str, np.ndarray] = {}  # a trial counts once under a kind given twice
     for kind, mask, why in losses:
         own = kind in ("game-failed", "oracle-failed")
         if mask is None:
@@ -492,8 +497,12 @@ def _count_losses(
             mask = mask & kept
         if late is not None and not own:
             mask = mask & ~late
+        seen = counted.get(kind)
+        if seen is not None:
+            mask = mask & ~seen
+        counted[kind] = mask if seen is None else seen | mask
         if mask.any():
-            errors[kind] = int(np.count_nonzero(mask))
+            errors[kind] = errors.get(kind, 0) + int(np.count_nonzero(mask))
             firsts.append((start + int(np.flatnonzero(mask)[0]), f"{why} {where}"))
     return errors, min(firsts) if firsts else None
 

@@ -12,6 +12,7 @@ import textwrap
 import threading
 import time
 import traceback
+from typing import Any
 
 import attrs
 import numpy as np
@@ -109,12 +110,43 @@ def test_every_trial_gets_a_fresh_copy_of_the_adversary(path: str, adversary: ob
     assert result.wins == result.trials == trials, result.first_error
 
 
-@pytest.mark.parametrize("path", ["trial", "process", "isolate"])
+@pytest.mark.parametrize("path", list(PATHS))
 def test_a_failure_the_answer_provokes_in_the_judge_is_the_adversarys_loss(path: str) -> None:
     # It escaped estimate: an adversary that was losing could end any run with its answer.
     result = games.estimate(FailsJudging(), Constant(13), trials=20, seed=0, **PATHS[path])
     assert result.trials == 20 and result.wins == 0
     assert result.errors == {"oracle-failed": 20}, result.errors
+
+
+@attrs.frozen
+class _FailsTwice(FailsJudging):
+    """Its oracle fails for the first half of a batch, then judging fails for all of it."""
+
+    def setup_batch(self, size: int, rng: np.random.Generator) -> games.Challenge:
+        failed = np.zeros(size, bool)
+
+        def touch() -> None:
+            failed[: size // 2] = True
+
+        return games.Challenge(oracles={"touch": touch}, budgets={"touch": 1}, failed=failed)
+
+
+class _TouchesThen13:
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        oracles["touch"]()
+        return 13
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        oracles["touch"]()
+        return np.full(size, 13)
+
+
+def test_a_trial_lost_to_two_failures_of_the_challenger_counts_once() -> None:
+    result = games.estimate(
+        _FailsTwice(), _TouchesThen13(), trials=64, seed=0, batched=True, chunk_size=32
+    )
+    assert result.trials == 64 and result.wins == 0
+    assert result.errors == {"oracle-failed": 64}, result.errors
 
 
 @pytest.mark.parametrize("path", list(PATHS))
