@@ -2,7 +2,7 @@
 the project's errors and argument checks."""
 
 from oracles import checks
-from oracles.core import Account, Oracle, Oracles, open_oracle, open_oracles
+from oracles.core import Account, Oracle, Oracles, inert, open_oracle, open_oracles
 from oracles.errors import AdvantageError, BudgetExceeded, InvalidArgument, OracleError
 from oracles.random import RandomFunction, RandomPermutation
 
@@ -17,6 +17,7 @@ __all__ = [
     "Oracles",
     "open_oracle",
     "open_oracles",
+    "inert",
     "RandomFunction",
     "RandomPermutation",
 ]

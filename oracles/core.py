@@ -12,13 +12,54 @@ from __future__ import annotations
 
 import copy
 import functools
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from oracles.errors import BudgetExceeded, InvalidArgument, OracleError
 
-__all__ = ["Account", "Oracle", "Oracles", "open_oracle", "open_oracles"]
+__all__ = ["Account", "Oracle", "Oracles", "open_oracle", "inert", "open_oracles"]
+
+# Values of these exact types carry no method of the adversary's own.
+_BASE = frozenset({int, float, bool, str, bytes, complex, type(None), np.ndarray})
+_DEPTH = 64
+
+
+def inert(value: Any, depth: int = 0) -> Any:
+    """``value`` as the challenger may use it: no method of the adversary's runs on its side.
+
+    A subclass of ``numpy.ndarray``, ``torch.Tensor``, ``str``, ``bytes``, ``int`` or
+    ``float`` becomes its base type (its ``__array_function__`` was handed the hidden bits
+    when ``numpy.where`` picked a message; a ``str``'s ``__len__`` lied to a length limit),
+    and lists, tuples and dicts are rebuilt of plain values. Other objects (a chat message,
+    a numpy scalar) pass as they are: the game reads them through its own checks.
+    """
+    kind = type(value)
+    if kind in _BASE:
+        return value
+    if depth > _DEPTH:
+        raise InvalidArgument(f"a query may nest at most {_DEPTH} deep")
+    if isinstance(value, list | tuple):
+        return (list if isinstance(value, list) else tuple)(inert(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return {inert(k, depth + 1): inert(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.view(np.ndarray)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes):
+        return bytes(memoryview(value))
+    if isinstance(value, int):  # bool cannot be subclassed: this is a subclass of int
+        return int.__index__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    torch = sys.modules.get("torch")  # loaded by whoever made a tensor: never imported here
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.as_subclass(torch.Tensor)
+    return value
 
 
 def check_budget(budget: int | None, name: str = "budget") -> int | None:
@@ -67,6 +108,10 @@ def _gate(
 
     def ask(*query: Any) -> Any:
         nonlocal queries, exceeded, failure
+        for part in query:  # a loop, not any(): this runs on every query
+            if type(part) not in _BASE:
+                query = tuple(inert(q) for q in query)
+                break
         if cost is None:
             spend = 1
         else:

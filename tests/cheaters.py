@@ -264,6 +264,78 @@ class OutOfRange:
         return (np.asarray(reply, np.float64) >= 0).astype(np.int64)
 
 
+class _SpyArray(np.ndarray):
+    """An array that notes the condition ``numpy.where`` picks by (its ``__array_function__``
+    runs whenever a numpy function is handed one)."""
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func is np.where:
+            _SEEN.append(np.array(args[0], bool))
+        return super().__array_function__(func, types, args, kwargs)
+
+
+_SEEN: list[np.ndarray] = []
+
+
+@attrs.frozen
+class SpiesThroughArrays:
+    """Sends the one-time pad its messages as :class:`_SpyArray` arrays and answers the bits that
+    ``numpy.where`` chose the message by: +1.0 against fresh keys, where 0 is allowed (0
+    when it sees nothing)."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
+        return 0
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> np.ndarray:
+        _SEEN.clear()
+        message = np.zeros(size, np.uint64).view(_SpyArray)
+        oracles["encrypt"](message, message)
+        return _SEEN[0].astype(np.int64) if _SEEN else np.zeros(size, np.int64)
+
+
+class _EqualToAll(np.ndarray):
+    """An array equal, element by element, to whatever it is compared with."""
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return np.ones(self.shape, bool)
+
+
+class _EqualToAllInt(int):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = int.__hash__
+
+
+@attrs.frozen(kw_only=True)
+class GuessTheSecret(games.Search):
+    """The adversary wins by answering the challenger's secret 16-bit number, which it never
+    sees: the judge compares the answer with it (``answer == secret``)."""
+
+    def setup(self, rng: np.random.Generator) -> games.Challenge:
+        return games.Challenge(secret=int(rng.integers(1 << 16)))
+
+    def finalize(self, challenge: games.Challenge, answer: Any) -> bool:
+        return bool(answer == challenge.secret)
+
+    def setup_batch(self, size: int, rng: np.random.Generator) -> games.Challenge:
+        return games.Challenge(secret=rng.integers(1 << 16, size=size))
+
+    def finalize_batch(self, challenge: games.Challenge, answers: Any) -> np.ndarray:
+        return np.asarray(answers == challenge.secret, bool)
+
+
+@attrs.frozen
+class EqualToAll:
+    """Answers a number whose ``__eq__`` says yes to everything: +1.0 at guessing a secret."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        return _EqualToAllInt(7)
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        return np.full(size, 7).view(_EqualToAll)
+
+
 # -- reaching into the challenger in-process ------------------------------------------------
 
 

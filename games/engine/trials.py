@@ -35,7 +35,7 @@ from games.engine import seeds
 from games.engine.isolation import Isolated, renewer
 from games.engine.records import Tally
 from games.errors import InvalidAnswer, TrialFailed, TrialTimeout
-from oracles import Account, BudgetExceeded
+from oracles import Account, BudgetExceeded, InvalidArgument, inert
 
 __all__ = ["COLLECT", "Chunks", "play_chunk", "play_trial"]
 
@@ -178,6 +178,7 @@ def play_trial(
             hidden, answer, False, "budget", f"trial {index}: budget exceeded", accounts
         )
     try:
+        answer = _inert(answer)
         win = game.judge(challenge, hidden, answer)
     except InvalidAnswer:
         return _Outcome(hidden, answer, False, "invalid-answer", _trace(index, seed), accounts)
@@ -186,6 +187,15 @@ def play_trial(
         # the adversary's loss, as a failure while answering is. It escaped and ended the run.
         return _Outcome(hidden, answer, False, "oracle-failed", _trace(index, seed), accounts)
     return _played((hidden, answer, win, None, None, accounts))
+
+
+def _inert(answer: Any) -> Any:
+    """The answer as plain values (see :func:`oracles.inert`): the judge runs no method
+    of the adversary's."""
+    try:
+        return inert(answer)
+    except InvalidArgument as error:
+        raise InvalidAnswer(str(error)) from None
 
 
 def _lost(error: BaseException) -> str:
@@ -463,7 +473,7 @@ def _judge_batch(
 ) -> np.ndarray | None:
     """The batch's wins; answers that are none (or a refused batch) are added to ``losses``."""
     try:
-        win, invalid = game.judge_batch(challenge, hidden, answers, size)
+        win, invalid = game.judge_batch(challenge, hidden, _inert(answers), size)
     except InvalidAnswer:
         losses.append(("invalid-answer", None, f"answers refused:\n{traceback.format_exc()}"))
         return None

@@ -27,7 +27,7 @@ import attrs
 import numpy as np
 
 from games.errors import TrialFailed
-from oracles import InvalidArgument, OracleError
+from oracles import InvalidArgument, OracleError, inert
 
 if TYPE_CHECKING:
     import torch
@@ -111,20 +111,16 @@ def _check_role(instance: Any, attribute: Any, value: str) -> None:
         raise InvalidArgument(f"role={value!r} must be one of {', '.join(ROLES)}")
 
 
-def _plain(value: Any) -> Any:
-    # A str subclass's own methods would run on the challenger's side: one equal to every
-    # string was taken for the challenger's system prompt (so it was not put first, and an
-    # echo of the adversary's words counted as a leak). C's str.__str__ copies the text.
-    return str.__str__(value) if isinstance(value, str) else value
-
-
 @attrs.frozen
 class Message:
     """One chat message: ``role`` (system, user, assistant or tool) and its text, both plain
     ``str`` (a subclass is copied)."""
 
-    role: str = attrs.field(converter=_plain, validator=_check_role)
-    content: str = attrs.field(converter=_plain, validator=attrs.validators.instance_of(str))
+    # A str subclass's own methods would run on the challenger's side: one equal to every
+    # string was taken for the challenger's system prompt (so it was not put first, and an
+    # echo of the adversary's words counted as a leak).
+    role: str = attrs.field(converter=inert, validator=_check_role)
+    content: str = attrs.field(converter=inert, validator=attrs.validators.instance_of(str))
 
     def as_dict(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}

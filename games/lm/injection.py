@@ -54,7 +54,7 @@ from games.lm import agents, corpus
 from games.lm.world import INBOX_TASKS, TASKS, TOOLS
 from games.params import integer, param
 from games.registry import register
-from oracles import InvalidArgument
+from oracles import InvalidArgument, inert
 
 __all__ = [
     "GOALS",
@@ -142,7 +142,7 @@ class PromptInjection(Search):
             raise InvalidAnswer(f"the injected text must be a string, got {type(text).__name__}")
         # A copy as a plain str: a subclass's own methods (__len__, __format__) ran on the
         # challenger's side, lied about its length and told when the world used it.
-        text = str.__str__(text)
+        text = inert(text)
         if len(text) > self.length:
             raise InvalidAnswer(f"the injected text has {len(text)} characters > {self.length}")
         return text

@@ -23,10 +23,12 @@ from cheaters import (
     AnswerGadget,
     Constant,
     DropsItsLosses,
+    EqualToAll,
     Exit,
     FailsAsMember,
     FailsJudging,
     Flood,
+    GuessTheSecret,
     Limits,
     OutOfRange,
     Overwrite,
@@ -40,6 +42,7 @@ from cheaters import (
     SawNothing,
     Sleep,
     SleepThroughTimeouts,
+    SpiesThroughArrays,
 )
 
 import games
@@ -168,6 +171,17 @@ def test_a_message_outside_the_pads_message_space_is_refused(path: str, kind: st
     result = games.estimate(game, OutOfRange(kind=kind), trials=trials, seed=0, **PATHS[path])
     assert result.wins == 0 and result.errors == {"exception": trials}, result
     assert "m0" in result.first_error and "[0, 2**16)" in result.first_error, result.first_error
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_no_method_of_the_adversarys_values_runs_on_the_challengers_side(path: str) -> None:
+    # An array subclass in a query saw the hidden bits numpy.where chose a message by; one in
+    # an answer (or an int subclass) told the judge it equalled the secret. Both scored +1.0.
+    trials = 20 if path == "isolate" else 512
+    spy = games.estimate(OneTimePad(), SpiesThroughArrays(), trials=trials, seed=0, **PATHS[path])
+    assert spy.error_count == 0 and spy.ci_low < 0.05, spy  # +1.0 has ci_low > 0.6 at 20
+    equal = games.estimate(GuessTheSecret(), EqualToAll(), trials=trials, seed=0, **PATHS[path])
+    assert equal.wins == 0 and equal.error_count == 0, equal
 
 
 @attrs.frozen
