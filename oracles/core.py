@@ -23,16 +23,18 @@ from oracles.errors import BudgetExceeded, InvalidArgument, OracleError
 
 __all__ = ["Account", "Oracle", "Oracles", "open_oracle", "inert", "open_oracles"]
 
-# Values of these exact types carry no method of the adversary's own.
-_BASE = frozenset({int, float, bool, str, bytes, complex, type(None), np.ndarray})
+# Values of these exact types carry no method of the adversary's own (numpy's scalars too).
+_BASE = frozenset(
+    {int, float, bool, str, bytes, complex, type(None), np.ndarray, *np.sctypeDict.values()}
+)
 _DEPTH = 64
 
 
 def inert(value: Any, depth: int = 0) -> Any:
     """``value`` as the challenger may use it: no method of the adversary's runs on its side.
 
-    A subclass of ``numpy.ndarray``, ``torch.Tensor``, ``str``, ``bytes``, ``int`` or
-    ``float`` becomes its base type (its ``__array_function__`` was handed the hidden bits
+    A subclass of ``numpy.ndarray``, a numpy scalar, ``torch.Tensor``, ``str``, ``bytes``,
+    ``int`` or ``float`` becomes its base type (its ``__array_function__`` was handed the hidden bits
     when ``numpy.where`` picked a message; a ``str``'s ``__len__`` lied to a length limit),
     and lists, tuples and dicts are rebuilt of plain values. Other objects (a chat message,
     a numpy scalar) pass as they are: the game reads them through its own checks.
@@ -48,6 +50,8 @@ def inert(value: Any, depth: int = 0) -> Any:
         return {inert(k, depth + 1): inert(v, depth + 1) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return value.view(np.ndarray)
+    if isinstance(value, np.generic):  # a subclass of a numpy scalar: the same value, numpy's
+        return np.asarray(value)[()]
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, bytes):

@@ -325,12 +325,22 @@ class GuessTheSecret(games.Search):
         return np.asarray(answers == challenge.secret, bool)
 
 
+class _EqualToAllScalar(np.int64):
+    def __eq__(self, other: object) -> Any:
+        return True
+
+    __hash__ = np.int64.__hash__
+
+
 @attrs.frozen
 class EqualToAll:
-    """Answers a number whose ``__eq__`` says yes to everything: +1.0 at guessing a secret."""
+    """Answers a number whose ``__eq__`` says yes to everything (an ``int``'s subclass, or a
+    numpy scalar's with ``scalar``): +1.0 at guessing a secret."""
+
+    scalar: bool = False
 
     def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
-        return _EqualToAllInt(7)
+        return _EqualToAllScalar(7) if self.scalar else _EqualToAllInt(7)
 
     def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
         return np.full(size, 7).view(_EqualToAll)

@@ -180,8 +180,11 @@ def test_no_method_of_the_adversarys_values_runs_on_the_challengers_side(path: s
     trials = 20 if path == "isolate" else 512
     spy = games.estimate(OneTimePad(), SpiesThroughArrays(), trials=trials, seed=0, **PATHS[path])
     assert spy.error_count == 0 and spy.ci_low < 0.05, spy  # +1.0 has ci_low > 0.6 at 20
-    equal = games.estimate(GuessTheSecret(), EqualToAll(), trials=trials, seed=0, **PATHS[path])
-    assert equal.wins == 0 and equal.error_count == 0, equal
+    for scalar in (False, True):
+        equal = games.estimate(
+            GuessTheSecret(), EqualToAll(scalar), trials=trials, seed=0, **PATHS[path]
+        )
+        assert equal.wins == 0 and equal.error_count == 0, equal
 
 
 @attrs.frozen
