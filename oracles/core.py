@@ -23,10 +23,10 @@ from oracles.errors import BudgetExceeded, InvalidArgument, OracleError
 
 __all__ = ["Account", "Oracle", "Oracles", "open_oracle", "inert", "open_oracles"]
 
-# Values of these exact types carry no method of the adversary's own (numpy's scalars too).
-_BASE = frozenset(
-    {int, float, bool, str, bytes, complex, type(None), np.ndarray, *np.sctypeDict.values()}
-)
+# Values of these exact types cannot be changed in place, and carry no method of the
+# adversary's own (numpy's scalars too); an array of the exact type carries none either.
+_IMMUTABLE = frozenset({int, float, bool, str, bytes, complex, type(None), *np.sctypeDict.values()})
+_BASE = _IMMUTABLE | {np.ndarray}
 _DEPTH = 64
 
 
@@ -263,8 +263,22 @@ def open_oracles(
         readers[name] = handles[name]._read
     view = Oracles.__new__(Oracles)
     view._oracles = handles
-    view._public = MappingProxyType(dict(public)) if public else _NO_PUBLIC
+    view._public = _handed(public) if public else _NO_PUBLIC
     return view, readers
+
+
+def _handed(public: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The public values as the adversary gets them: its own copy of anything that changes
+    in place (an array, a tensor, a list, a model), so that changing it changes nothing the
+    challenger reads. A robustness game's public clean points and labels were its secret's
+    own tensors: relabelling them in place won every trial at any radius."""
+    memo: dict[int, Any] = {}  # one copy of what several values share
+    return MappingProxyType(
+        {
+            name: value if type(value) in _IMMUTABLE else copy.deepcopy(value, memo)
+            for name, value in public.items()
+        }
+    )
 
 
 _NO_PUBLIC: Mapping[str, Any] = MappingProxyType({})
@@ -294,6 +308,7 @@ class Oracles(Mapping[str, Oracle]):
 
     @property
     def public(self) -> Mapping[str, Any]:
+        """The challenge's public values: the adversary's own copies (read-only mapping)."""
         return self._public
 
     def __getitem__(self, name: str) -> Oracle:

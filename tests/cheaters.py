@@ -346,6 +346,24 @@ class EqualToAll:
         return np.full(size, 7).view(_EqualToAll)
 
 
+@attrs.frozen
+class Relabels:
+    """Changes the public values of a robustness game in place: the labels of a batch to
+    wrong ones, a single trial's clean point to the box's corner, then answers that point.
+    When they were the challenger's own tensors, the defense "mislabelled" every point at
+    any radius (+1.0 at eps = 10⁻⁴, where the honest advantage is 0)."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        x = oracles.public["x"]
+        x.data.fill_(oracles.public["high"])
+        return x.clone()
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        public = oracles.public
+        public["y"].copy_((public["y"] + 1) % public["classes"])
+        return public["x"].clone()
+
+
 # -- reaching into the challenger in-process ------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from scipy import stats
 
 torch = pytest.importorskip("torch")
 
-from cheaters import wins_whatever_the_answer  # noqa: E402
+from cheaters import Relabels, wins_whatever_the_answer  # noqa: E402
 
 import games  # noqa: E402
 from adversaries.robustness import Bpda, Clean, Fgsm, Pgd  # noqa: E402
@@ -399,3 +399,10 @@ def test_the_games_and_attacks_run_on_cuda_as_on_the_cpu():
         assert cuda.errors == {} and cpu.errors == {}, (game, attack, cuda.first_error)
         # The same points and coins; only float rounding on the device differs.
         assert abs(cuda.wins - cpu.wins) <= 16, (game, attack, cpu.wins, cuda.wins)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_changing_the_public_values_changes_nothing_the_challenger_reads(batched):
+    # The public clean points and labels were the secret's own tensors.
+    result = games.estimate(Evasion(eps=1e-4), Relabels(), trials=60, seed=0, batched=batched)
+    assert result.wins == 0, result
