@@ -21,7 +21,7 @@ import numpy as np
 
 from oracles.errors import BudgetExceeded, InvalidArgument, OracleError
 
-__all__ = ["Account", "Oracle", "Oracles", "open_oracle", "inert", "open_oracles"]
+__all__ = ["Account", "Oracle", "Oracles", "inert", "open_oracle", "open_oracles"]
 
 # Values of these exact types cannot be changed in place, and carry no method of the
 # adversary's own (numpy's scalars too); an array of the exact type carries none either.
@@ -33,11 +33,12 @@ _DEPTH = 64
 def inert(value: Any, depth: int = 0) -> Any:
     """``value`` as the challenger may use it: no method of the adversary's runs on its side.
 
-    A subclass of ``numpy.ndarray``, a numpy scalar, ``torch.Tensor``, ``str``, ``bytes``,
-    ``int`` or ``float`` becomes its base type (its ``__array_function__`` was handed the hidden bits
-    when ``numpy.where`` picked a message; a ``str``'s ``__len__`` lied to a length limit),
-    and lists, tuples and dicts are rebuilt of plain values. Other objects (a chat message,
-    a numpy scalar) pass as they are: the game reads them through its own checks.
+    A subclass of ``numpy.ndarray``, of a numpy scalar, of ``torch.Tensor``, ``str``,
+    ``bytes``, ``int`` or ``float`` becomes its base type (an array's ``__array_function__``
+    was handed the hidden bits when ``numpy.where`` picked a message; a ``str``'s
+    ``__len__`` lied to a length limit), and lists, tuples and dicts are rebuilt of inert
+    values. Other objects (a chat message) pass as they are: the game reads them through
+    its own checks.
     """
     kind = type(value)
     if kind in _BASE:
