@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cheaters import LongInjection, SpyOnInjection
 from lm_cases import ReadThenCall, needs_lm
+from lm_cheaters import LongInjection, SpyOnInjection
 
 import games
 from adversaries import injection as attacks

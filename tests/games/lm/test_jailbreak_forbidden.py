@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from cheaters import EchoAsChallenger
 from lm_cases import needs_lm
+from lm_cheaters import EchoAsChallenger
 
 import games
 from adversaries.jailbreak import Direct, PrivilegedContext

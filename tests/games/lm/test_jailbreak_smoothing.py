@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 import pytest
-from cheaters import Unperturbed
 from lm_cases import intact_leaker, needs_lm
+from lm_cheaters import Unperturbed
 
 import games
 from adversaries.jailbreak import Direct, Templates

@@ -7,7 +7,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from cheaters import Chameleon, Growing
+from lm_cheaters import Chameleon, Growing
 
 from games import lm
 from oracles import BudgetExceeded, InvalidArgument, Oracle, open_oracle
