@@ -24,8 +24,12 @@ from oracles.errors import BudgetExceeded, InvalidArgument, OracleError
 __all__ = ["Account", "Oracle", "Oracles", "inert", "open_oracle", "open_oracles"]
 
 # Values of these exact types cannot be changed in place, and carry no method of the
-# adversary's own (numpy's scalars too); an array of the exact type carries none either.
-_IMMUTABLE = frozenset({int, float, bool, str, bytes, complex, type(None), *np.sctypeDict.values()})
+# adversary's own (numpy's scalars too, but for np.void: a structured array's element is a
+# view that writes into the array); an array of the exact type carries none either.
+_IMMUTABLE = frozenset(
+    {int, float, bool, str, bytes, complex, type(None)}
+    | {kind for kind in np.sctypeDict.values() if kind is not np.void}
+)
 _BASE = _IMMUTABLE | {np.ndarray}
 _DEPTH = 64
 
@@ -44,7 +48,7 @@ def inert(value: Any, depth: int = 0) -> Any:
     if kind in _BASE:
         return value
     if depth > _DEPTH:
-        raise InvalidArgument(f"a query may nest at most {_DEPTH} deep")
+        raise InvalidArgument(f"a value the adversary sends may nest at most {_DEPTH} deep")
     if isinstance(value, list | tuple):
         return (list if isinstance(value, list) else tuple)(inert(v, depth + 1) for v in value)
     if isinstance(value, dict):
@@ -274,12 +278,20 @@ def _handed(public: Mapping[str, Any]) -> Mapping[str, Any]:
     challenger reads. A robustness game's public clean points and labels were its secret's
     own tensors: relabelling them in place won every trial at any radius."""
     memo: dict[int, Any] = {}  # one copy of what several values share
-    return MappingProxyType(
-        {
-            name: value if type(value) in _IMMUTABLE else copy.deepcopy(value, memo)
-            for name, value in public.items()
-        }
-    )
+    handed: dict[str, Any] = {}
+    for name, value in public.items():
+        if type(value) in _IMMUTABLE:
+            handed[name] = value
+            continue
+        try:
+            handed[name] = copy.deepcopy(value, memo)
+        except Exception as error:
+            raise InvalidArgument(
+                f"the public value {name!r} ({type(value).__name__}) cannot be copied for the "
+                f"adversary ({type(error).__name__}: {error}); make it plain data, arrays, "
+                "tensors or objects that copy.deepcopy copies"
+            ) from None
+    return MappingProxyType(handed)
 
 
 _NO_PUBLIC: Mapping[str, Any] = MappingProxyType({})

@@ -54,7 +54,7 @@ from games.lm import agents, corpus
 from games.lm.world import INBOX_TASKS, TASKS, TOOLS
 from games.params import integer, param
 from games.registry import register
-from oracles import InvalidArgument, inert
+from oracles import InvalidArgument
 
 __all__ = [
     "GOALS",
@@ -137,12 +137,10 @@ class PromptInjection(Search):
         )
 
     def _check(self, text: Any) -> str:
-        """``text`` as a plain string within ``length``, or :class:`InvalidAnswer`."""
+        """``text`` as a string within ``length``, or :class:`InvalidAnswer`; the engine made
+        it a plain ``str`` (:func:`oracles.inert`) before the game reads it."""
         if not isinstance(text, str):
             raise InvalidAnswer(f"the injected text must be a string, got {type(text).__name__}")
-        # A copy as a plain str: a subclass's own methods (__len__, __format__) ran on the
-        # challenger's side, lied about its length and told when the world used it.
-        text = inert(text)
         if len(text) > self.length:
             raise InvalidAnswer(f"the injected text has {len(text)} characters > {self.length}")
         return text

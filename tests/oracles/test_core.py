@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oracles import BudgetExceeded, InvalidArgument, Oracle, Oracles
+from oracles import BudgetExceeded, InvalidArgument, Oracle, Oracles, open_oracles
 
 
 def test_budget_is_enforced_and_marked():
@@ -86,3 +86,20 @@ def test_oracles_mapping_and_attribute_access():
     with pytest.raises(InvalidArgument, match="must be an Oracle"):
         Oracles({"x": lambda: 0})
     assert isinstance(np.int64(3), np.integer)
+
+
+def test_public_values_are_the_adversarys_own_copies():
+    labels = np.array([0, 1, 2])
+    record = np.zeros(2, dtype=[("x", float), ("y", int)])
+    view, _ = open_oracles({}, {}, {"labels": labels, "row": record[0], "n": 3})
+    view.public["labels"][:] = 9
+    view.public["row"]["y"] = 9  # a structured array's element writes into its array
+    assert labels.tolist() == [0, 1, 2] and record["y"].tolist() == [0, 0]
+    assert view.public["n"] == 3
+
+
+def test_a_public_value_that_cannot_be_copied_is_named():
+    import threading
+
+    with pytest.raises(InvalidArgument, match="public value 'lock' .* cannot be copied"):
+        open_oracles({}, {}, {"lock": threading.Lock()})
