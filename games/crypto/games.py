@@ -493,7 +493,9 @@ class EufCMA(Search):
         def tag(m: Any) -> np.ndarray:
             blocks = messages(m, self.n, size, None)
             self._check_length(blocks.shape[1])
-            asked.append(blocks)
+            # A copy: ``blocks`` may be the adversary's own array, which it can change after
+            # the query to make a message it asked look fresh.
+            asked.append(blocks.copy())
             return scheme.tag(keys, blocks)
 
         return self._challenge(tag, (keys, asked))

@@ -1,0 +1,39 @@
+"""Cheating adversaries that share an object with the challenger: one it keeps from a query,
+or one the adversary's answer hides inside a container the engine does not rebuild.
+
+They live in a module (not in a test function), as those in ``tests/cheaters.py`` do, so
+that an isolated adversary process can import them. ``tests/games/test_aliasing.py`` plays
+them on every path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+
+@attrs.frozen
+class Rewrites:
+    """Asks the MAC for the tag of a message, then changes its own copy of the message in
+    place and answers the message it asked with its tag.
+
+    When the batched EUF-CMA challenger kept the query array itself as its record of the
+    messages asked, the change rewrote that record, so the pair read as a fresh message
+    with a valid tag: +1.0 where the baseline is 2^-16.
+    """
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        m = np.array([1, 2], np.uint64)
+        tag = oracles["tag"](m)
+        asked = m.copy()
+        m[0] ^= np.uint64(1)
+        return asked, tag
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        m = np.ones((size, oracles.public["blocks"]), np.uint64)
+        tags = oracles["tag"](m)
+        asked = m.copy()
+        m[:, 0] ^= np.uint64(1)
+        return asked, tags
