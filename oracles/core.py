@@ -40,12 +40,13 @@ def inert(value: Any, depth: int = 0) -> Any:
     A subclass of ``numpy.ndarray``, of a numpy scalar, of ``torch.Tensor``, ``str``,
     ``bytes``, ``int`` or ``float`` becomes its base type (an array's ``__array_function__``
     was handed the hidden bits when ``numpy.where`` picked a message; a ``str``'s
-    ``__len__`` lied to a length limit), and lists, tuples and dicts are rebuilt of inert
-    values. Other objects (a chat message) pass as they are: the game reads them through
-    its own checks.
+    ``__len__`` lied to a length limit), and lists, tuples, dicts and arrays of objects are
+    rebuilt of inert values. Other objects (a chat message) pass as they are: the game
+    reads them through its own checks, and never compares one with a secret as it is (its
+    own ``__eq__`` would answer).
     """
     kind = type(value)
-    if kind in _BASE:
+    if kind in _BASE and not (kind is np.ndarray and value.dtype.hasobject):
         return value
     if depth > _DEPTH:
         raise InvalidArgument(f"a value the adversary sends may nest at most {_DEPTH} deep")
@@ -54,7 +55,8 @@ def inert(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         return {inert(k, depth + 1): inert(v, depth + 1) for k, v in value.items()}
     if isinstance(value, np.ndarray):
-        return value.view(np.ndarray)
+        array = value.view(np.ndarray)
+        return _objects(array, depth) if array.dtype.hasobject else array
     if isinstance(value, np.generic):  # a subclass of a numpy scalar: the same value, numpy's
         return np.asarray(value)[()]
     if isinstance(value, str):
@@ -69,6 +71,20 @@ def inert(value: Any, depth: int = 0) -> Any:
     if torch is not None and isinstance(value, torch.Tensor):
         return value.as_subclass(torch.Tensor)
     return value
+
+
+def _objects(array: np.ndarray, depth: int) -> np.ndarray:
+    """An array of objects rebuilt of inert elements: numpy calls each element's own methods
+    (``==`` compares element by element), so an ``int`` subclass equal to everything, kept in
+    an object array, was taken for every secret on the batched path."""
+    if array.dtype != object:
+        raise InvalidArgument(
+            f"a structured array holding objects ({array.dtype}) cannot be sent: send its fields"
+        )
+    out = np.empty(array.size, object)
+    for i, element in enumerate(array.flat):
+        out[i] = inert(element, depth + 1)
+    return out.reshape(array.shape)
 
 
 def check_budget(budget: int | None, name: str = "budget") -> int | None:
@@ -118,7 +134,8 @@ def _gate(
     def ask(*query: Any) -> Any:
         nonlocal queries, exceeded, failure
         for part in query:  # a loop, not any(): this runs on every query
-            if type(part) not in _BASE:
+            kind = type(part)
+            if kind not in _BASE or (kind is np.ndarray and part.dtype.hasobject):
                 query = tuple(inert(q) for q in query)
                 break
         if cost is None:

@@ -37,3 +37,25 @@ class Rewrites:
         asked = m.copy()
         m[:, 0] ^= np.uint64(1)
         return asked, tags
+
+
+@attrs.frozen
+class EqualInsideObjects:
+    """Answers :class:`cheaters.EqualToAll`'s number (an ``int`` equal to everything) inside
+    an array of dtype ``object`` (0-d on a single trial), which the engine passed on as it
+    was: numpy compares such an array element by element, by the element's own ``__eq__``,
+    so it equalled every secret (+1.0 where guessing a 16-bit number allows ~0)."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        from cheaters import _EqualToAllInt
+
+        answer = np.empty((), object)
+        answer[()] = _EqualToAllInt(7)
+        return answer
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        from cheaters import _EqualToAllInt
+
+        answers = np.empty(size, object)
+        answers[:] = [_EqualToAllInt(7) for _ in range(size)]
+        return answers

@@ -4,7 +4,8 @@ every cheat in ``tests/alias_cheaters.py``, on every path the game plays."""
 from __future__ import annotations
 
 import pytest
-from alias_cheaters import Rewrites
+from alias_cheaters import EqualInsideObjects, Rewrites
+from cheaters import GuessTheSecret
 
 import games
 from games.crypto.games import EufCMA
@@ -24,3 +25,15 @@ def test_changing_a_queried_message_afterwards_forges_nothing(path: str) -> None
     trials = 20 if path == "isolate" else 512
     result = games.estimate(EufCMA(), Rewrites(), trials=trials, seed=0, **PATHS[path])
     assert result.wins == 0 and result.error_count == 0, result
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_an_array_of_objects_is_rebuilt_of_inert_values(path: str) -> None:
+    # Its int subclass, equal to everything, was compared with the secret by its own __eq__.
+    trials = 20 if path == "isolate" else 512
+    result = games.estimate(
+        GuessTheSecret(), EqualInsideObjects(), trials=trials, seed=0, **PATHS[path]
+    )
+    assert result.wins <= 2, result  # a guess of 7 hits a 16-bit secret 1 time in 65,536
+    # An array of objects is no plain data: an isolated adversary cannot send it at all.
+    assert result.error_count == (trials if path == "isolate" else 0), result.first_error

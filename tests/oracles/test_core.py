@@ -103,3 +103,27 @@ def test_a_public_value_that_cannot_be_copied_is_named():
 
     with pytest.raises(InvalidArgument, match="public value 'lock' .* cannot be copied"):
         open_oracles({}, {}, {"lock": threading.Lock()})
+
+
+class _Seven(int):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = int.__hash__
+
+
+def test_an_array_of_objects_reaches_the_answer_as_inert_values():
+    # An exact ndarray passes unconverted, but one of dtype object holds the adversary's own
+    # objects, whose methods numpy calls (== compares element by element).
+    seen = []
+    oracle = Oracle(lambda x: seen.append(x))
+    query = np.empty(3, object)
+    query[:] = [_Seven(7), [_Seven(1)], "x"]
+    oracle(query)
+    (got,) = seen
+    assert got is not query and got.dtype == object and got.shape == (3,)
+    assert [type(v) for v in got] == [int, list, str] and type(got[1][0]) is int
+    assert not (got == 8).any()
+    structured = np.zeros(2, dtype=[("a", object), ("b", int)])
+    with pytest.raises(InvalidArgument, match="structured array holding objects"):
+        oracle(structured)
