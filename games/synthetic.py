@@ -18,7 +18,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from games.base import Challenge, HiddenBit, RealIdeal, Search
+from games.base import Challenge, HiddenBit, RealIdeal, Search, short
+from games.errors import InvalidAnswer
 from games.params import integer, number, param
 from oracles import Oracles
 
@@ -91,6 +92,9 @@ class Lottery(Search):
         return Challenge(oracles={"draw": draw}, budgets={"draw": self.queries}, secret=secret)
 
     def finalize(self, challenge: Challenge, answer: Any) -> bool:
+        # An integer first: any other object's own __eq__ would decide, and could say yes.
+        if not isinstance(answer, int | np.integer):
+            raise InvalidAnswer(f"answer {short(answer)} is not an integer")
         return answer == challenge.secret
 
     def setup_batch(self, size: int, rng: np.random.Generator) -> Challenge:
@@ -102,7 +106,10 @@ class Lottery(Search):
         return Challenge(oracles={"draw": draw}, budgets={"draw": self.queries}, secret=secret)
 
     def finalize_batch(self, challenge: Challenge, answers: Any) -> np.ndarray:
-        return np.asarray(answers) == challenge.secret
+        answers = np.asarray(answers)
+        if answers.dtype.kind not in "iu":  # objects would be compared by their own __eq__
+            raise InvalidAnswer(f"answers of dtype {answers.dtype}: integers only")
+        return answers == challenge.secret
 
 
 @attrs.frozen(kw_only=True)

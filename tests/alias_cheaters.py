@@ -59,3 +59,27 @@ class EqualInsideObjects:
         answers = np.empty(size, object)
         answers[:] = [_EqualToAllInt(7) for _ in range(size)]
         return answers
+
+
+class _Yes:
+    """An object equal to everything (no number at all)."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = object.__hash__
+
+
+@attrs.frozen
+class SaysYes:
+    """Answers an object whose ``__eq__`` says yes (an array of them on the batched path):
+    a judge that compared the answer with its secret as it was let the object decide (+1.0
+    at the lottery with p = 0, where nothing wins but a 2^-32 guess)."""
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        return _Yes()
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        answers = np.empty(size, object)
+        answers[:] = [_Yes() for _ in range(size)]
+        return answers

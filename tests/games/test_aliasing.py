@@ -4,11 +4,12 @@ every cheat in ``tests/alias_cheaters.py``, on every path the game plays."""
 from __future__ import annotations
 
 import pytest
-from alias_cheaters import EqualInsideObjects, Rewrites
+from alias_cheaters import EqualInsideObjects, Rewrites, SaysYes
 from cheaters import GuessTheSecret
 
 import games
 from games.crypto.games import EufCMA
+from games.synthetic import Lottery
 
 PATHS = {
     "trial": {"batched": False},
@@ -37,3 +38,13 @@ def test_an_array_of_objects_is_rebuilt_of_inert_values(path: str) -> None:
     assert result.wins <= 2, result  # a guess of 7 hits a 16-bit secret 1 time in 65,536
     # An array of objects is no plain data: an isolated adversary cannot send it at all.
     assert result.error_count == (trials if path == "isolate" else 0), result.first_error
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_the_lottery_takes_integers_only(path: str) -> None:
+    # It compared any answer with its secret, so an object equal to everything won.
+    trials = 20 if path == "isolate" else 512
+    result = games.estimate(Lottery(p=0.0), SaysYes(), trials=trials, seed=0, **PATHS[path])
+    assert result.wins == 0 and result.error_count == trials, result
+    if path != "isolate":  # isolated, the object never leaves the adversary's process
+        assert result.errors == {"invalid-answer": trials}, result.errors
