@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 
 import attrs
 import pytest
+from cheaters import Remember, SawNothing
 
 import games
 from adversaries import Guess
@@ -183,6 +185,23 @@ def test_isolated_budgets_are_enforced_by_the_challenger(swallow, bypass):
         isolate=True,
     )
     assert result.errors == {"budget": 30} and result.wins == 0
+
+
+def test_one_isolated_process_serves_every_chunk_and_renews_the_adversary_per_trial():
+    # A process per chunk would start the interpreter, and load any model the adversary
+    # prepares from the game's public values, again for every chunk.
+    before = {p.pid for p in multiprocessing.active_children()}
+    seen: list[set[int]] = []
+
+    def progress(done: int, total: int) -> None:
+        if done:  # after each chunk (it is also told of the start)
+            seen.append({p.pid for p in multiprocessing.active_children()} - before)
+
+    result = games.estimate(
+        SawNothing(), Remember(), trials=6, seed=0, isolate=True, chunk_size=2, progress=progress
+    )
+    assert result.wins == result.trials == 6, result.first_error  # a fresh copy every trial
+    assert len(seen) == 3 and len(seen[0]) == 1 and all(s == seen[0] for s in seen), seen
 
 
 def test_isolate_refuses_the_batched_path():
