@@ -146,6 +146,8 @@ def run_line(
         argv += ["--chunk-size", str(record["chunk_size"])]
     if batched is False:
         argv.append("--no-batched")
+    if record.get("utility"):  # the run measured its defense's cost too
+        argv.append("--utility")
     if log is not None:
         argv += ["--log", log, *(["--resume"] if resume else [])]
     return command_line(argv)

@@ -182,6 +182,7 @@ def _detail(kind: str, name: str, as_json: bool) -> int:
     cls = entry.load()
     fields = {k: f for k, f in parameters(cls).items() if not k.startswith("_")}
     fixed = {k: f.default for k, f in held(cls).items()}
+    cost = getattr(cls, "cost_game", None) if kind == "games" else None
     if as_json:
         print_json(
             {
@@ -189,11 +190,18 @@ def _detail(kind: str, name: str, as_json: bool) -> int:
                 "doc": cls.__doc__ or "",
                 "parameters": {k: _parameter(f) for k, f in fields.items()},
                 "held": fixed,
+                **({"cost_game": cost} if kind == "games" else {}),
             }
         )
         return 0
     console.print(Text.assemble((name, "bold cyan"), "  ", doc_text(cls.__doc__ or "")))
     console.print()
+    if cost:
+        console.print(
+            f"cost game: {cost} (the defense's cost on honest input, with the parameters the "
+            "two share: `advantage run --utility` plays it)"
+        )
+        console.print()
     if fixed:  # inherited parameters that play no part here: say so, since -p refuses them
         values = ", ".join(f"{k}={v!r}" for k, v in fixed.items())
         console.print(f"held, no parameters here: {values}")

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 
 from advantage.common import (
@@ -22,13 +23,14 @@ from advantage.common import (
     print_json,
     progress,
     show,
+    show_first_error,
     split_spec,
     subcommand,
 )
 from advantage.layout import Column, Stacked, fitted
-from games.engine import estimate, estimate_from, runlog
+from games.engine import Estimate, estimate, estimate_from, runlog
 from games.engine.ensemble import CORRECTIONS, Ensemble, estimate_best
-from games.registry import ADVERSARIES, parameters
+from games.registry import ADVERSARIES, cost_of, name_of, parameters
 from games.stats.intervals import percent
 from oracles import InvalidArgument
 
@@ -55,6 +57,14 @@ def add(sub: argparse._SubParsersAction) -> None:
         help="several adversaries: how the best one's interval accounts for choosing it "
         "(default: bonferroni)",
     )
+    run.add_argument(
+        "--utility",
+        action="store_true",
+        help="also play the defense's cost game on honest input (clean-error for evasion, "
+        "benign-refusal for jailbreak: `advantage list games NAME` names it) with the same "
+        "parameters, trials and seed, and report the utility, 1 - its win rate, with its "
+        "interval next to the advantage",
+    )
     run.add_argument("--log", help="write a JSON-lines run log here (resumable)")
     run.add_argument(
         "--resume",
@@ -80,8 +90,9 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     game = make_game(args.game, pairs(args.param, "-p"))
+    cost = _cost(args, game)  # before the run: a wrong flag should not wait for it
     if len(args.adversary) > 1:
-        return ensemble_command(args, game)
+        return ensemble_command(args, game, cost)
     (spec,) = args.adversary
     adversary = make_adversary(spec, pairs(args.adv_param, "-a"), args.game)
     with progress(args.json, f"{split_spec(spec)[0]} vs {args.game}") as update:
@@ -89,11 +100,84 @@ def run_command(args: argparse.Namespace) -> int:
             game, adversary, log=args.log, resume=args.resume, progress=update,
             **play_options(args),
         )  # fmt: skip
-    show(result, args.json, estimate_table)
+    if cost is None:
+        show(result, args.json, estimate_table)
+        return 0
+    _show_with_utility(result, _utility(args, cost, result.seed), args.json, estimate_table)
     return 0
 
 
-def ensemble_command(args: argparse.Namespace, game: Any) -> int:
+def _cost(args: argparse.Namespace, game: Any) -> Any:
+    """The game's cost game when ``--utility`` asks for it (else None)."""
+    if not args.utility:
+        return None
+    cost = cost_of(game)
+    if args.log or args.resume:
+        raise InvalidArgument(
+            f"--utility plays a second game, {name_of(cost)}, which --log would not record: "
+            f"log it in a run of its own (advantage run {name_of(cost)} --adversary constant "
+            "--log ...)"
+        )
+    return cost
+
+
+def _utility(args: argparse.Namespace, cost: Any, seed: int) -> Estimate:
+    """The cost game played as the run was (its trials, seed, level and engine options),
+    by ``constant``: its adversary is given nothing and its answer is not read."""
+    name = name_of(cost)
+    constant = make_adversary("constant", {}, name)
+    with progress(args.json, f"utility: {name}") as update:
+        return estimate(cost, constant, progress=update, **{**play_options(args), "seed": seed})
+
+
+def utility_json(cost: Estimate) -> dict[str, Any]:
+    """The utility, 1 − the cost game's win rate, its interval, and the cost game's run."""
+    low, high = _utility_interval(cost)
+    return {
+        "utility": 1 - cost.win_rate,
+        "ci_low": low,
+        "ci_high": high,
+        "cost": estimate_json(cost),
+    }
+
+
+def _utility_interval(cost: Estimate) -> tuple[float, float]:
+    # The cost game's win rate is its advantage above its baseline: 1 − that, flipped.
+    return 1 - (cost.ci_high + cost.baseline), 1 - (cost.ci_low + cost.baseline)
+
+
+def utility_table(cost: Estimate) -> Any:
+    """Two rows under a run's table: the utility with its interval, and how it was measured."""
+    low, high = _utility_interval(cost)
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold", min_width=len("queries per trial"))
+    table.add_column()
+    table.add_row(
+        "utility",
+        Text.assemble(
+            (f"{1 - cost.win_rate:.4f}", "bold"),
+            f"  [{low:.4f}, {high:.4f}]  ({percent(cost.level)} {cost.method})",
+        ),
+    )
+    failed = f"{cost.wins} of {cost.trials} honest trials failed"
+    table.add_row("measured by", f"{cost.game}: {failed} (1 - utility), seed {cost.seed}")
+    if cost.errors:
+        kinds = ", ".join(f"{k}: {v}" for k, v in cost.errors.items())
+        table.add_row("errors", f"{cost.error_count} ({kinds})")
+    return table
+
+
+def _show_with_utility(result: Any, cost: Estimate, as_json: bool, table: Any) -> None:
+    if as_json:
+        record = estimate_json(result) if isinstance(result, Estimate) else result.to_json()
+        print_json({**record, "utility": utility_json(cost)})
+        return
+    console.print(table(result))
+    console.print(utility_table(cost))
+    show_first_error(result)
+
+
+def ensemble_command(args: argparse.Namespace, game: Any, cost: Any = None) -> int:
     """Several adversaries on the same trials: each one's advantage and the ensemble's."""
     if args.log or args.resume:
         raise InvalidArgument("--log and --resume record one adversary's run; give one --adversary")
@@ -115,7 +199,10 @@ def ensemble_command(args: argparse.Namespace, game: Any) -> int:
         result = estimate_best(
             game, adversaries, correction=args.correction, progress=update, **play_options(args)
         )
-    show(result, args.json, ensemble_table)
+    if cost is None:
+        show(result, args.json, ensemble_table)
+        return 0
+    _show_with_utility(result, _utility(args, cost, result.seed), args.json, ensemble_table)
     return 0
 
 

@@ -160,6 +160,10 @@ class Game:
     #: of work, few enough to keep a chunk's arrays (or models) small. Part of what a batched
     #: run's answer depends on, so it is a fixed number, not a timing.
     trials_per_batch: ClassVar[int] = 1024
+    #: The registered name of the game that measures this game's defense on honest input:
+    #: its cost, 1 − its utility (clean error, benign refusal, task failure), played with the
+    #: parameters the two games share (:func:`games.registry.cost_of`). None: no such game.
+    cost_game: ClassVar[str | None] = None
 
     @property
     def baseline(self) -> float:

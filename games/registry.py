@@ -28,6 +28,7 @@ __all__ = [
     "Registry",
     "UnknownName",
     "coerce",
+    "cost_of",
     "held",
     "name_of",
     "parameters",
@@ -163,6 +164,27 @@ def register(name: str) -> Callable[[type[T]], type[T]]:
 def name_of(obj: Any, registry: Registry = GAMES) -> str:
     """The registered name of a game or adversary instance (its class name otherwise)."""
     return registry.name_of(type(obj)) or type(obj).__name__
+
+
+def cost_of(game: Any) -> Any:
+    """The game that measures ``game``'s defense on honest input (its ``cost_game``), with
+    the parameters of ``game`` that it takes too: the same defense, model and data.
+
+    Its win rate is the defense's cost, 1 − its utility; its adversary is given nothing and
+    its answer is not read, so any adversary plays it (``constant``).
+
+    Raises:
+        InvalidArgument: ``game`` names no cost game.
+    """
+    name = getattr(type(game), "cost_game", None)
+    if name is None:
+        raise InvalidArgument(
+            f"game {name_of(game)} has no cost game: only a game of a defense has one "
+            "(`advantage list games NAME` names it)"
+        )
+    cls = GAMES.get(name)
+    shared = parameters(cls)
+    return cls(**{key: getattr(game, key) for key in parameters(type(game)) if key in shared})
 
 
 # -- parameters from strings --------------------------------------------------------------

@@ -99,6 +99,35 @@ def _estimate_cells(i: int, r: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _utilities(items: Sequence[Input]) -> str:
+    """The defenses' utilities that runs measured (``advantage run --utility``), if any."""
+    rows = []
+    for item in items:
+        measured = item.data.get("utility")
+        if not measured:
+            continue
+        cost = measured["cost"]
+        rows.append(
+            [
+                esc(commands.label(cost["game"], cost.get("params"), "game")),
+                esc(f"{measured['utility']:.4f}"),
+                nowrap(f"[{measured['ci_low']:.4f}, {measured['ci_high']:.4f}]"),
+                esc(f"{pct(cost.get('level'))} {cost.get('method', '')}".strip()),
+                esc(f"{cost['wins']} of {cost['trials']} honest trials failed"),
+                esc(cost.get("seed", "—")),
+                f"<code>{esc(item.path)}</code>",
+            ]
+        )
+    if not rows:
+        return ""
+    header = ("cost game", "utility", "interval", "level, method", "measured", "seed", "from")
+    caption = (
+        "<p>Each defense's utility on honest input, 1 − its cost game's win rate, measured "
+        "with the same parameters, trials and seed as the attack beside it.</p>"
+    )
+    return caption + html_table(header, rows)
+
+
 def _estimates_reproduce(page: Page, items: Sequence[Input]) -> str:
     """Each input's provenance and command, then the command that draws the figure."""
     parts = []
@@ -138,6 +167,7 @@ def estimates_section(page: Page, items: Sequence[Input]) -> None:
             figures.forest_figure(forest, interval=named), "forest plot of the estimates", caption
         ),
         html_table(ESTIMATE_HEADER, [_estimate_cells(i, r) for i, r in enumerate(rows, 1)]),
+        _utilities(items),
         _estimates_reproduce(page, items),
     ]
     page.sections.append(("estimates", "Estimates", "".join(body)))

@@ -119,6 +119,7 @@ class PromptInjection(Search):
     """Prompt injection: the adversary writes one email; it wins if the agent does its goal."""
 
     trials_per_batch: ClassVar[int] = 64
+    cost_game: ClassVar[str | None] = "injection-task-failure"
 
     suite: str = param("mail", help="the world the agent acts in", choices=SUITES)
     agent: str = param(
@@ -270,6 +271,7 @@ class InjectionChanges(HiddenBit):
     task: str = param("inbox", help="the user's task, or a set of them", choices=TASK_CHOICES)
     length: int = param(400, help="most characters of injected text", check=integer(1, 4000))
     steps: int = param(6, help="most tool calls per episode", check=integer(1, 50))
+    cost_game: ClassVar[str | None] = "injection-task-failure"
 
     def setup(self, b: int, rng: np.random.Generator) -> Challenge:
         seed = int(rng.integers(2**63))

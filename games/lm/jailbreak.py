@@ -36,7 +36,7 @@ randomly perturbed copy of a prompt leak on the undefended model.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -310,6 +310,8 @@ class Jailbreak(Defended, _GuardedGame):
     ``rate`` (None for the others' games). Its answer is ignored: it wins when the
     guarded system emitted the secret in a reply.
     """
+
+    cost_game: ClassVar[str | None] = "benign-refusal"
 
     def finalize(self, challenge: Challenge, answer: Any) -> bool:
         # The answer is not read: only what the guarded system emitted counts.

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -201,6 +201,8 @@ class _Training:
 @attrs.frozen(kw_only=True)
 class Membership(_Training, HiddenBit):
     """Membership inference against a trained classifier: was the target in its training set?"""
+
+    cost_game: ClassVar[str | None] = "held-out-error"
 
     # -- trials -----------------------------------------------------------------------
 

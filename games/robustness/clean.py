@@ -6,7 +6,7 @@ the adversary's answer is not read, so the win rate is 1 − the defense's clean
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -36,6 +36,7 @@ class CleanError(Evasion):
     for; ``evasion``'s ``access`` and ``queries`` are no parameters here.
     """
 
+    cost_game: ClassVar[str | None] = None  # it is one
     access: str = fixed("white-box")  # no oracle is given, and the public view omits it
     queries: int = fixed(0)
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -336,6 +336,8 @@ def _defense_param() -> Any:
 @attrs.frozen(kw_only=True)
 class Evasion(_Robustness):
     """Evasion: move a correctly classified point within a norm ball until the defense mislabels it."""
+
+    cost_game: ClassVar[str | None] = "clean-error"
 
     data: str = param("digits", help="the data set", choices=datasets.DATASETS)
     model: str | None = param(

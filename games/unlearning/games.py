@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -310,6 +310,8 @@ class _Removal:
 @attrs.frozen(kw_only=True)
 class Unlearning(_Removal, RealIdeal):
     """Machine unlearning: tell a model that forgot S from one retrained without S."""
+
+    cost_game: ClassVar[str | None] = "unlearned-error"
 
     # -- trials -----------------------------------------------------------------------
 
