@@ -32,6 +32,7 @@ the model mislabels the record left out of its training set.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -145,17 +146,22 @@ class _Training:
     # -- the scheme -------------------------------------------------------------------
 
     def scheme(self) -> Trainer:
-        """The trainer under test, built from the game's parameters."""
-        return _trainer(
-            self.trainer,
-            self.model,
-            self.width,
-            self.depth,
-            self.epochs,
-            self.batch_size,
-            self.lr,
-            self.noise_multiplier,
-            self.max_grad_norm,
+        """The trainer under test, built from the game's parameters: a fresh copy of the one
+        cached per process, so that nothing changed on it (through the ``model`` a trial
+        hands out, or the public game's ``scheme()``: ``object.__setattr__`` gets past the
+        frozen class) reaches another trial or run."""
+        return copy.deepcopy(
+            _trainer(
+                self.trainer,
+                self.model,
+                self.width,
+                self.depth,
+                self.epochs,
+                self.batch_size,
+                self.lr,
+                self.noise_multiplier,
+                self.max_grad_norm,
+            )
         )
 
     def population(self) -> datasets.Dataset:

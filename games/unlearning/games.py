@@ -39,6 +39,7 @@ the published model mislabels a record outside D.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -198,8 +199,11 @@ class _Removal:
         return _scaled(self.dataset, self.data_seed)
 
     def scheme(self) -> Retrain:
-        """The unlearning method under test, built from the game's parameters."""
-        return _scheme(self)
+        """The unlearning method under test, built from the game's parameters: a fresh copy
+        of the one cached per process, so that nothing changed on it (through the trainer
+        of the ``model`` a trial hands out, or the public game's ``scheme()``) reaches
+        another trial or run."""
+        return copy.deepcopy(_scheme(self))
 
     def claim(self) -> tuple[float, float]:
         """(ε, δ) that a certified method claims; InvalidArgument for the others."""
