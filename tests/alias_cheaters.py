@@ -83,3 +83,66 @@ class SaysYes:
         answers = np.empty(size, object)
         answers[:] = [_Yes() for _ in range(size)]
         return answers
+
+
+def _quieten(model: Any) -> None:
+    """Turns off the noise and the clipping of the DP-SGD trainer a white-box model holds,
+    past its frozen class (the noise's std is noise_multiplier · max_grad_norm = 1e-6)."""
+    trainer = model.trainer
+    if hasattr(trainer, "noise_multiplier"):
+        object.__setattr__(trainer, "noise_multiplier", 1e-12)
+        object.__setattr__(trainer, "max_grad_norm", 1e6)
+
+
+@attrs.frozen
+class Denoises:
+    """Turns off the noise and clipping of the trainer inside the white-box ``model``
+    oracle's reply (``object.__setattr__`` gets past the frozen class), then plays
+    ``loss-threshold``.
+
+    The reply held the membership challenger's trainer, which a module-level cache keeps for
+    every later trial and run in the process: DP-SGD with noise 4 trained without noise
+    from the next trial on (0.166 → 0.498 on 2048 batched trials), and so did every later
+    run of an honest attack in the same process.
+    """
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        from adversaries.privacy import LossThreshold
+
+        _quieten(oracles["model"]())
+        return LossThreshold()(oracles, rng)
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        from adversaries.privacy import LossThreshold
+
+        _quieten(oracles["model"]())
+        return LossThreshold().batch(oracles, rng, size)
+
+
+@attrs.frozen
+class StallsLearning:
+    """With ``stall``, sets the learning rate of the trainer inside the ``unlearning``
+    game's white-box ``model`` reply to ~0 (past its frozen class); then answers real when
+    the model labels the population well.
+
+    The reply held the method's learning algorithm A, which a module-level cache keeps for
+    every later trial and run: from the next trial on, A learnt nothing, so the ideal world's
+    model (A on D \\ S) was untrained while the real one had been fine-tuned by U (+~1).
+    Without ``stall`` it is the honest baseline (both worlds label well: ~0).
+    """
+
+    stall: bool = True
+
+    def _answer(self, oracles: Any) -> np.ndarray:
+        model = oracles["model"]()
+        if self.stall:
+            object.__setattr__(model.trainer, "lr", 1e-12)
+        pool = oracles.public["population"]
+        right = model.logits(pool.X).argmax(-1) == pool.y  # (size, n)
+        return (right.mean(axis=1) > 0.8).astype(np.int64)
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        return int(self._answer(oracles)[0])
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        return self._answer(oracles)

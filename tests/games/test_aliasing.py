@@ -4,12 +4,15 @@ every cheat in ``tests/alias_cheaters.py``, on every path the game plays."""
 from __future__ import annotations
 
 import pytest
-from alias_cheaters import EqualInsideObjects, Rewrites, SaysYes
+from alias_cheaters import Denoises, EqualInsideObjects, Rewrites, SaysYes, StallsLearning
 from cheaters import GuessTheSecret
 
 import games
+from adversaries.privacy import LossThreshold
 from games.crypto.games import EufCMA
+from games.privacy.membership import Membership
 from games.synthetic import Lottery
+from games.unlearning.games import Unlearning
 
 PATHS = {
     "trial": {"batched": False},
@@ -48,3 +51,45 @@ def test_the_lottery_takes_integers_only(path: str) -> None:
     assert result.wins == 0 and result.error_count == trials, result
     if path != "isolate":  # isolated, the object never leaves the adversary's process
         assert result.errors == {"invalid-answer": trials}, result.errors
+
+
+def _three_runs(game: games.Game, honest: object, cheat: object, path: str) -> list[int]:
+    """Wins of the honest attack, the cheat, then the honest attack again, in one process."""
+    # Four chunks of 256 on the batched paths (two for each worker); the others train a
+    # model per trial.
+    trials = 1024 if "batch" in path else 20 if path == "isolate" else 40
+    runs = [
+        games.estimate(game, adversary, trials=trials, seed=0, **PATHS[path])
+        for adversary in (honest, cheat, honest)
+    ]
+    assert all(run.error_count == 0 for run in runs), [run.first_error for run in runs]
+    return [run.wins for run in runs]
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_the_trainer_in_a_white_box_membership_model_is_not_the_schemes(path: str) -> None:
+    # The model reply held the trainer a module-level cache keeps: turning off its noise
+    # and clipping trained every later trial and run without them (0.17 -> 0.50 and 0.86).
+    game = Membership(
+        trainer="dp-sgd", noise_multiplier=4, target="mislabeled", training_size=64, device="cpu"
+    )
+    honest, cheat, again = _three_runs(game, LossThreshold(), Denoises(), path)
+    assert cheat == honest and again == honest, (honest, cheat, again)
+    assert game.scheme().noise_multiplier == 4 and game.scheme().max_grad_norm == 1
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_the_trainer_in_an_unlearning_model_is_not_the_schemes(path: str) -> None:
+    # The model reply held the method's cached learning algorithm: stalling it left every
+    # later ideal-world model untrained (0.0 -> 0.50 and 0.71).
+    game = Unlearning(device="cpu")  # the game the engine plays: the same cached scheme
+    honest, cheat, again = _three_runs(game, StallsLearning(stall=False), StallsLearning(), path)
+    assert cheat == honest and again == honest, (honest, cheat, again)
+    assert game.scheme().trainer.lr == 0.5
+
+
+def test_the_public_games_scheme_is_a_copy() -> None:
+    # game.scheme() (the public game's too) returned the cached scheme itself.
+    for game in (Membership(trainer="dp-sgd"), Unlearning()):
+        scheme = game.scheme()
+        assert scheme == game.scheme() and scheme is not game.scheme()
