@@ -25,6 +25,7 @@ __all__ = [
     "dataset_param",
     "load",
     "population",
+    "sealed",
     "standardise",
 ]
 
@@ -49,6 +50,14 @@ class Dataset:
         return int(self.X.shape[1])
 
 
+def sealed(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a`` over immutable memory (a ``bytes`` object): unlike an array
+    made read-only by ``setflags(write=False)``, it cannot be made writeable again, so code
+    handed it cannot change the data a cache keeps."""
+    a = np.ascontiguousarray(a)
+    return np.frombuffer(a.tobytes(), a.dtype).reshape(a.shape)
+
+
 def standardise(X: np.ndarray) -> np.ndarray:
     """Zero mean and unit variance per column; constant columns become exactly zero."""
     X = np.asarray(X, np.float64)
@@ -64,10 +73,8 @@ def _bundled(name: str) -> Dataset:
 
     loader = {"digits": datasets.load_digits, "breast-cancer": datasets.load_breast_cancer}[name]
     bunch = loader()
-    y = np.asarray(bunch.target, np.int64)
-    X = standardise(bunch.data)
-    X.setflags(write=False)
-    y.setflags(write=False)
+    y = sealed(np.asarray(bunch.target, np.int64))
+    X = sealed(standardise(bunch.data))
     return Dataset(name=name, X=X, y=y, classes=int(y.max()) + 1)
 
 
@@ -103,7 +110,7 @@ def load(
     """
     checks.choice("dataset", name, DATASETS)
     if name != "gaussian":
-        return _bundled(name)
+        return attrs.evolve(_bundled(name))  # a fresh record over the cached sealed arrays
     if rng is None:
         raise InvalidArgument("rng must be a numpy Generator for dataset='gaussian'")
     return _gaussian(
@@ -115,12 +122,23 @@ def load(
     )
 
 
-@functools.lru_cache(maxsize=16)
 def population(name: str, seed: int) -> Dataset:
     """The records a privacy game draws from: dataset ``name``, the ``gaussian`` task drawn
-    from ``seed`` (cached: every trial of a game sees the same population)."""
-    rng = np.random.default_rng(seed) if name == "gaussian" else None
-    return load(name, rng=rng)
+    from ``seed`` (cached: every trial of a game sees the same population).
+
+    Each call returns a fresh record over the cached arrays, which are :func:`sealed`: the
+    adversary reaches this through the public game, and neither writing to the arrays nor
+    replacing them on the record (``object.__setattr__`` gets past the frozen class) changes
+    what a later trial or run draws from. Nothing is copied per call."""
+    return attrs.evolve(_population(name, seed))
+
+
+@functools.lru_cache(maxsize=16)
+def _population(name: str, seed: int) -> Dataset:
+    if name != "gaussian":
+        return _bundled(name)
+    pool = load(name, rng=np.random.default_rng(seed))
+    return attrs.evolve(pool, X=sealed(pool.X), y=sealed(pool.y))
 
 
 def dataset_param(default: str) -> Any:

@@ -52,7 +52,7 @@ from games.base import REAL, Challenge, Cost, RealIdeal
 from games.errors import TrialFailed
 from games.params import integer, number, param
 from games.privacy.accounting import DELTA
-from games.privacy.data import Dataset, data_seed_param, dataset_param, population
+from games.privacy.data import Dataset, data_seed_param, dataset_param, population, sealed
 from games.privacy.networks import depth_param, model_param, network, width_param
 from games.privacy.training import SGD, device_param
 from games.registry import register
@@ -195,8 +195,11 @@ class _Removal:
     # -- the scheme -------------------------------------------------------------------
 
     def population(self) -> Dataset:
-        """The records, scaled into the unit ball."""
-        return _scaled(self.dataset, self.data_seed)
+        """The records, scaled into the unit ball: a fresh record each call over the cached
+        arrays, which are sealed (read-only for good), so that nothing done to what this
+        returns (the adversary reaches it through the public game) changes what a later
+        trial or run draws from."""
+        return attrs.evolve(_scaled(self.dataset, self.data_seed))
 
     def scheme(self) -> Retrain:
         """The unlearning method under test, built from the game's parameters: a fresh copy
@@ -478,9 +481,7 @@ def _scaled(name: str, seed: int) -> Dataset:
     # sphere. A hair under 1, so that rounding keeps every record inside.
     X *= 1 / max(float(np.quantile(norms, QUANTILE)), 1e-12)
     X /= np.maximum(1.0, np.linalg.norm(X, axis=1) / (1 - 1e-6))[:, None]
-    X = X.astype(np.float32)
-    X.setflags(write=False)
-    return Dataset(name=raw.name, X=X, y=raw.y, classes=raw.classes)
+    return Dataset(name=raw.name, X=sealed(X.astype(np.float32)), y=raw.y, classes=raw.classes)
 
 
 @functools.lru_cache(maxsize=64)
