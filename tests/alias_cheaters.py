@@ -146,3 +146,65 @@ class StallsLearning:
 
     def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
         return self._answer(oracles)
+
+
+def _corrupt(pool: Any, how: str) -> None:
+    """Shuffles the labels of the population a game's ``population()`` returned (a fixed
+    permutation, so that a model must memorise them), by ``how``: ``write`` in place,
+    ``setflags`` in place after making the array writeable again, ``replace`` the array on
+    the frozen record (``object.__setattr__``), or ``all`` three in turn."""
+    shuffled = pool.y[np.random.default_rng(0).permutation(len(pool.y))]
+    for way in ("write", "setflags", "replace") if how == "all" else (how,):
+        try:
+            if way == "replace":
+                object.__setattr__(pool, "y", shuffled)
+                continue
+            if way == "setflags":
+                pool.y.setflags(write=True)
+            pool.y[:] = shuffled
+        except ValueError:
+            pass  # refused: nothing changed
+
+
+@attrs.frozen
+class Relabels:
+    """Shuffles the labels of the population its copy of the public game's ``population()``
+    returns (``how``: see :func:`_corrupt`), then plays ``honest``.
+
+    ``population()`` returned the record a module-level cache keeps (``membership``:
+    ``data.population``; ``unlearning``: ``_scaled``), so every later trial and run in the
+    process drew its training sets from the shuffled labels.
+    """
+
+    honest: Any
+    how: str = "all"
+
+    def _cheat(self, oracles: Any) -> None:
+        _corrupt(oracles.public["game"].population(), self.how)
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        self._cheat(oracles)
+        return self.honest(oracles, rng)
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        self._cheat(oracles)
+        return self.honest.batch(oracles, rng, size)
+
+
+@attrs.frozen
+class LabelParity:
+    """An honest ``unlearning`` adversary whose answer turns on every record: the parity of
+    how many population records the published model labels right. No better than a guess,
+    but a change in the population (the labels it is trained and scored on) changes about
+    half its answers, so equal wins mean the same data."""
+
+    def _answer(self, oracles: Any) -> np.ndarray:
+        pool = oracles.public["population"]
+        right = oracles["model"]().logits(pool.X).argmax(-1) == pool.y  # (size, n)
+        return (right.sum(axis=1) % 2).astype(np.int64)
+
+    def __call__(self, oracles: Any, rng: np.random.Generator) -> Any:
+        return int(self._answer(oracles)[0])
+
+    def batch(self, oracles: Any, rng: np.random.Generator, size: int) -> Any:
+        return self._answer(oracles)

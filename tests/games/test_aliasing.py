@@ -3,8 +3,17 @@ every cheat in ``tests/alias_cheaters.py``, on every path the game plays."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from alias_cheaters import Denoises, EqualInsideObjects, Rewrites, SaysYes, StallsLearning
+from alias_cheaters import (
+    Denoises,
+    EqualInsideObjects,
+    LabelParity,
+    Relabels,
+    Rewrites,
+    SaysYes,
+    StallsLearning,
+)
 from cheaters import GuessTheSecret
 
 import games
@@ -93,3 +102,42 @@ def test_the_public_games_scheme_is_a_copy() -> None:
     for game in (Membership(trainer="dp-sgd"), Unlearning()):
         scheme = game.scheme()
         assert scheme == game.scheme() and scheme is not game.scheme()
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_the_membership_population_the_game_returns_is_not_the_cached_one(path: str) -> None:
+    # population() returned the record a module-level cache keeps: shuffling its labels
+    # (its arrays made writeable again, or replaced on the frozen record) changed the
+    # training sets of every later trial and run.
+    game = Membership(
+        trainer="dp-sgd", noise_multiplier=4, target="mislabeled", training_size=64, device="cpu"
+    )
+    honest, cheat, again = _three_runs(game, LossThreshold(), Relabels(LossThreshold()), path)
+    assert cheat == honest and again == honest, (honest, cheat, again)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_the_unlearning_population_the_game_returns_is_not_the_cached_one(path: str) -> None:
+    # The same, through the unlearning game's scaled population (its own cache).
+    game = Unlearning(device="cpu")
+    honest, cheat, again = _three_runs(game, LabelParity(), Relabels(LabelParity()), path)
+    assert cheat == honest and again == honest, (honest, cheat, again)
+
+
+@pytest.mark.parametrize("dataset", ["digits", "gaussian"])
+def test_nothing_done_to_a_returned_population_changes_the_next(dataset: str) -> None:
+    # The gaussian population's arrays were writeable; the bundled ones' could be made
+    # writeable again; and the frozen record itself was the cached one.
+    for game in (Membership(dataset=dataset), Unlearning(dataset=dataset)):
+        pool = game.population()
+        X, y = pool.X.copy(), pool.y.copy()
+        for array in (pool.X, pool.y):
+            with pytest.raises(ValueError):
+                array.setflags(write=True)
+            with pytest.raises(ValueError):
+                array[0] = 0
+        object.__setattr__(pool, "X", np.zeros_like(X))
+        object.__setattr__(pool, "y", np.zeros_like(y))
+        fresh = game.population()
+        assert fresh is not pool
+        assert np.array_equal(fresh.X, X) and np.array_equal(fresh.y, y)
