@@ -100,11 +100,7 @@ def run_command(args: argparse.Namespace) -> int:
             game, adversary, log=args.log, resume=args.resume, progress=update,
             **play_options(args),
         )  # fmt: skip
-    if cost is None:
-        show(result, args.json, estimate_table)
-        return 0
-    _show_with_utility(result, _utility(args, cost, result.seed), args.json, estimate_table)
-    return 0
+    return _report(args, result, cost, estimate_table)
 
 
 def _cost(args: argparse.Namespace, game: Any) -> Any:
@@ -130,7 +126,7 @@ def _utility(args: argparse.Namespace, cost: Any, seed: int) -> Estimate:
         return estimate(cost, constant, progress=update, **{**play_options(args), "seed": seed})
 
 
-def utility_json(cost: Estimate) -> dict[str, Any]:
+def _utility_json(cost: Estimate) -> dict[str, Any]:
     """The utility, 1 − the cost game's win rate, its interval, and the cost game's run."""
     low, high = _utility_interval(cost)
     return {
@@ -146,7 +142,7 @@ def _utility_interval(cost: Estimate) -> tuple[float, float]:
     return 1 - (cost.ci_high + cost.baseline), 1 - (cost.ci_low + cost.baseline)
 
 
-def utility_table(cost: Estimate) -> Any:
+def _utility_table(cost: Estimate) -> Any:
     """Two rows under a run's table: the utility with its interval, and how it was measured."""
     low, high = _utility_interval(cost)
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -167,14 +163,22 @@ def utility_table(cost: Estimate) -> Any:
     return table
 
 
-def _show_with_utility(result: Any, cost: Estimate, as_json: bool, table: Any) -> None:
-    if as_json:
+def _report(args: argparse.Namespace, result: Any, cost: Any, table: Any) -> int:
+    """Print a run's result; with ``--utility`` (``cost`` given), play the cost game and
+    print the defense's utility under it."""
+    if cost is None:
+        show(result, args.json, table)
+        return 0
+    if not args.json:  # the attack's result first: the cost game plays as long again
+        console.print(table(result))
+        show_first_error(result)
+    measured = _utility(args, cost, result.seed)
+    if args.json:
         record = estimate_json(result) if isinstance(result, Estimate) else result.to_json()
-        print_json({**record, "utility": utility_json(cost)})
-        return
-    console.print(table(result))
-    console.print(utility_table(cost))
-    show_first_error(result)
+        print_json({**record, "utility": _utility_json(measured)})
+    else:
+        console.print(_utility_table(measured))
+    return 0
 
 
 def ensemble_command(args: argparse.Namespace, game: Any, cost: Any = None) -> int:
@@ -199,11 +203,7 @@ def ensemble_command(args: argparse.Namespace, game: Any, cost: Any = None) -> i
         result = estimate_best(
             game, adversaries, correction=args.correction, progress=update, **play_options(args)
         )
-    if cost is None:
-        show(result, args.json, ensemble_table)
-        return 0
-    _show_with_utility(result, _utility(args, cost, result.seed), args.json, ensemble_table)
-    return 0
+    return _report(args, result, cost, ensemble_table)
 
 
 def _accepted(name: str, given: dict[str, str]) -> list[str]:
