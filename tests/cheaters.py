@@ -561,11 +561,12 @@ class WritePid:
     """Writes its process id to ``path``, then sleeps (to find its process from outside)."""
 
     path: str
+    seconds: float = 600.0
 
     def __call__(self, oracles: Any, rng: np.random.Generator) -> int:
         with open(self.path, "a") as handle:
             handle.write(f"{os.getpid()}\n")
-        time.sleep(600)
+        time.sleep(self.seconds)
         return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import re
 import socket
 import sys
 import time
@@ -158,8 +159,19 @@ def _check_workers(processes: list[Any], playing: Any, started: Any, timeout: fl
                 raise ChunkFailed(start, stop, why) from None
 
 
-def _play_remote(task: Task, start: int, stop: int) -> Any:
-    return task(start, stop)
+class _Player:
+    """A Ray actor holding the run's task: it is unpickled once per worker, and what it
+    keeps between chunks (an isolated adversary's process, a model the game caches) serves
+    every chunk that worker plays. The run kills its actors when it ends."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+
+    def ready(self) -> None:
+        """Returns once the actor holds the task (raises where it could not load it)."""
+
+    def play(self, start: int, stop: int) -> Any:
+        return self.task(start, stop)
 
 
 def _ray(
@@ -177,7 +189,11 @@ def _ray(
             _reachable(address)
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if address is None:
+            # The local workers import what this process can (a file brought in by
+            # --import, say), as the process backend's do.
+            path = os.pathsep.join(os.path.abspath(entry or ".") for entry in sys.path)
             kwargs["num_cpus"] = workers
+            kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
         else:
             kwargs["address"] = address
         try:
@@ -185,31 +201,58 @@ def _ray(
         except (ConnectionError, RuntimeError) as error:
             raise InvalidArgument(f"cannot join the Ray cluster at {address}: {error}") from None
         started = True
+    actors: list[Any] = []
     try:
-        remote = ray.remote(_play_remote)
+        # One actor a CPU (no more than asked for, or than there are chunks): an actor
+        # beyond the cluster's CPUs would wait for one forever.
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        total = len(work) if isinstance(work, Sized) else cpus
+        count = max(1, min(cpus, workers or cpus, total))
         task_ref = ray.put(task)
-        window = 4 * int(ray.cluster_resources().get("CPU", 1))
+        player = ray.remote(num_cpus=1)(_Player)
+        actors = [player.remote(task_ref) for _ in range(count)]
+        try:
+            ray.get([actor.ready.remote() for actor in actors])
+        except ray.exceptions.RayError as error:
+            why = f"a Ray worker could not load the game and the adversary ({_plain(error)})"
+            raise ChunkFailed(0, 0, why) from None
         queue = iter(work)
-        running: dict[Any, tuple[int, int]] = {}
+        running: dict[Any, tuple[Any, int, int]] = {}  # in the order the chunks were sent
 
-        def submit() -> None:
-            for start, stop in queue:
-                running[remote.remote(task_ref, start, stop)] = (start, stop)
-                if len(running) >= window:
-                    return
+        def submit(actor: Any) -> None:
+            chunk = next(queue, None)
+            if chunk is not None:
+                running[actor.play.remote(*chunk)] = (actor, *chunk)
 
-        submit()
+        for actor in actors * 2:  # a second chunk queued on each actor while it plays one
+            submit(actor)
         while running:
             done, _ = ray.wait(list(running), num_returns=1)
-            start, stop = running.pop(done[0])
             try:
-                yield ray.get(done[0])
-            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as error:
-                raise ChunkFailed(start, stop, f"a Ray worker died ({error})") from None
-            submit()
+                result = ray.get(done[0])
+            except (
+                ray.exceptions.RayActorError,
+                ray.exceptions.WorkerCrashedError,
+                ray.exceptions.NodeDiedError,
+            ) as error:
+                # An actor plays its chunks in the order they were sent: the first of its
+                # chunks still out is the one it died playing (the others fail with it).
+                actor = running[done[0]][0]
+                start, stop = next((a, b) for who, a, b in running.values() if who is actor)
+                raise ChunkFailed(start, stop, f"a Ray worker died ({_plain(error)})") from None
+            actor = running.pop(done[0])[0]
+            yield result
+            submit(actor)
     finally:
+        for actor in actors:
+            ray.kill(actor)
         if started:
             ray.shutdown()
+
+
+def _plain(error: BaseException) -> str:
+    """Ray's message for ``error`` without its terminal colours."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
 
 
 def _reachable(address: str, timeout: float = 3.0) -> None:

@@ -3,6 +3,7 @@ unknown-name hint, and proof files that name reductions in an imported module.""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -83,6 +84,21 @@ def test_import_a_file_then_run_its_game(folder, capsys):
     assert "unknown game 'sticky-bit'" in err and "--import my_file.py" in err
     assert "advantage.games entry-point group" in err
     assert main([*argv, "--import", "sticky.py", "--json"]) == 0
+    assert '"advantage": 1.0' in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install -e '.[ray]')"
+)
+def test_a_local_ray_run_finds_an_imported_file(folder, capsys, monkeypatch, tmp_path_factory):
+    # Ray's workers start from its own processes, not this one, and look in the current
+    # folder only: they are told where the imported file is.
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    argv = ["run", "sticky-bit", "--adversary", "look", "--trials", "40", "--seed", "1"]
+    argv += ["--import", str(folder / "sticky.py"), "--backend", "ray", "--workers", "2"]
+    argv += ["--json"]
+    assert main(argv) == 0
     assert '"advantage": 1.0' in capsys.readouterr().out
 
 

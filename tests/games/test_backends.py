@@ -4,6 +4,7 @@ import importlib.util
 import json
 import multiprocessing
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 
 import attrs
 import pytest
-from cheaters import Remember, SawNothing
+from cheaters import Remember, SawNothing, WritePid
 
 import games
 from adversaries import Guess
@@ -76,6 +77,80 @@ def test_ray_backend_matches_serial():
             assert remote.wins == serial.wins and remote.trials == 4000
     finally:
         ray.shutdown()
+
+
+@pytest.mark.skipif(not has_ray, reason="ray is not installed (pip install -e '.[ray]')")
+@pytest.mark.slow
+def test_ray_workers_keep_one_isolated_process_for_every_chunk_and_a_dead_one_names_its_chunk(
+    tmp_path, monkeypatch
+):
+    # Each Ray worker unpickles the run's task once: a task per chunk would start the
+    # adversary's interpreter (and load any model it prepares) again for every chunk.
+    import ray
+
+    pids = tmp_path / "pids"
+    # Ray's workers import the test modules by name, as a cluster's would the user's.
+    here = pathlib.Path(__file__).parent
+    path = os.pathsep.join([str(here.parent), str(here), os.environ.get("PYTHONPATH", "")])
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    try:
+        result = games.estimate(
+            SawNothing(),
+            WritePid(str(pids), seconds=0),
+            trials=24,
+            seed=0,
+            chunk_size=2,
+            backend="ray",
+            isolate=True,
+        )
+        assert result.wins == result.trials == 24, result.first_error
+        played = pids.read_text().split()
+        assert len(played) == 24 and len(set(played)) <= 2, played
+        # The run's end kills its actors, and the adversary's processes die with them,
+        # while this Ray instance lives on.
+        deadline = time.monotonic() + 30
+        while any(_alive(int(pid)) for pid in set(played)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(int(pid)) for pid in set(played)), played
+        flag = tmp_path / "die"
+        flag.write_text("")
+        with pytest.raises(ChunkFailed, match=r"trials 1000-1499 failed: a Ray worker died"):
+            games.estimate(
+                OneTimePad(),
+                DiesOnce(str(flag)),
+                trials=3000,
+                seed=2,
+                chunk_size=500,
+                backend="ray",
+                batched=False,
+            )
+        # An adversary the workers cannot import stops the run before any chunk, saying why.
+        (tmp_path / "elsewhere.py").write_text(
+            "import attrs\n@attrs.frozen\nclass Zero:\n"
+            "    def __call__(self, oracles, rng):\n        return 0\n"
+        )
+        monkeypatch.syspath_prepend(str(tmp_path))
+        from elsewhere import Zero
+
+        with pytest.raises(
+            ChunkFailed, match="a worker failed at start: a Ray worker could not load"
+        ):
+            games.estimate(SawNothing(), Zero(), trials=10, seed=0, backend="ray")
+    finally:
+        ray.shutdown()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.mark.skipif(not has_ray, reason="ray is not installed")
