@@ -117,6 +117,18 @@ def test_ray_workers_keep_one_isolated_process_for_every_chunk_and_a_dead_one_na
         while any(_alive(int(pid)) for pid in set(played)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not any(_alive(int(pid)) for pid in set(played)), played
+        # The actor keeps the task between chunks, not the adversary between trials.
+        for batched in (False, True):
+            fresh = games.estimate(
+                SawNothing(),
+                Remember(),
+                trials=48,
+                seed=0,
+                chunk_size=4,
+                batched=batched,
+                backend="ray",
+            )
+            assert fresh.wins == fresh.trials == 48, fresh.first_error
         flag = tmp_path / "die"
         flag.write_text("")
         with pytest.raises(ChunkFailed, match=r"trials 1000-1499 failed: a Ray worker died"):
