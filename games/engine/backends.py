@@ -7,6 +7,7 @@ answer never depends on the backend.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -189,15 +190,12 @@ def _ray(
             _reachable(address)
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if address is None:
-            # The local workers import what this process can (a file brought in by
-            # --import, say), as the process backend's do.
-            path = os.pathsep.join(os.path.abspath(entry or ".") for entry in sys.path)
             kwargs["num_cpus"] = workers
-            kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
         else:
             kwargs["address"] = address
         try:
-            ray.init(**kwargs)
+            with _search_path(address is None):
+                ray.init(**kwargs)
         except (ConnectionError, RuntimeError) as error:
             raise InvalidArgument(f"cannot join the Ray cluster at {address}: {error}") from None
         started = True
@@ -248,6 +246,27 @@ def _ray(
             ray.kill(actor)
         if started:
             ray.shutdown()
+
+
+@contextlib.contextmanager
+def _search_path(local: bool) -> Iterator[None]:
+    """While a local Ray instance starts: this process's ``sys.path`` as ``PYTHONPATH``.
+
+    Its workers start from its own processes, which inherit the environment, so that they
+    import what this process can (a file brought in by ``--import``), as the process
+    backend's workers do. (A ``runtime_env`` would do it too, but its workers are started
+    afresh for every run instead of the instance's warm ones.)
+    """
+    before = os.environ.get("PYTHONPATH")
+    if local:
+        os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p or ".") for p in sys.path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 def _plain(error: BaseException) -> str:
