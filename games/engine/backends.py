@@ -168,9 +168,6 @@ class _Player:
     def __init__(self, task: Task) -> None:
         self.task = task
 
-    def ready(self) -> None:
-        """Returns once the actor holds the task (raises where it could not load it)."""
-
     def play(self, start: int, stop: int) -> Any:
         return self.task(start, stop)
 
@@ -184,21 +181,7 @@ def _ray(
         raise InvalidArgument(
             "backend='ray' needs Ray, which is not installed: pip install -e '.[ray]'"
         ) from None
-    started = False
-    if not ray.is_initialized():
-        if address is not None and address != "auto":
-            _reachable(address)
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if address is None:
-            kwargs["num_cpus"] = workers
-        else:
-            kwargs["address"] = address
-        try:
-            with _search_path(address is None):
-                ray.init(**kwargs)
-        except (ConnectionError, RuntimeError) as error:
-            raise InvalidArgument(f"cannot join the Ray cluster at {address}: {error}") from None
-        started = True
+    started = not ray.is_initialized() and _join(ray, workers, address)
     actors: list[Any] = []
     try:
         # One actor a CPU (no more than asked for, or than there are chunks): an actor
@@ -209,11 +192,6 @@ def _ray(
         task_ref = ray.put(task)
         player = ray.remote(num_cpus=1)(_Player)
         actors = [player.remote(task_ref) for _ in range(count)]
-        try:
-            ray.get([actor.ready.remote() for actor in actors])
-        except ray.exceptions.RayError as error:
-            why = f"a Ray worker could not load the game and the adversary ({_plain(error)})"
-            raise ChunkFailed(0, 0, why) from None
         queue = iter(work)
         running: dict[Any, tuple[Any, int, int]] = {}  # in the order the chunks were sent
 
@@ -233,6 +211,11 @@ def _ray(
                 ray.exceptions.WorkerCrashedError,
                 ray.exceptions.NodeDiedError,
             ) as error:
+                if getattr(error, "actor_init_failed", False):
+                    why = (
+                        f"a Ray worker could not load the game and the adversary ({_plain(error)})"
+                    )
+                    raise ChunkFailed(0, 0, why) from None
                 # An actor plays its chunks in the order they were sent: the first of its
                 # chunks still out is the one it died playing (the others fail with it).
                 actor = running[done[0]][0]
@@ -246,6 +229,23 @@ def _ray(
             ray.kill(actor)
         if started:
             ray.shutdown()
+
+
+def _join(ray: Any, workers: int | None, address: str | None) -> bool:
+    """Start a local Ray instance (``address`` None) or join a cluster; True once done."""
+    if address is not None and address != "auto":
+        _reachable(address)
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address is None:
+        kwargs["num_cpus"] = workers
+    else:
+        kwargs["address"] = address
+    try:
+        with _search_path(address is None):
+            ray.init(**kwargs)
+    except (ConnectionError, RuntimeError) as error:
+        raise InvalidArgument(f"cannot join the Ray cluster at {address}: {error}") from None
+    return True
 
 
 @contextlib.contextmanager
