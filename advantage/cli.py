@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -93,6 +94,15 @@ def _seed(args: argparse.Namespace, argv: list[str]) -> None:
     argv += ["--seed", str(seed)]  # the command that reproduces the run names it
 
 
+def _session(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
+    """One Ray instance for all the runs of a command that plays on Ray."""
+    if getattr(args, "backend", None) != "ray":
+        return contextlib.nullcontext()
+    from games.engine.backends import session
+
+    return session()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -103,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         inline_game_params(args)
         if args.command in RESOLVING:
             import_requested(args)
-        with invoked(argv):
+        with invoked(argv), _session(args):
             return int(args.handler(args) or 0)
     except InvalidArgument as error:  # proof errors too: every bad input is one
         err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)

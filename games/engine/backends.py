@@ -24,7 +24,7 @@ from games.engine.children import die_with
 from games.engine.options import BACKENDS, RunOptions
 from oracles import InvalidArgument
 
-__all__ = ["BACKENDS", "ChunkFailed", "run_chunks"]
+__all__ = ["BACKENDS", "ChunkFailed", "run_chunks", "session"]
 
 Task = Callable[[int, int], Any]
 SLACK = 30.0  # seconds a worker's chunk may take beyond its trials' timeouts
@@ -172,15 +172,38 @@ class _Player:
         return self.task(start, stop)
 
 
-def _ray(
-    task: Task, work: Iterable[tuple[int, int]], workers: int | None, address: str | None
-) -> Iterator[Any]:
+_HELD: list[bool] = []  # per open session: whether a run in it started Ray
+
+
+@contextlib.contextmanager
+def session() -> Iterator[None]:
+    """Keep a local Ray instance (or a connection to a cluster) that a run inside starts
+    until the session ends, so that a command playing several runs on Ray (an ensemble, a
+    sweep, a proof's games) starts it once, and only if it plays at all."""
+    _HELD.append(False)
+    try:
+        yield
+    finally:
+        if _HELD.pop():
+            import ray
+
+            ray.shutdown()
+
+
+def _import_ray() -> Any:
     try:
         import ray
     except ImportError:
         raise InvalidArgument(
             "backend='ray' needs Ray, which is not installed: pip install -e '.[ray]'"
         ) from None
+    return ray
+
+
+def _ray(
+    task: Task, work: Iterable[tuple[int, int]], workers: int | None, address: str | None
+) -> Iterator[Any]:
+    ray = _import_ray()
     started = not ray.is_initialized() and _join(ray, workers, address)
     actors: list[Any] = []
     try:
@@ -227,7 +250,9 @@ def _ray(
     finally:
         for actor in actors:
             ray.kill(actor)
-        if started:
+        if started and _HELD:
+            _HELD[-1] = True  # the session ends it
+        elif started:
             ray.shutdown()
 
 

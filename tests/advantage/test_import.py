@@ -4,6 +4,7 @@ unknown-name hint, and proof files that name reductions in an imported module.""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -91,15 +92,25 @@ def test_import_a_file_then_run_its_game(folder, capsys):
 @pytest.mark.skipif(
     importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install -e '.[ray]')"
 )
-def test_a_local_ray_run_finds_an_imported_file(folder, capsys, monkeypatch, tmp_path_factory):
+def test_a_local_ray_run_finds_an_imported_file_and_starts_once(
+    folder, capsys, monkeypatch, tmp_path_factory
+):
     # Ray's workers start from its own processes, not this one, and look in the current
     # folder only: they are told where the imported file is.
+    import ray
+
     monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
-    argv = ["run", "sticky-bit", "--adversary", "look", "--trials", "40", "--seed", "1"]
-    argv += ["--import", str(folder / "sticky.py"), "--backend", "ray", "--workers", "2"]
-    argv += ["--json"]
+    starts = []
+    init = ray.init
+    monkeypatch.setattr(ray, "init", lambda **kw: starts.append(kw) or init(**kw))
+    argv = ["run", "sticky-bit", "--adversary", "look", "--adversary", "guess", "--trials", "40"]
+    argv += ["--seed", "1", "--import", str(folder / "sticky.py"), "--backend", "ray"]
+    argv += ["--workers", "2", "--json"]
     assert main(argv) == 0
-    assert '"advantage": 1.0' in capsys.readouterr().out
+    best = json.loads(capsys.readouterr().out)["best"]
+    assert best["adversary"] == "look" and best["advantage"] == 1.0
+    # Both adversaries played on one Ray instance, which the command ended.
+    assert len(starts) == 1 and not ray.is_initialized()
 
 
 def test_the_environment_variable_takes_several(folder, capsys, monkeypatch):
