@@ -95,8 +95,8 @@ def _seed(args: argparse.Namespace, argv: list[str]) -> None:
 
 
 def _session(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
-    """One Ray instance for all the runs of a command that plays on Ray."""
-    if getattr(args, "backend", None) != "ray":
+    """One process pool or Ray instance for all the runs of a command."""
+    if getattr(args, "backend", None) not in ("process", "ray"):
         return contextlib.nullcontext()
     from games.engine.backends import session
 

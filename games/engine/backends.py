@@ -16,9 +16,9 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Iterable, Iterator, Sized
 from queue import Empty
-from typing import Any
+from typing import Any, Protocol
 
 from games.engine.children import die_with
 from games.engine.options import BACKENDS, RunOptions
@@ -26,7 +26,16 @@ from oracles import InvalidArgument
 
 __all__ = ["BACKENDS", "ChunkFailed", "run_chunks", "session"]
 
-Task = Callable[[int, int], Any]
+
+class Task(Protocol):
+    """What every backend plays (:class:`games.engine.Chunks`): a chunk of trials, and the
+    end of a worker's use of it."""
+
+    def __call__(self, start: int, stop: int) -> Any: ...
+
+    def close(self) -> None: ...
+
+
 SLACK = 30.0  # seconds a worker's chunk may take beyond its trials' timeouts
 
 
@@ -64,84 +73,134 @@ def run_chunks(task: Task, work: Iterable[tuple[int, int]], options: RunOptions)
         yield from _ray(task, work, options.workers, options.address)
 
 
-def _worker(
-    slot: int, parent: int, playing: Any, started: Any, tasks: Any, results: Any, task: Task
-) -> None:
-    """A worker process: play the chunks it is sent, noting each in its slot first."""
+def _worker(slot: int, parent: int, playing: Any, started: Any, inbox: Any, results: Any) -> None:
+    """A worker process: play the chunks it is sent with the task it was sent last, noting
+    each chunk in its slot first."""
     die_with(parent)
-    while (chunk := tasks.get()) is not None:
-        start, stop = chunk
-        # Shared memory, written before play: it survives the process dying mid-chunk,
-        # where a queued message might never leave the process.
-        playing[2 * slot], playing[2 * slot + 1] = start, stop
-        started[slot] = time.monotonic()
-        try:
-            results.put(("done", task(start, stop)))
-        except BaseException as error:  # the game itself failed: the parent re-raises it
+    task: Task | None = None
+    try:
+        while (message := inbox.get()) is not None:
+            if message[0] == "task":
+                if task is not None:
+                    task.close()  # the last run's isolated adversary, if it had one
+                task = message[1]
+                continue
+            _, start, stop = message
+            assert task is not None  # a run sends its task before its chunks
+            # Shared memory, written before play: it survives the process dying mid-chunk,
+            # where a queued message might never leave the process.
+            playing[2 * slot], playing[2 * slot + 1] = start, stop
+            started[slot] = time.monotonic()
             try:
-                pickle.dumps(error)
-            except Exception:  # it could never reach the parent: send its text instead
-                text = "".join(traceback.format_exception_only(type(error), error)).strip()
-                error = ChunkFailed(start, stop, f"{text} (raised in a worker)")
-            results.put(("error", error))
-        started[slot] = 0.0
+                results.put(("done", slot, task(start, stop)))
+            except BaseException as error:  # the game itself failed: the parent re-raises it
+                try:
+                    pickle.dumps(error)
+                except Exception:  # it could never reach the parent: send its text instead
+                    text = "".join(traceback.format_exception_only(type(error), error)).strip()
+                    error = ChunkFailed(start, stop, f"{text} (raised in a worker)")
+                results.put(("error", slot, error))
+            started[slot] = 0.0
+    finally:
+        if task is not None:
+            task.close()
+
+
+class _Pool:
+    """Worker processes, each with its own inbox: a run sends every worker its task, then
+    chunks, two at a time, to whichever has room. A session keeps a pool between runs, so
+    that its workers start (and load what the games cache) once."""
+
+    def __init__(self, count: int) -> None:
+        # Forking a process whose torch thread pools are running can deadlock the child, so
+        # a pool made once torch has loaded starts fresh interpreters instead.
+        context: Any = multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
+        self.count = count
+        self.results = context.Queue()
+        self.inboxes = [context.Queue() for _ in range(count)]
+        # Which chunk each worker is playing, so that a worker that dies is named with it.
+        self.playing = context.Array("q", 2 * count, lock=False)
+        self.started = context.Array("d", count, lock=False)
+        self.processes = [
+            context.Process(
+                target=_worker,
+                args=(slot, os.getpid(), self.playing, self.started, inbox, self.results),
+                # Not daemonic, so that a worker may start an isolated adversary's process; it
+                # dies with this one all the same (see games.engine.children) and is ended below.
+                daemon=False,
+            )
+            for slot, inbox in enumerate(self.inboxes)
+        ]
+        for process in self.processes:
+            process.start()
+
+    def usable(self, count: int) -> bool:
+        return self.count >= count and all(p.is_alive() for p in self.processes)
+
+    def close(self, wait: bool = True) -> None:
+        """End the workers: once they are idle (``wait``, each ending its adversary's
+        process), or at once (a run that stopped with chunks in flight)."""
+        if wait:
+            for inbox in self.inboxes:
+                inbox.put(None)
+            deadline = time.monotonic() + 5
+            for process in self.processes:
+                process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self.processes:
+            process.join(timeout=5)
 
 
 def _process(
     task: Task, work: Iterable[tuple[int, int]], workers: int, timeout: float | None
 ) -> Iterator[Any]:
-    # Forking a process whose torch thread pools are running can deadlock the child, so a
-    # run that has loaded torch starts fresh interpreters instead.
-    context: Any = multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
-    tasks, results = context.Queue(), context.Queue()
-    # The pool is the engine's own so that it knows which chunk each worker is playing, and
-    # a worker that dies is named with its chunk. The task is sent once per worker.
     total = len(work) if isinstance(work, Sized) else workers
     count = max(1, min(workers, total))
-    playing = context.Array("q", 2 * count, lock=False)
-    started = context.Array("d", count, lock=False)
-    processes = [
-        context.Process(
-            target=_worker,
-            args=(slot, os.getpid(), playing, started, tasks, results, task),
-            # Not daemonic, so that a worker may start an isolated adversary's process; it
-            # dies with this one all the same (see games.engine.children) and is ended below.
-            daemon=False,
-        )
-        for slot in range(count)
-    ]
-    for process in processes:
-        process.start()
+    held = _SESSIONS[-1] if _SESSIONS else None
+    pool = held.pool if held is not None and held.pool is not None else None
+    if pool is None or not pool.usable(count):
+        if pool is not None:
+            pool.close()
+        pool = _Pool(count)
+    if held is not None:
+        held.pool = None  # given back below only if the run leaves it clean
+    load = [0] * pool.count
     queue = iter(work)
-    pending = 0
 
     def feed() -> None:
-        nonlocal pending
-        for chunk in queue:
-            tasks.put(chunk)
-            pending += 1
-            if pending >= 2 * len(processes):  # enough queued to keep every worker busy
-                return
+        for slot in range(pool.count):  # one chunk playing and one waiting per worker
+            while load[slot] < 2:
+                chunk = next(queue, None)
+                if chunk is None:
+                    return
+                pool.inboxes[slot].put(("chunk", *chunk))
+                load[slot] += 1
 
+    clean = False
     try:
+        for inbox in pool.inboxes:
+            inbox.put(("task", task))
         feed()
-        while pending:
+        while any(load):
             try:
-                kind, payload = results.get(timeout=0.2)
+                kind, slot, payload = pool.results.get(timeout=0.2)
             except Empty:
-                _check_workers(processes, playing, started, timeout)
+                _check_workers(pool.processes, pool.playing, pool.started, timeout)
                 continue
-            pending -= 1
+            load[slot] -= 1
             if kind == "error":
                 raise payload
             yield payload
             feed()
+        clean = True
     finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join(timeout=5)
+        # A run that stopped early leaves chunks in flight: its pool is not used again.
+        if clean and held is not None:
+            held.pool = pool
+        else:
+            pool.close(wait=clean)
 
 
 def _check_workers(processes: list[Any], playing: Any, started: Any, timeout: float | None) -> None:
@@ -172,19 +231,32 @@ class _Player:
         return self.task(start, stop)
 
 
-_HELD: list[bool] = []  # per open session: whether a run in it started Ray
+class _Session:
+    """What a session keeps between runs: a process pool, and whether it started Ray."""
+
+    def __init__(self) -> None:
+        self.pool: _Pool | None = None
+        self.ray = False
+
+
+_SESSIONS: list[_Session] = []
 
 
 @contextlib.contextmanager
 def session() -> Iterator[None]:
-    """Keep a local Ray instance (or a connection to a cluster) that a run inside starts
-    until the session ends, so that a command playing several runs on Ray (an ensemble, a
-    sweep, a proof's games) starts it once, and only if it plays at all."""
-    _HELD.append(False)
+    """Keep the workers that the runs inside start until the session ends: the process
+    backend's pool, and a local Ray instance (or a connection to a cluster). A command
+    that plays several runs (an ensemble, a sweep, a proof's games) so starts them once,
+    and only if it plays at all. Results do not change."""
+    held = _Session()
+    _SESSIONS.append(held)
     try:
         yield
     finally:
-        if _HELD.pop():
+        _SESSIONS.pop()
+        if held.pool is not None:
+            held.pool.close()
+        if held.ray:
             import ray
 
             ray.shutdown()
@@ -250,8 +322,8 @@ def _ray(
     finally:
         for actor in actors:
             ray.kill(actor)
-        if started and _HELD:
-            _HELD[-1] = True  # the session ends it
+        if started and _SESSIONS:
+            _SESSIONS[-1].ray = True  # the session ends it
         elif started:
             ray.shutdown()
 

@@ -276,6 +276,12 @@ class Chunks:
             alarm.uninstall()
         return tally if self.collect == "tally" else (tally, each)
 
+    def close(self) -> None:
+        """End the isolated adversary's process, if the task has one (a worker does when it
+        is sent another run's task)."""
+        if isinstance(self.adversary, Isolated):
+            self.adversary.close()
+
     def _trials(
         self, renew: Callable[[], Any], start: int, stop: int, alarm: _Alarm, clock: float
     ) -> tuple[Tally, np.ndarray | None]:

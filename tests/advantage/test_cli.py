@@ -63,6 +63,23 @@ def test_query_counts_say_whether_per_trial_or_total(cli):
     assert "queries per trial f: 300 (--json: totals in queries)" in out
 
 
+def test_several_adversaries_on_the_process_backend_start_its_workers_once(cli, monkeypatch):
+    from games.engine import backends
+
+    pools = []
+
+    class Counted(backends._Pool):
+        def __init__(self, count: int) -> None:
+            pools.append(count)
+            super().__init__(count)
+
+    monkeypatch.setattr(backends, "_Pool", Counted)
+    argv = ["run", "otp", "--adversary", "guess", "--adversary", "constant", "--trials", "400"]
+    out = cli.json(*argv, "--backend", "process", "--workers", "2", "--chunk-size", "100")
+    assert [a["trials"] for a in out["adversaries"]] == [400, 400]
+    assert pools == [2]
+
+
 def test_errors_are_counted_and_first_traceback_shown(capsys):
     assert main(["run", "otp", "--adversary", "constant", "-a", "value=7", "--trials", "50"]) == 0
     captured = capsys.readouterr()

@@ -19,6 +19,7 @@ from adversaries import Guess
 from adversaries.otp import TwoTimePad
 from adversaries.peek import Peek
 from games import ChunkFailed, InvalidArgument
+from games.engine.backends import session
 from games.otp import OneTimePad
 
 has_ray = importlib.util.find_spec("ray") is not None
@@ -224,6 +225,90 @@ def test_dead_worker_fails_the_run_naming_the_chunk_and_resume_recovers(tmp_path
     )
     whole = games.estimate(OneTimePad(), adversary, trials=3000, seed=2)
     assert (resumed.trials, resumed.wins) == (3000, whole.wins)
+
+
+def test_a_session_keeps_one_process_pool_for_its_runs(tmp_path):
+    # A command that plays several runs (an ensemble, a sweep) starts its workers once; the
+    # answers are those of the serial backend, run after run.
+    pids = tmp_path / "pids"
+    with session():
+        for _ in range(2):
+            shared = games.estimate(
+                SawNothing(),
+                WritePid(str(pids), seconds=0),
+                trials=40,
+                seed=0,
+                chunk_size=5,
+                backend="process",
+                workers=2,
+                batched=False,
+            )
+            assert shared.wins == shared.trials == 40, shared.first_error
+            serial = games.estimate(OneTimePad(), Guess(), trials=600, seed=3, chunk_size=50)
+            pooled = games.estimate(
+                OneTimePad(),
+                Guess(),
+                trials=600,
+                seed=3,
+                chunk_size=50,
+                backend="process",
+                workers=2,
+            )
+            assert pooled.wins == serial.wins
+    played = pids.read_text().split()
+    assert len(played) == 80 and len(set(played)) <= 2, played
+    assert not any(_alive(int(pid)) for pid in set(played)), "the session ends its workers"
+
+
+def test_a_run_that_fails_in_a_session_leaves_the_next_one_whole(tmp_path):
+    flag = tmp_path / "die"
+    flag.write_text("")
+    with session():
+        with pytest.raises(ChunkFailed, match=r"trials 1000-1499 failed: a worker process died"):
+            games.estimate(
+                OneTimePad(),
+                DiesOnce(str(flag)),
+                trials=3000,
+                seed=2,
+                chunk_size=500,
+                backend="process",
+                workers=2,
+            )
+        after = games.estimate(
+            OneTimePad(),
+            Guess(),
+            trials=3000,
+            seed=2,
+            chunk_size=500,
+            backend="process",
+            workers=2,
+        )
+    assert (
+        after.wins
+        == games.estimate(OneTimePad(), Guess(), trials=3000, seed=2, chunk_size=500).wins
+    )
+
+
+def test_a_session_ends_the_last_runs_isolated_adversary(tmp_path):
+    # A worker kept for the next run ends the isolated adversary's process of the run before.
+    first, second = tmp_path / "first", tmp_path / "second"
+    with session():
+        for pids in (first, second):
+            result = games.estimate(
+                SawNothing(),
+                WritePid(str(pids), seconds=0),
+                trials=4,
+                seed=0,
+                chunk_size=2,
+                backend="process",
+                workers=1,
+                isolate=True,
+            )
+            assert result.wins == 4, result.first_error
+        children = set(first.read_text().split())
+        assert len(children) == 1 and children != set(second.read_text().split())
+        assert not any(_alive(int(pid)) for pid in children)
+    assert not any(_alive(int(pid)) for pid in set(second.read_text().split()))
 
 
 def test_isolation_stops_peeking_and_keeps_budgets():
