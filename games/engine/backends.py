@@ -73,20 +73,19 @@ def run_chunks(task: Task, work: Iterable[tuple[int, int]], options: RunOptions)
         yield from _ray(task, work, options.workers, options.address)
 
 
-def _worker(slot: int, parent: int, playing: Any, started: Any, inbox: Any, results: Any) -> None:
-    """A worker process: play the chunks it is sent with the task it was sent last, noting
-    each chunk in its slot first."""
+def _worker(
+    slot: int, parent: int, playing: Any, started: Any, inbox: Any, results: Any, task: Task
+) -> None:
+    """A worker process: play the chunks it is sent with the task it was started with, or
+    sent last (pickled), noting each chunk in its slot first."""
     die_with(parent)
-    task: Task | None = None
     try:
         while (message := inbox.get()) is not None:
             if message[0] == "task":
-                if task is not None:
-                    task.close()  # the last run's isolated adversary, if it had one
-                task = message[1]
+                task.close()  # the last run's isolated adversary, if it had one
+                task = pickle.loads(message[1])
                 continue
             _, start, stop = message
-            assert task is not None  # a run sends its task before its chunks
             # Shared memory, written before play: it survives the process dying mid-chunk,
             # where a queued message might never leave the process.
             playing[2 * slot], playing[2 * slot + 1] = start, stop
@@ -102,16 +101,16 @@ def _worker(slot: int, parent: int, playing: Any, started: Any, inbox: Any, resu
                 results.put(("error", slot, error))
             started[slot] = 0.0
     finally:
-        if task is not None:
-            task.close()
+        task.close()
 
 
 class _Pool:
-    """Worker processes, each with its own inbox: a run sends every worker its task, then
-    chunks, two at a time, to whichever has room. A session keeps a pool between runs, so
-    that its workers start (and load what the games cache) once."""
+    """Worker processes, each with its own inbox, started with a run's task; the chunks go
+    two at a time to whichever has room. A session keeps a pool between runs, sending each
+    worker the next run's task, so that its workers start (and load what the games cache)
+    once."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, task: Task) -> None:
         # Forking a process whose torch thread pools are running can deadlock the child, so
         # a pool made once torch has loaded starts fresh interpreters instead.
         context: Any = multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
@@ -124,7 +123,8 @@ class _Pool:
         self.processes = [
             context.Process(
                 target=_worker,
-                args=(slot, os.getpid(), self.playing, self.started, inbox, self.results),
+                # The first task as an argument: a forked worker inherits it unpickled.
+                args=(slot, os.getpid(), self.playing, self.started, inbox, self.results, task),
                 # Not daemonic, so that a worker may start an isolated adversary's process; it
                 # dies with this one all the same (see games.engine.children) and is ended below.
                 daemon=False,
@@ -159,11 +159,15 @@ def _process(
     total = len(work) if isinstance(work, Sized) else workers
     count = max(1, min(workers, total))
     held = _SESSIONS[-1] if _SESSIONS else None
-    pool = held.pool if held is not None and held.pool is not None else None
-    if pool is None or not pool.usable(count):
+    pool = held.pool if held is not None else None
+    blob = _pickled(task) if pool is not None and pool.usable(count) else None
+    if pool is None or blob is None:  # a task that does not pickle may still be forked
         if pool is not None:
             pool.close()
-        pool = _Pool(count)
+        pool = _Pool(count, task)
+    else:
+        for inbox in pool.inboxes:
+            inbox.put(("task", blob))
     if held is not None:
         held.pool = None  # given back below only if the run leaves it clean
     load = [0] * pool.count
@@ -180,8 +184,6 @@ def _process(
 
     clean = False
     try:
-        for inbox in pool.inboxes:
-            inbox.put(("task", task))
         feed()
         while any(load):
             try:
@@ -201,6 +203,13 @@ def _process(
             held.pool = pool
         else:
             pool.close(wait=clean)
+
+
+def _pickled(task: Task) -> bytes | None:
+    try:
+        return pickle.dumps(task)
+    except Exception:
+        return None
 
 
 def _check_workers(processes: list[Any], playing: Any, started: Any, timeout: float | None) -> None:

@@ -69,9 +69,9 @@ def test_several_adversaries_on_the_process_backend_start_its_workers_once(cli, 
     pools = []
 
     class Counted(backends._Pool):
-        def __init__(self, count: int) -> None:
+        def __init__(self, count: int, task: object) -> None:
             pools.append(count)
-            super().__init__(count)
+            super().__init__(count, task)
 
     monkeypatch.setattr(backends, "_Pool", Counted)
     argv = ["run", "otp", "--adversary", "guess", "--adversary", "constant", "--trials", "400"]

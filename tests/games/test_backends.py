@@ -260,6 +260,31 @@ def test_a_session_keeps_one_process_pool_for_its_runs(tmp_path):
     assert not any(_alive(int(pid)) for pid in set(played)), "the session ends its workers"
 
 
+def test_a_session_still_forks_a_task_that_does_not_pickle():
+    # Before torch loads, workers are forked and inherit the task; a kept pool would need it
+    # pickled, so such a task gets new workers, as it did before sessions.
+    script = (
+        "import sys, attrs, games\n"
+        "from games.engine.backends import session\n"
+        "from games.otp import OneTimePad\n"
+        "@attrs.frozen\n"
+        "class Local:\n"
+        "    answer: object\n"
+        "    def __call__(self, oracles, rng):\n"
+        "        return self.answer()\n"
+        "with session():\n"
+        "    for _ in range(2):\n"
+        "        r = games.estimate(OneTimePad(), Local(lambda: 1), trials=200, seed=0, chunk_size=50,\n"
+        "                           backend='process', workers=2)\n"
+        "        print(r.trials, r.errors, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["200 {} False"] * 2, done.stdout
+
+
 def test_a_run_that_fails_in_a_session_leaves_the_next_one_whole(tmp_path):
     flag = tmp_path / "die"
     flag.write_text("")
