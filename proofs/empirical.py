@@ -107,7 +107,11 @@ def check_empirical(
         intervals=playing.estimates,
         method=options.get("method", "clopper-pearson"),
     )
-    return judge(playing, _play(playing, family, options, progress), family)
+    from games.engine.backends import session
+
+    with session():  # the backend's workers start once for every game played
+        played = _play(playing, family, options, progress)
+    return judge(playing, played, family)
 
 
 def _engine_options(options: Mapping[str, Any]) -> dict[str, Any]:

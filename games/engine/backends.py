@@ -256,7 +256,11 @@ def session() -> Iterator[None]:
     """Keep the workers that the runs inside start until the session ends: the process
     backend's pool, and a local Ray instance (or a connection to a cluster). A command
     that plays several runs (an ensemble, a sweep, a proof's games) so starts them once,
-    and only if it plays at all. Results do not change."""
+    and only if it plays at all. Results do not change. Inside another session, the outer
+    one keeps them."""
+    if _SESSIONS:  # the session already open keeps them
+        yield
+        return
     held = _Session()
     _SESSIONS.append(held)
     try:

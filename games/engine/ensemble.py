@@ -34,6 +34,7 @@ import attrs
 import numpy as np
 
 from games.base import BatchAdversary, Challenge, Game, Search
+from games.engine.backends import session
 from games.engine.isolation import Isolated
 from games.engine.options import RunKeywords, RunOptions
 from games.engine.records import Estimate, Total, describe_adversary, plain
@@ -382,20 +383,21 @@ def estimate_best(
         steps.advance(selection)
         return played
 
-    estimates = [each(adversary) for adversary in adversaries]
-    if correction == "bonferroni":
-        text = "none needed (one adversary)" if k == 1 else f"bonferroni over {k} adversaries"
-        best = _best_of(estimates, labels, level, text)
-    else:
-        best = _held_out(game, adversaries, estimates, labels, trials, selection, seed, level,
-                         method, options)  # fmt: skip
-        steps.advance(trials - selection)
-    union = None
-    if search:
-        union = _union(
-            game, adversaries, labels, trials=trials, seed=seed, level=level, method=method,
-            progress=steps, options=options,
-        )  # fmt: skip
+    with session():  # the backend's workers start once for every adversary's run
+        estimates = [each(adversary) for adversary in adversaries]
+        if correction == "bonferroni":
+            text = "none needed (one adversary)" if k == 1 else f"bonferroni over {k} adversaries"
+            best = _best_of(estimates, labels, level, text)
+        else:
+            best = _held_out(game, adversaries, estimates, labels, trials, selection, seed,
+                             level, method, options)  # fmt: skip
+            steps.advance(trials - selection)
+        union = None
+        if search:
+            union = _union(
+                game, adversaries, labels, trials=trials, seed=seed, level=level,
+                method=method, progress=steps, options=options,
+            )  # fmt: skip
     return Ensemble(
         game=name_of(game),
         params=plain(game.describe()),

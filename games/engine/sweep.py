@@ -25,6 +25,7 @@ import numpy as np
 
 from games.base import Game
 from games.engine import seeds
+from games.engine.backends import session
 from games.engine.records import Estimate, Played, describe_adversary, plain
 from games.engine.runs import check_run, estimate
 from games.engine.seeds import fresh_seed
@@ -467,15 +468,15 @@ def sweep(
     correction = f"bonferroni over {k} budgets" if simultaneous and k > 1 else "none (pointwise)"
     pairs, baselines = _evolved(game, adversary, target, budget, values, fit)
     points = []
-    for i, (value, (g, a)) in enumerate(zip(values, pairs, strict=True)):
-        step = None
-        if progress is not None:
-            step = lambda done, _total, i=i: progress(i * trials + done, k * trials)  # noqa: E731
-        s = point_seed(seed, i)
-        result = estimate(
-            g, a, trials=trials, seed=s, level=point_level, method=method, progress=step, **engine
-        )
-        points.append(SweepPoint(value=value, seed=s, estimate=result))
+    with session():  # the backend's workers start once for every budget
+        for i, (value, (g, a)) in enumerate(zip(values, pairs, strict=True)):
+            step = None
+            if progress is not None:
+                step = lambda done, _total, i=i: progress(i * trials + done, k * trials)  # noqa: E731
+            s = point_seed(seed, i)
+            result = estimate(g, a, trials=trials, seed=s, level=point_level, method=method,
+                              progress=step, **engine)  # fmt: skip
+            points.append(SweepPoint(value=value, seed=s, estimate=result))
     first = points[0].estimate
     shape = game.shape
     fitted = extrapolation = None

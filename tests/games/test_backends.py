@@ -260,6 +260,28 @@ def test_a_session_keeps_one_process_pool_for_its_runs(tmp_path):
     assert not any(_alive(int(pid)) for pid in set(played)), "the session ends its workers"
 
 
+def test_an_ensemble_and_a_sweep_start_their_workers_once(monkeypatch):
+    from games.engine import backends
+
+    pools = []
+
+    class Counted(backends._Pool):
+        def __init__(self, count, task):
+            pools.append(count)
+            super().__init__(count, task)
+
+    monkeypatch.setattr(backends, "_Pool", Counted)
+    engine = {"backend": "process", "workers": 2, "chunk_size": 100}
+    ensemble = games.estimate_best(
+        OneTimePad(key_reuse=True), [Guess(), TwoTimePad()], trials=400, seed=0, **engine
+    )
+    assert ensemble.best.advantage == 1.0 and pools == [2]
+    swept = games.sweep(
+        OneTimePad(), Guess(), budget="queries", values=[1, 2, 3], trials=400, seed=0, **engine
+    )
+    assert len(swept.points) == 3 and pools == [2, 2]
+
+
 def test_a_session_still_forks_a_task_that_does_not_pickle():
     # Before torch loads, workers are forked and inherit the task; a kept pool would need it
     # pickled, so such a task gets new workers, as it did before sessions.
