@@ -57,60 +57,29 @@ def test_batched_path_identical_across_backends_for_a_chunk_size():
 
 @pytest.mark.skipif(not has_ray, reason="ray is not installed (pip install -e '.[ray]')")
 @pytest.mark.slow
-def test_ray_backend_matches_serial():
+def test_ray_backend_matches_serial_keeps_its_workers_and_names_failures(tmp_path, monkeypatch):
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        for batched in (False, True):
-            serial = games.estimate(
-                OneTimePad(), Guess(), trials=4000, seed=7, chunk_size=500, batched=batched
-            )
-            remote = games.estimate(
-                OneTimePad(),
-                Guess(),
-                trials=4000,
-                seed=7,
-                chunk_size=500,
-                batched=batched,
-                backend="ray",
-            )
-            assert remote.wins == serial.wins and remote.trials == 4000
-    finally:
-        ray.shutdown()
-
-
-@pytest.mark.skipif(not has_ray, reason="ray is not installed (pip install -e '.[ray]')")
-@pytest.mark.slow
-def test_ray_workers_keep_one_isolated_process_for_every_chunk_and_a_dead_one_names_its_chunk(
-    tmp_path, monkeypatch
-):
-    # Each Ray worker unpickles the run's task once: a task per chunk would start the
-    # adversary's interpreter (and load any model it prepares) again for every chunk.
-    import ray
-
-    pids = tmp_path / "pids"
     # Ray's workers import the test modules by name, as a cluster's would the user's.
     here = pathlib.Path(__file__).parent
     path = os.pathsep.join([str(here.parent), str(here), os.environ.get("PYTHONPATH", "")])
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
+    env = {"env_vars": {"PYTHONPATH": path}}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=env)
     try:
-        result = games.estimate(
-            SawNothing(),
-            WritePid(str(pids), seconds=0),
-            trials=24,
-            seed=0,
-            chunk_size=2,
-            backend="ray",
-            isolate=True,
-        )
-        assert result.wins == result.trials == 24, result.first_error
-        played = pids.read_text().split()
+        for batched in (False, True):
+            run = {"trials": 4000, "seed": 7, "chunk_size": 500, "batched": batched}
+            serial = games.estimate(OneTimePad(), Guess(), **run)
+            remote = games.estimate(OneTimePad(), Guess(), backend="ray", **run)
+            assert remote.wins == serial.wins and remote.trials == 4000
+            # The actor keeps the task between chunks, not the adversary between trials.
+            fresh = games.estimate(
+                SawNothing(), Remember(), trials=48, seed=0, chunk_size=4, batched=batched,
+                backend="ray",
+            )  # fmt: skip
+            assert fresh.wins == fresh.trials == 48, fresh.first_error
+        # Each worker unpickles the run's task once: a task per chunk would start the
+        # adversary's interpreter (and load any model it prepares) again for every chunk.
+        played = _played_in(tmp_path / "pids", trials=24, chunk_size=2, backend="ray", isolate=True)
         assert len(played) == 24 and len(set(played)) <= 2, played
         # The run's end kills its actors, and the adversary's processes die with them,
         # while this Ray instance lives on.
@@ -118,30 +87,13 @@ def test_ray_workers_keep_one_isolated_process_for_every_chunk_and_a_dead_one_na
         while any(_alive(int(pid)) for pid in set(played)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not any(_alive(int(pid)) for pid in set(played)), played
-        # The actor keeps the task between chunks, not the adversary between trials.
-        for batched in (False, True):
-            fresh = games.estimate(
-                SawNothing(),
-                Remember(),
-                trials=48,
-                seed=0,
-                chunk_size=4,
-                batched=batched,
-                backend="ray",
-            )
-            assert fresh.wins == fresh.trials == 48, fresh.first_error
         flag = tmp_path / "die"
         flag.write_text("")
         with pytest.raises(ChunkFailed, match=r"trials 1000-1499 failed: a Ray worker died"):
             games.estimate(
-                OneTimePad(),
-                DiesOnce(str(flag)),
-                trials=3000,
-                seed=2,
-                chunk_size=500,
-                backend="ray",
-                batched=False,
-            )
+                OneTimePad(), DiesOnce(str(flag)), trials=3000, seed=2, chunk_size=500,
+                backend="ray", batched=False,
+            )  # fmt: skip
         # An adversary the workers cannot import stops the run before any chunk, saying why.
         (tmp_path / "elsewhere.py").write_text(
             "import attrs\n@attrs.frozen\nclass Zero:\n"
@@ -156,6 +108,16 @@ def test_ray_workers_keep_one_isolated_process_for_every_chunk_and_a_dead_one_na
             games.estimate(SawNothing(), Zero(), trials=10, seed=0, backend="ray")
     finally:
         ray.shutdown()
+
+
+def _played_in(pids, *, trials, **engine):
+    """The process ids an adversary wrote in ``pids``, one a trial (after every earlier run's),
+    playing ``trials`` trials that each must win."""
+    result = games.estimate(
+        SawNothing(), WritePid(str(pids), seconds=0), trials=trials, seed=0, **engine
+    )
+    assert result.wins == result.trials == trials, result.first_error
+    return pids.read_text().split()
 
 
 def _alive(pid: int) -> bool:
@@ -233,27 +195,10 @@ def test_a_session_keeps_one_process_pool_for_its_runs(tmp_path):
     pids = tmp_path / "pids"
     with session():
         for _ in range(2):
-            shared = games.estimate(
-                SawNothing(),
-                WritePid(str(pids), seconds=0),
-                trials=40,
-                seed=0,
-                chunk_size=5,
-                backend="process",
-                workers=2,
-                batched=False,
-            )
-            assert shared.wins == shared.trials == 40, shared.first_error
-            serial = games.estimate(OneTimePad(), Guess(), trials=600, seed=3, chunk_size=50)
-            pooled = games.estimate(
-                OneTimePad(),
-                Guess(),
-                trials=600,
-                seed=3,
-                chunk_size=50,
-                backend="process",
-                workers=2,
-            )
+            _played_in(pids, trials=40, chunk_size=5, backend="process", workers=2, batched=False)
+            run = {"trials": 600, "seed": 3, "chunk_size": 50}
+            serial = games.estimate(OneTimePad(), Guess(), **run)
+            pooled = games.estimate(OneTimePad(), Guess(), backend="process", workers=2, **run)
             assert pooled.wins == serial.wins
     played = pids.read_text().split()
     assert len(played) == 80 and len(set(played)) <= 2, played
@@ -310,30 +255,13 @@ def test_a_session_still_forks_a_task_that_does_not_pickle():
 def test_a_run_that_fails_in_a_session_leaves_the_next_one_whole(tmp_path):
     flag = tmp_path / "die"
     flag.write_text("")
+    run = {"trials": 3000, "seed": 2, "chunk_size": 500}
+    pooled = {"backend": "process", "workers": 2, **run}
     with session():
         with pytest.raises(ChunkFailed, match=r"trials 1000-1499 failed: a worker process died"):
-            games.estimate(
-                OneTimePad(),
-                DiesOnce(str(flag)),
-                trials=3000,
-                seed=2,
-                chunk_size=500,
-                backend="process",
-                workers=2,
-            )
-        after = games.estimate(
-            OneTimePad(),
-            Guess(),
-            trials=3000,
-            seed=2,
-            chunk_size=500,
-            backend="process",
-            workers=2,
-        )
-    assert (
-        after.wins
-        == games.estimate(OneTimePad(), Guess(), trials=3000, seed=2, chunk_size=500).wins
-    )
+            games.estimate(OneTimePad(), DiesOnce(str(flag)), **pooled)
+        after = games.estimate(OneTimePad(), Guess(), **pooled)
+    assert after.wins == games.estimate(OneTimePad(), Guess(), **run).wins
 
 
 def test_a_session_ends_the_last_runs_isolated_adversary(tmp_path):
@@ -341,17 +269,7 @@ def test_a_session_ends_the_last_runs_isolated_adversary(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     with session():
         for pids in (first, second):
-            result = games.estimate(
-                SawNothing(),
-                WritePid(str(pids), seconds=0),
-                trials=4,
-                seed=0,
-                chunk_size=2,
-                backend="process",
-                workers=1,
-                isolate=True,
-            )
-            assert result.wins == 4, result.first_error
+            _played_in(pids, trials=4, chunk_size=2, backend="process", workers=1, isolate=True)
         children = set(first.read_text().split())
         assert len(children) == 1 and children != set(second.read_text().split())
         assert not any(_alive(int(pid)) for pid in children)
