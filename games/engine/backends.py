@@ -31,6 +31,11 @@ class Task(Protocol):
     """What every backend plays (:class:`games.engine.Chunks`): a chunk of trials, and the
     end of a worker's use of it."""
 
+    @property
+    def isolated(self) -> bool:
+        """Whether its adversary runs in a process of its own, which a worker keeps."""
+        ...
+
     def __call__(self, start: int, stop: int) -> Any: ...
 
     def close(self) -> None: ...
@@ -229,9 +234,9 @@ def _check_workers(processes: list[Any], playing: Any, started: Any, timeout: fl
 
 
 class _Player:
-    """A Ray actor holding the run's task: it is unpickled once per worker, and what it
-    keeps between chunks (an isolated adversary's process, a model the game caches) serves
-    every chunk that worker plays. The run kills its actors when it ends."""
+    """A Ray actor holding an isolated run's task, so that its adversary's process (and
+    what that process prepares, a model say) serves every chunk the actor plays. The run
+    kills its actors when it ends, and their adversaries' processes die with them."""
 
     def __init__(self, task: Task) -> None:
         self.task = task
@@ -292,46 +297,44 @@ def _ray(
     started = not ray.is_initialized() and _join(ray, workers, address)
     actors: list[Any] = []
     try:
-        # One actor a CPU (no more than asked for, or than there are chunks): an actor
-        # beyond the cluster's CPUs would wait for one forever.
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        total = len(work) if isinstance(work, Sized) else cpus
-        count = max(1, min(cpus, workers or cpus, total))
         task_ref = ray.put(task)
-        player = ray.remote(num_cpus=1)(_Player)
-        actors = [player.remote(task_ref) for _ in range(count)]
+        if task.isolated:
+            # One actor a worker holds the task, so that one adversary process serves all
+            # its chunks, where a task per chunk would start one a chunk; one a CPU at most
+            # (another would wait for one forever), and no more than there are chunks.
+            total = len(work) if isinstance(work, Sized) else cpus
+            player = ray.remote(num_cpus=1)(_Player)
+            count = max(1, min(cpus, workers or cpus, total))
+            actors = [player.remote(task_ref) for _ in range(count)]
+            lanes = actors * 2  # a second chunk queued on each actor while it plays one
+        else:  # tasks, on Ray's warm workers: nothing to start
+            remote = ray.remote(_play_remote)
+            lanes = [None] * 4 * cpus
         queue = iter(work)
         running: dict[Any, tuple[Any, int, int]] = {}  # in the order the chunks were sent
+        errors = ray.exceptions
+        # A worker or node that died, or a task's arguments that could not be unpickled.
+        failures = (errors.RayActorError, errors.WorkerCrashedError, errors.NodeDiedError,
+                    errors.RaySystemError)  # fmt: skip
 
-        def submit(actor: Any) -> None:
+        def submit(lane: Any) -> None:
             chunk = next(queue, None)
             if chunk is not None:
-                running[actor.play.remote(*chunk)] = (actor, *chunk)
+                call = remote.remote(task_ref, *chunk) if lane is None else lane.play.remote(*chunk)
+                running[call] = (lane, *chunk)
 
-        for actor in actors * 2:  # a second chunk queued on each actor while it plays one
-            submit(actor)
+        for lane in lanes:
+            submit(lane)
         while running:
             done, _ = ray.wait(list(running), num_returns=1)
             try:
                 result = ray.get(done[0])
-            except (
-                ray.exceptions.RayActorError,
-                ray.exceptions.WorkerCrashedError,
-                ray.exceptions.NodeDiedError,
-            ) as error:
-                if getattr(error, "actor_init_failed", False):
-                    why = (
-                        f"a Ray worker could not load the game and the adversary ({_plain(error)})"
-                    )
-                    raise ChunkFailed(0, 0, why) from None
-                # An actor plays its chunks in the order they were sent: the first of its
-                # chunks still out is the one it died playing (the others fail with it).
-                actor = running[done[0]][0]
-                start, stop = next((a, b) for who, a, b in running.values() if who is actor)
-                raise ChunkFailed(start, stop, f"a Ray worker died ({_plain(error)})") from None
-            actor = running.pop(done[0])[0]
+            except failures as error:
+                raise _failed(error, running, done[0]) from None
+            lane = running.pop(done[0])[0]
             yield result
-            submit(actor)
+            submit(lane)
     finally:
         for actor in actors:
             ray.kill(actor)
@@ -339,6 +342,28 @@ def _ray(
             _SESSIONS[-1].ray = True  # the session ends it
         elif started:
             ray.shutdown()
+
+
+def _play_remote(task: Task, start: int, stop: int) -> Any:
+    return task(start, stop)
+
+
+def _failed(
+    error: BaseException, running: dict[Any, tuple[Any, int, int]], ref: Any
+) -> ChunkFailed:
+    """The run's end when Ray could not play a chunk, naming the chunk."""
+    import ray.exceptions as errors
+
+    # An actor that could not be made, or a task whose arguments could not be unpickled.
+    if getattr(error, "actor_init_failed", False) or isinstance(error, errors.RaySystemError):
+        why = f"a Ray worker could not load the game and the adversary ({_plain(error)})"
+        return ChunkFailed(0, 0, why)
+    lane, start, stop = running[ref]
+    if lane is not None:
+        # An actor plays its chunks in the order they were sent: the first of its chunks
+        # still out is the one it died playing (the others fail with it).
+        start, stop = next((a, b) for who, a, b in running.values() if who is lane)
+    return ChunkFailed(start, stop, f"a Ray worker died ({_plain(error)})")
 
 
 def _join(ray: Any, workers: int | None, address: str | None) -> bool:

@@ -258,7 +258,7 @@ class Chunks:
         each: Any
         # an isolated adversary has its own deadline, kept by the parent that kills it; a
         # second clock here could ring while the parent tidies up after the first
-        isolated = isinstance(self.adversary, Isolated)
+        isolated = self.isolated
         timeout = None if isolated else self.trial_timeout
         alarm = _UNARMED if timeout is None else _Alarm(timeout)
         alarm.install()
@@ -276,10 +276,15 @@ class Chunks:
             alarm.uninstall()
         return tally if self.collect == "tally" else (tally, each)
 
+    @property
+    def isolated(self) -> bool:
+        """Whether the adversary runs in a process of its own (``--isolate``)."""
+        return isinstance(self.adversary, Isolated)
+
     def close(self) -> None:
         """End the isolated adversary's process, if the task has one (a worker does when it
         is sent another run's task)."""
-        if isinstance(self.adversary, Isolated):
+        if self.isolated:
             self.adversary.close()
 
     def _trials(

@@ -87,12 +87,20 @@ def test_ray_backend_matches_serial_keeps_its_workers_and_names_failures(tmp_pat
         while any(_alive(int(pid)) for pid in set(played)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not any(_alive(int(pid)) for pid in set(played)), played
+        # A task whose worker died is played again by Ray, from the same coins.
         flag = tmp_path / "die"
         flag.write_text("")
-        with pytest.raises(ChunkFailed, match=r"trials 1000-1499 failed: a Ray worker died"):
+        run = {"trials": 3000, "seed": 2, "chunk_size": 500, "batched": False}
+        replayed = games.estimate(OneTimePad(), DiesOnce(str(flag)), backend="ray", **run)
+        assert (
+            not flag.exists() and replayed.wins == games.estimate(OneTimePad(), Guess(), **run).wins
+        )
+        # An actor (an isolated run's) that died is not: the run names the chunk it played.
+        flag.write_text("")
+        with pytest.raises(ChunkFailed, match=r"trials \d+-\d+ failed: a Ray worker died"):
             games.estimate(
-                OneTimePad(), DiesOnce(str(flag)), trials=3000, seed=2, chunk_size=500,
-                backend="ray", batched=False,
+                ChallengerDiesOnce(flag=str(flag)), Guess(), trials=40, seed=0, chunk_size=4,
+                backend="ray", isolate=True,
             )  # fmt: skip
         # An adversary the workers cannot import stops the run before any chunk, saying why.
         (tmp_path / "elsewhere.py").write_text(
@@ -164,6 +172,19 @@ class DiesOnce:
                 os.remove(self.flag)
                 os._exit(3)
         return int(rng.integers(2))
+
+
+@attrs.frozen(kw_only=True)
+class ChallengerDiesOnce(games.HiddenBit):
+    """Kills its worker process in the first trial it sets up while ``flag`` exists."""
+
+    flag: str
+
+    def setup(self, b, rng):
+        if os.path.exists(self.flag):
+            os.remove(self.flag)
+            os._exit(3)
+        return games.Challenge()
 
 
 def test_dead_worker_fails_the_run_naming_the_chunk_and_resume_recovers(tmp_path):
