@@ -88,6 +88,7 @@ def _worker(
         while (message := inbox.get()) is not None:
             if message[0] == "task":
                 task.close()  # the last run's isolated adversary, if it had one
+                playing[2 * slot] = playing[2 * slot + 1] = 0  # dying now: "at start"
                 task = pickle.loads(message[1])
                 continue
             _, start, stop = message
