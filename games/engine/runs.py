@@ -279,8 +279,7 @@ def play(
                 if stopped():
                     raise Stopped("stopped by Ctrl-C; the finished chunks are counted")
     finally:
-        if options.isolate:
-            player.close()
+        task.close()  # the isolated adversary's process, if this process started one
 
 
 def with_device(game: Game, device: str | None) -> Game:

@@ -71,14 +71,15 @@ def test_ray_backend_matches_serial_keeps_its_workers_and_names_failures(tmp_pat
             serial = games.estimate(OneTimePad(), Guess(), **run)
             remote = games.estimate(OneTimePad(), Guess(), backend="ray", **run)
             assert remote.wins == serial.wins and remote.trials == 4000
-            # The actor keeps the task between chunks, not the adversary between trials.
+        # Every trial gets a fresh adversary, on Ray's tasks and in an isolated run's
+        # actors, which keep the task (and the adversary's process) between chunks.
+        for path in ({"batched": False}, {"batched": True}, {"isolate": True}):
             fresh = games.estimate(
-                SawNothing(), Remember(), trials=48, seed=0, chunk_size=4, batched=batched,
-                backend="ray",
-            )  # fmt: skip
-            assert fresh.wins == fresh.trials == 48, fresh.first_error
-        # Each worker unpickles the run's task once: a task per chunk would start the
-        # adversary's interpreter (and load any model it prepares) again for every chunk.
+                SawNothing(), Remember(), trials=24, seed=0, chunk_size=4, backend="ray", **path
+            )
+            assert fresh.wins == fresh.trials == 24, (path, fresh.first_error)
+        # An isolated run's worker starts the adversary's process once: a task per chunk
+        # would start its interpreter (and load any model it prepares) for every chunk.
         played = _played_in(tmp_path / "pids", trials=24, chunk_size=2, backend="ray", isolate=True)
         assert len(played) == 24 and len(set(played)) <= 2, played
         # The run's end kills its actors, and the adversary's processes die with them,
